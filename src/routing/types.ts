@@ -1,0 +1,67 @@
+// Types shared by the route table (pure), the tunnel and the HTTP proxy. Nothing here touches sockets.
+
+/** A backend origin, parsed once when the config is compiled. */
+export interface BackendOrigin {
+  /** The scheme as configured. ws/http are plain TCP, wss/https are TLS. */
+  readonly scheme: 'ws' | 'wss' | 'http' | 'https';
+  readonly secure: boolean;
+  /** Host name or IP literal without brackets. */
+  readonly hostname: string;
+  readonly port: number;
+  /** Value for the Host header toward the backend ("host" or "host:port" when the port is not the default). */
+  readonly hostHeader: string;
+  /** `http://host:port` or `https://host:port`: the key of the HTTP connection pool. */
+  readonly httpOrigin: string;
+}
+
+/** TLS options toward a backend, with the CA file already read. */
+export interface BackendTls {
+  readonly ca?: string;
+  readonly rejectUnauthorized: boolean;
+  readonly servername?: string;
+}
+
+/** Which Upgrade protocols a route tunnels. */
+export type UpgradePolicy =
+  | { readonly kind: 'list'; readonly protocols: readonly string[] } // lower-cased names, e.g. ['websocket']
+  | { readonly kind: 'any' }
+  | { readonly kind: 'none' };
+
+/** Per-route behaviour after defaults are applied. */
+export interface RouteOptions {
+  readonly idleTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly preserveHost: boolean;
+  readonly forwardedHeaders: boolean;
+  readonly async: boolean;
+  readonly asyncDelayMs: number;
+  readonly highWaterMarkBytes: number;
+  readonly upgrade: UpgradePolicy;
+  readonly upgradeOnly: boolean;
+  readonly tls: BackendTls | undefined;
+}
+
+export interface CompiledRoute extends RouteOptions {
+  readonly index: number;
+  /** `name` from the config, or `routes[i]`. */
+  readonly name: string;
+  readonly backend: BackendOrigin;
+}
+
+/** What the route table needs to know about a request. */
+export interface RequestFacts {
+  /** The request target as received (origin-form: path and optional query). */
+  readonly url: string;
+  /** Host header value, if any. */
+  readonly host: string | undefined;
+  /** Returns the header value (several values joined with ", "), or undefined when absent. */
+  header(name: string): string | undefined;
+}
+
+/** The result of a successful match. */
+export interface RouteMatch {
+  readonly route: CompiledRoute;
+  /** Path and query to send to the backend (origin-form, percent-encoded), e.g. "/chat/room?x=1". */
+  readonly backendPath: string;
+}
