@@ -45,7 +45,7 @@ const inheritable = {
     .int()
     .min(1024)
     .max(64 * 1024 * 1024)
-    .describe('Pause the reading side of a tunnel when the other side has this many bytes queued'),
+    .describe('Pause the reading side of a tunnel when the other side has this many bytes queued, in bytes'),
   tls: backendTlsSchema.optional(),
 };
 
@@ -147,9 +147,13 @@ export const configSchema = z
     routes: z.array(routeSchema).min(1).describe('In order; the first matching route wins'),
     log: z
       .strictObject({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .default('info')
+          .describe('Least severe level written (JSON lines on stdout)'),
       })
-      .default({ level: 'info' }),
+      .default({ level: 'info' })
+      .describe('Logging'),
   })
   .describe('wspass configuration');
 

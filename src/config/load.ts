@@ -1,0 +1,170 @@
+// Loads a config file: YAML or JSON text → schema validation (defaults applied) → listener address
+// checks → caller's extra checks (route compilation) → one deeply frozen Config. Every problem found is
+// collected, placed at its line and column, and thrown together as one ConfigError.
+//
+//   text ─parseDocument─▶ YAML document (positions) ─toJS─▶ data ─configSchema─▶ Config ─checks─▶ frozen
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import { ConfigError, formatIssues } from './config-error.js';
+import type { ConfigIssue } from './config-error.js';
+import { listenAddressPath, parseListenAddress } from './listen-address.js';
+import { configSchema } from './schema.js';
+import type { Config } from './schema.js';
+import { describeZodIssues } from './validation-messages.js';
+import { locate } from './yaml-positions.js';
+
+export { ConfigError, formatIssues };
+export type { ConfigIssue };
+
+export interface LoadOptions {
+  /** Further checks on the validated config; issues carry key paths like ['routes', 2, 'match']. */
+  extraChecks?: (config: Config) => readonly ConfigIssue[];
+}
+
+type Located = ConfigIssue & { at?: 'key' | 'value' };
+
+const EMPTY_FILE =
+  'the file is empty; a config needs at least "listen" and "routes" (see examples/basic.yaml)';
+
+// Where the parser's own text names its API or leaves out the key, say the rule in config terms.
+function yamlMessage(code: string, message: string, text: string): string {
+  if (code === 'MULTIPLE_DOCS') return 'the file holds more than one YAML document (a second "---"); a config is one document';
+  if (code === 'DUPLICATE_KEY') return `the key ${JSON.stringify(text)} appears twice in the same mapping; each key may appear once`;
+  return `invalid YAML: ${message}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+function isJsonFile(file: string): boolean {
+  return file.toLowerCase().endsWith('.json');
+}
+
+/** V8's JSON.parse message without its " in JSON at position N (line L column C)" tail, and that offset. */
+function jsonSyntaxIssue(err: unknown, lineCounter: LineCounter): ConfigIssue {
+  const raw = err instanceof Error ? err.message : String(err);
+  const m = / in JSON at position (\d+)(?: \(line \d+ column \d+\))?$/.exec(raw);
+  const message = `invalid JSON: ${m === null ? raw : raw.slice(0, m.index)}`;
+  if (m === null) return { path: [], message };
+  const { line, col } = lineCounter.linePos(Number(m[1]));
+  return { path: [], message, line, column: col };
+}
+
+/** The key starting at `offset` (a duplicate-key error marks only its first character). */
+function keyTextAt(source: string, offset: number): string {
+  const m = /^(?:"([^"\n]*)"|'([^'\n]*)'|([^:\n]*))/.exec(source.slice(offset));
+  return (m?.[1] ?? m?.[2] ?? m?.[3] ?? '').trim();
+}
+
+function syntaxIssues(doc: Document, lineCounter: LineCounter, json: boolean, source: string): ConfigIssue[] {
+  // In a .json file JSON.parse has judged the syntax already; YAML only adds what JSON allows but
+  // silently resolves (a repeated key, where the last one would win).
+  const errors = json ? doc.errors.filter((e) => e.code === 'DUPLICATE_KEY') : doc.errors;
+  return errors.map((e) => {
+    const { line, col } = lineCounter.linePos(e.pos[0]);
+    return { path: [], message: yamlMessage(e.code, e.message, keyTextAt(source, e.pos[0])), line, column: col };
+  });
+}
+
+function listenerIssues(config: Config): Located[] {
+  const issues: Located[] = [];
+  const entries = typeof config.listen === 'string' ? [config.listen] : config.listen;
+  const seen = new Map<string, number>();
+  entries.forEach((entry, i) => {
+    const address = typeof entry === 'string' ? entry : entry.address;
+    const path = listenAddressPath(config, i);
+    try {
+      const { host, port } = parseListenAddress(address);
+      const key = `${host.toLowerCase()}|${port}`;
+      const first = seen.get(key);
+      if (port !== 0 && first !== undefined) {
+        issues.push({ path, message: `the same address as listen[${first}] (${JSON.stringify(address)}); each listener needs its own address` });
+      } else {
+        seen.set(key, i);
+      }
+    } catch (err) {
+      issues.push({ path, message: err instanceof Error ? err.message : String(err) });
+    }
+  });
+  return issues;
+}
+
+function place(issues: Located[], doc: Document, lineCounter: LineCounter): ConfigIssue[] {
+  const placed = issues.map(({ at, ...issue }) => {
+    if (issue.line !== undefined) return issue;
+    const pos = locate(doc, lineCounter, issue.path, at);
+    return pos === undefined ? issue : { ...issue, line: pos.line, column: pos.column };
+  });
+  // Document order reads best; issues without a position (the whole file) come first.
+  return placed
+    .map((issue, i) => ({ issue, i }))
+    .sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0) || a.i - b.i)
+    .map(({ issue }) => issue);
+}
+
+/** Parses and validates config text; `file` names it in messages and picks JSON mode for ".json". */
+export function loadConfigText(text: string, file: string, opts: LoadOptions = {}): Config {
+  const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const json = isJsonFile(file);
+  const lineCounter = new LineCounter();
+  // `merge` lets routes share settings through "<<: *anchor", as many YAML configs do.
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
+
+  let data: unknown;
+  if (json) {
+    if (source.trim() === '') throw new ConfigError(file, [{ path: [], message: EMPTY_FILE }]);
+    try {
+      data = JSON.parse(source);
+    } catch (err) {
+      throw new ConfigError(file, [jsonSyntaxIssue(err, lineCounter)], { cause: err });
+    }
+  }
+  const syntax = syntaxIssues(doc, lineCounter, json, source);
+  if (syntax.length > 0) throw new ConfigError(file, syntax);
+  if (doc.contents === null) throw new ConfigError(file, [{ path: [], message: EMPTY_FILE }]);
+  if (!json) {
+    try {
+      data = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // Unresolved aliases and alias bombs ("billion laughs") end here.
+      const message = err instanceof Error ? err.message : String(err);
+      throw new ConfigError(file, place([{ path: [], message }], doc, lineCounter), { cause: err });
+    }
+  }
+
+  const parsed = configSchema.safeParse(data);
+  if (!parsed.success) {
+    const issues = describeZodIssues(parsed.error.issues, configSchema, data);
+    throw new ConfigError(file, place(issues, doc, lineCounter));
+  }
+  // Frozen before the extra checks run, so no check can change what the caller gets.
+  const config = deepFreeze(parsed.data);
+  const issues: Located[] = [...listenerIssues(config), ...(opts.extraChecks?.(config) ?? [])];
+  if (issues.length > 0) throw new ConfigError(file, place(issues, doc, lineCounter));
+  return config;
+}
+
+function readError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'cannot read the config file: it does not exist';
+  if (code === 'EACCES' || code === 'EPERM') return 'cannot read the config file: permission denied';
+  if (code === 'EISDIR') return 'cannot read the config file: it is a directory';
+  return `cannot read the config file: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** Reads and loads a config file; a file that cannot be read is a ConfigError naming it. */
+export function loadConfigFile(file: string, opts: LoadOptions = {}): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: [], message: readError(err) }], { cause: err });
+  }
+  return loadConfigText(text, file, opts);
+}
