@@ -1,0 +1,305 @@
+// The route table: compiles the config's routes once (patterns, backend origins, options merged over
+// `defaults`) and matches each request against them with Apache ProxyPass/ProxyPassMatch semantics (DESIGN
+// §3): routes in config order, the first match wins, matching on the decoded, normalised path. Pure: the
+// only I/O is reading TLS CA files at compile time, through an injectable reader.
+//
+// match() runs on every request: prefix routes are a startsWith, regexes and templates are compiled here,
+// and the only allocations on a match are the result and the backend path string.
+import { readFileSync } from 'node:fs';
+import type { Config, RouteConfig } from '../config/schema.js';
+import { WspassError } from '../errors.js';
+import { parseBackendUrl } from './backend-url.js';
+import {
+  compileTemplate,
+  expandTemplate,
+  hasPlaceholder,
+  joinQuery,
+  prefixBackendPath,
+  type Template,
+} from './backend-path.js';
+import { compileHostPattern, hostName, type HostMatcher } from './host-pattern.js';
+import { normalizeTarget } from './normalize-path.js';
+import type { BackendTls, CompiledRoute, RequestFacts, RouteMatch, UpgradePolicy } from './types.js';
+
+export interface RouteIssue {
+  /** Key path in the config, e.g. ['routes', 2, 'match']. */
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** The routes cannot be compiled; `issues` lists every problem found, not only the first. */
+export class RouteCompileError extends WspassError {
+  readonly issues: readonly RouteIssue[];
+  constructor(issues: readonly RouteIssue[]) {
+    super('WSP_CONFIG_INVALID', 'invalid routes:\n' + issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`).join('\n'));
+    this.name = 'RouteCompileError';
+    this.issues = issues;
+  }
+}
+
+/** `routes[2].when.header.upgrade` */
+export function formatPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : out === '' ? key : `.${key}`;
+  return out;
+}
+
+export interface RouteTable {
+  readonly routes: readonly CompiledRoute[];
+  /** The first route the request matches; null when none does; 'bad-request' when the target is malformed. */
+  match(req: RequestFacts): RouteMatch | null | 'bad-request';
+}
+
+export interface CompileOptions {
+  /** Reads a CA file (default: fs.readFileSync as UTF-8). */
+  readFile?: (path: string) => string;
+}
+
+interface HeaderCondition {
+  readonly name: string; // lower-cased
+  readonly pattern: RegExp;
+  readonly negate: boolean;
+}
+
+/** Everything match() needs for one route, resolved at compile time. */
+interface Matcher {
+  readonly route: CompiledRoute;
+  /** Prefix route: the prefix; undefined for a regex route. */
+  readonly prefix: string | undefined;
+  readonly prefixEndsWithSlash: boolean;
+  readonly regex: RegExp | undefined;
+  readonly host: HostMatcher | undefined;
+  readonly headers: readonly HeaderCondition[];
+  /** Backend path without its trailing slash (prefix routes). */
+  readonly basePathTrimmed: string;
+  /** Backend path, or '/' when the URL has none. */
+  readonly basePathOrSlash: string;
+  readonly baseQuery: string | undefined;
+  /** Regex routes with `$n` in the backend: path and query templates. */
+  readonly pathTemplate: Template | undefined;
+  readonly queryTemplate: Template | undefined;
+}
+
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
+function upgradePolicy(value: RouteConfig['upgrade']): UpgradePolicy {
+  if (typeof value === 'string') {
+    const upper = value.toUpperCase();
+    if (upper === 'ANY') return { kind: 'any' };
+    if (upper === 'NONE') return { kind: 'none' };
+    return { kind: 'list', protocols: [value.toLowerCase()] };
+  }
+  return { kind: 'list', protocols: [...new Set(value.map((p) => p.toLowerCase()))] };
+}
+
+/** Number of capture groups in a compiled pattern. */
+function groupCount(regex: RegExp): number {
+  return new RegExp(`${regex.source}|`, regex.flags).exec('')!.length - 1;
+}
+
+function headersMatch(conditions: readonly HeaderCondition[], req: RequestFacts): boolean {
+  for (const c of conditions) {
+    const value = req.header(c.name);
+    // A negated condition holds for an absent header; a positive one needs the header present.
+    const hit = value !== undefined && c.pattern.test(value);
+    if (hit === c.negate) return false;
+  }
+  return true;
+}
+
+class Table implements RouteTable {
+  readonly routes: readonly CompiledRoute[];
+  readonly #matchers: readonly Matcher[];
+
+  constructor(matchers: readonly Matcher[]) {
+    this.#matchers = matchers;
+    this.routes = Object.freeze(matchers.map((m) => m.route));
+  }
+
+  match(req: RequestFacts): RouteMatch | null | 'bad-request' {
+    const target = normalizeTarget(req.url);
+    if (target === null) return 'bad-request';
+    const { path, query } = target;
+    // Computed at most once per request, when a route restricted to a host is reached. An absolute-form
+    // target names the host itself; RFC 9112 §3.2.2 says to use it over the Host header.
+    let host: string | undefined | null = null;
+    for (const m of this.#matchers) {
+      let captures: RegExpExecArray | null = null;
+      if (m.prefix !== undefined) {
+        if (!path.startsWith(m.prefix)) continue;
+        // `/app` matches `/app` and `/app/x` but not `/apple`.
+        if (!m.prefixEndsWithSlash && path.length > m.prefix.length && path.charCodeAt(m.prefix.length) !== 0x2f) continue;
+      } else {
+        captures = m.regex!.exec(path);
+        if (captures === null) continue;
+      }
+      if (m.host !== undefined) {
+        if (host === null) {
+          const raw = target.authority ?? req.host;
+          host = raw === undefined ? undefined : hostName(raw);
+        }
+        if (host === undefined || !m.host(host)) continue;
+      }
+      if (m.headers.length !== 0 && !headersMatch(m.headers, req)) continue;
+      return { route: m.route, backendPath: backendPath(m, path, query, captures) };
+    }
+    return null;
+  }
+}
+
+function backendPath(m: Matcher, path: string, query: string, captures: RegExpExecArray | null): string {
+  if (m.prefix !== undefined) {
+    // What follows the prefix, without the `/` that separates it; null when the path is the prefix.
+    const rest = path.length > m.prefix.length ? path.slice(m.prefixEndsWithSlash ? m.prefix.length : m.prefix.length + 1) : null;
+    return prefixBackendPath(m.basePathTrimmed, m.basePathOrSlash, rest) + joinQuery(m.baseQuery, query);
+  }
+  if (m.pathTemplate !== undefined && captures !== null) {
+    const p = expandTemplate(m.pathTemplate, captures);
+    const q = m.queryTemplate === undefined ? undefined : expandTemplate(m.queryTemplate, captures);
+    return (p === '' ? '/' : p) + joinQuery(q, query);
+  }
+  // Regex route without placeholders: the backend path as is (Apache), the query passed through.
+  return m.basePathOrSlash + joinQuery(m.baseQuery, query);
+}
+
+/** Compiles the routes of a validated config; throws RouteCompileError listing every problem. */
+export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteTable {
+  const readFile = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const issues: RouteIssue[] = [];
+  const reportedKeys = new Set<string>();
+  const report = (path: (string | number)[], message: string): void => {
+    const key = formatPath(path);
+    if (reportedKeys.has(key)) return; // a shared defaults problem is reported once
+    reportedKeys.add(key);
+    issues.push({ path, message });
+  };
+  const caFiles = new Map<string, string | Error>();
+  const readCa = (file: string): string | Error => {
+    let ca = caFiles.get(file);
+    if (ca === undefined) {
+      try {
+        ca = readFile(file);
+      } catch (err) {
+        ca = err instanceof Error ? err : new Error(String(err));
+      }
+      caFiles.set(file, ca);
+    }
+    return ca;
+  };
+
+  const defaults = config.defaults;
+  const names = new Map<string, number>();
+  const matchers: Matcher[] = [];
+
+  config.routes.forEach((rc, index) => {
+    const at = (...keys: (string | number)[]): (string | number)[] => ['routes', index, ...keys];
+    const ok = issues.length;
+
+    const name = rc.name ?? `routes[${index}]`;
+    const previous = names.get(name);
+    if (previous !== undefined) report(at('name'), `name "${name}" is already used by routes[${previous}]`);
+    else names.set(name, index);
+
+    let regex: RegExp | undefined;
+    if (rc.match !== undefined) {
+      try {
+        regex = new RegExp(rc.match, 'u');
+      } catch (err) {
+        report(at('match'), `not a valid regular expression: ${(err as Error).message}`);
+      }
+    }
+    if (rc.path !== undefined) {
+      if (rc.path.includes('//') || DOT_SEGMENT.test(rc.path)) {
+        report(at('path'), 'must be a normalised path (no "//", "." or ".." segments): it is compared with the normalised request path');
+      }
+    }
+
+    let host: HostMatcher | undefined;
+    if (rc.host !== undefined) {
+      const h = compileHostPattern(rc.host);
+      if (typeof h === 'string') report(at('host'), h);
+      else host = h;
+    }
+
+    const headers: HeaderCondition[] = [];
+    for (const [header, raw] of Object.entries(rc.when?.header ?? {})) {
+      const negate = raw.startsWith('!');
+      try {
+        // Like RewriteCond [NC]: case-insensitive, unanchored.
+        headers.push({ name: header.toLowerCase(), pattern: new RegExp(negate ? raw.slice(1) : raw, 'i'), negate });
+      } catch (err) {
+        report(at('when', 'header', header), `not a valid regular expression: ${(err as Error).message}`);
+      }
+    }
+
+    const parsed = parseBackendUrl(rc.backend);
+    if (typeof parsed === 'string') report(at('backend'), parsed);
+
+    let pathTemplate: Template | undefined;
+    let queryTemplate: Template | undefined;
+    if (typeof parsed !== 'string' && regex !== undefined && hasPlaceholder(rc.backend)) {
+      const groups = groupCount(regex);
+      const p = compileTemplate(parsed.path, groups);
+      const q = parsed.query === undefined ? undefined : compileTemplate(parsed.query, groups);
+      if (typeof p === 'string') report(at('backend'), p);
+      else if (typeof q === 'string') report(at('backend'), q);
+      else {
+        pathTemplate = p;
+        queryTemplate = q;
+      }
+    }
+
+    let tls: BackendTls | undefined;
+    if (typeof parsed !== 'string' && parsed.origin.secure) {
+      const source = rc.tls ?? defaults.tls;
+      let ca: string | undefined;
+      if (source?.caFile !== undefined) {
+        const read = readCa(source.caFile);
+        const where = rc.tls !== undefined ? at('tls', 'caFile') : ['defaults', 'tls', 'caFile'];
+        if (typeof read === 'string') ca = read;
+        else report(where, `cannot read "${source.caFile}": ${read.message}`);
+      }
+      tls = Object.freeze({
+        ...(ca !== undefined && { ca }),
+        rejectUnauthorized: source?.rejectUnauthorized ?? true,
+        ...(source?.servername !== undefined && { servername: source.servername }),
+      });
+    }
+
+    if (issues.length !== ok || typeof parsed === 'string') return;
+
+    const route: CompiledRoute = Object.freeze({
+      index,
+      name,
+      backend: parsed.origin,
+      idleTimeoutMs: rc.idleTimeoutMs ?? defaults.idleTimeoutMs,
+      connectTimeoutMs: rc.connectTimeoutMs ?? defaults.connectTimeoutMs,
+      handshakeTimeoutMs: rc.handshakeTimeoutMs ?? defaults.handshakeTimeoutMs,
+      preserveHost: rc.preserveHost ?? defaults.preserveHost,
+      forwardedHeaders: rc.forwardedHeaders ?? defaults.forwardedHeaders,
+      async: rc.async ?? defaults.async,
+      asyncDelayMs: rc.asyncDelayMs ?? defaults.asyncDelayMs,
+      highWaterMarkBytes: rc.highWaterMarkBytes ?? defaults.highWaterMarkBytes,
+      upgrade: Object.freeze(upgradePolicy(rc.upgrade)),
+      upgradeOnly: rc.upgradeOnly,
+      tls,
+    });
+    const basePathTrimmed = parsed.path.endsWith('/') ? parsed.path.slice(0, -1) : parsed.path;
+    matchers.push({
+      route,
+      prefix: rc.path,
+      prefixEndsWithSlash: rc.path?.endsWith('/') ?? false,
+      regex,
+      host,
+      headers,
+      basePathTrimmed,
+      basePathOrSlash: parsed.path === '' ? '/' : parsed.path,
+      baseQuery: parsed.query,
+      pathTemplate,
+      queryTemplate,
+    });
+  });
+
+  if (issues.length !== 0) throw new RouteCompileError(issues);
+  return new Table(matchers);
+}
