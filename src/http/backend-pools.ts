@@ -1,0 +1,90 @@
+// Keep-alive connection pools toward HTTP backends, one undici Pool per (origin, connect options), created
+// on first use. The plain HTTP proxy asks for the pool of a route; tunnels do not use these.
+//
+// Why a Map of Pools and not an undici Agent: an Agent keys its pools by origin alone and shares one set of
+// connect options, but two routes to the same origin may differ in TLS settings (CA, verification, SNI) or
+// connect timeout, and each such combination needs its own connections. A Map keyed by origin + those
+// options is exactly that, with no layer in between. The key is computed once per route (WeakMap cache),
+// so the per-request lookup is one WeakMap get.
+import { rootCertificates } from 'node:tls';
+import { Pool } from 'undici';
+import { WspassError } from '../errors.js';
+import type { CompiledRoute } from '../routing/types.js';
+
+/** undici's default; kept explicit because the proxy relies on it (see keepAliveTimeout below). */
+const KEEP_ALIVE_TIMEOUT_MS = 4_000;
+
+export class BackendPools {
+  readonly #pools = new Map<string, Pool>();
+  readonly #byRoute = new WeakMap<CompiledRoute, Pool>();
+  #closing: Promise<void> | undefined;
+  #destroying: Promise<void> | undefined;
+
+  /** Number of pools created so far (for tests and metrics). */
+  get size(): number {
+    return this.#pools.size;
+  }
+
+  /** The pool for `route`'s backend; throws WSP_SHUTTING_DOWN once close() or destroy() was called. */
+  get(route: CompiledRoute): Pool {
+    if (this.#closing !== undefined || this.#destroying !== undefined) throw new WspassError('WSP_SHUTTING_DOWN');
+    const cached = this.#byRoute.get(route);
+    if (cached !== undefined) return cached;
+    const key = poolKey(route);
+    let pool = this.#pools.get(key);
+    if (pool === undefined) {
+      pool = createPool(route);
+      this.#pools.set(key, pool);
+    }
+    this.#byRoute.set(route, pool);
+    return pool;
+  }
+
+  /** Graceful: refuses new requests, lets queued and running ones finish, then closes the sockets. */
+  close(): Promise<void> {
+    this.#closing ??= allDone([...this.#pools.values()].filter((p) => !p.closed && !p.destroyed).map((p) => p.close()));
+    return this.#closing;
+  }
+
+  /** Forceful: fails running requests (their handlers see UND_ERR_DESTROYED) and closes every socket now. */
+  destroy(): Promise<void> {
+    this.#destroying ??= allDone([...this.#pools.values()].filter((p) => !p.destroyed).map((p) => p.destroy()));
+    return this.#destroying;
+  }
+}
+
+async function allDone(closing: Promise<void>[]): Promise<void> {
+  await Promise.all(closing);
+}
+
+function poolKey(route: CompiledRoute): string {
+  const tls = route.backend.secure ? route.tls : undefined;
+  return JSON.stringify([
+    route.backend.httpOrigin,
+    route.connectTimeoutMs,
+    tls?.ca ?? null,
+    tls?.rejectUnauthorized ?? true,
+    tls?.servername ?? null,
+  ]);
+}
+
+function createPool(route: CompiledRoute): Pool {
+  const tls = route.backend.secure ? route.tls : undefined;
+  return new Pool(route.backend.httpOrigin, {
+    // One request per connection at a time: pipelining would let one slow response hold up others.
+    pipelining: 1,
+    // undici disables a connect timeout of 0, which is what 0 means in the config too.
+    connect: {
+      timeout: route.connectTimeoutMs,
+      // The config's caFile is added to the system CAs, but Node's `ca` replaces them: pass both.
+      ...(tls?.ca !== undefined ? { ca: [...rootCertificates, tls.ca] } : {}),
+      rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+      ...(tls?.servername !== undefined ? { servername: tls.servername } : {}),
+    },
+    // Both also set per request by the proxy; these are the pool defaults for the first route seen.
+    headersTimeout: route.handshakeTimeoutMs,
+    bodyTimeout: route.idleTimeoutMs,
+    // Shorter than Node's server default (5 s) so we drop an idle socket before the backend does.
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  });
+}

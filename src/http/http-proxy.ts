@@ -1,0 +1,201 @@
+// Proxies a request without Upgrade to its route's backend over pooled keep-alive connections (undici),
+// streaming the body both ways with backpressure: Apache's mod_proxy_http fallback next to the tunnel.
+//
+//   client ─▶ node:http server ─▶ HttpProxy.handle ─▶ BackendPools (undici Pool) ─▶ backend
+//             res.write() false ─▶ controller.pause()        res 'drain' ─▶ controller.resume()
+//             req (Readable) is the request body undici reads, pausing it when the backend socket is full
+//
+// undici's `dispatch` is used directly, not `request`/`stream`: it hands over the raw response headers in
+// order (duplicates and case kept), each body chunk as received, and a pause/resume controller, so nothing
+// sits between the backend socket and the client's ServerResponse.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { ERRORS, type ErrorCode, WspassError } from '../errors.js';
+import type { RouteMatch } from '../routing/types.js';
+import { backendErrorCode } from './backend-error-code.js';
+import { BackendPools } from './backend-pools.js';
+import { sendError } from './error-response.js';
+import { forwardedForValue, forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
+
+export interface HttpProxyOptions {
+  /** Our own name, sent as X-Forwarded-Server. */
+  readonly serverName: string;
+  /** Pools shared with other users; when given, the caller closes them. Otherwise the proxy owns its own. */
+  readonly pools?: BackendPools;
+  /** Called once per failed exchange (client aborts included, as WSP_CLIENT_ERROR) so the caller can log. */
+  readonly onError?: (code: ErrorCode, err: Error, req: IncomingMessage) => void;
+}
+
+export class HttpProxy {
+  readonly #serverName: string;
+  readonly #pools: BackendPools;
+  readonly #ownsPools: boolean;
+  readonly #onError: HttpProxyOptions['onError'];
+  #closed = false;
+
+  constructor(opts: HttpProxyOptions) {
+    this.#serverName = opts.serverName;
+    this.#pools = opts.pools ?? new BackendPools();
+    this.#ownsPools = opts.pools === undefined;
+    this.#onError = opts.onError;
+  }
+
+  /**
+   * Proxies one request. Never throws: every failure ends as an error response (before the response
+   * started), a destroyed client connection (after), and a call to onError.
+   *
+   * Expect: 100-continue is left to node:http, which answers 100 itself before emitting 'request' unless
+   * the server has a 'checkContinue' listener (then that listener must call res.writeContinue()). The
+   * header is not forwarded: undici cannot send it, and the client already has its 100.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, match: RouteMatch, clientProto: 'http' | 'https'): void {
+    const exchange = new Exchange(req, res, this.#onError);
+    try {
+      if (this.#closed) throw new WspassError('WSP_SHUTTING_DOWN');
+      const route = match.route;
+      const pool = this.#pools.get(route);
+      let headers = forwardRequestHeaders(req.rawHeaders, {
+        host: req.headers.host,
+        backendHostHeader: route.backend.hostHeader,
+        preserveHost: route.preserveHost,
+        forwardedHeaders: route.forwardedHeaders,
+        clientIp: forwardedForValue(req.socket.remoteAddress),
+        serverName: this.#serverName,
+        clientProto,
+      });
+      if (req.headers.expect !== undefined) headers = withoutExpect(headers);
+      pool.dispatch(
+        {
+          path: match.backendPath,
+          method: req.method ?? 'GET',
+          headers,
+          body: hasBody(req) ? req : null,
+          // undici times this with its coarse timers (about 1 s resolution), fine for limits in seconds.
+          headersTimeout: route.handshakeTimeoutMs,
+          // No byte from the backend for this long while a body streams: the route's idle timeout (0 = none).
+          bodyTimeout: route.idleTimeoutMs,
+        },
+        exchange,
+      );
+    } catch (err) {
+      exchange.onResponseError(undefined, toError(err));
+    }
+  }
+
+  /** Stops taking requests (503 WSP_SHUTTING_DOWN) and lets running ones finish; closes pools it owns. */
+  close(): Promise<void> {
+    this.#closed = true;
+    return this.#ownsPools ? this.#pools.close() : Promise.resolve();
+  }
+
+  /** Stops taking requests and cuts running ones (pools it owns are destroyed). */
+  destroy(): Promise<void> {
+    this.#closed = true;
+    return this.#ownsPools ? this.#pools.destroy() : Promise.resolve();
+  }
+}
+
+/**
+ * One request/response exchange: undici's handler for the backend side, writing into the client's
+ * ServerResponse. Its state is the controller and two flags; undici guarantees callbacks arrive in order and the
+ * error callback at most once.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #onError: HttpProxyOptions['onError'];
+  #controller: Dispatcher.DispatchController | undefined;
+  /** The response to the client is complete or failed: ignore anything later. */
+  #done = false;
+  /** The client went away before the response was complete. */
+  #clientGone = false;
+
+  constructor(req: IncomingMessage, res: ServerResponse, onError: HttpProxyOptions['onError']) {
+    this.#req = req;
+    this.#res = res;
+    this.#onError = onError;
+    res.on('drain', () => this.#controller?.resume());
+    res.on('close', () => {
+      if (res.writableFinished || this.#done) return;
+      // The client closed early: abort the backend request so its connection is not left streaming.
+      this.#clientGone = true;
+      this.#controller?.abort(new WspassError('WSP_CLIENT_ERROR', 'client closed the connection'));
+    });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#clientGone) controller.abort(new WspassError('WSP_CLIENT_ERROR', 'client closed the connection'));
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    _headers: unknown,
+    statusMessage?: string,
+  ): void {
+    // 1xx (e.g. 103 Early Hints) are informational: the final response follows on the same exchange.
+    if (statusCode < 200 || this.#done) return;
+    const headers = forwardResponseHeaders(rawHeaderStrings(controller.rawHeaders));
+    // A throw here (a header node:http refuses) is caught by undici and comes back through onResponseError.
+    if (statusMessage) this.#res.writeHead(statusCode, statusMessage, headers);
+    else this.#res.writeHead(statusCode, headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.#res.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    // Trailers are not relayed: node:http would need them announced before the body starts.
+    this.#done = true;
+    this.#res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.#done) return;
+    this.#done = true;
+    const code = this.#clientGone ? 'WSP_CLIENT_ERROR' : backendErrorCode(err);
+    this.#onError?.(code, err, this.#req);
+    const res = this.#res;
+    if (this.#clientGone || res.destroyed) return;
+    if (res.headersSent || ERRORS[code].status === 0) {
+      // The status line is out: cutting the connection is the only way the client can tell the body is short.
+      res.destroy();
+      return;
+    }
+    // An unread or half-read request body leaves the connection unusable for a next request.
+    sendError(res, code, { close: !this.#req.complete });
+  }
+}
+
+/** Whether the request has a body under HTTP/1.x framing (RFC 9112 §6.3): Content-Length or Transfer-Encoding. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+function withoutExpect(headers: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] ?? '';
+    if (name.toLowerCase() !== 'expect') out.push(name, headers[i + 1] ?? '');
+  }
+  return out;
+}
+
+/** undici gives the raw response headers as Buffers, names and values alternating, in wire order. */
+function rawHeaderStrings(raw: Dispatcher.DispatchController['rawHeaders']): string[] {
+  if (!Array.isArray(raw)) return [];
+  const out = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const item: Buffer | string | undefined = raw[i];
+    out[i] = typeof item === 'string' ? item : (item?.toString('latin1') ?? '');
+  }
+  return out;
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
