@@ -1,0 +1,226 @@
+// The tunnel after the 101: raw bytes both ways between the client socket and the backend socket
+// (DESIGN D1, D3), half-close passed on, an error on one side tearing down the other, an idle timeout,
+// and graceful/forceful shutdown. It reports once, when both sockets are gone.
+//
+//   client ──data──▶ lane toBackend ──write──▶ backend
+//   client ◀──write── lane toClient ◀──data── backend
+//   FIN from one side → end() on the other; error/RST or a socket closed early → destroy the other.
+//
+// Idle timeout: socket.setTimeout on both sockets. Node refreshes a socket's timer on every read and on
+// every write it dispatches or completes, and each chunk is a read on one socket and a write on the
+// other, so traffic in either direction keeps both timers fresh with no per-chunk work of ours (no
+// clock read, no timer of our own). A source paused for backpressure is the one exception (see 'timeout').
+import type net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { TunnelLane } from './tunnel-lane.js';
+
+export interface TunnelOptions {
+  /** Close both sides after no byte in either direction for this long; 0 disables it. */
+  readonly idleTimeoutMs: number;
+  /** Pause a side when the other side holds more than this many bytes not yet sent. */
+  readonly highWaterMarkBytes: number;
+  /** Cork writes (DESIGN D4); false is write-through. */
+  readonly async: boolean;
+  /** With async, hold writes up to this long (or highWaterMarkBytes/4); 0 means one event-loop turn. */
+  readonly asyncDelayMs: number;
+}
+
+export interface TunnelInitialBytes {
+  /** Bytes the client sent after its request head (held until the 101). */
+  readonly toBackend?: Buffer | undefined;
+  /** Bytes the backend sent right after its 101 head. */
+  readonly toClient?: Buffer | undefined;
+}
+
+export type TunnelCloseReason =
+  | 'client-closed'
+  | 'backend-closed'
+  | 'idle-timeout'
+  | 'client-error'
+  | 'backend-error'
+  | 'closed'
+  | 'destroyed';
+
+export interface TunnelCloseInfo {
+  /** What ended the tunnel first. */
+  readonly reason: TunnelCloseReason;
+  readonly bytesToBackend: number;
+  readonly bytesToClient: number;
+  /** Chunks written, both directions. */
+  readonly writes: number;
+  /** Times data was handed to a socket, both directions (equals `writes` without async). */
+  readonly flushes: number;
+  readonly durationMs: number;
+  /** The socket error behind a '*-error' reason, or the error given to destroy(). */
+  readonly error?: Error;
+}
+
+/** How long close() lets both sides flush and finish before destroying them. */
+export const DEFAULT_CLOSE_GRACE_MS = 2_000;
+
+/** TCP keep-alive probe delay for the client socket (DESIGN D4: keep-alive on for both sockets). */
+const KEEP_ALIVE_DELAY_MS = 30_000;
+
+type Side = 'client' | 'backend';
+
+export class ByteTunnel {
+  private readonly toBackend: TunnelLane;
+  private readonly toClient: TunnelLane;
+  private readonly startedAt = performance.now();
+  private reason: TunnelCloseReason | undefined;
+  private error: Error | undefined;
+  private open = 2; // sockets not yet closed
+  private graceTimer: NodeJS.Timeout | undefined;
+  private finished = false;
+
+  /**
+   * Takes over both sockets. `backend` must come straight from backendHandshake() (no 'error' listener
+   * yet); `client` must be allowHalfOpen so a FIN from the client can be passed on while the backend
+   * keeps talking. `onClose` runs exactly once, after both sockets have emitted 'close'.
+   */
+  constructor(
+    readonly client: net.Socket,
+    readonly backend: net.Socket,
+    options: TunnelOptions,
+    initial: TunnelInitialBytes,
+    private readonly onClose: (info: TunnelCloseInfo) => void,
+  ) {
+    this.toBackend = new TunnelLane(client, backend, options);
+    this.toClient = new TunnelLane(backend, client, options);
+    this.watch(client, 'client');
+    this.watch(backend, 'backend');
+    if (this.open < 2) {
+      // A side died before the tunnel existed (its 'close' may already be gone): no tunnel, just cleanup.
+      this.destroyBoth();
+      if (this.open === 0) queueMicrotask(() => this.finish());
+      return;
+    }
+    client.setKeepAlive(true, KEEP_ALIVE_DELAY_MS);
+    client.setNoDelay(true);
+    // Also clears a timeout the HTTP server may have left on the client socket when idleTimeoutMs is 0.
+    client.setTimeout(options.idleTimeoutMs);
+    backend.setTimeout(options.idleTimeoutMs);
+    // Initial bytes are written before any listener can deliver newer data, so order is kept.
+    this.toBackend.start(initial.toBackend);
+    this.toClient.start(initial.toClient);
+  }
+
+  /** Bytes passed from client to backend so far. */
+  get bytesToBackend(): number {
+    return this.toBackend.bytes;
+  }
+
+  /** Bytes passed from backend to client so far. */
+  get bytesToClient(): number {
+    return this.toClient.bytes;
+  }
+
+  /** Chunks written so far, both directions. */
+  get writes(): number {
+    return this.toBackend.writes + this.toClient.writes;
+  }
+
+  /** Times data was handed to a socket so far, both directions (see TunnelCloseInfo.flushes). */
+  get flushes(): number {
+    return this.toBackend.flushes + this.toClient.flushes;
+  }
+
+  /**
+   * Graceful: sends FIN both ways after what is already queued, then destroys whatever is still open
+   * after `graceMs`. Idempotent; the first reason recorded wins.
+   */
+  close(graceMs: number = DEFAULT_CLOSE_GRACE_MS): void {
+    this.shutDown('closed', graceMs);
+  }
+
+  /** Forceful: destroys both sockets now. Idempotent. */
+  destroy(err?: Error): void {
+    this.record('destroyed', err);
+    this.destroyBoth();
+  }
+
+  private shutDown(reason: TunnelCloseReason, graceMs: number): void {
+    this.record(reason, undefined);
+    if (this.finished || this.graceTimer !== undefined) return;
+    this.toBackend.end();
+    this.toClient.end();
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = undefined;
+      this.destroyBoth();
+    }, graceMs);
+  }
+
+  private watch(socket: net.Socket, side: Side): void {
+    const lane = side === 'client' ? this.toBackend : this.toClient; // the lane this socket feeds
+    const other = side === 'client' ? this.backend : this.client;
+    if (socket.destroyed) {
+      socket.on('error', ignore); // an error may still be queued for emission
+      this.record(side === 'client' ? 'client-closed' : 'backend-closed', undefined);
+      this.open--;
+      return;
+    }
+    let readEnded = false;
+
+    socket.on('end', () => {
+      readEnded = true;
+      this.record(side === 'client' ? 'client-closed' : 'backend-closed', undefined);
+      lane.end();
+    });
+    socket.on('error', (err: Error) => {
+      this.record(side === 'client' ? 'client-error' : 'backend-error', err);
+      // The socket is already being destroyed; its 'close' below tears down the other one.
+    });
+    socket.on('timeout', () => {
+      // A paused source reads nothing while its destination drains slowly; the destination's own timer
+      // (refreshed by every completed write) decides whether that is idleness.
+      if (lane.paused) return;
+      this.shutDown('idle-timeout', DEFAULT_CLOSE_GRACE_MS);
+    });
+    socket.on('close', () => {
+      // A socket closed after both halves ended cleanly leaves the other to finish flushing its last
+      // bytes; any other close (error, reset, destroyed from outside) takes the other side down now.
+      const clean = readEnded && socket.writableFinished;
+      if (!clean) {
+        this.record(side === 'client' ? 'client-closed' : 'backend-closed', undefined);
+        this.toBackend.stop();
+        this.toClient.stop();
+        other.destroy();
+      }
+      if (--this.open === 0) this.finish();
+    });
+  }
+
+  private record(reason: TunnelCloseReason, err: Error | undefined): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.error = err;
+  }
+
+  private destroyBoth(): void {
+    this.toBackend.stop();
+    this.toClient.stop();
+    this.client.destroy();
+    this.backend.destroy();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.graceTimer !== undefined) {
+      clearTimeout(this.graceTimer);
+      this.graceTimer = undefined;
+    }
+    const info: TunnelCloseInfo = {
+      reason: this.reason ?? 'closed',
+      bytesToBackend: this.toBackend.bytes,
+      bytesToClient: this.toClient.bytes,
+      writes: this.writes,
+      flushes: this.flushes,
+      durationMs: performance.now() - this.startedAt,
+      ...(this.error !== undefined ? { error: this.error } : {}),
+    };
+    this.onClose(info);
+  }
+}
+
+function ignore(): void {}
