@@ -1,0 +1,61 @@
+// Canned error answers, the same bytes whether written through a ServerResponse (plain HTTP path) or onto a
+// raw socket (the upgrade path, where node:http has already let go of the connection).
+import type { ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ERRORS, type ErrorCode } from '../errors.js';
+
+function body(code: ErrorCode): string {
+  const spec = ERRORS[code];
+  return `${spec.status} ${STATUS_CODES[spec.status] ?? ''}: ${spec.reason} (${code})\n`;
+}
+
+function extraHeaders(code: ErrorCode, retryAfterS: number | undefined): [string, string][] {
+  const headers: [string, string][] = [];
+  if (code === 'WSP_UPGRADE_ONLY') headers.push(['Upgrade', 'websocket'], ['Connection', 'Upgrade']);
+  if (retryAfterS !== undefined) headers.push(['Retry-After', String(retryAfterS)]);
+  return headers;
+}
+
+/**
+ * The full response bytes for `code`, for a socket that node:http no longer manages. `close` adds
+ * `Connection: close`; the caller then ends the socket.
+ */
+export function rawErrorResponse(code: ErrorCode, opts: { close: boolean; retryAfterS?: number }): Buffer {
+  const status = ERRORS[code].status;
+  const text = body(code);
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
+  head += 'Content-Type: text/plain; charset=utf-8\r\n';
+  head += `Content-Length: ${Buffer.byteLength(text)}\r\n`;
+  head += `X-Wspass-Error: ${code}\r\n`;
+  for (const [k, v] of extraHeaders(code, opts.retryAfterS)) head += `${k}: ${v}\r\n`;
+  head += opts.close ? 'Connection: close\r\n' : 'Connection: keep-alive\r\n';
+  return Buffer.from(`${head}\r\n${text}`, 'latin1');
+}
+
+/** Writes the error and closes the socket once it is flushed. */
+export function endSocketWithError(socket: Duplex, code: ErrorCode, retryAfterS?: number): void {
+  if (socket.destroyed) return;
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(rawErrorResponse(code, { close: true, retryAfterS }));
+}
+
+/** Answers through node:http; `close` asks node to close the connection after the response. */
+export function sendError(res: ServerResponse, code: ErrorCode, opts: { close?: boolean; retryAfterS?: number } = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const status = ERRORS[code].status;
+  const text = body(code);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.setHeader('X-Wspass-Error', code);
+  for (const [k, v] of extraHeaders(code, opts.retryAfterS)) res.setHeader(k, v);
+  if (opts.close) res.setHeader('Connection', 'close');
+  res.end(text);
+}

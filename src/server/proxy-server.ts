@@ -1,0 +1,254 @@
+// The proxy on one thread: listeners, the route table, the plain-HTTP path and the upgrade path.
+//
+//   listener (node:http / node:https, llhttp parses the head)
+//     ├─ shouldUpgradeCallback: route + upgrade policy decide, from the head, whether to tunnel
+//     ├─ 'upgrade' ──▶ handleUpgrade ──▶ backend 101 ──▶ ByteTunnel
+//     └─ 'request' ──▶ route ──▶ HttpProxy (undici pool) | 4xx
+//
+// Everything the process-level code (CLI, worker threads) needs is here: listen(), reload(), close(), destroy().
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { Config } from '../config/schema.js';
+import { resolveListeners } from '../config/listen-address.js';
+import type { ErrorCode } from '../errors.js';
+import { ERRORS } from '../errors.js';
+import { endSocketWithError, rawErrorResponse, sendError } from '../http/error-response.js';
+import { HttpProxy } from '../http/http-proxy.js';
+import type { Logger } from '../log.js';
+import { compileRoutes, type RouteTable } from '../routing/route-table.js';
+import type { RequestFacts } from '../routing/types.js';
+import type { ByteTunnel } from '../tunnel/byte-tunnel.js';
+import { decideUpgrade, type UpgradeDecision } from './upgrade-decision.js';
+import { handleUpgrade, type UpgradeContext } from './upgrade-handler.js';
+
+export interface ProxyServerOptions {
+  readonly log: Logger;
+  /** Value of X-Forwarded-Server; the host name by default. */
+  readonly serverName?: string;
+  /** Bind listeners with SO_REUSEPORT (worker threads). */
+  readonly reusePort?: boolean;
+}
+
+type Proto = 'http' | 'https';
+
+const decisions = new WeakMap<IncomingMessage, UpgradeDecision>();
+
+function factsOf(req: IncomingMessage): RequestFacts {
+  return {
+    url: req.url ?? '',
+    host: req.headers.host,
+    header(name: string) {
+      const v = req.headers[name.toLowerCase()];
+      return Array.isArray(v) ? v.join(', ') : v;
+    },
+  };
+}
+
+export class ProxyServer {
+  readonly #opts: ProxyServerOptions;
+  readonly #log: Logger;
+  readonly #serverName: string;
+  #config: Config;
+  #routes: RouteTable;
+  readonly #servers: { server: http.Server; proto: Proto; host: string; port: number }[] = [];
+  readonly #tunnels = new Set<ByteTunnel>();
+  readonly #httpProxy: HttpProxy;
+  #closing = false;
+
+  constructor(config: Config, opts: ProxyServerOptions) {
+    this.#opts = opts;
+    this.#log = opts.log;
+    this.#serverName = opts.serverName ?? hostname();
+    this.#config = config;
+    this.#routes = compileRoutes(config);
+    this.#httpProxy = new HttpProxy({
+      serverName: this.#serverName,
+      onError: (code: ErrorCode, err: Error, req: IncomingMessage) => {
+        this.#log.warn({ code, status: ERRORS[code].status, url: req.url, err: err.message }, ERRORS[code].reason);
+      },
+    });
+  }
+
+  /** Live tunnels on this thread. */
+  get tunnelCount(): number {
+    return this.#tunnels.size;
+  }
+
+  /** Binds every listener; resolves with the bound addresses in config order. */
+  async listen(): Promise<AddressInfo[]> {
+    const listeners = resolveListeners(this.#config);
+    const out: AddressInfo[] = [];
+    for (const l of listeners) {
+      const proto: Proto = l.tls ? 'https' : 'http';
+      const server = l.tls ? this.#createTlsServer(l.tls) : http.createServer(this.#serverOptions());
+      this.#wire(server, proto);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: l.host, port: l.port, reusePort: this.#opts.reusePort ?? false }, () => {
+          server.removeListener('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (err) => this.#log.error({ err: err.message }, 'listener error'));
+      const addr = server.address() as AddressInfo;
+      this.#servers.push({ server, proto, host: addr.address, port: addr.port });
+      out.push(addr);
+    }
+    return out;
+  }
+
+  /** Swaps the route table: new requests use it, open tunnels are not touched. */
+  reload(config: Config): void {
+    this.#routes = compileRoutes(config);
+    this.#config = config;
+  }
+
+  /**
+   * Graceful: stop accepting, answer new requests on open connections with 503, let in-flight HTTP finish,
+   * end tunnels gracefully, then resolve. `destroy()` is the forceful variant.
+   */
+  async close(): Promise<void> {
+    this.#closing = true;
+    const closed = this.#servers.map(
+      ({ server }) => new Promise<void>((resolve) => server.close(() => resolve())),
+    );
+    for (const { server } of this.#servers) server.closeIdleConnections();
+    for (const t of this.#tunnels) t.close();
+    await this.#httpProxy.close();
+    await Promise.all(closed);
+  }
+
+  async destroy(): Promise<void> {
+    this.#closing = true;
+    for (const t of this.#tunnels) t.destroy();
+    for (const { server } of this.#servers) {
+      server.close();
+      server.closeAllConnections();
+    }
+    await this.#httpProxy.destroy();
+  }
+
+  #serverOptions(): http.ServerOptions {
+    const options: http.ServerOptions & { shouldUpgradeCallback?: (req: IncomingMessage) => boolean } = {
+      maxHeaderSize: this.#config.maxHeaderBytes,
+      // Long uploads and downloads are streamed: no whole-request deadline; slow heads are still bounded
+      // by headersTimeout.
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+      keepAliveTimeout: 5_000,
+      shouldUpgradeCallback: (req) => this.#shouldUpgrade(req),
+    };
+    return options;
+  }
+
+  #createTlsServer(t: { certFile: string; keyFile: string; sni?: Record<string, { certFile: string; keyFile: string }> }): http.Server {
+    const contexts = new Map<string, tls.SecureContext>();
+    for (const [name, files] of Object.entries(t.sni ?? {})) {
+      contexts.set(
+        name.toLowerCase(),
+        tls.createSecureContext({ cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) }),
+      );
+    }
+    return https.createServer({
+      ...this.#serverOptions(),
+      cert: readFileSync(t.certFile),
+      key: readFileSync(t.keyFile),
+      SNICallback: contexts.size
+        ? (servername, cb) => cb(null, contexts.get(servername.toLowerCase()))
+        : undefined,
+    });
+  }
+
+  #wire(server: http.Server, proto: Proto): void {
+    const ctx: UpgradeContext = {
+      log: this.#log,
+      serverName: this.#serverName,
+      maxHeaderBytes: this.#config.maxHeaderBytes,
+      clientProto: proto,
+      tunnels: this.#tunnels,
+      reinject: (socket: Socket) => {
+        // Give the connection back to node:http: it parses the next request as if the socket were new.
+        server.emit(proto === 'https' ? 'secureConnection' : 'connection', socket);
+      },
+    };
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res, proto));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.#closing) {
+        endSocketWithError(socket, 'WSP_SHUTTING_DOWN');
+        return;
+      }
+      // Without shouldUpgradeCallback (older runtimes) every flagged request lands here undecided.
+      const decision = decisions.get(req) ?? this.#decide(req);
+      if (!decision.tunnel) {
+        endSocketWithError(socket, this.#declinedUpgradeCode(req));
+        return;
+      }
+      handleUpgrade(ctx, req, socket as Socket, head, decision).catch((err: unknown) => {
+        this.#log.error({ err: err instanceof Error ? err.stack : String(err) }, 'upgrade handler failed');
+        socket.destroy();
+      });
+    });
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#onClientError(err, socket));
+  }
+
+  #shouldUpgrade(req: IncomingMessage): boolean {
+    if (this.#closing) return false;
+    const decision = this.#decide(req);
+    decisions.set(req, decision);
+    return decision.tunnel;
+  }
+
+  #decide(req: IncomingMessage): UpgradeDecision {
+    return decideUpgrade(req.httpVersion, req.headers.upgrade, this.#routes.match(factsOf(req)));
+  }
+
+  #declinedUpgradeCode(req: IncomingMessage): ErrorCode {
+    const match = this.#routes.match(factsOf(req));
+    if (match === null) return 'WSP_NO_ROUTE';
+    if (match === 'bad-request') return 'WSP_BAD_REQUEST';
+    return 'WSP_UPGRADE_REFUSED';
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse, proto: Proto): void {
+    if (this.#closing) {
+      sendError(res, 'WSP_SHUTTING_DOWN', { close: true });
+      return;
+    }
+    const match = this.#routes.match(factsOf(req));
+    if (match === 'bad-request') {
+      this.#reject(req, res, 'WSP_BAD_REQUEST');
+      return;
+    }
+    if (match === null) {
+      this.#reject(req, res, 'WSP_NO_ROUTE');
+      return;
+    }
+    if (match.route.upgradeOnly) {
+      this.#reject(req, res, 'WSP_UPGRADE_ONLY');
+      return;
+    }
+    this.#httpProxy.handle(req, res, match, proto);
+  }
+
+  #reject(req: IncomingMessage, res: ServerResponse, code: ErrorCode): void {
+    this.#log.info({ code, status: ERRORS[code].status, method: req.method, url: req.url }, ERRORS[code].reason);
+    // A request body we will not read is drained so the connection stays usable.
+    req.resume();
+    sendError(res, code);
+  }
+
+  #onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'WSP_HEADERS_TOO_LARGE' : 'WSP_BAD_REQUEST';
+    this.#log.info({ code, status: ERRORS[code].status, parserError: err.code }, ERRORS[code].reason);
+    socket.end(rawErrorResponse(code, { close: true }));
+  }
+}

@@ -1,0 +1,71 @@
+// Runs the real `wspass` command as a child process (the compiled CLI on this Node), for tests that need
+// a separate process: exit codes, signals, RSS.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export function tempFile(t: TestContext, name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wspass-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `wspass ...args` to completion. */
+export async function runCli(args: string[]): Promise<RunResult> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** Reads the child's stdout until a line matches; resolves with the match. */
+export function waitForLine(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (d: Buffer | string) => {
+      buf += d.toString();
+      const m = re.exec(buf);
+      if (m) {
+        child.stdout!.removeListener('data', onData);
+        resolve(m);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before printing ${re}; output:\n${buf}`)));
+  });
+}
+
+/** Starts `wspass run --config <json>` and resolves once it listens. Killed when the test ends. */
+export async function spawnProxy(t: TestContext, config: object): Promise<{ child: ChildProcess; port: number }> {
+  const file = tempFile(t, 'wspass.json', JSON.stringify(config));
+  const child = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const m = await waitForLine(child, /"port":(\d+)[^\n]*"msg":"listening"/);
+  return { child, port: Number(m[1]) };
+}
+
+/** Resident set size of a process, in bytes, from /proc. */
+export function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb * 1024;
+}

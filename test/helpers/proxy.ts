@@ -1,0 +1,25 @@
+// Starts an in-process ProxyServer on 127.0.0.1:0 for a test, destroyed when the test ends.
+import type { TestContext } from 'node:test';
+import { configSchema, type ConfigInput } from '../../src/config/schema.js';
+import { silentLogger } from '../../src/log.js';
+import { ProxyServer } from '../../src/server/proxy-server.js';
+
+export interface TestProxy {
+  readonly proxy: ProxyServer;
+  readonly port: number;
+  /** `ws://127.0.0.1:port` */
+  readonly wsBase: string;
+  /** `http://127.0.0.1:port` */
+  readonly httpBase: string;
+}
+
+export async function startProxy(
+  t: TestContext,
+  config: Omit<ConfigInput, 'listen'> & { listen?: ConfigInput['listen'] },
+): Promise<TestProxy> {
+  const proxy = new ProxyServer(configSchema.parse({ listen: '127.0.0.1:0', ...config }), { log: silentLogger() });
+  const [addr] = await proxy.listen();
+  t.after(() => proxy.destroy());
+  const port = addr!.port;
+  return { proxy, port, wsBase: `ws://127.0.0.1:${port}`, httpBase: `http://127.0.0.1:${port}` };
+}
