@@ -1,0 +1,187 @@
+// Command-line arguments of the bench (`npm run bench`, `bench:gate`, `bench:baseline`). Pure: returns
+// the parsed options or throws ArgError with a message that says what was wrong and what is allowed;
+// the CLI prints it with the usage and exits 2.
+import { parseArgs } from 'node:util';
+import { SCENARIO_NAMES, type ScenarioName } from './scenarios/types.js';
+
+export const USAGE = `wspass bench: capacity planning and the CI perf gate
+
+Usage:
+  npm run bench [-- OPTIONS]            run the scenario set (all scenarios, about 3 minutes on 2 cores)
+  npm run bench:gate [-- OPTIONS]       short gate run compared with bench/baseline.json (exit 1 on regression)
+  npm run bench:baseline [-- OPTIONS]   re-measure the gate figures and write bench/baseline.json
+
+Options:
+  --scenario NAME[,NAME]   only these (repeatable): ${SCENARIO_NAMES.join(', ')}
+  --duration TIME          measured window of each case: 10, 10s, 500ms, 1m
+  --connections N          connections (handshake: parallel loops; idle: connections held)
+  --size SIZE              message size: 64, 64B, 4KiB, 1MiB
+  --rate N                 open-loop: messages per second over all connections
+  --workers N              wspass worker threads (passed to \`wspass run --workers\`)
+  --shards N               load-generator threads (piscina), default 2
+  --target URL             bench an already-running proxy at this ws:// URL instead of wspass
+  --target-pid PID[,PID]   the target's process ids, to measure its CPU time and memory
+  --backend-port N         port of the bench's echo backend (the port your --target forwards to)
+  --no-direct              skip the no-proxy baseline cases
+  --no-pin                 do not pin processes to CPUs with taskset
+  --out DIR                where results.json and report.html go (default bench/out)
+  --repeats N              gate/baseline: repeats whose median is taken (default 3 for gate, 5 for baseline)
+  --baseline FILE          gate/baseline: the baseline file (default bench/baseline.json)
+  --tolerance PCT          gate: allowed worsening in percent (default: the baseline's own)
+  -h, --help               this text
+`;
+
+export class ArgError extends Error {
+  override readonly name = 'ArgError';
+}
+
+export type Command = 'run' | 'gate' | 'baseline' | 'help';
+
+export interface BenchArgs {
+  command: Command;
+  /** Empty: the command's default set. */
+  scenarios: ScenarioName[];
+  durationS?: number;
+  connections?: number;
+  sizeBytes?: number;
+  ratePerSec?: number;
+  workers?: number;
+  shards: number;
+  target?: URL;
+  targetPids: number[] | null;
+  backendPort?: number;
+  direct: boolean;
+  pin: boolean;
+  outDir: string;
+  repeats: number;
+  baselineFile: string;
+  tolerancePct?: number;
+}
+
+/** "10", "10s", "1.5s", "500ms", "1m" → seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new ArgError(`--duration: "${text}" is not a duration; use seconds like 10 or 10s, or 500ms, or 1m`);
+  const n = Number(m[1]);
+  const s = m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+  if (s < 0.1 || s > 3600) throw new ArgError(`--duration: ${text} is out of range; use 100ms to 1h`);
+  return s;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2 };
+
+/** "64", "64B", "4KiB", "1MiB" → bytes (K/M are binary: 1024-based). */
+export function parseSize(text: string): number {
+  const m = /^(\d+)\s*([a-zA-Z]*)$/.exec(text.trim());
+  const unit = m ? SIZE_UNITS[(m[2] ?? '').toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new ArgError(`--size: "${text}" is not a size; use bytes like 64, or 4KiB, 1MiB`);
+  const bytes = Number(m[1]) * unit;
+  if (bytes < 1 || bytes > 16 * 1024 * 1024) throw new ArgError(`--size: ${text} is out of range; use 1 byte to 16MiB`);
+  return bytes;
+}
+
+function parseIntIn(option: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim())) throw new ArgError(`--${option}: "${text}" is not a whole number`);
+  const n = Number(text);
+  if (n < min || n > max) throw new ArgError(`--${option}: ${n} is out of range; use ${min} to ${max}`);
+  return n;
+}
+
+export function parseScenarios(values: readonly string[]): ScenarioName[] {
+  const out: ScenarioName[] = [];
+  for (const name of values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)) {
+    if (!(SCENARIO_NAMES as readonly string[]).includes(name)) {
+      throw new ArgError(`--scenario: unknown scenario "${name}"; choose from ${SCENARIO_NAMES.join(', ')}`);
+    }
+    if (!out.includes(name as ScenarioName)) out.push(name as ScenarioName);
+  }
+  return out;
+}
+
+export function parseTarget(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ArgError(`--target: "${text}" is not a URL; give the proxy's WebSocket URL, e.g. ws://127.0.0.1:8080/`);
+  }
+  if (url.protocol !== 'ws:') {
+    throw new ArgError(`--target: "${text}" is not a ws:// URL; give the proxy's WebSocket URL, e.g. ws://127.0.0.1:8080/`);
+  }
+  return url;
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        scenario: { type: 'string', multiple: true },
+        duration: { type: 'string' },
+        connections: { type: 'string' },
+        size: { type: 'string' },
+        rate: { type: 'string' },
+        workers: { type: 'string' },
+        shards: { type: 'string' },
+        target: { type: 'string' },
+        'target-pid': { type: 'string' },
+        'backend-port': { type: 'string' },
+        'no-direct': { type: 'boolean' },
+        'no-pin': { type: 'boolean' },
+        out: { type: 'string' },
+        repeats: { type: 'string' },
+        baseline: { type: 'string' },
+        tolerance: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new ArgError((err as Error).message);
+  }
+  const { values: v, positionals } = parsed;
+  if (positionals.length > 1) throw new ArgError(`one command at most; got "${positionals.join(' ')}"`);
+  const cmd = positionals[0] ?? 'run';
+  if (!['run', 'gate', 'baseline', 'help'].includes(cmd)) {
+    throw new ArgError(`unknown command "${cmd}"; use run (the default), gate or baseline`);
+  }
+  const args: BenchArgs = {
+    command: v.help ? 'help' : (cmd as Command),
+    scenarios: parseScenarios(v.scenario ?? []),
+    shards: v.shards === undefined ? 2 : parseIntIn('shards', v.shards, 1, 16),
+    targetPids: null,
+    direct: !v['no-direct'],
+    pin: !v['no-pin'],
+    outDir: v.out ?? 'bench/out',
+    repeats: v.repeats === undefined ? (cmd === 'baseline' ? 5 : 3) : parseIntIn('repeats', v.repeats, 1, 21),
+    baselineFile: v.baseline ?? 'bench/baseline.json',
+  };
+  if (v.duration !== undefined) args.durationS = parseDuration(v.duration);
+  if (v.connections !== undefined) args.connections = parseIntIn('connections', v.connections, 1, 50_000);
+  if (v.size !== undefined) args.sizeBytes = parseSize(v.size);
+  if (v.rate !== undefined) args.ratePerSec = parseIntIn('rate', v.rate, 1, 10_000_000);
+  if (v.workers !== undefined) args.workers = parseIntIn('workers', v.workers, 1, 256);
+  if (v.tolerance !== undefined) {
+    const t = Number(v.tolerance.replace(/%$/, ''));
+    if (!Number.isFinite(t) || t <= 0 || t > 500) throw new ArgError(`--tolerance: "${v.tolerance}" is not a percentage above 0`);
+    args.tolerancePct = t;
+  }
+  if (v['target-pid'] !== undefined) {
+    args.targetPids = v['target-pid'].split(',').map((p) => parseIntIn('target-pid', p, 1, 2 ** 22));
+  }
+  if (v['backend-port'] !== undefined) args.backendPort = parseIntIn('backend-port', v['backend-port'], 1, 65535);
+  if (v.target !== undefined) {
+    args.target = parseTarget(v.target);
+    if (args.backendPort === undefined) {
+      throw new ArgError(
+        '--target needs --backend-port N: the bench starts its echo backend on 127.0.0.1:N, and your proxy must forward there',
+      );
+    }
+    if (args.command === 'gate' || args.command === 'baseline') throw new ArgError(`--target is for runs, not for ${args.command}`);
+  } else {
+    if (args.targetPids) throw new ArgError('--target-pid only goes with --target');
+  }
+  return args;
+}

@@ -1,0 +1,198 @@
+// Entry of the bench: `npm run bench` (run the scenario set and write results.json + report.html),
+// `npm run bench:gate` (short repeats compared with bench/baseline.json; exit 1 on a regression) and
+// `npm run bench:baseline` (re-measure and write the baseline). Argument errors exit 2.
+//
+//   bench main process (load generator, pinned)        child processes (fresh per case, pinned)
+//   ├─ piscina shards (worker threads, ws clients) ──▶ wspass run --config <bench config>  ──▶ echo backend
+//   ├─ autocannon (HTTP scenario)                  ──┘                                     (uWS, or ws fallback)
+//   └─ reads /proc: proxy + backend CPU, RSS, /proc/stat noise
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArgError, USAGE, parseBenchArgs, type BenchArgs } from './args.js';
+import { compareToBaseline, gateTable, gateVerdict, type Baseline } from './gate.js';
+import { runGateRepeats, samplesOf } from './gate-run.js';
+import { setUpPinning } from './measure/pinning.js';
+import { fmtLatencyUs, fmtNumber, fmtThroughput } from './report/format.js';
+import { htmlReport } from './report/html.js';
+import { buildResults, hostLabel, machineInfo, roundForDiff, writeResultsJson } from './report/results.js';
+import { terminalReport } from './report/terminal.js';
+import { Runner, type RunnerOptions } from './runner.js';
+import { SCENARIOS } from './scenarios/registry.js';
+import type { CaseResult } from './scenarios/types.js';
+import { DEFAULT_SET, GATE_SET, settingsFor } from './settings.js';
+
+/** Default tolerance of a new baseline, from the measured false-alarm rate (see bench/README.md). */
+export const DEFAULT_TOLERANCE_PCT = 25;
+const NOISE_LIMIT_CORES = 0.05;
+/** The gate retries a noisy case once only: it must stay under 2 minutes, and medians absorb the rest. */
+const GATE_MAX_ATTEMPTS = 2;
+
+function caseLine(c: CaseResult, seconds: number): string {
+  const lat = c.latency ? `, p50 ${fmtLatencyUs(c.latency.p50Us)}, p99 ${fmtLatencyUs(c.latency.p99Us)}` : '';
+  const cost = c.cost.proxy !== null ? `, proxy ${fmtNumber(c.cost.proxy)} ${c.cost.unit}` : c.cost.backend !== null ? `, backend ${fmtNumber(c.cost.backend)} ${c.cost.unit}` : '';
+  const warn = c.warnings.length ? `  ! ${c.warnings.join('; ')}` : '';
+  return `${fmtThroughput(c.throughput.value, c.throughput.unit)}${lat}${cost} (${seconds.toFixed(1)} s)${warn}`;
+}
+
+function makeRunner(
+  args: BenchArgs,
+  pinning: ReturnType<typeof setUpPinning>,
+  direct: boolean,
+  totalCases: number,
+  maxAttempts = 3,
+): Runner {
+  let n = 0;
+  let started = 0;
+  const opts: RunnerOptions = {
+    pin: pinning.plan,
+    workers: args.workers,
+    direct,
+    noiseLimitCores: NOISE_LIMIT_CORES,
+    maxAttempts,
+    progress: (e) => {
+      if (e.kind === 'case-start') {
+        if (!/attempt/.test(e.text)) n++;
+        started = performance.now();
+        process.stdout.write(`[${n}/${totalCases}] ${e.text} … `);
+      } else if (e.kind === 'case-end') {
+        process.stdout.write(`${caseLine(e.result, (performance.now() - started) / 1000)}\n`);
+      } else {
+        process.stdout.write(`\n  note: ${e.text}\n`);
+      }
+    },
+  };
+  if (args.target) opts.target = { url: args.target, pids: args.targetPids, backendPort: args.backendPort! };
+  return new Runner(opts);
+}
+
+async function commandRun(args: BenchArgs): Promise<number> {
+  const pinning = setUpPinning(args.workers ?? 1, args.pin);
+  const names = args.scenarios.length ? args.scenarios : DEFAULT_SET;
+  const probe = makeRunner(args, pinning, args.direct, 0);
+  const total = names.reduce((n, s) => n + probe.casesOf(s).length, 0);
+  const estimate = names.reduce((t, s) => {
+    const st = settingsFor(s, args, false);
+    return t + probe.casesOf(s).length * (st.durationS + st.warmupS + 1.5);
+  }, 0);
+  console.log(`wspass bench: ${names.join(', ')} — ${total} cases, about ${Math.round(estimate)} s`);
+  console.log(pinning.description);
+  if (args.target && !args.targetPids) console.log('note: no --target-pid, so the target proxy\'s CPU and memory cost are not measured');
+  const runner = makeRunner(args, pinning, args.direct, total);
+  const cases: CaseResult[] = [];
+  for (const name of names) cases.push(...(await runner.runScenario(name, settingsFor(name, args, false))));
+  const proxy: { name: string; target?: string; workers?: number } = { name: args.target ? 'target' : 'wspass' };
+  if (args.target) proxy.target = args.target.href;
+  if (args.workers !== undefined) proxy.workers = args.workers;
+  const results = buildResults({
+    command: `bench ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: machineInfo(),
+    pinning: pinning.description,
+    backend: runner.backend ?? { impl: 'uws' },
+    proxy,
+    cases,
+  });
+  console.log('');
+  console.log(terminalReport(results));
+  const jsonFile = writeResultsJson(args.outDir, results);
+  const htmlFile = join(args.outDir, 'report.html');
+  const titles = Object.fromEntries(Object.values(SCENARIOS).map((s) => [s.name, { title: s.title, description: s.description }]));
+  writeFileSync(htmlFile, htmlReport(roundForDiff(results) as typeof results, titles));
+  console.log(`\nwrote ${jsonFile} and ${htmlFile}`);
+  return 0;
+}
+
+function readBaseline(file: string): Baseline {
+  if (!existsSync(file)) throw new ArgError(`no baseline at ${file}; create it with \`npm run bench:baseline\``);
+  const b = JSON.parse(readFileSync(file, 'utf8')) as Baseline;
+  if (b.format !== 'wspass-bench-baseline/1' || typeof b.figures !== 'object') throw new ArgError(`${file} is not a bench baseline file`);
+  return b;
+}
+
+async function commandGate(args: BenchArgs): Promise<number> {
+  const baseline = readBaseline(args.baselineFile);
+  const tolerance = args.tolerancePct ?? baseline.tolerancePct;
+  const pinning = setUpPinning(args.workers ?? 1, args.pin);
+  console.log(`wspass perf gate: ${args.repeats} repeats of ${GATE_SET.join(', ')}; tolerance +${tolerance}% on medians`);
+  console.log(pinning.description);
+  const runner = makeRunner(args, pinning, false, args.repeats * GATE_SET.length, GATE_MAX_ATTEMPTS);
+  const run = await runGateRepeats(args, runner, (l) => console.log(l));
+  const outcome = compareToBaseline(run.medians, baseline, tolerance);
+  console.log('');
+  console.log(gateTable(outcome));
+  console.log('');
+  console.log(gateVerdict(outcome));
+  mkdirSync(args.outDir, { recursive: true });
+  writeFileSync(join(args.outDir, 'gate.json'), `${JSON.stringify(
+      roundForDiff({
+        baselineFile: args.baselineFile,
+        outcome,
+        repeats: run.repeats,
+        cases: run.cases.map((c) => ({ scenario: c.scenario, unit: c.cost.unit, proxy: c.cost.proxy, backend: c.cost.backend, noise: c.cpu?.foreignCores ?? null })),
+      }),
+      null,
+      2,
+    )}\n`);
+  return outcome.failed ? 1 : 0;
+}
+
+async function commandBaseline(args: BenchArgs): Promise<number> {
+  const old = existsSync(args.baselineFile) ? readBaseline(args.baselineFile) : undefined;
+  const pinning = setUpPinning(args.workers ?? 1, args.pin);
+  console.log(`wspass bench baseline: ${args.repeats} repeats of the gate subset → ${args.baselineFile}`);
+  console.log(pinning.description);
+  const runner = makeRunner(args, pinning, false, args.repeats * GATE_SET.length, GATE_MAX_ATTEMPTS);
+  const run = await runGateRepeats(args, runner, (l) => console.log(l));
+  const figures: Record<string, number> = {};
+  for (const [k, v] of Object.entries(run.medians)) {
+    if (v === null) throw new Error(`figure ${k} was not measured; baseline not written`);
+    figures[k] = Number(v.toPrecision(4));
+  }
+  const baseline: Baseline = {
+    format: 'wspass-bench-baseline/1',
+    createdAt: new Date().toISOString(),
+    machine: `${hostLabel(machineInfo())}; ${pinning.description}`,
+    tolerancePct: args.tolerancePct ?? old?.tolerancePct ?? DEFAULT_TOLERANCE_PCT,
+    toleranceNote: old?.toleranceNote ?? 'see bench/README.md: tolerance chosen from the false-alarm rate of repeated gate runs on an unchanged build',
+    repeats: args.repeats,
+    figures,
+    samples: samplesOf(run.repeats),
+  };
+  writeFileSync(args.baselineFile, `${JSON.stringify(baseline, null, 2)}\n`);
+  console.log(`\nwrote ${args.baselineFile}:`);
+  for (const [k, v] of Object.entries(figures)) console.log(`  ${k} = ${v}`);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(argv);
+    switch (args.command) {
+      case 'help':
+        process.stdout.write(USAGE);
+        return 0;
+      case 'gate':
+        return await commandGate(args);
+      case 'baseline':
+        return await commandBaseline(args);
+      case 'run':
+        return await commandRun(args);
+    }
+  } catch (err) {
+    if (err instanceof ArgError) {
+      process.stderr.write(`bench: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,209 @@
+// A load-generator shard: runs in a piscina worker thread, opens its slice of the connections with the
+// `ws` client and drives one scenario's traffic, recording latencies (µs) into its own hdr histogram.
+// See protocol.ts for the phases. The hot loops do one send per answer and no per-message allocation
+// beyond what `ws` needs (the payload Buffer is reused).
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { ACK_BYTES } from '../backends/protocol.js';
+import { createLatencyHistogram, encodeHistogram } from './histogram.js';
+import { OpenLoopConnection } from './open-loop.js';
+import type { ControlMessage, ShardResult, ShardTask } from './protocol.js';
+
+const OPEN_TIMEOUT_MS = 15_000;
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: OPEN_TIMEOUT_MS, maxPayload: 64 * 1024 * 1024 });
+    ws.binaryType = 'nodebuffer';
+    ws.once('open', () => {
+      ws.off('error', reject);
+      resolve(ws);
+    });
+    ws.once('error', reject);
+  });
+}
+
+/** Opens n connections, a bounded number at a time (a burst of thousands would overflow listen backlogs). */
+async function openMany(url: string, n: number): Promise<WebSocket[]> {
+  const out: WebSocket[] = [];
+  const parallel = 64;
+  for (let i = 0; i < n; i += parallel) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(parallel, n - i) }, () => open(url)))));
+  }
+  return out;
+}
+
+export default async function runShard(task: ShardTask): Promise<ShardResult> {
+  const port = task.port;
+  const hist = createLatencyHistogram();
+  const result: ShardResult = { units: 0, bytes: 0, histogram: '', errors: 0 };
+  let recording = false;
+  let running = false;
+  const onError = (err: Error) => {
+    result.errors++;
+    result.firstError ??= err.message;
+  };
+
+  const phase = (name: ControlMessage['type']) =>
+    new Promise<void>((resolve) => {
+      const listener = (msg: ControlMessage) => {
+        if (msg.type !== name) return;
+        port.off('message', listener);
+        resolve();
+      };
+      port.on('message', listener);
+    });
+  const startP = phase('start');
+  const measureP = phase('measure');
+  const stopP = phase('stop');
+
+  let sockets: WebSocket[] = [];
+  try {
+    if (task.kind !== 'handshake') sockets = await openMany(task.url, task.connections);
+  } catch (err) {
+    port.postMessage({ type: 'error', message: `connect ${task.url}: ${(err as Error).message}` });
+    for (const s of sockets) s.terminate();
+    port.close();
+    throw err;
+  }
+  for (const s of sockets) s.on('error', onError);
+  port.postMessage({ type: 'ready' });
+
+  await startP;
+  running = true;
+  const payload = Buffer.alloc(task.sizeBytes, 0x61);
+  let openLoopTimer: NodeJS.Timeout | undefined;
+  const handshakeLoops: Promise<void>[] = [];
+
+  switch (task.kind) {
+    case 'echo': {
+      // Closed loop: each connection sends its next message when the previous answer arrives.
+      for (const ws of sockets) {
+        let sentAt = 0;
+        ws.on('message', (data: Buffer) => {
+          const now = performance.now();
+          if (recording) {
+            hist.recordValue(Math.max(1, Math.round((now - sentAt) * 1000)));
+            result.units++;
+            result.bytes += 2 * data.length;
+          }
+          if (!running) return;
+          sentAt = performance.now();
+          ws.send(payload);
+        });
+        sentAt = performance.now();
+        ws.send(payload);
+      }
+      break;
+    }
+    case 'open-loop': {
+      const perConn = task.ratePerSec / sockets.length;
+      const t0 = performance.now() + 1;
+      const conns = sockets.map((ws, i) => {
+        // Stagger the connections over one interval so the shard's sends are spread evenly in time.
+        const c = new OpenLoopConnection(t0 + (i / sockets.length) * (1000 / perConn), perConn);
+        ws.on('message', (data: Buffer) => {
+          const latencyMs = c.onResponse(performance.now());
+          if (recording && latencyMs !== undefined) {
+            hist.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+            result.units++;
+            result.bytes += 2 * data.length;
+          }
+        });
+        return { ws, c };
+      });
+      const tick = () => {
+        if (!running) return;
+        const now = performance.now();
+        let next = Infinity;
+        for (const { ws, c } of conns) {
+          c.tick(now, () => ws.send(payload));
+          next = Math.min(next, c.nextDueMs);
+        }
+        openLoopTimer = setTimeout(tick, Math.max(0, next - performance.now()));
+      };
+      tick();
+      result.outstanding = 0;
+      stopP.then(() => {
+        result.outstanding = conns.reduce((n, { c }) => n + c.outstanding, 0);
+      }, () => undefined);
+      break;
+    }
+    case 'bulk': {
+      // Upload to the sink with a bounded window: send while fewer than windowBytes are unacknowledged.
+      for (const ws of sockets) {
+        let sent = 0;
+        let acked = 0;
+        const pump = () => {
+          while (running && sent - acked < task.windowBytes) {
+            ws.send(payload);
+            sent += payload.length;
+          }
+        };
+        ws.on('message', () => {
+          acked += ACK_BYTES;
+          if (recording) {
+            result.units += ACK_BYTES;
+            result.bytes += ACK_BYTES;
+          }
+          pump();
+        });
+        pump();
+      }
+      break;
+    }
+    case 'handshake': {
+      // Each loop opens a connection, records the time to 'open', closes it, waits for the close, repeats.
+      for (let i = 0; i < task.connections; i++) {
+        handshakeLoops.push(
+          (async () => {
+            while (running) {
+              const t = performance.now();
+              let ws: WebSocket;
+              try {
+                ws = await open(task.url);
+              } catch (err) {
+                onError(err as Error);
+                if (result.errors > 100) return; // the target is down: stop hammering it
+                continue;
+              }
+              const opened = performance.now();
+              const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+              ws.close();
+              await closed;
+              if (recording) {
+                hist.recordValue(Math.max(1, Math.round((opened - t) * 1000)));
+                result.units++;
+              }
+            }
+          })(),
+        );
+      }
+      break;
+    }
+    case 'idle':
+      break; // the connections are just held; main reads the proxy's RSS
+  }
+
+  await measureP;
+  recording = true;
+  await stopP;
+  recording = false;
+  running = false;
+  if (openLoopTimer) clearTimeout(openLoopTimer);
+  await Promise.all(handshakeLoops);
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === WebSocket.CLOSED) return resolve();
+          ws.once('close', () => resolve());
+          ws.terminate();
+        }),
+    ),
+  );
+  port.close();
+  result.histogram = hist.totalCount > 0 ? encodeHistogram(hist) : '';
+  hist.destroy();
+  return result;
+}

@@ -1,0 +1,68 @@
+// Reads a process's CPU time and resident memory, and the machine's CPU counters, from /proc (Linux).
+// /proc/<pid>/stat utime+stime is the process total: every thread, live or already exited, so a proxy
+// running worker threads is measured whole.
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+let hzCache: number | undefined;
+
+/** USER_HZ: the unit of the tick counts in /proc (100 on nearly every Linux). */
+export function clockTicksPerSecond(): number {
+  if (hzCache === undefined) {
+    try {
+      hzCache = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      hzCache = 100;
+    }
+  }
+  return hzCache;
+}
+
+/** utime + stime of a whole process in clock ticks; null when the process is gone. */
+export function readProcessCpuTicks(pid: number): number | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name (field 2) may contain spaces and parentheses: fields are counted after the last ')'.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state); utime is field 14, stime field 15.
+  return Number(rest[11]) + Number(rest[12]);
+}
+
+/** Sum of readProcessCpuTicks over several processes (missing ones count 0). */
+export function readCpuTicks(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) total += readProcessCpuTicks(pid) ?? 0;
+  return total;
+}
+
+/** VmRSS of a process in KiB; null when the process is gone. */
+export function readRssKiB(pid: number): number | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+export interface SystemCpu {
+  /** Ticks spent busy by all CPUs (user, nice, system, irq, softirq, steal). */
+  busy: number;
+  /** All ticks including idle and iowait. */
+  total: number;
+}
+
+/** The aggregate "cpu" line of /proc/stat. */
+export function readSystemCpu(): SystemCpu {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, total: busy + idle + iowait };
+}

@@ -1,0 +1,55 @@
+// The terminal report: one row per case, then the proxy's cost against the direct baseline per
+// scenario, then the capacity summary.
+import type { CaseResult } from '../scenarios/types.js';
+import type { BenchResults } from './results.js';
+import { fmtLatencyUs, fmtNumber, fmtPercent, fmtThroughput, textTable } from './format.js';
+
+export function caseRow(c: CaseResult): string[] {
+  return [
+    c.scenario,
+    c.label,
+    fmtThroughput(c.throughput.value, c.throughput.unit),
+    fmtLatencyUs(c.latency?.p50Us),
+    fmtLatencyUs(c.latency?.p99Us),
+    c.cost.proxy === null ? '—' : `${fmtNumber(c.cost.proxy)} ${c.cost.unit}`,
+    c.cost.backend === null ? '—' : `${fmtNumber(c.cost.backend)} ${c.cost.unit}`,
+    c.cpu ? `${(c.cpu.foreignCores * 100).toFixed(0)}%` : '—',
+  ];
+}
+
+export const CASE_HEADER = ['scenario', 'case', 'throughput', 'p50', 'p99', 'proxy cost', 'backend cost', 'noise'];
+
+/** Per scenario: proxy cost per unit, and latency/throughput next to the direct baseline. */
+export function comparisonRows(cases: readonly CaseResult[]): string[][] {
+  const rows: string[][] = [];
+  for (const c of cases) {
+    if (c.variant === 'direct') continue;
+    const d = cases.find((x) => x.scenario === c.scenario && x.variant === 'direct');
+    const p50 = c.latency && d?.latency ? c.latency.p50Us - d.latency.p50Us : null;
+    rows.push([
+      c.scenario,
+      c.label,
+      c.cost.proxy === null ? '—' : `${fmtNumber(c.cost.proxy)} ${c.cost.unit}`,
+      p50 === null ? '—' : `${p50 < 0 ? '-' : '+'}${fmtLatencyUs(Math.abs(p50))}`,
+      d && d.throughput.value > 0 && c.throughput.unit !== 'conns' ? fmtPercent(c.throughput.value / d.throughput.value - 1) : '—',
+    ]);
+  }
+  return rows;
+}
+
+export function terminalReport(r: BenchResults): string {
+  const out: string[] = [];
+  out.push(textTable(CASE_HEADER, r.cases.map(caseRow)));
+  out.push('');
+  out.push('Proxy cost per unit of work (its own CPU time; memory for idle), and what it adds over direct:');
+  out.push(textTable(['scenario', 'case', 'proxy cost', 'p50 added', 'throughput vs direct'], comparisonRows(r.cases)));
+  const warned = r.cases.filter((c) => c.warnings.length > 0);
+  if (warned.length > 0) {
+    out.push('');
+    for (const c of warned) out.push(`! ${c.scenario} · ${c.label}: ${c.warnings.join('; ')}`);
+  }
+  out.push('');
+  out.push(r.capacity.lines[0] ?? '');
+  for (const l of r.capacity.lines.slice(1)) out.push(`  • ${l}`);
+  return out.join('\n');
+}

@@ -1,0 +1,52 @@
+// The part the WebSocket scenarios share: run the shards over the scenario's window with the CPU window
+// read at its edges, and turn CPU ticks into a cost per unit of work.
+import { runLoad, type LoadResult } from '../loadgen/run-shards.js';
+import type { ShardKind } from '../loadgen/protocol.js';
+import { millisPerGB, microsPerUnit } from '../measure/cost.js';
+import { CpuWindow, type WindowCpu } from '../measure/window.js';
+import type { CaseContext, CostUnit, Measurement } from './types.js';
+
+export async function measureWsLoad(
+  ctx: CaseContext,
+  kind: ShardKind,
+  path: 'echo' | 'sink',
+  extra: { ratePerSec?: number; windowBytes?: number } = {},
+): Promise<{ load: LoadResult; cpu: WindowCpu }> {
+  const win = new CpuWindow(ctx.proxyPids, [ctx.backendPid]);
+  const s = ctx.settings;
+  const load = await runLoad({
+    kind,
+    url: ctx.wsBase + path,
+    connections: s.connections,
+    shards: s.shards,
+    sizeBytes: s.sizeBytes,
+    warmupMs: s.warmupS * 1000,
+    durationMs: s.durationS * 1000,
+    onWindowStart: () => win.start(),
+    onWindowEnd: () => void win.end(),
+    ...extra,
+  });
+  return { load, cpu: win.result! };
+}
+
+/** Proxy and backend cost per unit for this CPU window (ms/GB takes bytes as units). */
+export function costOf(cpu: WindowCpu, units: number, unit: CostUnit): Measurement['cost'] {
+  const per = (ticks: number | null) => {
+    if (ticks === null) return null;
+    return unit === 'ms/GB' ? millisPerGB(ticks, cpu.hz, units) : microsPerUnit(ticks, cpu.hz, units);
+  };
+  return { unit, proxy: per(cpu.proxyTicks), backend: per(cpu.backendTicks) };
+}
+
+export function loadWarnings(load: LoadResult): string[] {
+  const w: string[] = [];
+  if (load.errors > 0) w.push(`${load.errors} connection error(s): ${load.firstError ?? ''}`);
+  if (load.units === 0) w.push('no work completed in the window');
+  return w;
+}
+
+export function baseMeasurement(load: LoadResult): Pick<Measurement, 'errors' | 'warnings' | 'firstError'> {
+  const m: Pick<Measurement, 'errors' | 'warnings' | 'firstError'> = { errors: load.errors, warnings: loadWarnings(load) };
+  if (load.firstError) m.firstError = load.firstError;
+  return m;
+}
