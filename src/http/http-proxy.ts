@@ -8,10 +8,16 @@
 // undici's `dispatch` is used directly, not `request`/`stream`: it hands over the raw response headers in
 // order (duplicates and case kept), each body chunk as received, and a pause/resume controller, so nothing
 // sits between the backend socket and the client's ServerResponse.
+//
+// A balancer route picks a member per request. A member that cannot be connected to is put in error
+// (retryMs) and, when the request has no body (so nothing of it was consumed), the next member is tried,
+// up to maxAttempts; an idempotent bodiless request whose response never started is retried too, without
+// blaming the member (a pooled keep-alive socket the backend had just closed looks the same).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { balanceFacts } from '../balancer/request-facts.js';
 import { ERRORS, type ErrorCode, WspassError } from '../errors.js';
-import type { RouteMatch } from '../routing/types.js';
+import type { CompiledRoute, RouteBalancer, RouteMatch } from '../routing/types.js';
 import { backendErrorCode } from './backend-error-code.js';
 import { BackendPools } from './backend-pools.js';
 import { sendError } from './error-response.js';
@@ -24,6 +30,20 @@ export interface HttpProxyOptions {
   readonly pools?: BackendPools;
   /** Called once per failed exchange (client aborts included, as WSP_CLIENT_ERROR) so the caller can log. */
   readonly onError?: (code: ErrorCode, err: Error, req: IncomingMessage) => void;
+}
+
+/** The member could not be reached at all: it is put in error, and any bodiless request retried. */
+const CONNECT_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['WSP_BACKEND_REFUSED', 'WSP_CONNECT_TIMEOUT', 'WSP_BACKEND_TLS']);
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** What one attempt against a balancer member adds to an exchange. */
+interface AttemptHooks {
+  /** Set-Cookie value for the response (stickiness). */
+  readonly setCookie: string | undefined;
+  /** The attempt ended (response complete or failed), with the response bytes relayed. */
+  done(bytes: number): void;
+  /** The attempt failed before the response started: true when the failure was handled (retried, or answered). */
+  retry(code: ErrorCode): boolean;
 }
 
 export class HttpProxy {
@@ -50,9 +70,49 @@ export class HttpProxy {
    */
   handle(req: IncomingMessage, res: ServerResponse, match: RouteMatch, clientProto: 'http' | 'https'): void {
     const exchange = new Exchange(req, res, this.#onError);
+    if (this.#closed) {
+      exchange.onResponseError(undefined, new WspassError('WSP_SHUTTING_DOWN'));
+      return;
+    }
+    const lb = match.route.balancer;
+    if (lb === undefined) this.#dispatch(exchange, req, match.route, match.backendPath, clientProto);
+    else this.#balanced(exchange, req, match, lb, clientProto);
+  }
+
+  /** One request over a balancer: pick, dispatch, and on an early failure pick again (see the top). */
+  #balanced(exchange: Exchange, req: IncomingMessage, match: RouteMatch, lb: RouteBalancer, clientProto: 'http' | 'https'): void {
+    const facts = balanceFacts(req);
+    const tried = new Set<number>();
+    const bodyless = !hasBody(req);
+    const idempotent = IDEMPOTENT.has(req.method ?? 'GET');
+    const attempt = (): void => {
+      const pick = lb.balancer.pick(facts, tried);
+      if (pick === undefined) {
+        exchange.answer('WSP_NO_MEMBER', lb.balancer.retryAfterS());
+        return;
+      }
+      const member = pick.member;
+      lb.balancer.requestStarted(member);
+      exchange.setAttempt({
+        setCookie: pick.setCookie,
+        done: (bytes) => lb.balancer.requestEnded(member, bytes),
+        retry: (code) => {
+          const unreachable = CONNECT_FAILURES.has(code);
+          if (unreachable) lb.balancer.markFailed(member);
+          const retryable = bodyless && (unreachable || (idempotent && code === 'WSP_BACKEND_BAD_RESPONSE'));
+          tried.add(member.index);
+          if (!retryable || tried.size >= lb.balancer.maxAttempts) return false;
+          attempt();
+          return true;
+        },
+      });
+      this.#dispatch(exchange, req, lb.targets[member.index]!.route, member.pathPrefix + match.backendPath, clientProto);
+    };
+    attempt();
+  }
+
+  #dispatch(exchange: Exchange, req: IncomingMessage, route: CompiledRoute, path: string, clientProto: 'http' | 'https'): void {
     try {
-      if (this.#closed) throw new WspassError('WSP_SHUTTING_DOWN');
-      const route = match.route;
       const pool = this.#pools.get(route);
       let headers = forwardRequestHeaders(req.rawHeaders, {
         host: req.headers.host,
@@ -66,7 +126,7 @@ export class HttpProxy {
       if (req.headers.expect !== undefined) headers = withoutExpect(headers);
       pool.dispatch(
         {
-          path: match.backendPath,
+          path,
           method: req.method ?? 'GET',
           headers,
           body: hasBody(req) ? req : null,
@@ -109,6 +169,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   #done = false;
   /** The client went away before the response was complete. */
   #clientGone = false;
+  /** Balancer routes: the current member attempt. */
+  #attempt: AttemptHooks | undefined;
+  /** Response body bytes of the current attempt (balancer byte counters). */
+  #bytes = 0;
 
   constructor(req: IncomingMessage, res: ServerResponse, onError: HttpProxyOptions['onError']) {
     this.#req = req;
@@ -121,6 +185,29 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#clientGone = true;
       this.#controller?.abort(new WspassError('WSP_CLIENT_ERROR', 'client closed the connection'));
     });
+  }
+
+  /** Starts an attempt against a balancer member (the exchange may see several). */
+  setAttempt(hooks: AttemptHooks): void {
+    this.#attempt = hooks;
+    this.#bytes = 0;
+    this.#controller = undefined;
+  }
+
+  /** Answers an error of our own (no backend involved), e.g. 503 when no member is usable. */
+  answer(code: ErrorCode, retryAfterS?: number): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#onError?.(code, new WspassError(code), this.#req);
+    if (this.#clientGone || this.#res.destroyed) return;
+    sendError(this.#res, code, { close: !this.#req.complete, ...(retryAfterS !== undefined && { retryAfterS }) });
+  }
+
+  #endAttempt(): AttemptHooks | undefined {
+    const attempt = this.#attempt;
+    this.#attempt = undefined;
+    attempt?.done(this.#bytes);
+    return attempt;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -137,25 +224,32 @@ class Exchange implements Dispatcher.DispatchHandler {
     // 1xx (e.g. 103 Early Hints) are informational: the final response follows on the same exchange.
     if (statusCode < 200 || this.#done) return;
     const headers = forwardResponseHeaders(rawHeaderStrings(controller.rawHeaders));
+    const setCookie = this.#attempt?.setCookie;
+    if (setCookie !== undefined) headers.push('Set-Cookie', setCookie);
     // A throw here (a header node:http refuses) is caught by undici and comes back through onResponseError.
     if (statusMessage) this.#res.writeHead(statusCode, statusMessage, headers);
     else this.#res.writeHead(statusCode, headers);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#bytes += chunk.length;
     if (!this.#res.write(chunk)) controller.pause();
   }
 
   onResponseEnd(): void {
     // Trailers are not relayed: node:http would need them announced before the body starts.
     this.#done = true;
+    this.#endAttempt();
     this.#res.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.#done) return;
-    this.#done = true;
     const code = this.#clientGone ? 'WSP_CLIENT_ERROR' : backendErrorCode(err);
+    const attempt = this.#endAttempt();
+    // Nothing reached the client yet: a balancer may try another member.
+    if (attempt !== undefined && !this.#clientGone && !this.#res.headersSent && attempt.retry(code)) return;
+    this.#done = true;
     this.#onError?.(code, err, this.#req);
     const res = this.#res;
     if (this.#clientGone || res.destroyed) return;

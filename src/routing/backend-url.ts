@@ -74,3 +74,33 @@ export function parseBackendUrl(raw: string): ParsedBackend | string {
   const q = rest.indexOf('?');
   return q === -1 ? { origin, path: rest, query: undefined } : { origin, path: rest.slice(0, q), query: rest.slice(q + 1) };
 }
+
+export interface ParsedBalancerUrl {
+  /** The balancer's name in `balancers`. */
+  readonly name: string;
+  /** Path as written after the name ('' when none). */
+  readonly path: string;
+  /** Query as written, without `?`; undefined when there is no `?`. */
+  readonly query: string | undefined;
+}
+
+const BALANCER_URL = /^balancer:\/\/([^/?#]*)(.*)$/is;
+
+/** True when `raw` names a balancer (`balancer://name/path`, Apache's spelling). */
+export function isBalancerUrl(raw: string): boolean {
+  return /^balancer:\/\//i.test(raw);
+}
+
+/** Parses `balancer://name/path?query`; returns the parts or a message saying what is wrong. */
+export function parseBalancerUrl(raw: string): ParsedBalancerUrl | string {
+  const m = BALANCER_URL.exec(raw);
+  if (m === null) return `"${raw}" is not a balancer URL (expected balancer://name/path)`;
+  const name = m[1]!;
+  const rest = m[2]!;
+  if (name === '') return 'the balancer URL names no balancer (expected balancer://name/path)';
+  if (name.includes('$')) return '$n placeholders may appear only in the path or query, not in the balancer name';
+  if (rest.includes('#')) return 'the backend URL must not have a #fragment';
+  if (!isRequestLineSafe(rest)) return 'the backend path and query must be percent-encoded (no spaces, controls or non-ASCII)';
+  const q = rest.indexOf('?');
+  return q === -1 ? { name, path: rest, query: undefined } : { name, path: rest.slice(0, q), query: rest.slice(q + 1) };
+}

@@ -7,8 +7,11 @@
 // and the only allocations on a match are the result and the backend path string.
 import { readFileSync } from 'node:fs';
 import type { Config, RouteConfig } from '../config/schema.js';
+import type { Balancer } from '../balancer/balancer.js';
+import { compileBalancers } from '../balancer/compile-balancers.js';
+import { MemberTable } from '../balancer/member-table.js';
 import { WspassError } from '../errors.js';
-import { parseBackendUrl } from './backend-url.js';
+import { isBalancerUrl, parseBalancerUrl, parseBackendUrl, type ParsedBackend } from './backend-url.js';
 import {
   compileTemplate,
   expandTemplate,
@@ -19,7 +22,15 @@ import {
 } from './backend-path.js';
 import { compileHostPattern, hostName, type HostMatcher } from './host-pattern.js';
 import { normalizeTarget } from './normalize-path.js';
-import type { BackendTls, CompiledRoute, RequestFacts, RouteMatch, UpgradePolicy } from './types.js';
+import type {
+  BackendOrigin,
+  BackendTls,
+  CompiledRoute,
+  MemberTarget,
+  RequestFacts,
+  RouteMatch,
+  UpgradePolicy,
+} from './types.js';
 
 export interface RouteIssue {
   /** Key path in the config, e.g. ['routes', 2, 'match']. */
@@ -46,6 +57,8 @@ export function formatPath(path: readonly (string | number)[]): string {
 
 export interface RouteTable {
   readonly routes: readonly CompiledRoute[];
+  /** The compiled `balancers`, by name (for health checks and runtime control). */
+  readonly balancers: ReadonlyMap<string, Balancer>;
   /** The first route the request matches; null when none does; 'bad-request' when the target is malformed. */
   match(req: RequestFacts): RouteMatch | null | 'bad-request';
 }
@@ -53,6 +66,13 @@ export interface RouteTable {
 export interface CompileOptions {
   /** Reads a CA file (default: fs.readFileSync as UTF-8). */
   readFile?: (path: string) => string;
+  /**
+   * Member state shared across threads (built over the primary's SharedArrayBuffer); default:
+   * MemberTable.forConfig(config), the table attached to this config in this thread, else a new one.
+   */
+  members?: MemberTable;
+  /** Clock of the balancers (tests). */
+  now?: () => number;
 }
 
 interface HeaderCondition {
@@ -109,11 +129,13 @@ function headersMatch(conditions: readonly HeaderCondition[], req: RequestFacts)
 
 class Table implements RouteTable {
   readonly routes: readonly CompiledRoute[];
+  readonly balancers: ReadonlyMap<string, Balancer>;
   readonly #matchers: readonly Matcher[];
 
-  constructor(matchers: readonly Matcher[]) {
+  constructor(matchers: readonly Matcher[], balancers: ReadonlyMap<string, Balancer>) {
     this.#matchers = matchers;
     this.routes = Object.freeze(matchers.map((m) => m.route));
+    this.balancers = balancers;
   }
 
   match(req: RequestFacts): RouteMatch | null | 'bad-request' {
@@ -191,6 +213,29 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
   const names = new Map<string, number>();
   const matchers: Matcher[] = [];
 
+  /** TLS toward a secure origin: the route's `tls`, else `defaults.tls`; `where` is the caFile key path. */
+  const tlsFor = (source: RouteConfig['tls'], where: (string | number)[]): BackendTls => {
+    let ca: string | undefined;
+    if (source?.caFile !== undefined) {
+      const read = readCa(source.caFile);
+      if (typeof read === 'string') ca = read;
+      else report(where, `cannot read "${source.caFile}": ${read.message}`);
+    }
+    return Object.freeze({
+      ...(ca !== undefined && { ca }),
+      rejectUnauthorized: source?.rejectUnauthorized ?? true,
+      ...(source?.servername !== undefined && { servername: source.servername }),
+    });
+  };
+
+  const table = opts.members ?? MemberTable.forConfig(config);
+  const balancers = compileBalancers(config, table, {
+    report,
+    tlsFor: (_origin: BackendOrigin, where) => tlsFor(defaults.tls, where),
+    ...(opts.now !== undefined && { now: opts.now }),
+  });
+  const balancerNames = Object.keys(config.balancers ?? {});
+
   config.routes.forEach((rc, index) => {
     const at = (...keys: (string | number)[]): (string | number)[] => ['routes', index, ...keys];
     const ok = issues.length;
@@ -232,8 +277,28 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       }
     }
 
-    const parsed = parseBackendUrl(rc.backend);
-    if (typeof parsed === 'string') report(at('backend'), parsed);
+    // A balancer route maps paths on the balancer URL's path; each member's origin is added per request.
+    let balancer: Balancer | undefined;
+    let origin: BackendOrigin | undefined;
+    let parsed: Pick<ParsedBackend, 'path' | 'query'> | string;
+    if (isBalancerUrl(rc.backend)) {
+      const b = parseBalancerUrl(rc.backend);
+      parsed = b;
+      if (typeof b === 'string') report(at('backend'), b);
+      else if (!balancerNames.includes(b.name)) {
+        const known = balancerNames.length === 0 ? 'no balancers are defined' : `defined: ${balancerNames.join(', ')}`;
+        report(at('backend'), `no balancer named "${b.name}" in \`balancers\` (${known})`);
+      } else {
+        // A balancer that failed to compile has its own issues; the route just cannot be built.
+        balancer = balancers.get(b.name);
+        origin = balancer?.members[0]!.origin;
+      }
+    } else {
+      const single = parseBackendUrl(rc.backend);
+      parsed = single;
+      if (typeof single === 'string') report(at('backend'), single);
+      else origin = single.origin;
+    }
 
     let pathTemplate: Template | undefined;
     let queryTemplate: Template | undefined;
@@ -249,29 +314,16 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       }
     }
 
-    let tls: BackendTls | undefined;
-    if (typeof parsed !== 'string' && parsed.origin.secure) {
-      const source = rc.tls ?? defaults.tls;
-      let ca: string | undefined;
-      if (source?.caFile !== undefined) {
-        const read = readCa(source.caFile);
-        const where = rc.tls !== undefined ? at('tls', 'caFile') : ['defaults', 'tls', 'caFile'];
-        if (typeof read === 'string') ca = read;
-        else report(where, `cannot read "${source.caFile}": ${read.message}`);
-      }
-      tls = Object.freeze({
-        ...(ca !== undefined && { ca }),
-        rejectUnauthorized: source?.rejectUnauthorized ?? true,
-        ...(source?.servername !== undefined && { servername: source.servername }),
-      });
-    }
+    const tlsWhere = rc.tls !== undefined ? at('tls', 'caFile') : ['defaults', 'tls', 'caFile'];
+    const routeTls = (origin: BackendOrigin): BackendTls | undefined =>
+      origin.secure ? tlsFor(rc.tls ?? defaults.tls, tlsWhere) : undefined;
+    const tls = origin === undefined ? undefined : routeTls(origin);
 
-    if (issues.length !== ok || typeof parsed === 'string') return;
+    if (issues.length !== ok || typeof parsed === 'string' || origin === undefined) return;
 
-    const route: CompiledRoute = Object.freeze({
+    const base = {
       index,
       name,
-      backend: parsed.origin,
       idleTimeoutMs: rc.idleTimeoutMs ?? defaults.idleTimeoutMs,
       connectTimeoutMs: rc.connectTimeoutMs ?? defaults.connectTimeoutMs,
       handshakeTimeoutMs: rc.handshakeTimeoutMs ?? defaults.handshakeTimeoutMs,
@@ -282,8 +334,15 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       highWaterMarkBytes: rc.highWaterMarkBytes ?? defaults.highWaterMarkBytes,
       upgrade: Object.freeze(upgradePolicy(rc.upgrade)),
       upgradeOnly: rc.upgradeOnly,
-      tls,
-    });
+    };
+    let route: CompiledRoute;
+    if (balancer === undefined) route = Object.freeze({ ...base, backend: origin, tls });
+    else {
+      const targets: MemberTarget[] = balancer.members.map((member) =>
+        Object.freeze({ member, route: Object.freeze({ ...base, backend: member.origin, tls: routeTls(member.origin) }) }),
+      );
+      route = Object.freeze({ ...base, backend: origin, tls, balancer: Object.freeze({ balancer, targets: Object.freeze(targets) }) });
+    }
     const basePathTrimmed = parsed.path.endsWith('/') ? parsed.path.slice(0, -1) : parsed.path;
     matchers.push({
       route,
@@ -301,5 +360,5 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
   });
 
   if (issues.length !== 0) throw new RouteCompileError(issues);
-  return new Table(matchers);
+  return new Table(matchers, balancers);
 }

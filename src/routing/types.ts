@@ -1,4 +1,6 @@
 // Types shared by the route table (pure), the tunnel and the HTTP proxy. Nothing here touches sockets.
+import type { Balancer } from '../balancer/balancer.js';
+import type { BalancerMember } from '../balancer/types.js';
 
 /** A backend origin, parsed once when the config is compiled. */
 export interface BackendOrigin {
@@ -46,7 +48,23 @@ export interface CompiledRoute extends RouteOptions {
   readonly index: number;
   /** `name` from the config, or `routes[i]`. */
   readonly name: string;
+  /** The backend; for a balancer route, its first member's (use `balancer.targets` to reach each member). */
   readonly backend: BackendOrigin;
+  /** Set for `backend: balancer://name/...` routes. */
+  readonly balancer?: RouteBalancer | undefined;
+}
+
+/** This route aimed at one member: the origin, TLS and options to reach it, and its path prefix. */
+export interface MemberTarget {
+  readonly member: BalancerMember;
+  /** The route with `backend` (and `tls`) of this member and no `balancer`. */
+  readonly route: CompiledRoute;
+}
+
+export interface RouteBalancer {
+  readonly balancer: Balancer;
+  /** One per member, indexed by `member.index`. */
+  readonly targets: readonly MemberTarget[];
 }
 
 /** What the route table needs to know about a request. */

@@ -5,14 +5,22 @@
 //
 // Bytes the client sends after its head stay in the client socket's buffer (nothing reads it) until the
 // backend's 101; they are the first bytes the tunnel forwards.
+//
+// A balancer route picks a member per request. A failed connect or handshake puts that member in error
+// (retryMs, every thread) and the next usable member is tried, up to maxAttempts: nothing has reached the
+// client yet and its held bytes are still unread, so a retry is invisible to it. No usable member left
+// → 503 WSP_NO_MEMBER with Retry-After. A non-101 answer is an answer, not a failure: it is relayed.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { balanceFacts } from '../balancer/request-facts.js';
+import type { BalanceFacts, BalancerMember } from '../balancer/types.js';
 import { ERRORS, WspassError, type ErrorCode } from '../errors.js';
 import { endSocketWithError } from '../http/error-response.js';
 import { forwardRequestHeaders, serializeResponseHead } from '../http/headers.js';
 import type { Logger } from '../log.js';
+import type { CompiledRoute } from '../routing/types.js';
 import { connectBackend } from '../tunnel/backend-connect.js';
-import { backendHandshake } from '../tunnel/backend-handshake.js';
+import { backendHandshake, type HandshakeResult } from '../tunnel/backend-handshake.js';
 import { ByteTunnel, type TunnelCloseInfo } from '../tunnel/byte-tunnel.js';
 import { relayResponse } from './response-relay.js';
 import { backendSwitchedTo, type UpgradeDecision } from './upgrade-decision.js';
@@ -26,13 +34,39 @@ export interface UpgradeContext {
   readonly tunnels: Set<ByteTunnel>;
   /** Hands a socket back to node:http so it parses the next request on it. */
   reinject(socket: Socket): void;
+  /** Called when a tunnel starts (after the 101 was relayed). */
+  onTunnelOpen?(routeName: string, tunnel: ByteTunnel): void;
   /** Called when a tunnel ends. */
-  onTunnelClose?(info: TunnelCloseInfo, routeName: string): void;
+  onTunnelClose?(info: TunnelCloseInfo, routeName: string, tunnel: ByteTunnel): void;
+  /** Called for every error answered to a client on the upgrade path. */
+  onError?(code: ErrorCode, routeName: string): void;
 }
 
 function toCode(err: unknown): ErrorCode {
   return err instanceof WspassError ? err.code : 'WSP_BACKEND_BAD_RESPONSE';
 }
+
+/** Failures of the connect or the handshake that say the member is unwell (not the client's fault). */
+const MEMBER_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'WSP_BACKEND_REFUSED',
+  'WSP_CONNECT_TIMEOUT',
+  'WSP_BACKEND_TLS',
+  'WSP_BACKEND_BAD_RESPONSE',
+  'WSP_HANDSHAKE_TIMEOUT',
+]);
+
+/** Where one attempt goes: the route itself, or the route aimed at one balancer member. */
+interface Target {
+  readonly route: CompiledRoute;
+  readonly path: string;
+  readonly member: BalancerMember | undefined;
+  readonly setCookie: string | undefined;
+}
+
+type Attempt =
+  | { readonly kind: 'answered'; readonly result: HandshakeResult }
+  | { readonly kind: 'failed'; readonly code: ErrorCode; readonly err: unknown }
+  | { readonly kind: 'client-gone' };
 
 export async function handleUpgrade(
   ctx: UpgradeContext,
@@ -54,52 +88,53 @@ export async function handleUpgrade(
   client.on('error', onClientError);
   client.once('close', onClientClose);
 
-  const fail = (code: ErrorCode, err?: unknown) => {
+  const fail = (code: ErrorCode, err?: unknown, retryAfterS?: number) => {
     const level = ERRORS[code].status >= 500 ? 'warn' : 'info';
     log[level]({ code, status: ERRORS[code].status, err: err instanceof Error ? err.message : undefined }, ERRORS[code].reason);
-    endSocketWithError(client, code);
+    ctx.onError?.(code, route.name);
+    endSocketWithError(client, code, retryAfterS);
   };
 
-  const rawHeaders = forwardRequestHeaders(req.rawHeaders, {
-    host: req.headers.host,
-    backendHostHeader: route.backend.hostHeader,
-    preserveHost: route.preserveHost,
-    forwardedHeaders: route.forwardedHeaders,
-    clientIp: client.remoteAddress ?? '',
-    serverName: ctx.serverName,
-    clientProto: ctx.clientProto,
-    keepTransferFraming: true,
-    upgrade: decision.protocol,
-  });
-
-  let backend: Socket;
-  try {
-    backend = await connectBackend(route.backend, { connectTimeoutMs: route.connectTimeoutMs, tls: route.tls });
-  } catch (err) {
-    fail(toCode(err), err);
+  const isGone = () => clientGone;
+  const lb = route.balancer;
+  let facts: BalanceFacts | undefined;
+  const tried = new Set<number>();
+  let target: Target;
+  let result: HandshakeResult;
+  for (;;) {
+    if (lb === undefined) {
+      target = { route, path: backendPath, member: undefined, setCookie: undefined };
+    } else {
+      facts ??= balanceFacts(req);
+      const pick = lb.balancer.pick(facts, tried);
+      if (pick === undefined) {
+        fail('WSP_NO_MEMBER', undefined, lb.balancer.retryAfterS());
+        return;
+      }
+      target = {
+        route: lb.targets[pick.member.index]!.route,
+        path: pick.member.pathPrefix + backendPath,
+        member: pick.member,
+        setCookie: pick.setCookie,
+      };
+    }
+    const attempt = await attemptBackend(ctx, req, client, target, decision.protocol, isGone);
+    if (attempt.kind === 'client-gone') return;
+    if (attempt.kind === 'answered') {
+      result = attempt.result;
+      break;
+    }
+    if (lb !== undefined && target.member !== undefined && MEMBER_FAILURES.has(attempt.code)) {
+      lb.balancer.markFailed(target.member);
+      tried.add(target.member.index);
+      log.warn(
+        { code: attempt.code, member: target.member.url, err: attempt.err instanceof Error ? attempt.err.message : undefined },
+        'balancer member failed; left out for retryMs',
+      );
+      if (tried.size < lb.balancer.maxAttempts) continue;
+    }
+    fail(attempt.code, attempt.err);
     return;
-  }
-  if (clientGone) {
-    backend.destroy();
-    return;
-  }
-  const onClientGoneDuringHandshake = () => backend.destroy();
-  client.once('close', onClientGoneDuringHandshake);
-
-  let result: Awaited<ReturnType<typeof backendHandshake>>;
-  try {
-    result = await backendHandshake(
-      backend,
-      { method: req.method ?? 'GET', path: backendPath, rawHeaders },
-      { handshakeTimeoutMs: route.handshakeTimeoutMs, maxHeaderBytes: ctx.maxHeaderBytes },
-    );
-  } catch (err) {
-    client.removeListener('close', onClientGoneDuringHandshake);
-    backend.destroy();
-    if (!clientGone) fail(toCode(err), err);
-    return;
-  } finally {
-    client.removeListener('close', onClientGoneDuringHandshake);
   }
   if (clientGone) {
     if (result.kind === 'switched') result.socket.destroy();
@@ -112,7 +147,9 @@ export async function handleUpgrade(
     // client already sent bytes past its head (they belong to the protocol it hoped for) or sent a body.
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     const reusable = head.length === 0 && client.readableLength === 0 && !hasBody;
-    log.info({ status: result.response.statusCode }, 'backend declined the upgrade');
+    log.info({ status: result.response.statusCode, member: target.member?.url }, 'backend declined the upgrade');
+    // The relay copies the backend's headers; the sticky cookie joins them.
+    if (target.setCookie !== undefined) result.response.rawHeaders.push('Set-Cookie', target.setCookie);
     await relayResponse(client, result.response, { method: req.method ?? 'GET', keepAlive: reusable });
     client.removeListener('error', onClientError);
     client.removeListener('close', onClientClose);
@@ -133,8 +170,12 @@ export async function handleUpgrade(
   client.removeListener('close', onClientClose);
   client.setNoDelay(true);
   client.setKeepAlive(true, 30_000);
-  client.write(serializeResponseHead(101, result.statusMessage, forward101Headers(result.rawHeaders)));
+  const headers101 = forward101Headers(result.rawHeaders);
+  if (target.setCookie !== undefined) headers101.push('Set-Cookie', target.setCookie);
+  client.write(serializeResponseHead(101, result.statusMessage, headers101));
   const started = Date.now();
+  const member = target.member;
+  if (member !== undefined) lb!.balancer.tunnelOpened(member);
   const tunnel = new ByteTunnel(
     client,
     upgraded,
@@ -147,21 +188,76 @@ export async function handleUpgrade(
     { toBackend: head.length > 0 ? head : undefined, toClient: result.head.length > 0 ? result.head : undefined },
     (info) => {
       ctx.tunnels.delete(tunnel);
+      if (member !== undefined) lb!.balancer.tunnelClosed(member, info.bytesToBackend + info.bytesToClient);
       log.info(
         {
           reason: info.reason,
           bytesToBackend: info.bytesToBackend,
           bytesToClient: info.bytesToClient,
           durationMs: info.durationMs ?? Date.now() - started,
+          member: member?.url,
           err: info.error?.message,
         },
         'tunnel closed',
       );
-      ctx.onTunnelClose?.(info, route.name);
+      ctx.onTunnelClose?.(info, route.name, tunnel);
     },
   );
   ctx.tunnels.add(tunnel);
+  ctx.onTunnelOpen?.(route.name, tunnel);
   log.debug({ protocol: decision.protocol }, 'tunnel open');
+}
+
+/**
+ * Connects to the target and sends the upgrade request; resolves with the backend's answer, the failure's
+ * code, or client-gone. Nothing is written to the client here, so a failed attempt can be retried.
+ */
+async function attemptBackend(
+  ctx: UpgradeContext,
+  req: IncomingMessage,
+  client: Socket,
+  target: Target,
+  protocol: string,
+  isGone: () => boolean,
+): Promise<Attempt> {
+  const route = target.route;
+  const rawHeaders = forwardRequestHeaders(req.rawHeaders, {
+    host: req.headers.host,
+    backendHostHeader: route.backend.hostHeader,
+    preserveHost: route.preserveHost,
+    forwardedHeaders: route.forwardedHeaders,
+    clientIp: client.remoteAddress ?? '',
+    serverName: ctx.serverName,
+    clientProto: ctx.clientProto,
+    keepTransferFraming: true,
+    upgrade: protocol,
+  });
+
+  let backend: Socket;
+  try {
+    backend = await connectBackend(route.backend, { connectTimeoutMs: route.connectTimeoutMs, tls: route.tls });
+  } catch (err) {
+    return isGone() ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
+  }
+  if (isGone()) {
+    backend.destroy();
+    return { kind: 'client-gone' };
+  }
+  const onClientGoneDuringHandshake = () => backend.destroy();
+  client.once('close', onClientGoneDuringHandshake);
+  try {
+    const result = await backendHandshake(
+      backend,
+      { method: req.method ?? 'GET', path: target.path, rawHeaders },
+      { handshakeTimeoutMs: route.handshakeTimeoutMs, maxHeaderBytes: ctx.maxHeaderBytes },
+    );
+    return { kind: 'answered', result };
+  } catch (err) {
+    backend.destroy();
+    return isGone() ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
+  } finally {
+    client.removeListener('close', onClientGoneDuringHandshake);
+  }
 }
 
 /** The 101 is relayed as the backend sent it, minus headers that only concern the backend hop. */

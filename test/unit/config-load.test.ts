@@ -102,7 +102,7 @@ test('unknown key: points at the key, lists the allowed keys, suggests the close
 
 test('unknown key far from every allowed one gets no suggestion', () => {
   assert.deepEqual(lines(`colour: blue\nlisten: ":0"\n${ROUTE}`), [
-    'wspass.yaml:1:1: colour: unknown key "colour"; allowed keys: $schema, listen, maxHeaderBytes, defaults, routes, log',
+    'wspass.yaml:1:1: colour: unknown key "colour"; allowed keys: $schema, listen, maxHeaderBytes, defaults, routes, balancers, admin, shutdown, log',
   ]);
 });
 
@@ -158,7 +158,8 @@ test('too small / too big: states the bound and the unit', () => {
 test('missing keys point at the mapping that lacks them', () => {
   assert.deepEqual(lines('listen: ":0"\nroutes:\n  - path: /ws/\n'), [
     'wspass.yaml:3:5: routes[0].backend: required key "backend" is missing; expected a string — ' +
-      'ws://, wss://, http:// or https:// URL; its path replaces the matched prefix',
+      'ws://, wss://, http:// or https:// URL, or balancer://name/path (a balancer of `balancers`); ' +
+      'its path replaces the matched prefix',
   ]);
   assert.deepEqual(lines(ROUTE), [
     'wspass.yaml:1:1: listen: required key "listen" is missing; expected a string or a list — ' +
@@ -197,7 +198,7 @@ test('anchors, aliases and merge keys: values are shared, errors still point int
     'listen: ":0"\nx-common: &common { idleTimeoutMs: 1000, async: true }\n' +
     'routes:\n  - { <<: *common, path: /a, backend: ws://b/ }\n';
   assert.deepEqual(lines(text), [
-    'wspass.yaml:2:1: ["x-common"]: unknown key "x-common"; allowed keys: $schema, listen, maxHeaderBytes, defaults, routes, log',
+    'wspass.yaml:2:1: ["x-common"]: unknown key "x-common"; allowed keys: $schema, listen, maxHeaderBytes, defaults, routes, balancers, admin, shutdown, log',
   ]);
   const shared =
     'listen: ":0"\ndefaults: &d { idleTimeoutMs: 1000 }\n' +

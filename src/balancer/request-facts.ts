@@ -1,0 +1,28 @@
+// BalanceFacts over a node:http request: the client address, headers, cookies and query parameters a
+// strategy may need, each computed only when asked (most strategies ask for none or one). Reads the
+// parsed request only; never the socket's data.
+import type { IncomingMessage } from 'node:http';
+import { cookieValue } from './sticky-cookie.js';
+import type { BalanceFacts } from './types.js';
+
+export function balanceFacts(req: IncomingMessage): BalanceFacts {
+  let query: URLSearchParams | undefined;
+  return {
+    clientIp: req.socket.remoteAddress ?? '',
+    header(name: string): string | undefined {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(', ') : v;
+    },
+    cookie(name: string): string | undefined {
+      return cookieValue(req.headers.cookie, name);
+    },
+    query(name: string): string | undefined {
+      if (query === undefined) {
+        const url = req.url ?? '';
+        const q = url.indexOf('?');
+        query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+      }
+      return query.get(name) ?? undefined;
+    },
+  };
+}
