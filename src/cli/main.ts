@@ -4,6 +4,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
 import { createLogger } from '../log.js';
+import { formatMembers } from '../balancer/format.js';
+import type { MemberStatus } from '../balancer/registry.js';
+import { adminBase, adminCall, adminJson } from './admin-client.js';
 import { runDemo } from './demo-command.js';
 import { loadAndCheckConfig } from './load-config.js';
 import { runProxy } from './run-command.js';
@@ -11,9 +14,19 @@ import { runProxy } from './run-command.js';
 const HELP = `wspass — a reverse proxy that tunnels WebSocket (and any HTTP/1.1 Upgrade) to backends
 
 Usage:
-  wspass run --config FILE [--log-level LEVEL]   start the proxy
-  wspass validate --config FILE                  check a config file; exit 0 when valid, 1 otherwise
-  wspass demo [--port N]                         a demo echo backend with wspass in front of it
+  wspass run --config FILE [--workers N] [--log-level LEVEL]
+                                       start the proxy (N worker threads; default: one per core)
+  wspass validate --config FILE        check a config file; exit 0 when valid, 1 otherwise
+  wspass reload (--config FILE | --admin URL)
+                                       make a running wspass re-read its config (or: kill -HUP <pid>)
+  wspass status (--config FILE | --admin URL)
+                                       workers and counters of a running wspass, as JSON
+  wspass members (--config FILE | --admin URL)
+                                       balancer members: state, weight, open tunnels, health
+  wspass member (--config FILE | --admin URL) --balancer NAME --member URL|ROUTE
+                [--state active|standby|disabled|draining] [--weight N]
+                                       change a member at runtime (draining: no new tunnels, open ones go on)
+  wspass demo [--port N]               a demo echo backend with wspass in front of it
   wspass --help | --version
 
 Config files are YAML or JSON; see the README for every option, and schema/wspass.schema.json.
@@ -30,6 +43,12 @@ async function main(argv: string[]): Promise<number> {
         config: { type: 'string', short: 'c' },
         'log-level': { type: 'string' },
         port: { type: 'string' },
+        workers: { type: 'string', short: 'w' },
+        admin: { type: 'string' },
+        balancer: { type: 'string' },
+        member: { type: 'string' },
+        state: { type: 'string' },
+        weight: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -68,7 +87,42 @@ async function main(argv: string[]): Promise<number> {
         return reportConfigError(err);
       }
       const level = (values['log-level'] ?? config.log.level) as Parameters<typeof createLogger>[0];
-      return runProxy(values.config, config, createLogger(level));
+      let workers: number | undefined;
+      if (values.workers !== undefined) {
+        workers = Number(values.workers);
+        if (!Number.isInteger(workers) || workers < 1 || workers > 256) return usage('--workers takes a number from 1 to 256');
+      }
+      return runProxy(values.config, config, createLogger(level), { workers });
+    }
+    case 'reload':
+    case 'status':
+    case 'members':
+    case 'member': {
+      let base: string;
+      try {
+        base = adminBase(values.admin, values.config);
+      } catch (err) {
+        if (err instanceof ConfigError) return reportConfigError(err);
+        return usage((err as Error).message);
+      }
+      if (command === 'reload') return adminCall(base, 'POST', '/reload');
+      if (command === 'status') return adminCall(base, 'GET', '/status');
+      if (command === 'members') {
+        const list = await adminJson(base, 'GET', '/balancers');
+        if (list === undefined) return 1;
+        process.stdout.write(`${formatMembers(list as MemberStatus[])}\n`);
+        return 0;
+      }
+      if (!values.balancer || !values.member) return usage('member needs --balancer NAME and --member URL|ROUTE');
+      if (values.state === undefined && values.weight === undefined) return usage('member needs --state and/or --weight');
+      const query = new URLSearchParams();
+      if (values.state !== undefined) query.set('state', values.state);
+      if (values.weight !== undefined) query.set('weight', values.weight);
+      const path = `/balancers/${encodeURIComponent(values.balancer)}/members/${encodeURIComponent(values.member)}?${query.toString()}`;
+      const status = await adminJson(base, 'POST', path);
+      if (status === undefined) return 1;
+      process.stdout.write(`${formatMembers([status as MemberStatus])}\n`);
+      return 0;
     }
     case 'demo': {
       const port = values.port === undefined ? 8080 : Number(values.port);

@@ -1,55 +1,122 @@
-// `wspass run`: one proxy in this process, with signals: SIGHUP reloads (a bad config is rejected and the
-// old one stays), SIGTERM/SIGINT drain and exit 0.
+// `wspass run`: the primary thread. Loads the config (already validated by the caller), starts the
+// worker threads that carry the traffic, serves the admin endpoint, and turns signals into actions:
+// SIGHUP reloads (a bad config is rejected and the old one stays), SIGTERM/SIGINT drain and exit 0.
+import { availableParallelism } from 'node:os';
+import { isDeepStrictEqual } from 'node:util';
+import type { Server } from 'node:http';
+import { startAdminServer } from '../admin/admin-server.js';
+import { balancerRoutes } from '../admin/balancer-routes.js';
+import { HealthChecker } from '../balancer/health-checker.js';
+import { BalancerRegistry } from '../balancer/registry.js';
+import { compileRoutes } from '../routing/route-table.js';
+import { parseListenAddress, resolveListeners } from '../config/listen-address.js';
 import type { Config } from '../config/schema.js';
-import { ConfigError } from '../config/config-error.js';
 import type { Logger } from '../log.js';
-import { ProxyServer } from '../server/proxy-server.js';
+import { createMetrics } from '../metrics/prometheus.js';
+import { runtimeHasReusePort, Supervisor } from '../workers/supervisor.js';
 import { loadAndCheckConfig } from './load-config.js';
 
-const DRAIN_DEADLINE_MS = 10_000;
+export interface RunOptions {
+  /** Worker threads; default: the number of available cores. */
+  readonly workers?: number;
+}
 
-export async function runProxy(file: string, config: Config, log: Logger): Promise<number> {
-  const proxy = new ProxyServer(config, { log });
+export async function runProxy(file: string, config: Config, log: Logger, opts: RunOptions = {}): Promise<number> {
   // Where it listens and when it stops are always logged, whatever the level: scripts wait for them.
   const lifecycle = log.level === 'silent' ? log : log.child({}, { level: 'info' });
+  const reusePort = runtimeHasReusePort();
+  let workers = opts.workers ?? availableParallelism();
+  if (!reusePort && workers > 1) {
+    log.warn(
+      { node: process.versions.node, platform: process.platform },
+      'this runtime cannot bind one port from several threads (SO_REUSEPORT needs Node >= 22.12 on Linux); running 1 worker',
+    );
+    workers = 1;
+  }
+  const supervisor = new Supervisor({
+    config,
+    workers,
+    log,
+    reusePort,
+    faultInjection: process.env.WSPASS_FAULT_INJECTION === '1',
+  });
+  let ports: readonly number[];
   try {
-    const addrs = await proxy.listen();
-    for (const a of addrs) lifecycle.info({ address: a.address, port: a.port }, 'listening');
+    ports = await supervisor.start();
   } catch (err) {
-    log.fatal({ err: (err as Error).message }, 'cannot listen');
-    await proxy.destroy();
+    log.fatal({ err: (err as Error).message }, 'cannot start');
     return 1;
+  }
+  resolveListeners(config).forEach((l, i) =>
+    lifecycle.info({ address: l.host, port: ports[i], workers }, 'listening'),
+  );
+
+  // Balancers: runtime control and active health checks live here, in the primary, over the member table
+  // every worker shares (one prober per process, not per thread).
+  const balancing = (cfg: Config) => {
+    const balancers = [...compileRoutes(cfg, { members: supervisor.members }).balancers.values()];
+    const health = new HealthChecker(supervisor.members, balancers);
+    health.on('down', (e) => log.warn(e, 'balancer member failed its health checks'));
+    health.on('up', (e) => log.info(e, 'balancer member healthy again'));
+    health.start();
+    return { registry: new BalancerRegistry(supervisor.members, balancers), health };
+  };
+  let balancer = balancing(config);
+
+  let current = config;
+  const reload = async () => {
+    const next = loadAndCheckConfig(file);
+    if (!isDeepStrictEqual(next.listen, current.listen) || !isDeepStrictEqual(next.admin, current.admin)) {
+      log.warn('listen and admin changes need a restart; the rest of the new config is applied');
+    }
+    await supervisor.reload(next);
+    balancer.health.close();
+    balancer = balancing(next);
+    current = next;
+    lifecycle.info({ file, routes: next.routes.length }, 'config reloaded');
+  };
+
+  let admin: Server | undefined;
+  if (config.admin) {
+    const { host, port } = parseListenAddress(config.admin.listen);
+    const started = await startAdminServer(
+      {
+        supervisor,
+        metrics: createMetrics(() => supervisor.status().counters),
+        log,
+        reload,
+        handlers: [balancerRoutes(() => balancer.registry)],
+      },
+      host,
+      port,
+    );
+    admin = started.server;
+    lifecycle.info({ admin: `http://${host.includes(':') ? `[${host}]` : host}:${started.address.port}` }, 'admin listening');
   }
 
   return new Promise<number>((resolve) => {
     const onHup = () => {
-      try {
-        proxy.reload(loadAndCheckConfig(file));
-        log.info({ file }, 'config reloaded');
-      } catch (err) {
-        const message = err instanceof ConfigError ? err.message : (err as Error).message;
-        log.error({ file, errors: message }, 'config reload rejected; the running config stays');
-      }
+      reload().catch((err: unknown) => {
+        log.error({ file, errors: (err as Error).message }, 'config reload rejected; the running config stays');
+      });
     };
     let stopping = false;
     const onStop = (signal: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
-      lifecycle.info({ signal }, 'draining');
-      const deadline = setTimeout(() => {
-        log.warn('drain deadline passed; closing what is left');
-        void proxy.destroy();
-      }, DRAIN_DEADLINE_MS);
-      deadline.unref();
-      proxy.close().then(
+      const { tunnelDrainMs, deadlineMs } = current.shutdown;
+      lifecycle.info({ signal, tunnelDrainMs, deadlineMs }, 'draining');
+      admin?.close();
+      admin?.closeAllConnections();
+      balancer.health.close();
+      supervisor.drain(tunnelDrainMs, deadlineMs).then(
         () => {
-          clearTimeout(deadline);
           process.removeListener('SIGHUP', onHup);
           lifecycle.info('stopped');
           resolve(0);
         },
         (err: unknown) => {
-          log.error({ err: (err as Error).message }, 'error while closing');
+          log.error({ err: (err as Error).message }, 'error while draining');
           resolve(1);
         },
       );

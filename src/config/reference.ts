@@ -52,7 +52,9 @@ function rows(n: Node, path: string, out: string[], inherited: Record<string, No
     else if (path === 'routes[]' && n.properties && key in inherited) def = `\`defaults.${key}\``;
     out.push(`| \`${p}\` | ${cell(typeOf(child))} | ${def} | ${cell(description)} |`);
     const nested = objectLike.anyOf?.find((c) => c.properties) ?? objectLike;
+    const mapValue = typeof child.additionalProperties === 'object' ? child.additionalProperties : undefined;
     if (nested.properties) rows(nested, objectLike === child ? p : `${p}[]`, out, inherited);
+    else if (mapValue?.properties) rows(mapValue, `${p}.<name>`, out, inherited);
     else if (child.type === 'array' && child.items?.properties) rows(child.items, `${p}[]`, out, inherited);
     else if (child.type === 'array' && child.items?.anyOf) {
       const obj = child.items.anyOf.find((c) => c.properties);

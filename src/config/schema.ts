@@ -92,7 +92,10 @@ export const routeSchema = z
     backend: z
       .string()
       .min(1)
-      .describe('ws://, wss://, http:// or https:// URL; its path replaces the matched prefix'),
+      .describe(
+        'ws://, wss://, http:// or https:// URL, or balancer://name/path (a balancer of `balancers`); ' +
+          'its path replaces the matched prefix',
+      ),
     upgrade: upgradeSchema.default('websocket'),
     upgradeOnly: z.boolean().default(false).describe('Refuse requests without Upgrade (426) instead of proxying them as HTTP'),
     idleTimeoutMs: inheritable.idleTimeoutMs.optional(),
@@ -110,6 +113,158 @@ export const routeSchema = z
       ctx.addIssue({ code: 'custom', message: 'a route needs exactly one of "path" (prefix) or "match" (regex)' });
     }
   });
+
+/** A member's administrative state; runtime control can change it without a restart. */
+export const MEMBER_STATES = ['active', 'standby', 'disabled', 'draining'] as const;
+
+export const BALANCER_STRATEGIES = ['byrequests', 'bybusyness', 'bytraffic', 'hash', 'socketio'] as const;
+
+const ROUTE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const balancerMemberSchema = z.strictObject({
+  url: z
+    .string()
+    .min(1)
+    .describe(
+      'ws://, wss://, http:// or https:// URL of the member (BalancerMember); a path in it is put before ' +
+        'the path the route sends',
+    ),
+  weight: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(1)
+    .describe('Share of new connections relative to the other members (Apache loadfactor); changeable at runtime'),
+  route: z
+    .string()
+    .regex(ROUTE_NAME, 'must be 1-64 letters, digits, "_" or "-"')
+    .optional()
+    .describe('Value of the sticky cookie that names this member (Apache route=); defaults to a hash of the URL'),
+  state: z
+    .enum(MEMBER_STATES)
+    .default('active')
+    .describe(
+      'active: takes traffic; standby: hot spare used only when no active member is usable; disabled: ' +
+        'takes nothing; draining: no new tunnels or requests, open tunnels continue',
+    ),
+});
+
+export const balancerHashSchema = z
+  .strictObject({
+    on: z
+      .enum(['ip', 'header', 'cookie', 'query'])
+      .describe('What identifies a client: its IP address, a request header, a cookie or a query parameter'),
+    name: z.string().min(1).optional().describe('Header, cookie or query parameter name (not used with "ip")'),
+  })
+  .superRefine((hash, ctx) => {
+    if (hash.on === 'ip' && hash.name !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['name'], message: '"name" is not used when hashing on "ip"' });
+    }
+    if (hash.on !== 'ip' && hash.name === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['name'], message: `hashing on "${hash.on}" needs the ${hash.on} "name"` });
+    }
+  })
+  .describe(
+    'Consistent hashing key (rendezvous hashing, weighted): the same key reaches the same member in every ' +
+      'wspass instance with this config; a request without the key is balanced by byrequests',
+  );
+
+export const balancerStickySchema = z
+  .strictObject({
+    cookie: z
+      .string()
+      .regex(TOKEN, 'must be a cookie name (an RFC 9110 token)')
+      .default('WSPASS_ROUTE')
+      .describe(
+        'Cookie naming the member route (Apache stickysession=); a value "anything.route" also matches, ' +
+          'so an application session cookie can carry the route',
+      ),
+    path: z.string().startsWith('/').default('/').describe('Path attribute of the cookie wspass sets'),
+    secure: z.boolean().default(false).describe('Add the Secure attribute to the cookie wspass sets'),
+    maxAgeS: z
+      .number()
+      .int()
+      .min(1)
+      .max(400 * 24 * 3600) // RFC 6265bis caps Max-Age at 400 days
+      .optional()
+      .describe('Max-Age of the cookie wspass sets, in seconds; a session cookie when absent'),
+  })
+  .describe(
+    'Cookie stickiness over any strategy: a request naming a usable member route goes there; otherwise the ' +
+      'strategy picks and wspass sets the cookie on the response',
+  );
+
+export const balancerHealthCheckSchema = z
+  .strictObject({
+    type: z
+      .enum(['http', 'websocket'])
+      .default('http')
+      .describe('http: GET path, healthy on 2xx/3xx; websocket: a WebSocket handshake on path, healthy on 101'),
+    path: z.string().startsWith('/').default('/').describe('Path (and query) probed on every member'),
+    intervalMs: z.number().int().min(1).max(MAX_TIMER_MS).default(5_000).describe('Time between probes of a member, in milliseconds'),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_TIMER_MS)
+      .default(2_000)
+      .describe('A probe without an answer for this long fails, in milliseconds'),
+    rise: z.number().int().min(1).max(100).default(2).describe('Consecutive passed probes that readmit a member'),
+    fall: z.number().int().min(1).max(100).default(3).describe('Consecutive failed probes that take a member out'),
+  })
+  .describe('Active health check, run once per process; without it only failed connections take a member out');
+
+export const balancerSchema = z
+  .strictObject({
+    strategy: z
+      .enum(BALANCER_STRATEGIES)
+      .default('byrequests')
+      .describe(
+        'byrequests: smooth weighted round-robin; bybusyness: fewest active tunnels and requests per weight, ' +
+          'across all threads; bytraffic: fewest bytes relayed per weight; hash: consistent hashing on `hash`; ' +
+          'socketio: socket.io preset, cookie stickiness (`sticky`, on by default) over byrequests, or over `hash` when set',
+      ),
+    members: z.array(balancerMemberSchema).min(1).describe('The backends of this balancer'),
+    retryMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_TIMER_MS)
+      .default(60_000)
+      .describe('A member whose connect or handshake failed is left out for this long, in milliseconds (Apache retry=)'),
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(3)
+      .describe('Members tried for one request while nothing has been relayed to the client'),
+    hash: balancerHashSchema.optional(),
+    sticky: balancerStickySchema.optional(),
+    healthCheck: balancerHealthCheckSchema.optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.strategy === 'hash' && b.hash === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['hash'], message: 'strategy "hash" needs `hash` (what to hash on)' });
+    }
+    if (b.hash !== undefined && b.strategy !== 'hash' && b.strategy !== 'socketio') {
+      ctx.addIssue({ code: 'custom', path: ['hash'], message: `\`hash\` is used only by strategies "hash" and "socketio", not "${b.strategy}"` });
+    }
+    const urls = new Map<string, number>();
+    const routes = new Map<string, number>();
+    b.members.forEach((m, i) => {
+      const u = urls.get(m.url);
+      if (u !== undefined) ctx.addIssue({ code: 'custom', path: ['members', i, 'url'], message: `same URL as members[${u}]` });
+      else urls.set(m.url, i);
+      if (m.route !== undefined) {
+        const r = routes.get(m.route);
+        if (r !== undefined) ctx.addIssue({ code: 'custom', path: ['members', i, 'route'], message: `same route as members[${r}]` });
+        else routes.set(m.route, i);
+      }
+    });
+  })
+  .describe('A named group of members a route can use as `backend: balancer://name/path` (mod_proxy_balancer)');
 
 export const listenerTlsSchema = z
   .strictObject({
@@ -145,6 +300,27 @@ export const configSchema = z
       .describe('Largest request head accepted, in bytes; a larger one gets 431'),
     defaults: defaultsSchema.default(() => defaultsSchema.parse({})),
     routes: z.array(routeSchema).min(1).describe('In order; the first matching route wins'),
+    balancers: z
+      .record(z.string().regex(ROUTE_NAME, 'must be 1-64 letters, digits, "_" or "-"'), balancerSchema)
+      .optional()
+      .describe('Balancer name → balancer; routes use them as `backend: balancer://name/path`'),
+    admin: z
+      .strictObject({
+        listen: z
+          .string()
+          .min(1)
+          .default('127.0.0.1:9901')
+          .describe('Where the admin endpoint listens ("host:port"); keep it on loopback'),
+      })
+      .optional()
+      .describe('Admin HTTP endpoint of the primary thread (status, metrics, reload, balancer control); off when absent'),
+    shutdown: z
+      .strictObject({
+        tunnelDrainMs: durationMs('On SIGTERM/SIGINT, close open tunnels spread evenly over this window').default(5_000),
+        deadlineMs: durationMs('Hard deadline after SIGTERM/SIGINT: whatever is still open is destroyed').default(10_000),
+      })
+      .default({ tunnelDrainMs: 5_000, deadlineMs: 10_000 })
+      .describe('Graceful shutdown'),
     log: z
       .strictObject({
         level: z
@@ -163,3 +339,10 @@ export type RouteConfig = z.output<typeof routeSchema>;
 export type DefaultsConfig = z.output<typeof defaultsSchema>;
 export type BackendTlsConfig = z.output<typeof backendTlsSchema>;
 export type ListenerConfig = z.output<typeof listenerSchema>;
+export type BalancerConfig = z.output<typeof balancerSchema>;
+export type BalancerMemberConfig = z.output<typeof balancerMemberSchema>;
+export type BalancerHealthCheckConfig = z.output<typeof balancerHealthCheckSchema>;
+export type BalancerHashConfig = z.output<typeof balancerHashSchema>;
+export type BalancerStickyConfig = z.output<typeof balancerStickySchema>;
+export type MemberState = (typeof MEMBER_STATES)[number];
+export type BalancerStrategy = (typeof BALANCER_STRATEGIES)[number];

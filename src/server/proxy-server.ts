@@ -22,12 +22,28 @@ import { HttpProxy } from '../http/http-proxy.js';
 import type { Logger } from '../log.js';
 import { compileRoutes, type RouteTable } from '../routing/route-table.js';
 import type { RequestFacts } from '../routing/types.js';
-import type { ByteTunnel } from '../tunnel/byte-tunnel.js';
+import type { ByteTunnel, TunnelCloseInfo } from '../tunnel/byte-tunnel.js';
 import { decideUpgrade, type UpgradeDecision } from './upgrade-decision.js';
 import { handleUpgrade, type UpgradeContext } from './upgrade-handler.js';
 
+/** Where the proxy reports what it does (the worker engine writes these into shared counters). */
+export interface ProxyStats {
+  tunnelOpened(route: string): void;
+  tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: ByteTunnel): void;
+  httpRequest(route: string): void;
+  error(code: ErrorCode, route: string | undefined): void;
+}
+
+export interface DrainOptions {
+  /** Open tunnels are closed spread evenly over this window (no reconnect storm). */
+  readonly tunnelDrainMs: number;
+  /** Whatever is still open then is destroyed. */
+  readonly deadlineMs: number;
+}
+
 export interface ProxyServerOptions {
   readonly log: Logger;
+  readonly stats?: ProxyStats;
   /** Value of X-Forwarded-Server; the host name by default. */
   readonly serverName?: string;
   /** Bind listeners with SO_REUSEPORT (worker threads). */
@@ -57,6 +73,8 @@ export class ProxyServer {
   #routes: RouteTable;
   readonly #servers: { server: http.Server; proto: Proto; host: string; port: number }[] = [];
   readonly #tunnels = new Set<ByteTunnel>();
+  /** Route name of each live tunnel (for byte counters while it runs). */
+  readonly #tunnelRoutes = new Map<ByteTunnel, string>();
   readonly #httpProxy: HttpProxy;
   #closing = false;
 
@@ -70,6 +88,7 @@ export class ProxyServer {
       serverName: this.#serverName,
       onError: (code: ErrorCode, err: Error, req: IncomingMessage) => {
         this.#log.warn({ code, status: ERRORS[code].status, url: req.url, err: err.message }, ERRORS[code].reason);
+        this.#opts.stats?.error(code, undefined);
       },
     });
   }
@@ -79,11 +98,20 @@ export class ProxyServer {
     return this.#tunnels.size;
   }
 
-  /** Binds every listener; resolves with the bound addresses in config order. */
-  async listen(): Promise<AddressInfo[]> {
+  /** Live tunnels with their route names. */
+  liveTunnels(): IterableIterator<[ByteTunnel, string]> {
+    return this.#tunnelRoutes.entries();
+  }
+
+  /**
+   * Binds every listener; resolves with the bound addresses in config order. `ports` overrides the
+   * configured port of each listener (worker threads bind the port the first worker got for `:0`).
+   */
+  async listen(ports?: readonly number[]): Promise<AddressInfo[]> {
     const listeners = resolveListeners(this.#config);
     const out: AddressInfo[] = [];
-    for (const l of listeners) {
+    for (const [i, configured] of listeners.entries()) {
+      const l = { ...configured, port: ports?.[i] ?? configured.port };
       const proto: Proto = l.tls ? 'https' : 'http';
       const server = l.tls ? this.#createTlsServer(l.tls) : http.createServer(this.#serverOptions());
       this.#wire(server, proto);
@@ -109,20 +137,50 @@ export class ProxyServer {
   }
 
   /**
-   * Graceful: stop accepting, answer new requests on open connections with 503, let in-flight HTTP finish,
-   * end tunnels gracefully, then resolve. `destroy()` is the forceful variant.
+   * Graceful shutdown: stop accepting, answer new requests on open connections with 503 and
+   * `Connection: close`, let in-flight HTTP finish, close tunnels spread evenly over `tunnelDrainMs`, and
+   * destroy whatever is left at `deadlineMs`. Resolves when nothing is left open.
    */
-  async close(): Promise<void> {
+  async drain(opts: DrainOptions): Promise<void> {
     this.#closing = true;
-    const closed = this.#servers.map(
-      ({ server }) => new Promise<void>((resolve) => server.close(() => resolve())),
+    const timers: NodeJS.Timeout[] = [];
+    const serversClosed = Promise.all(
+      this.#servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))),
     );
     for (const { server } of this.#servers) server.closeIdleConnections();
-    for (const t of this.#tunnels) t.close();
-    await this.#httpProxy.close();
-    await Promise.all(closed);
+    // Spread the closes: clients reconnect to another instance gradually instead of all at once.
+    const tunnels = [...this.#tunnels];
+    tunnels.forEach((t, i) => {
+      const at = Math.floor((opts.tunnelDrainMs * (i + 1)) / tunnels.length);
+      timers.push(setTimeout(() => t.close(), Math.min(at, opts.deadlineMs)));
+    });
+    const tunnelsClosed = new Promise<void>((resolve) => {
+      const check = () => (this.#tunnels.size === 0 ? resolve() : setTimeout(check, 20).unref());
+      check();
+    });
+    let deadlineHit = false;
+    const deadline = new Promise<void>((resolve) => {
+      timers.push(
+        setTimeout(() => {
+          deadlineHit = true;
+          resolve();
+        }, opts.deadlineMs),
+      );
+    });
+    await Promise.race([Promise.all([serversClosed, tunnelsClosed, this.#httpProxy.close()]), deadline]);
+    for (const t of timers) clearTimeout(t);
+    if (deadlineHit) {
+      this.#log.warn({ tunnels: this.#tunnels.size }, 'drain deadline reached; destroying what is left');
+      await this.destroy();
+    }
   }
 
+  /** Graceful close with no drain window for tunnels. */
+  close(): Promise<void> {
+    return this.drain({ tunnelDrainMs: 0, deadlineMs: 5_000 });
+  }
+
+  /** Forceful: every socket is destroyed now. Idempotent. */
   async destroy(): Promise<void> {
     this.#closing = true;
     for (const t of this.#tunnels) t.destroy();
@@ -175,6 +233,15 @@ export class ProxyServer {
         // Give the connection back to node:http: it parses the next request as if the socket were new.
         server.emit(proto === 'https' ? 'secureConnection' : 'connection', socket);
       },
+      onTunnelOpen: (route, tunnel) => {
+        this.#tunnelRoutes.set(tunnel, route);
+        this.#opts.stats?.tunnelOpened(route);
+      },
+      onTunnelClose: (info, route, tunnel) => {
+        this.#tunnelRoutes.delete(tunnel);
+        this.#opts.stats?.tunnelClosed(route, info, tunnel);
+      },
+      onError: (code, route) => this.#opts.stats?.error(code, route),
     };
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res, proto));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -232,11 +299,13 @@ export class ProxyServer {
       this.#reject(req, res, 'WSP_UPGRADE_ONLY');
       return;
     }
+    this.#opts.stats?.httpRequest(match.route.name);
     this.#httpProxy.handle(req, res, match, proto);
   }
 
   #reject(req: IncomingMessage, res: ServerResponse, code: ErrorCode): void {
     this.#log.info({ code, status: ERRORS[code].status, method: req.method, url: req.url }, ERRORS[code].reason);
+    this.#opts.stats?.error(code, undefined);
     // A request body we will not read is drained so the connection stays usable.
     req.resume();
     sendError(res, code);

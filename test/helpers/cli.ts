@@ -44,6 +44,8 @@ export function waitForLine(child: ChildProcess, re: RegExp): Promise<RegExpExec
       const m = re.exec(buf);
       if (m) {
         child.stdout!.removeListener('data', onData);
+        // Keep reading (and dropping) what follows: a full pipe would block the child's log writes.
+        child.stdout!.resume();
         resolve(m);
       }
     };
@@ -52,15 +54,35 @@ export function waitForLine(child: ChildProcess, re: RegExp): Promise<RegExpExec
   });
 }
 
-/** Starts `wspass run --config <json>` and resolves once it listens. Killed when the test ends. */
-export async function spawnProxy(t: TestContext, config: object): Promise<{ child: ChildProcess; port: number }> {
+export interface SpawnedProxy {
+  readonly child: ChildProcess;
+  readonly port: number;
+  /** `http://127.0.0.1:N` when the config has an admin section. */
+  readonly admin: string | undefined;
+  /** The config file the process runs with (rewrite it and reload to change routes). */
+  readonly file: string;
+}
+
+/**
+ * Starts `wspass run --config <json>` and resolves once it listens (and its admin endpoint, if any, is
+ * up). Killed when the test ends.
+ */
+export async function spawnProxy(
+  t: TestContext,
+  config: object,
+  opts: { args?: string[]; env?: Record<string, string> } = {},
+): Promise<SpawnedProxy> {
   const file = tempFile(t, 'wspass.json', JSON.stringify(config));
-  const child = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, 'run', '--config', file, ...(opts.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...opts.env },
+  });
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  const m = await waitForLine(child, /"port":(\d+)[^\n]*"msg":"listening"/);
-  return { child, port: Number(m[1]) };
+  const wantAdmin = 'admin' in config;
+  const m = await waitForLine(child, wantAdmin ? /"port":(\d+)[^\n]*"msg":"listening"[\s\S]*"admin":"([^"]+)"/ : /"port":(\d+)[^\n]*"msg":"listening"/);
+  return { child, port: Number(m[1]), admin: m[2], file };
 }
 
 /** Resident set size of a process, in bytes, from /proc. */

@@ -1,0 +1,51 @@
+// The typed message protocol between the primary thread and tunnel workers. Each side has its own entry
+// file (supervisor.ts, worker-main.ts); this is all they share. Errors cross as plain { code, message }
+// objects (custom properties do not survive structured clone).
+import type { Config } from '../config/schema.js';
+
+export interface WireError {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** workerData of a new worker. */
+export interface WorkerInit {
+  readonly id: number;
+  readonly config: Config;
+  /** Concrete ports for each listener (0 = let the kernel choose: only the first worker does that). */
+  readonly ports: readonly number[];
+  readonly reusePort: boolean;
+  readonly counters: SharedArrayBuffer;
+  /** Balancer member state and statistics (MemberTable), shared by every thread. */
+  readonly members: SharedArrayBuffer;
+  readonly workers: number;
+  /** Route name → counter slot. */
+  readonly slots: readonly (readonly [string, number])[];
+  readonly faultInjection: boolean;
+}
+
+export type PrimaryMessage =
+  | {
+      readonly type: 'reload';
+      readonly seq: number;
+      readonly config: Config;
+      readonly slots: readonly (readonly [string, number])[];
+      readonly members: SharedArrayBuffer;
+    }
+  | { readonly type: 'drain'; readonly tunnelDrainMs: number; readonly deadlineMs: number }
+  | { readonly type: 'crash'; readonly message: string };
+
+export type WorkerMessage =
+  | { readonly type: 'ready'; readonly ports: readonly number[] }
+  | { readonly type: 'startup-failed'; readonly error: WireError }
+  | { readonly type: 'reloaded'; readonly seq: number }
+  | { readonly type: 'reload-failed'; readonly seq: number; readonly error: WireError }
+  | { readonly type: 'drained' };
+
+export function toWireError(err: unknown): WireError {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { code: typeof code === 'string' ? code : err.name, message: err.message };
+  }
+  return { code: 'UNKNOWN', message: String(err) };
+}

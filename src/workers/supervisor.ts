@@ -1,0 +1,304 @@
+// The primary thread's side of the engine (DESIGN D2). It never touches tunnel bytes.
+//
+//   primary: config, Supervisor ──workerData/postMessage──▶ worker 0..N-1: ProxyServer (reusePort)
+//            reads SharedCounters ◀──── each worker writes its own row ────┘
+//
+// Start-up: worker 0 binds first (it may be given port 0 and learn the real port); the others then bind
+// the same ports with SO_REUSEPORT, so the kernel spreads connections over them and a worker that dies
+// closes only its own listening socket. A worker that dies is respawned with backoff; one that keeps
+// failing at start-up stops being respawned, with its error logged.
+import { isDeepStrictEqual } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { MemberTable } from '../balancer/member-table.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { PrimaryMessage, WireError, WorkerInit, WorkerMessage } from './protocol.js';
+import { RouteSlots, SharedCounters, type CounterSnapshot } from './shared-counters.js';
+
+const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
+const FIRST_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 10_000;
+/** A worker that ran this long before dying is considered healthy: its backoff starts over. */
+const HEALTHY_UPTIME_MS = 30_000;
+/** Consecutive start-up failures after which a worker is no longer respawned. */
+const MAX_STARTUP_FAILURES = 5;
+const RELOAD_TIMEOUT_MS = 10_000;
+
+export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited' | 'failed';
+
+export interface WorkerStatus {
+  readonly id: number;
+  readonly state: WorkerState;
+  readonly threadId: number | undefined;
+  readonly restarts: number;
+  readonly lastError: WireError | undefined;
+}
+
+interface Slot {
+  readonly id: number;
+  worker: Worker | undefined;
+  state: WorkerState;
+  restarts: number;
+  startupFailures: number;
+  backoffMs: number;
+  readyAt: number;
+  lastError: WireError | undefined;
+  respawnTimer: NodeJS.Timeout | undefined;
+}
+
+export interface SupervisorOptions {
+  readonly config: Config;
+  readonly workers: number;
+  readonly log: Logger;
+  readonly reusePort: boolean;
+  /** Lets the admin endpoint crash a worker on purpose (tests of the failure path). */
+  readonly faultInjection?: boolean;
+}
+
+/** Does this runtime bind with SO_REUSEPORT from worker threads? (`reusePort` exists from Node 22.12.) */
+export function runtimeHasReusePort(version = process.versions.node, platform = process.platform): boolean {
+  if (platform !== 'linux' && platform !== 'freebsd') return false;
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 12);
+}
+
+export class Supervisor {
+  readonly #opts: SupervisorOptions;
+  readonly #log: Logger;
+  readonly #counters: SharedCounters;
+  readonly #slots = new RouteSlots();
+  readonly #workers: Slot[];
+  #config: Config;
+  #members: MemberTable;
+  #ports: number[] = [];
+  #stopping = false;
+  #reloadSeq = 0;
+  readonly #pendingReloads = new Map<number, { waiting: Set<number>; errors: string[]; done: () => void }>();
+
+  constructor(opts: SupervisorOptions) {
+    this.#opts = opts;
+    this.#log = opts.log;
+    this.#config = opts.config;
+    this.#counters = new SharedCounters(opts.workers);
+    this.#members = new MemberTable(opts.config);
+    this.#slots.assign(opts.config.routes.map((r, i) => r.name ?? `routes[${i}]`));
+    this.#workers = Array.from({ length: opts.workers }, (_, id) => ({
+      id,
+      worker: undefined,
+      state: 'starting',
+      restarts: 0,
+      startupFailures: 0,
+      backoffMs: FIRST_BACKOFF_MS,
+      readyAt: 0,
+      lastError: undefined,
+      respawnTimer: undefined,
+    }));
+  }
+
+  /** Balancer member state shared with every worker (runtime control and health checks write it). */
+  get members(): MemberTable {
+    return this.#members;
+  }
+
+  /** The bound port of each listener, once started. */
+  get ports(): readonly number[] {
+    return this.#ports;
+  }
+
+  /** Starts every worker; rejects (after stopping the others) if any fails to start. */
+  async start(): Promise<readonly number[]> {
+    const first = this.#workers[0]!;
+    this.#ports = await this.#spawnAndWait(first, undefined);
+    try {
+      await Promise.all(this.#workers.slice(1).map((slot) => this.#spawnAndWait(slot, this.#ports)));
+    } catch (err) {
+      await this.terminate();
+      throw err;
+    }
+    return this.#ports;
+  }
+
+  status(): { workers: WorkerStatus[]; counters: CounterSnapshot } {
+    return {
+      workers: this.#workers.map((s) => ({
+        id: s.id,
+        state: s.state,
+        threadId: s.worker?.threadId,
+        restarts: s.restarts,
+        lastError: s.lastError,
+      })),
+      counters: this.#counters.snapshot(this.#slots.map),
+    };
+  }
+
+  /** Sends a validated config to every live worker; resolves when all applied it. */
+  async reload(config: Config): Promise<void> {
+    // Same members: keep the table, so runtime drains, weights and error states survive the reload.
+    if (!isDeepStrictEqual(MemberTable.layoutFor(config).keys, MemberTable.layoutFor(this.#config).keys)) {
+      this.#members = new MemberTable(config);
+    }
+    this.#config = config;
+    const members = this.#members.buffer;
+    const slots = [...this.#slots.assign(config.routes.map((r, i) => r.name ?? `routes[${i}]`))];
+    const seq = ++this.#reloadSeq;
+    const live = this.#workers.filter((s) => s.worker && s.state === 'ready');
+    const errors: string[] = [];
+    await new Promise<void>((resolve) => {
+      const waiting = new Set(live.map((s) => s.id));
+      const timer = setTimeout(() => {
+        errors.push(`no answer from worker(s) ${[...waiting].join(', ')} within ${RELOAD_TIMEOUT_MS} ms`);
+        finish();
+      }, RELOAD_TIMEOUT_MS);
+      const finish = () => {
+        clearTimeout(timer);
+        this.#pendingReloads.delete(seq);
+        resolve();
+      };
+      this.#pendingReloads.set(seq, { waiting, errors, done: finish });
+      if (waiting.size === 0) finish();
+      for (const s of live) this.#post(s, { type: 'reload', seq, config, slots, members });
+    });
+    if (errors.length) throw new Error(`reload failed: ${errors.join('; ')}`);
+  }
+
+  /** Graceful stop: every worker drains (see ProxyServer.drain); resolves when all have exited. */
+  async drain(tunnelDrainMs: number, deadlineMs: number): Promise<void> {
+    this.#stopping = true;
+    const exits: Promise<void>[] = [];
+    for (const s of this.#workers) {
+      if (s.respawnTimer) clearTimeout(s.respawnTimer);
+      const w = s.worker;
+      if (!w) continue;
+      s.state = 'draining';
+      exits.push(new Promise<void>((resolve) => w.once('exit', () => resolve())));
+      this.#post(s, { type: 'drain', tunnelDrainMs, deadlineMs });
+    }
+    // A worker that does not finish within its own deadline (plus a margin) is terminated.
+    const hard = setTimeout(() => void this.terminate(), deadlineMs + 2_000);
+    await Promise.all(exits);
+    clearTimeout(hard);
+  }
+
+  /** Forceful stop of every worker. */
+  async terminate(): Promise<void> {
+    this.#stopping = true;
+    await Promise.all(
+      this.#workers.map(async (s) => {
+        if (s.respawnTimer) clearTimeout(s.respawnTimer);
+        await s.worker?.terminate();
+      }),
+    );
+  }
+
+  /** Fault injection (tests): makes worker `id` throw an uncaught exception. */
+  crash(id: number): boolean {
+    const s = this.#workers[id];
+    if (!this.#opts.faultInjection || !s?.worker) return false;
+    this.#post(s, { type: 'crash', message: `fault injection: crash of worker ${id}` });
+    return true;
+  }
+
+  #post(slot: Slot, msg: PrimaryMessage): void {
+    slot.worker?.postMessage(msg);
+  }
+
+  #spawnAndWait(slot: Slot, ports: readonly number[] | undefined): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      this.#spawn(slot, ports, { resolve, reject });
+    });
+  }
+
+  #spawn(
+    slot: Slot,
+    ports: readonly number[] | undefined,
+    startup?: { resolve: (ports: number[]) => void; reject: (err: Error) => void },
+  ): void {
+    const init: WorkerInit = {
+      id: slot.id,
+      config: this.#config,
+      ports: ports ?? [],
+      reusePort: this.#opts.reusePort,
+      counters: this.#counters.buffer,
+      members: this.#members.buffer,
+      workers: this.#opts.workers,
+      slots: [...this.#slots.map],
+      faultInjection: this.#opts.faultInjection ?? false,
+    };
+    const worker = new Worker(WORKER_ENTRY, { workerData: init });
+    slot.worker = worker;
+    slot.state = 'starting';
+    let startupError: WireError | undefined;
+
+    worker.on('message', (msg: WorkerMessage) => {
+      switch (msg.type) {
+        case 'ready':
+          slot.state = 'ready';
+          slot.readyAt = Date.now();
+          slot.startupFailures = 0;
+          this.#log.info({ worker: slot.id, threadId: worker.threadId, ports: msg.ports }, 'worker ready');
+          startup?.resolve([...msg.ports]);
+          break;
+        case 'startup-failed':
+          startupError = msg.error;
+          break;
+        case 'reloaded':
+        case 'reload-failed': {
+          const pending = this.#pendingReloads.get(msg.seq);
+          if (!pending) break;
+          if (msg.type === 'reload-failed') pending.errors.push(`worker ${slot.id}: ${msg.error.message}`);
+          pending.waiting.delete(slot.id);
+          if (pending.waiting.size === 0) pending.done();
+          break;
+        }
+        case 'drained':
+          break;
+      }
+    });
+    worker.on('error', (err) => {
+      slot.lastError = { code: err.name, message: err.message };
+      this.#log.error({ worker: slot.id, err: err.stack ?? err.message }, 'worker crashed');
+    });
+    worker.on('exit', (code) => {
+      const wasReady = slot.state === 'ready';
+      slot.worker = undefined;
+      this.#counters.resetActive(slot.id);
+      for (const pending of this.#pendingReloads.values()) {
+        if (pending.waiting.delete(slot.id) && pending.waiting.size === 0) pending.done();
+      }
+      if (this.#stopping || slot.state === 'draining') {
+        slot.state = 'exited';
+        return;
+      }
+      if (!wasReady) {
+        const error = startupError ?? slot.lastError ?? { code: 'EXIT', message: `exited with code ${code}` };
+        slot.lastError = error;
+        if (startup) {
+          startup.reject(new Error(`worker ${slot.id} failed to start: ${error.message}`));
+          slot.state = 'failed';
+          return;
+        }
+        slot.startupFailures++;
+        if (slot.startupFailures >= MAX_STARTUP_FAILURES) {
+          slot.state = 'failed';
+          this.#log.error(
+            { worker: slot.id, failures: slot.startupFailures, err: error.message },
+            'worker keeps failing at start-up; not respawning it',
+          );
+          return;
+        }
+      } else {
+        this.#log.error({ worker: slot.id, code }, 'worker exited unexpectedly; its tunnels are lost, respawning');
+        if (Date.now() - slot.readyAt > HEALTHY_UPTIME_MS) slot.backoffMs = FIRST_BACKOFF_MS;
+      }
+      slot.state = 'exited';
+      const delay = slot.backoffMs;
+      slot.backoffMs = Math.min(slot.backoffMs * 2, MAX_BACKOFF_MS);
+      slot.respawnTimer = setTimeout(() => {
+        slot.respawnTimer = undefined;
+        if (this.#stopping) return;
+        slot.restarts++;
+        this.#spawn(slot, this.#ports);
+      }, delay);
+    });
+  }
+}

@@ -1,0 +1,70 @@
+// Entry of a tunnel worker thread: one ProxyServer bound with SO_REUSEPORT (the kernel spreads new
+// connections over the workers), its counters written into the shared buffer, and the primary's
+// commands (reload, drain) applied. Talks to the primary only through protocol.ts messages.
+import { parentPort, workerData } from 'node:worker_threads';
+import { MemberTable } from '../balancer/member-table.js';
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../log.js';
+import { ProxyServer } from '../server/proxy-server.js';
+import type { PrimaryMessage, WorkerInit, WorkerMessage } from './protocol.js';
+import { toWireError } from './protocol.js';
+import { SharedCounters } from './shared-counters.js';
+import { WorkerStats } from './worker-stats.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const send = (msg: WorkerMessage) => port.postMessage(msg);
+const log = createLogger(init.config.log.level).child({ worker: init.id });
+const counters = new SharedCounters(init.workers, init.counters);
+const stats = new WorkerStats(counters.writer(init.id), new Map(init.slots));
+
+/** Routes compiled for `config` use the primary's member table, not a private copy. */
+function attachMembers(config: Config, buffer: SharedArrayBuffer): void {
+  MemberTable.attach(config, new MemberTable(config, buffer));
+}
+
+attachMembers(init.config, init.members);
+const proxy = new ProxyServer(init.config, { log, stats, reusePort: init.reusePort });
+
+async function start(): Promise<void> {
+  try {
+    const addrs = await proxy.listen(init.ports);
+    stats.start(proxy);
+    send({ type: 'ready', ports: addrs.map((a) => a.port) });
+  } catch (err) {
+    send({ type: 'startup-failed', error: toWireError(err) });
+    await proxy.destroy();
+    process.exit(1);
+  }
+}
+
+port.on('message', (msg: PrimaryMessage) => {
+  switch (msg.type) {
+    case 'reload':
+      try {
+        attachMembers(msg.config, msg.members);
+        proxy.reload(msg.config);
+        stats.setSlots(new Map(msg.slots));
+        send({ type: 'reloaded', seq: msg.seq });
+      } catch (err) {
+        send({ type: 'reload-failed', seq: msg.seq, error: toWireError(err) });
+      }
+      break;
+    case 'drain':
+      void proxy.drain({ tunnelDrainMs: msg.tunnelDrainMs, deadlineMs: msg.deadlineMs }).then(() => {
+        stats.close();
+        send({ type: 'drained' });
+        process.exit(0);
+      });
+      break;
+    case 'crash':
+      if (!init.faultInjection) break;
+      // Fault injection for tests: an uncaught exception, exactly as a bug would throw one.
+      setImmediate(() => {
+        throw new Error(msg.message);
+      });
+      break;
+  }
+});
+
+void start();
