@@ -1,22 +1,36 @@
 // Real peers for integration tests: `ws` backends, node:http backends, raw `net` servers and clients.
 // Everything listens on 127.0.0.1:0 and is closed when the test ends.
 import http from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import type { TestContext } from 'node:test';
 import { WebSocketServer, WebSocket, type ServerOptions } from 'ws';
 
+/** Options of a test backend beyond the `ws` server's own. */
+export interface BackendExtras {
+  /** Serve TLS (wss:// and https://) with this certificate. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** Answers plain HTTP requests (default: "plain from ws backend"). */
+  readonly onRequest?: http.RequestListener;
+}
+
+/** A `ws` backend (echo by default) on 127.0.0.1:0; every request it upgraded is kept in `requests`. */
 export async function startWsBackend(
   t: TestContext,
   options: Omit<ServerOptions, 'port' | 'server'> = {},
   onConnection: (ws: WebSocket, req: http.IncomingMessage) => void = (ws) => {
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   },
+  extras: BackendExtras = {},
 ): Promise<{ port: number; wss: WebSocketServer; requests: http.IncomingMessage[] }> {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end('plain from ws backend');
-  });
+  const onRequest: http.RequestListener =
+    extras.onRequest ??
+    ((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('plain from ws backend');
+    });
+  const server = extras.tls ? https.createServer({ cert: extras.tls.cert, key: extras.tls.key }, onRequest) : http.createServer(onRequest);
   const wss = new WebSocketServer({ ...options, server });
   const requests: http.IncomingMessage[] = [];
   wss.on('connection', (ws, req) => {

@@ -3,24 +3,13 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 import { spawnProxy } from '../helpers/cli.js';
+import { startWsBackend } from '../helpers/peers.js';
 
 async function startNamed(t: TestContext, name: string): Promise<string> {
-  const server = http.createServer((_req, res) => res.end(name));
-  const wss = new WebSocketServer({ server });
-  wss.on('connection', (ws) => ws.send(name));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    for (const c of wss.clients) c.terminate();
-    wss.close();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
-  return `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { port } = await startWsBackend(t, {}, (ws) => ws.send(name), { onRequest: (_req, res) => res.end(name) });
+  return `ws://127.0.0.1:${port}`;
 }
 
 async function wsName(t: TestContext, port: number, user: string): Promise<string> {

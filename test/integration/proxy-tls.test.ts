@@ -2,31 +2,20 @@
 // virtual hosts routing by Host, and the connect timeout covering a TLS handshake that never completes.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
 import net from 'node:net';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TLSSocket } from 'node:tls';
-import { WebSocketServer, WebSocket, type ClientOptions } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 import { startProxy } from '../helpers/proxy.js';
 import { nextMessage, openWs, rawExchange, startWsBackend, statusOf, wsHandshake } from '../helpers/peers.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url));
 
 async function startWssBackend(t: TestContext): Promise<number> {
-  const server = https.createServer({ cert: readFileSync(fixture('backend-cert.pem')), key: readFileSync(fixture('backend-key.pem')) });
-  const wss = new WebSocketServer({ server });
-  wss.on('connection', (ws) => ws.on('message', (d, isBinary) => ws.send(d, { binary: isBinary })));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    for (const c of wss.clients) c.terminate();
-    wss.close();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
-  return (server.address() as net.AddressInfo).port;
+  const tls = { cert: readFileSync(fixture('backend-cert.pem')), key: readFileSync(fixture('backend-key.pem')) };
+  return (await startWsBackend(t, {}, undefined, { tls })).port;
 }
 
 test('a wss:// backend trusted through caFile carries the tunnel', async (t) => {
