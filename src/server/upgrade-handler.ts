@@ -173,9 +173,26 @@ export async function handleUpgrade(
   const headers101 = forward101Headers(result.rawHeaders);
   if (target.setCookie !== undefined) headers101.push('Set-Cookie', target.setCookie);
   client.write(serializeResponseHead(101, result.statusMessage, headers101));
+  startTunnel(ctx, route, req.url ?? '', client, upgraded, head, result.head, target.member);
+}
+
+/**
+ * Runs the tunnel. Kept apart from handleUpgrade so that what a long-lived tunnel holds on to is only what
+ * its close needs (no request, header arrays or per-request logger stay reachable for hours).
+ */
+function startTunnel(
+  ctx: UpgradeContext,
+  route: CompiledRoute,
+  url: string,
+  client: Socket,
+  upgraded: Socket,
+  clientHead: Buffer,
+  backendHead: Buffer,
+  member: BalancerMember | undefined,
+): void {
   const started = Date.now();
-  const member = target.member;
-  if (member !== undefined) lb!.balancer.tunnelOpened(member);
+  const balancer = route.balancer?.balancer;
+  if (member !== undefined) balancer?.tunnelOpened(member);
   const tunnel = new ByteTunnel(
     client,
     upgraded,
@@ -185,12 +202,14 @@ export async function handleUpgrade(
       async: route.async,
       asyncDelayMs: route.asyncDelayMs,
     },
-    { toBackend: head.length > 0 ? head : undefined, toClient: result.head.length > 0 ? result.head : undefined },
+    { toBackend: clientHead.length > 0 ? clientHead : undefined, toClient: backendHead.length > 0 ? backendHead : undefined },
     (info) => {
       ctx.tunnels.delete(tunnel);
-      if (member !== undefined) lb!.balancer.tunnelClosed(member, info.bytesToBackend + info.bytesToClient);
-      log.info(
+      if (member !== undefined) balancer?.tunnelClosed(member, info.bytesToBackend + info.bytesToClient);
+      ctx.log.info(
         {
+          route: route.name,
+          url,
           reason: info.reason,
           bytesToBackend: info.bytesToBackend,
           bytesToClient: info.bytesToClient,
@@ -205,7 +224,6 @@ export async function handleUpgrade(
   );
   ctx.tunnels.add(tunnel);
   ctx.onTunnelOpen?.(route.name, tunnel);
-  log.debug({ protocol: decision.protocol }, 'tunnel open');
 }
 
 /**

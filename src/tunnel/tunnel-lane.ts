@@ -20,6 +20,11 @@ const PER_TURN = 1;
 const DELAYED = 2;
 type Mode = typeof WRITE_THROUGH | typeof PER_TURN | typeof DELAYED;
 
+/** Timer callback shared by every lane: no closure per lane for a mode most tunnels never use. */
+function flushDelayed(lane: TunnelLane): void {
+  lane.flushDelayed();
+}
+
 export class TunnelLane implements TurnFlushable {
   /** Bytes read from `src` and passed to `dst` (including the initial bytes). */
   bytes = 0;
@@ -39,10 +44,6 @@ export class TunnelLane implements TurnFlushable {
   private corked = false;
   private heldBytes = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly onDelay = (): void => {
-    this.timer = undefined;
-    this.uncork();
-  };
 
   constructor(
     readonly src: net.Socket,
@@ -80,7 +81,7 @@ export class TunnelLane implements TurnFlushable {
         this.corked = true;
         dst.cork();
         if (this.mode === PER_TURN) flushAtEndOfTurn(this);
-        else this.timer = setTimeout(this.onDelay, this.delayMs);
+        else this.timer = setTimeout(flushDelayed, this.delayMs, this);
       }
       dst.write(chunk);
       if (this.mode === DELAYED) {
@@ -105,6 +106,12 @@ export class TunnelLane implements TurnFlushable {
 
   /** Called by the per-turn flusher (async, asyncDelayMs 0). */
   flushTurn(): void {
+    this.uncork();
+  }
+
+  /** Called when the asyncDelayMs timer fires. */
+  flushDelayed(): void {
+    this.timer = undefined;
     this.uncork();
   }
 
