@@ -2,22 +2,27 @@
 // the parsed options or throws ArgError with a message that says what was wrong and what is allowed;
 // the CLI prints it with the usage and exits 2.
 import { parseArgs } from 'node:util';
-import { SCENARIO_NAMES, type ScenarioName } from './scenarios/types.js';
+import { SCENARIO_NAMES, SET_NAMES, type ScenarioName, type SetName } from './scenarios/types.js';
 
 export const USAGE = `wspass bench: capacity planning and the CI perf gate
 
 Usage:
-  npm run bench [-- OPTIONS]            run the scenario set (all scenarios, about 3 minutes on 2 cores)
+  npm run bench [-- OPTIONS]            run the default scenario set (about 3 minutes on 2 cores)
+  npm run bench -- --scenario engine    the worker-engine set: burst share, 1 vs 2 workers, idle at 5,000,
+                                        writes per message by async mode (2 min, more when cases are re-run)
   npm run bench:gate [-- OPTIONS]       short gate run compared with bench/baseline.json (exit 1 on regression)
   npm run bench:baseline [-- OPTIONS]   re-measure the gate figures and write bench/baseline.json
 
 Options:
-  --scenario NAME[,NAME]   only these (repeatable): ${SCENARIO_NAMES.join(', ')}
+  --scenario NAME[,NAME]   only these (repeatable): ${SCENARIO_NAMES.join(', ')};
+                           or one named set: ${SET_NAMES.join(', ')}
   --duration TIME          measured window of each case: 10, 10s, 500ms, 1m
   --connections N          connections (handshake: parallel loops; idle: connections held)
   --size SIZE              message size: 64, 64B, 4KiB, 1MiB
   --rate N                 open-loop: messages per second over all connections
-  --workers N              wspass worker threads (passed to \`wspass run --workers\`)
+  --workers N[,N]          wspass worker threads (\`wspass run --workers\`); a list runs every wspass case
+                           once per count in the same run, e.g. 1,2 (default: each scenario's own, mostly 1)
+  --in-flight N            echo/async: messages each connection keeps in flight (default 1: strict ping-pong)
   --shards N               load-generator threads (piscina), default 2
   --target URL             bench an already-running proxy at this ws:// URL instead of wspass
   --target-pid PID[,PID]   the target's process ids, to measure its CPU time and memory
@@ -39,13 +44,18 @@ export type Command = 'run' | 'gate' | 'baseline' | 'help';
 
 export interface BenchArgs {
   command: Command;
-  /** Empty: the command's default set. */
+  /** Empty: the command's default set (or `set`). */
   scenarios: ScenarioName[];
+  /** A named scenario set (`--scenario engine`), with its own sizes and worker counts. */
+  set?: SetName;
   durationS?: number;
   connections?: number;
   sizeBytes?: number;
   ratePerSec?: number;
-  workers?: number;
+  /** Worker counts; every wspass case runs once per count. Unset: the scenario's (or set's) own. */
+  workers?: number[];
+  /** echo/async: messages in flight per connection. */
+  inFlight?: number;
   shards: number;
   target?: URL;
   targetPids: number[] | null;
@@ -87,13 +97,35 @@ function parseIntIn(option: string, text: string, min: number, max: number): num
   return n;
 }
 
-export function parseScenarios(values: readonly string[]): ScenarioName[] {
+/** Scenario names, or exactly one set name (a set fixes its own sizes, so it is not mixed with names). */
+export function parseScenarios(values: readonly string[]): { scenarios: ScenarioName[]; set?: SetName } {
   const out: ScenarioName[] = [];
+  let set: SetName | undefined;
   for (const name of values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)) {
+    if ((SET_NAMES as readonly string[]).includes(name)) {
+      if (set !== undefined && set !== name) throw new ArgError(`--scenario: one set at a time; got "${set}" and "${name}"`);
+      set = name as SetName;
+      continue;
+    }
     if (!(SCENARIO_NAMES as readonly string[]).includes(name)) {
-      throw new ArgError(`--scenario: unknown scenario "${name}"; choose from ${SCENARIO_NAMES.join(', ')}`);
+      throw new ArgError(
+        `--scenario: unknown scenario "${name}"; choose from ${SCENARIO_NAMES.join(', ')}, or a set: ${SET_NAMES.join(', ')}`,
+      );
     }
     if (!out.includes(name as ScenarioName)) out.push(name as ScenarioName);
+  }
+  if (set !== undefined && out.length > 0) {
+    throw new ArgError(`--scenario: the set "${set}" runs its own scenarios; give it alone, or list scenarios without it`);
+  }
+  return set === undefined ? { scenarios: out } : { scenarios: out, set };
+}
+
+/** "2" or "1,2" → [1, 2]: worker counts, each once, in the order given. */
+export function parseWorkers(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(',').map((p) => p.trim())) {
+    const n = parseIntIn('workers', part, 1, 256);
+    if (!out.includes(n)) out.push(n);
   }
   return out;
 }
@@ -125,6 +157,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         size: { type: 'string' },
         rate: { type: 'string' },
         workers: { type: 'string' },
+        'in-flight': { type: 'string' },
         shards: { type: 'string' },
         target: { type: 'string' },
         'target-pid': { type: 'string' },
@@ -147,9 +180,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   if (!['run', 'gate', 'baseline', 'help'].includes(cmd)) {
     throw new ArgError(`unknown command "${cmd}"; use run (the default), gate or baseline`);
   }
+  const picked = parseScenarios(v.scenario ?? []);
   const args: BenchArgs = {
     command: v.help ? 'help' : (cmd as Command),
-    scenarios: parseScenarios(v.scenario ?? []),
+    scenarios: picked.scenarios,
     shards: v.shards === undefined ? 2 : parseIntIn('shards', v.shards, 1, 16),
     targetPids: null,
     direct: !v['no-direct'],
@@ -158,11 +192,19 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     repeats: v.repeats === undefined ? (cmd === 'baseline' ? 5 : 3) : parseIntIn('repeats', v.repeats, 1, 21),
     baselineFile: v.baseline ?? 'bench/baseline.json',
   };
+  if (picked.set !== undefined) {
+    if (cmd === 'gate' || cmd === 'baseline') throw new ArgError(`--scenario ${picked.set} is for runs; ${cmd} has its own fixed subset`);
+    args.set = picked.set;
+  }
   if (v.duration !== undefined) args.durationS = parseDuration(v.duration);
   if (v.connections !== undefined) args.connections = parseIntIn('connections', v.connections, 1, 50_000);
   if (v.size !== undefined) args.sizeBytes = parseSize(v.size);
   if (v.rate !== undefined) args.ratePerSec = parseIntIn('rate', v.rate, 1, 10_000_000);
-  if (v.workers !== undefined) args.workers = parseIntIn('workers', v.workers, 1, 256);
+  if (v.workers !== undefined) args.workers = parseWorkers(v.workers);
+  if ((cmd === 'gate' || cmd === 'baseline') && args.workers && args.workers.length > 1) {
+    throw new ArgError(`--workers: ${cmd} compares one worker count with its baseline; give one number`);
+  }
+  if (v['in-flight'] !== undefined) args.inFlight = parseIntIn('in-flight', v['in-flight'], 1, 1024);
   if (v.tolerance !== undefined) {
     const t = Number(v.tolerance.replace(/%$/, ''));
     if (!Number.isFinite(t) || t <= 0 || t > 500) throw new ArgError(`--tolerance: "${v.tolerance}" is not a percentage above 0`);

@@ -14,12 +14,12 @@ import { runGateRepeats, samplesOf } from './gate-run.js';
 import { setUpPinning } from './measure/pinning.js';
 import { fmtLatencyUs, fmtNumber, fmtThroughput } from './report/format.js';
 import { htmlReport } from './report/html.js';
-import { buildResults, hostLabel, machineInfo, roundForDiff, writeResultsJson } from './report/results.js';
+import { buildResults, hostLabel, machineInfo, roundForDiff, writeResultsJson, type BenchResults } from './report/results.js';
 import { terminalReport } from './report/terminal.js';
 import { Runner, type RunnerOptions } from './runner.js';
 import { SCENARIOS } from './scenarios/registry.js';
 import type { CaseResult } from './scenarios/types.js';
-import { DEFAULT_SET, GATE_SET, settingsFor } from './settings.js';
+import { GATE_SET, runPlan, settingsFor, workersFor } from './settings.js';
 
 /** Default tolerance of a new baseline, from the measured false-alarm rate (see bench/README.md). */
 export const DEFAULT_TOLERANCE_PCT = 25;
@@ -45,7 +45,6 @@ function makeRunner(
   let started = 0;
   const opts: RunnerOptions = {
     pin: pinning.plan,
-    workers: args.workers,
     direct,
     noiseLimitCores: NOISE_LIMIT_CORES,
     maxAttempts,
@@ -65,24 +64,32 @@ function makeRunner(
   return new Runner(opts);
 }
 
+/** The most worker threads any case of the run starts (the proxy is pinned to that many CPUs). */
+function maxWorkers(args: BenchArgs): number {
+  return Math.max(1, ...runPlan(args).flatMap((e) => workersFor(e, args)));
+}
+
 async function commandRun(args: BenchArgs): Promise<number> {
-  const pinning = setUpPinning(args.workers ?? 1, args.pin);
-  const names = args.scenarios.length ? args.scenarios : DEFAULT_SET;
+  const pinning = setUpPinning(maxWorkers(args), args.pin);
+  const plan = runPlan(args);
   const probe = makeRunner(args, pinning, args.direct, 0);
-  const total = names.reduce((n, s) => n + probe.casesOf(s).length, 0);
-  const estimate = names.reduce((t, s) => {
-    const st = settingsFor(s, args, false);
-    return t + probe.casesOf(s).length * (st.durationS + st.warmupS + 1.5);
+  const total = plan.reduce((n, e) => n + probe.casesOf(e.scenario, workersFor(e, args)).length, 0);
+  const estimate = plan.reduce((t, e) => {
+    const st = settingsFor(e.scenario, args, false, e.sizes);
+    return t + probe.casesOf(e.scenario, workersFor(e, args)).length * (st.durationS + st.warmupS + 1.5);
   }, 0);
-  console.log(`wspass bench: ${names.join(', ')} — ${total} cases, about ${Math.round(estimate)} s`);
+  const names = plan.map((e) => e.scenario).join(', ');
+  console.log(`wspass bench${args.set ? ` (${args.set} set)` : ''}: ${names} — ${total} cases, about ${Math.round(estimate)} s`);
   console.log(pinning.description);
   if (args.target && !args.targetPids) console.log('note: no --target-pid, so the target proxy\'s CPU and memory cost are not measured');
   const runner = makeRunner(args, pinning, args.direct, total);
   const cases: CaseResult[] = [];
-  for (const name of names) cases.push(...(await runner.runScenario(name, settingsFor(name, args, false))));
-  const proxy: { name: string; target?: string; workers?: number } = { name: args.target ? 'target' : 'wspass' };
+  for (const e of plan) {
+    cases.push(...(await runner.runScenario(e.scenario, settingsFor(e.scenario, args, false, e.sizes), workersFor(e, args))));
+  }
+  const proxy: BenchResults['proxy'] = { name: args.target ? 'target' : 'wspass' };
   if (args.target) proxy.target = args.target.href;
-  if (args.workers !== undefined) proxy.workers = args.workers;
+  else proxy.workers = [...new Set(cases.flatMap((c) => (c.workers === undefined ? [] : [c.workers])))];
   const results = buildResults({
     command: `bench ${process.argv.slice(2).join(' ')}`.trim(),
     machine: machineInfo(),
@@ -111,7 +118,7 @@ function readBaseline(file: string): Baseline {
 async function commandGate(args: BenchArgs): Promise<number> {
   const baseline = readBaseline(args.baselineFile);
   const tolerance = args.tolerancePct ?? baseline.tolerancePct;
-  const pinning = setUpPinning(args.workers ?? 1, args.pin);
+  const pinning = setUpPinning(args.workers?.[0] ?? 1, args.pin);
   console.log(`wspass perf gate: ${args.repeats} repeats of ${GATE_SET.join(', ')}; tolerance +${tolerance}% on medians`);
   console.log(pinning.description);
   const runner = makeRunner(args, pinning, false, args.repeats * GATE_SET.length, GATE_MAX_ATTEMPTS);
@@ -137,7 +144,7 @@ async function commandGate(args: BenchArgs): Promise<number> {
 
 async function commandBaseline(args: BenchArgs): Promise<number> {
   const old = existsSync(args.baselineFile) ? readBaseline(args.baselineFile) : undefined;
-  const pinning = setUpPinning(args.workers ?? 1, args.pin);
+  const pinning = setUpPinning(args.workers?.[0] ?? 1, args.pin);
   console.log(`wspass bench baseline: ${args.repeats} repeats of the gate subset → ${args.baselineFile}`);
   console.log(pinning.description);
   const runner = makeRunner(args, pinning, false, args.repeats * GATE_SET.length, GATE_MAX_ATTEMPTS);

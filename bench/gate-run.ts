@@ -18,7 +18,7 @@ export async function runGateRepeats(args: BenchArgs, runner: Runner, log: (line
   const all: CaseResult[] = [];
   for (let i = 0; i < args.repeats; i++) {
     const cases: CaseResult[] = [];
-    for (const name of GATE_SET) cases.push(...(await runner.runScenario(name, settingsFor(name, args, true))));
+    for (const name of GATE_SET) cases.push(...(await runner.runScenario(name, settingsFor(name, args, true), args.workers ?? [1])));
     const figs = figuresOf(cases);
     repeats.push(figs);
     all.push(...cases);

@@ -6,12 +6,10 @@ import { startBackend } from './processes/backend.js';
 import { startProxy } from './processes/proxy.js';
 import type { PinPlan } from './measure/pinning.js';
 import { SCENARIOS } from './scenarios/registry.js';
-import type { CaseContext, CaseResult, CaseSpec, Measurement, ScenarioName, ScenarioSettings } from './scenarios/types.js';
+import type { AdminClient, CaseContext, CaseResult, CaseSpec, Measurement, ScenarioName, ScenarioSettings } from './scenarios/types.js';
 
 export interface RunnerOptions {
   pin: PinPlan | null;
-  /** wspass --workers, passed only when the user gave it. */
-  workers?: number | undefined;
   /** Bench an already-running proxy instead of starting wspass. */
   target?: { url: URL; pids: number[] | null; backendPort: number } | undefined;
   /** Run the direct (no-proxy) baseline case of each scenario. */
@@ -35,19 +33,30 @@ export class Runner {
     this.#opts = opts;
   }
 
-  /** The cases of one scenario: direct first (when asked), then the proxy's. */
-  casesOf(name: ScenarioName): CaseSpec[] {
+  /**
+   * The cases of one scenario: direct first (when asked), then the proxy's; wspass's once per worker
+   * count, labelled with the count when it is not the usual single worker or when counts are compared.
+   */
+  casesOf(name: ScenarioName, workers: readonly number[] = [1]): CaseSpec[] {
     const def = SCENARIOS[name];
     const t = this.#opts.target;
     const proxyLabel = t ? 'target' : 'wspass';
-    const cases: CaseSpec[] = this.#opts.direct ? [{ variant: 'direct', label: 'direct', prefix: '/' }] : [];
-    for (const c of def.proxyCases(proxyLabel, t !== undefined)) cases.push(t ? { ...c, variant: 'target' } : c);
+    const cases: CaseSpec[] = this.#opts.direct && !def.proxyOnly ? [{ variant: 'direct', label: 'direct', prefix: '/' }] : [];
+    const base = def.proxyCases(proxyLabel, t !== undefined);
+    if (t) {
+      for (const c of base) cases.push({ ...c, variant: 'target' });
+      return cases;
+    }
+    const named = workers.length > 1 || workers[0] !== 1;
+    for (const n of workers) {
+      for (const c of base) cases.push({ ...c, workers: n, label: named ? `${c.label} ${workerLabel(n)}` : c.label });
+    }
     return cases;
   }
 
-  async runScenario(name: ScenarioName, settings: ScenarioSettings): Promise<CaseResult[]> {
+  async runScenario(name: ScenarioName, settings: ScenarioSettings, workers: readonly number[] = [1]): Promise<CaseResult[]> {
     const out: CaseResult[] = [];
-    for (const spec of this.casesOf(name)) out.push(await this.runCase(name, spec, settings));
+    for (const spec of this.casesOf(name, workers)) out.push(await this.runCase(name, spec, settings));
     return out;
   }
 
@@ -75,6 +84,7 @@ export class Runner {
       m.warnings.push(`noisy: other processes used ${(noise * 100).toFixed(0)}% of a core in the best of ${attempts} attempts`);
     }
     const result: CaseResult = { scenario: name, variant: spec.variant, label: spec.label, settings, attempts, ...m };
+    if (spec.workers !== undefined) result.workers = spec.workers;
     this.#opts.progress?.({ kind: 'case-end', result });
     return result;
   }
@@ -94,13 +104,18 @@ export class Runner {
     try {
       let ctx: CaseContext;
       if (spec.variant === 'direct') {
-        ctx = contextFor(`127.0.0.1:${backend.port}`, '/', null, backend.child.pid, settings);
+        ctx = contextFor(`127.0.0.1:${backend.port}`, '/', null, backend.child.pid, settings, null);
       } else if (spec.variant === 'target' && target) {
         const base = target.url.pathname.endsWith('/') ? target.url.pathname : `${target.url.pathname}/`;
-        ctx = contextFor(target.url.host, base, target.pids, backend.child.pid, settings);
+        ctx = contextFor(target.url.host, base, target.pids, backend.child.pid, settings, null);
       } else {
-        proxy = await startProxy({ backendPort: backend.port, cpus: pin?.proxy, workers: this.#opts.workers });
-        ctx = contextFor(`127.0.0.1:${proxy.port}`, spec.prefix, [proxy.child.pid], backend.child.pid, settings);
+        proxy = await startProxy({
+          backendPort: backend.port,
+          cpus: pin?.proxy,
+          workers: spec.workers ?? 1,
+          admin: SCENARIOS[name].needsAdmin === true,
+        });
+        ctx = contextFor(`127.0.0.1:${proxy.port}`, spec.prefix, [proxy.child.pid], backend.child.pid, settings, proxy.admin);
       }
       return await SCENARIOS[name].run(ctx);
     } finally {
@@ -116,6 +131,7 @@ function contextFor(
   proxyPids: readonly number[] | null,
   backendPid: number,
   settings: ScenarioSettings,
+  admin: AdminClient | null,
 ): CaseContext {
   return {
     wsBase: `ws://${hostPort}${prefix}`,
@@ -123,5 +139,10 @@ function contextFor(
     proxyPids,
     backendPid,
     settings,
+    admin,
   };
+}
+
+export function workerLabel(n: number): string {
+  return `${n} worker${n === 1 ? '' : 's'}`;
 }

@@ -7,17 +7,18 @@
 //                            ◀─ {start}     load begins (warm-up, not recorded)
 //                            ◀─ {measure}   recording begins; main reads CPU counters
 //                            ◀─ {stop}      recording ends; main reads CPU counters; shard closes all
+//   (burst: no sockets before {ready}; all of them are opened at once on {measure} and held to {stop})
 //   task resolves with ShardResult (histogram encoded, counts) — merged in the main thread.
 
 import type { MessagePort } from 'node:worker_threads';
 
-export type ShardKind = 'echo' | 'open-loop' | 'bulk' | 'handshake' | 'idle';
+export type ShardKind = 'echo' | 'open-loop' | 'bulk' | 'handshake' | 'idle' | 'burst';
 
 export interface ShardTask {
   kind: ShardKind;
   /** ws:// URL to connect to. */
   url: string;
-  /** Connections this shard opens (for handshake: parallel open/close loops). */
+  /** Connections this shard opens (handshake: parallel open/close loops; burst: opened all at once on 'measure'). */
   connections: number;
   /** Message size in bytes (echo, open-loop, bulk). */
   sizeBytes: number;
@@ -25,6 +26,8 @@ export interface ShardTask {
   ratePerSec: number;
   /** bulk: bytes a connection may have sent and not had acknowledged. */
   windowBytes: number;
+  /** echo: messages each connection keeps in flight (1: strict ping-pong). */
+  inFlight: number;
   port: MessagePort;
 }
 

@@ -18,6 +18,8 @@ export interface LoadPlan {
   /** open-loop: total messages per second over all shards. */
   ratePerSec?: number;
   windowBytes?: number;
+  /** echo: messages in flight per connection (default 1). */
+  inFlight?: number;
   warmupMs: number;
   durationMs: number;
   /** Called right before recording starts and right after it stops (read /proc here). */
@@ -67,6 +69,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
         sizeBytes: plan.sizeBytes,
         ratePerSec: ((plan.ratePerSec ?? 0) * connections) / plan.connections,
         windowBytes: plan.windowBytes ?? 0,
+        inFlight: plan.inFlight ?? 1,
         port,
       };
       return pool.run(task, { transferList: [port] });

@@ -59,7 +59,7 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
 
   let sockets: WebSocket[] = [];
   try {
-    if (task.kind !== 'handshake') sockets = await openMany(task.url, task.connections);
+    if (task.kind !== 'handshake' && task.kind !== 'burst') sockets = await openMany(task.url, task.connections);
   } catch (err) {
     port.postMessage({ type: 'error', message: `connect ${task.url}: ${(err as Error).message}` });
     for (const s of sockets) s.terminate();
@@ -77,22 +77,30 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
 
   switch (task.kind) {
     case 'echo': {
-      // Closed loop: each connection sends its next message when the previous answer arrives.
+      // Closed loop: each connection keeps `inFlight` messages outstanding and sends the next when an
+      // answer arrives. Echoes come back in order, so the send times form a ring per connection.
+      const depth = Math.max(1, task.inFlight);
       for (const ws of sockets) {
-        let sentAt = 0;
+        const sentAt = new Float64Array(depth);
+        let head = 0;
+        let tail = 0;
+        const send = () => {
+          sentAt[head] = performance.now();
+          head = head + 1 === depth ? 0 : head + 1;
+          ws.send(payload);
+        };
         ws.on('message', (data: Buffer) => {
           const now = performance.now();
+          const t = sentAt[tail]!;
+          tail = tail + 1 === depth ? 0 : tail + 1;
           if (recording) {
-            hist.recordValue(Math.max(1, Math.round((now - sentAt) * 1000)));
+            hist.recordValue(Math.max(1, Math.round((now - t) * 1000)));
             result.units++;
             result.bytes += 2 * data.length;
           }
-          if (!running) return;
-          sentAt = performance.now();
-          ws.send(payload);
+          if (running) send();
         });
-        sentAt = performance.now();
-        ws.send(payload);
+        for (let i = 0; i < depth; i++) send();
       }
       break;
     }
@@ -182,11 +190,32 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
       break;
     }
     case 'idle':
-      break; // the connections are just held; main reads the proxy's RSS
+    case 'burst':
+      break; // idle: the connections are just held; main reads the proxy's RSS
   }
 
   await measureP;
   recording = true;
+  if (task.kind === 'burst') {
+    // Every connect at once (no batching): the listen queues and the kernel's spread across workers
+    // see the whole burst. Each time to 'open' is recorded; the sockets are held until 'stop'.
+    const t0 = performance.now();
+    const settled = await Promise.allSettled(
+      Array.from({ length: task.connections }, () =>
+        open(task.url).then((ws) => {
+          hist.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+          ws.on('error', onError);
+          return ws;
+        }),
+      ),
+    );
+    for (const r of settled) {
+      if (r.status === 'fulfilled') {
+        sockets.push(r.value);
+        result.units++;
+      } else onError(r.reason as Error);
+    }
+  }
   await stopP;
   recording = false;
   running = false;

@@ -51,6 +51,35 @@ export function readRssKiB(pid: number): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** Parses the `syscw` line of /proc/<pid>/io text: write-family syscalls (write, writev, pwrite...). */
+export function parseSyscw(ioText: string): number | null {
+  const m = /^syscw:\s+(\d+)$/m.exec(ioText);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Write syscalls a whole process made so far (every thread, live or exited); null when the process is
+ * gone or /proc/<pid>/io is not readable (another user's process).
+ */
+export function readWriteSyscalls(pid: number): number | null {
+  try {
+    return parseSyscw(readFileSync(`/proc/${pid}/io`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Sum over processes; null when any of them cannot be read. */
+export function readWriteSyscallsOf(pids: readonly number[]): number | null {
+  let total = 0;
+  for (const pid of pids) {
+    const n = readWriteSyscalls(pid);
+    if (n === null) return null;
+    total += n;
+  }
+  return total;
+}
+
 export interface SystemCpu {
   /** Ticks spent busy by all CPUs (user, nice, system, irq, softirq, steal). */
   busy: number;

@@ -1,9 +1,9 @@
 // CPU accounting over one measured window: the proxy's, the backend's and our own (load generator)
-// CPU ticks, and the machine's busy ticks, so cost per unit and other tenants' noise come from the
-// same two instants.
+// CPU ticks, the machine's busy ticks, and the proxy's write syscalls, so cost per unit, writes per
+// unit and other tenants' noise come from the same two instants.
 import { performance } from 'node:perf_hooks';
 import { foreignCoreFraction } from './cost.js';
-import { clockTicksPerSecond, readCpuTicks, readSystemCpu } from './proc.js';
+import { clockTicksPerSecond, readCpuTicks, readSystemCpu, readWriteSyscallsOf } from './proc.js';
 
 export interface WindowCpu {
   seconds: number;
@@ -15,6 +15,8 @@ export interface WindowCpu {
   systemBusyTicks: number;
   /** CPU used by other processes during the window, as a fraction of one core. */
   foreignCores: number;
+  /** The proxy's write-family syscalls in the window (/proc/<pid>/io syscw); null when unreadable. */
+  proxyWrites: number | null;
 }
 
 interface Snapshot {
@@ -23,6 +25,7 @@ interface Snapshot {
   backend: number;
   self: number;
   sys: number;
+  writes: number | null;
 }
 
 export class CpuWindow {
@@ -43,6 +46,7 @@ export class CpuWindow {
       backend: readCpuTicks(this.#backendPids),
       self: readCpuTicks([process.pid]),
       sys: readSystemCpu().busy,
+      writes: this.#proxyPids ? readWriteSyscallsOf(this.#proxyPids) : null,
     };
   }
 
@@ -66,6 +70,7 @@ export class CpuWindow {
       loadgenTicks: b.self - a.self,
       systemBusyTicks: b.sys - a.sys,
       foreignCores: foreignCoreFraction(b.sys - a.sys, own, seconds, hz),
+      proxyWrites: a.writes !== null && b.writes !== null ? b.writes - a.writes : null,
     };
     return this.#result;
   }

@@ -1,12 +1,14 @@
-// Starts wspass (`node dist/src/cli/main.js run --config FILE`) as a pinned child with a bench config:
-// every route points at the echo backend, the async variants under their own prefixes, logs at warn so
-// per-tunnel log lines cost nothing. `--workers N` is passed through only when the user gave it.
+// Starts wspass (`node dist/src/cli/main.js run --config FILE --workers N`) as a pinned child with a bench
+// config: every route points at the echo backend, the async variants under their own prefixes, logs at
+// warn so per-tunnel log lines cost nothing. wspass binds port 0 and prints its `"msg":"listening"` line
+// (with the port) whatever the log level; with `admin` it also prints the admin URL, which the bench
+// uses for `GET /status` (per-worker counters).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnChild, type Child } from './children.js';
+import type { AdminClient, ProxyStatus } from '../scenarios/types.js';
+import { spawnChild, waitForLine, type Child } from './children.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -18,14 +20,18 @@ export const ASYNC_DELAY_MS = 1;
 export interface ProxyProcess {
   child: Child;
   port: number;
+  /** Present when started with `admin: true`. */
+  admin: AdminClient | null;
   stop(): Promise<void>;
 }
 
-export function benchProxyConfig(listenPort: number, backendPort: number): object {
+export function benchProxyConfig(backendPort: number, admin = false): object {
   const backend = `ws://127.0.0.1:${backendPort}/`;
   return {
-    listen: `127.0.0.1:${listenPort}`,
+    listen: '127.0.0.1:0',
     log: { level: 'warn' },
+    // Only when a scenario reads /status: the admin's metrics registry runs timers of its own.
+    ...(admin ? { admin: { listen: '127.0.0.1:0' } } : {}),
     routes: [
       { name: 'async-on', path: ROUTE_PREFIX.asyncOn, backend, async: true },
       { name: 'async-delay', path: ROUTE_PREFIX.asyncDelay, backend, async: true, asyncDelayMs: ASYNC_DELAY_MS },
@@ -34,60 +40,62 @@ export function benchProxyConfig(listenPort: number, backendPort: number): objec
   };
 }
 
-/** A port free right now on 127.0.0.1 (the proxy logs at warn, so it does not print the port it bound). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
+/** Picks wspass's start-up lines: `{"msg":"listening","port":N}` and `{"msg":"admin listening","admin":URL}`. */
+export function parseLifecycleLine(line: string): { port: number } | { admin: string } | undefined {
+  if (!line.startsWith('{')) return undefined;
+  let v: { msg?: unknown; port?: unknown; admin?: unknown };
+  try {
+    v = JSON.parse(line) as typeof v;
+  } catch {
+    return undefined;
+  }
+  if (v.msg === 'listening' && typeof v.port === 'number') return { port: v.port };
+  if (v.msg === 'admin listening' && typeof v.admin === 'string') return { admin: v.admin };
+  return undefined;
 }
 
-/** Resolves once something accepts TCP connections on the port; rejects if the child exits first. */
-async function waitForPort(child: Child, port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.process.exitCode !== null || child.process.signalCode !== null) {
-      throw new Error(`wspass exited (code ${child.process.exitCode}) before listening:\n${child.stderrTail()}`);
-    }
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`wspass did not listen on port ${port} within ${timeoutMs} ms:\n${child.stderrTail()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+export function adminClient(url: string): AdminClient {
+  return {
+    url,
+    async status() {
+      const res = await fetch(`${url}/status`);
+      if (!res.ok) throw new Error(`GET ${url}/status answered ${res.status}`);
+      return (await res.json()) as ProxyStatus;
+    },
+  };
 }
 
 export async function startProxy(opts: {
   backendPort: number;
   cpus?: readonly number[] | undefined;
-  workers?: number | undefined;
+  workers: number;
+  admin?: boolean;
 }): Promise<ProxyProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'wspass-bench-'));
   const configFile = join(dir, 'wspass.json');
-  const port = await freePort();
-  writeFileSync(configFile, JSON.stringify(benchProxyConfig(port, opts.backendPort), null, 2));
-  const args = [CLI, 'run', '--config', configFile];
-  if (opts.workers !== undefined) args.push('--workers', String(opts.workers));
+  writeFileSync(configFile, JSON.stringify(benchProxyConfig(opts.backendPort, opts.admin), null, 2));
+  const args = [CLI, 'run', '--config', configFile, '--workers', String(opts.workers)];
   const child = spawnChild(process.execPath, args, { cpus: opts.cpus });
   const stop = async () => {
     await child.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitForPort(child, port);
+    // Both lines are waited for together: the admin line may come first or second.
+    const port = waitForLine(child, 'wspass', (l) => {
+      const v = parseLifecycleLine(l);
+      return v && 'port' in v ? v.port : undefined;
+    });
+    const admin = opts.admin
+      ? waitForLine(child, 'wspass admin', (l) => {
+          const v = parseLifecycleLine(l);
+          return v && 'admin' in v ? v.admin : undefined;
+        })
+      : Promise.resolve(null);
+    const [p, a] = await Promise.all([port, admin]);
+    return { child, port: p, admin: a === null ? null : adminClient(a), stop };
   } catch (err) {
     await stop();
     throw err;
   }
-  return { child, port, stop };
 }

@@ -21,7 +21,8 @@ export interface BenchResults {
   machine: MachineInfo;
   pinning: string;
   backend: { impl: 'uws' | 'ws'; fallbackReason?: string };
-  proxy: { name: string; target?: string; workers?: number };
+  /** workers: the wspass worker counts the run's cases used. */
+  proxy: { name: string; target?: string; workers?: number[] };
   cases: CaseResult[];
   capacity: Capacity;
 }

@@ -1,7 +1,8 @@
 // The terminal report: one row per case, then the proxy's cost against the direct baseline per
-// scenario, then the capacity summary.
+// scenario, the engine figures (per-worker share, writes per unit), then the capacity summary.
 import type { CaseResult } from '../scenarios/types.js';
 import type { BenchResults } from './results.js';
+import { WRITES_HEADER, workerShareLines, writesRows } from './engine.js';
 import { fmtLatencyUs, fmtNumber, fmtPercent, fmtThroughput, textTable } from './format.js';
 
 export function caseRow(c: CaseResult): string[] {
@@ -43,6 +44,18 @@ export function terminalReport(r: BenchResults): string {
   out.push('');
   out.push('Proxy cost per unit of work (its own CPU time; memory for idle), and what it adds over direct:');
   out.push(textTable(['scenario', 'case', 'proxy cost', 'p50 added', 'throughput vs direct'], comparisonRows(r.cases)));
+  const shares = workerShareLines(r.cases);
+  if (shares.length > 0) {
+    out.push('');
+    out.push('Tunnels opened per wspass worker (GET /status):');
+    for (const l of shares) out.push(`  ${l.scenario} · ${l.label}: ${l.text}`);
+  }
+  const writes = writesRows(r.cases);
+  if (writes.length > 0) {
+    out.push('');
+    out.push('Proxy write syscalls per unit of work (/proc/<pid>/io syscw; an echoed message is 2 writes when written through):');
+    out.push(textTable(WRITES_HEADER, writes));
+  }
   const warned = r.cases.filter((c) => c.warnings.length > 0);
   if (warned.length > 0) {
     out.push('');

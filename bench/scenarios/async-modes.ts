@@ -1,8 +1,10 @@
 // Async write scheduling (DESIGN D4): the closed-loop echo through three wspass routes, async off,
-// async on (writes corked per event-loop turn), async with a delay; latency percentiles and proxy CPU
-// per message show the trade-off.
+// async on (writes corked per event-loop turn), async with a delay; latency percentiles, proxy CPU per
+// message and the proxy's write syscalls per message show the trade-off. Write-through is 2 writes per
+// echoed message (one each way); coalescing needs several messages of one connection inside the delay,
+// so with strict ping-pong (--in-flight 1) there is nothing to coalesce: try --in-flight 8.
 import { ASYNC_DELAY_MS, ROUTE_PREFIX } from '../processes/proxy.js';
-import { baseMeasurement, costOf, measureWsLoad } from './ws-load.js';
+import { baseMeasurement, costOf, measureWsLoad, withWrites, writesOf } from './ws-load.js';
 import type { ScenarioDef } from './types.js';
 
 export const asyncScenario: ScenarioDef = {
@@ -20,14 +22,17 @@ export const asyncScenario: ScenarioDef = {
           { variant: 'wspass', label: `${label} async=${ASYNC_DELAY_MS}ms`, prefix: ROUTE_PREFIX.asyncDelay },
         ],
   async run(ctx) {
-    const { load, cpu } = await measureWsLoad(ctx, 'echo', 'echo');
-    return {
-      units: load.units,
-      throughput: { value: load.units / load.windowSeconds, unit: 'msg/s' },
-      latency: load.latency,
-      cpu,
-      cost: costOf(cpu, load.units, 'µs/msg'),
-      ...baseMeasurement(load),
-    };
+    const { load, cpu } = await measureWsLoad(ctx, 'echo', 'echo', { inFlight: ctx.settings.inFlight });
+    return withWrites(
+      {
+        units: load.units,
+        throughput: { value: load.units / load.windowSeconds, unit: 'msg/s' },
+        latency: load.latency,
+        cpu,
+        cost: costOf(cpu, load.units, 'µs/msg'),
+        ...baseMeasurement(load),
+      },
+      writesOf(cpu, load.units, 'msg'),
+    );
   },
 };

@@ -1,6 +1,6 @@
 // Closed-loop echo: each connection sends a message and waits for its echo before sending the next.
 // Gives round-trip latency and, from the proxy's CPU time, the cost per message relayed.
-import { baseMeasurement, costOf, measureWsLoad } from './ws-load.js';
+import { baseMeasurement, costOf, measureWsLoad, withWrites, writesOf } from './ws-load.js';
 import type { ScenarioDef } from './types.js';
 
 export const echoScenario: ScenarioDef = {
@@ -10,14 +10,17 @@ export const echoScenario: ScenarioDef = {
   defaults: { durationS: 6, warmupS: 1, connections: 50, sizeBytes: 64, ratePerSec: 0 },
   proxyCases: (label) => [{ variant: 'wspass', label, prefix: '/' }],
   async run(ctx) {
-    const { load, cpu } = await measureWsLoad(ctx, 'echo', 'echo');
-    return {
-      units: load.units,
-      throughput: { value: load.units / load.windowSeconds, unit: 'msg/s' },
-      latency: load.latency,
-      cpu,
-      cost: costOf(cpu, load.units, 'µs/msg'),
-      ...baseMeasurement(load),
-    };
+    const { load, cpu } = await measureWsLoad(ctx, 'echo', 'echo', { inFlight: ctx.settings.inFlight });
+    return withWrites(
+      {
+        units: load.units,
+        throughput: { value: load.units / load.windowSeconds, unit: 'msg/s' },
+        latency: load.latency,
+        cpu,
+        cost: costOf(cpu, load.units, 'µs/msg'),
+        ...baseMeasurement(load),
+      },
+      writesOf(cpu, load.units, 'msg'),
+    );
   },
 };

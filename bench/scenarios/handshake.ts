@@ -1,6 +1,6 @@
 // Handshake rate: parallel loops that open a WebSocket, close it and open the next. Latency is the time
 // to 'open'; cost is proxy CPU per full connection lifetime (accept, route, backend connect, 101, close).
-import { baseMeasurement, costOf, measureWsLoad } from './ws-load.js';
+import { baseMeasurement, costOf, measureWsLoad, withWrites, writesOf } from './ws-load.js';
 import type { ScenarioDef } from './types.js';
 
 export const handshakeScenario: ScenarioDef = {
@@ -11,13 +11,16 @@ export const handshakeScenario: ScenarioDef = {
   proxyCases: (label) => [{ variant: 'wspass', label, prefix: '/' }],
   async run(ctx) {
     const { load, cpu } = await measureWsLoad(ctx, 'handshake', 'echo');
-    return {
-      units: load.units,
-      throughput: { value: load.units / load.windowSeconds, unit: 'handshakes/s' },
-      latency: load.latency,
-      cpu,
-      cost: costOf(cpu, load.units, 'µs/handshake'),
-      ...baseMeasurement(load),
-    };
+    return withWrites(
+      {
+        units: load.units,
+        throughput: { value: load.units / load.windowSeconds, unit: 'handshakes/s' },
+        latency: load.latency,
+        cpu,
+        cost: costOf(cpu, load.units, 'µs/handshake'),
+        ...baseMeasurement(load),
+      },
+      writesOf(cpu, load.units, 'handshake'),
+    );
   },
 };

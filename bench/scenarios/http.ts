@@ -3,7 +3,7 @@
 // whose throughput × mean latency exceeds its connection count is flagged as untrustworthy.
 import autocannon from 'autocannon';
 import { CpuWindow } from '../measure/window.js';
-import { costOf } from './ws-load.js';
+import { costOf, withWrites, writesOf } from './ws-load.js';
 import type { ScenarioDef } from './types.js';
 
 /** Little's law check: requests in flight implied by the figures cannot exceed the connections. */
@@ -38,7 +38,7 @@ export const httpScenario: ScenarioDef = {
       warnings.push('throughput × mean latency exceeds the connection count: autocannon timing is wrong for this run');
     }
     const ms = (x: number) => Math.round(x * 1000);
-    return {
+    return withWrites({
       units: requests,
       throughput: { value: perSec, unit: 'req/s' },
       // autocannon keeps its own histogram (ms); its percentiles go into the same summary shape.
@@ -66,6 +66,6 @@ export const httpScenario: ScenarioDef = {
       cost: costOf(cpu, requests, 'µs/req'),
       errors: r.errors + r.non2xx,
       warnings,
-    };
+    }, writesOf(cpu, requests, 'req'));
   },
 };

@@ -1,7 +1,7 @@
 // Open-loop latency: messages leave at a fixed total rate whatever the answers do, and each latency is
 // measured from the message's intended send time, so a stall is counted in full (coordinated omission
 // corrected). This is the figure behind "X msg/s at p99 under Y ms".
-import { baseMeasurement, costOf, measureWsLoad } from './ws-load.js';
+import { baseMeasurement, costOf, measureWsLoad, withWrites, writesOf } from './ws-load.js';
 import type { ScenarioDef } from './types.js';
 
 export const openLoopScenario: ScenarioDef = {
@@ -19,13 +19,16 @@ export const openLoopScenario: ScenarioDef = {
         `answered ${Math.round(achieved)} msg/s of the ${ctx.settings.ratePerSec} asked: the path is saturated, latencies include queueing`,
       );
     }
-    return {
-      units: load.units,
-      throughput: { value: achieved, unit: 'msg/s' },
-      latency: load.latency,
-      cpu,
-      cost: costOf(cpu, load.units, 'µs/msg'),
-      ...m,
-    };
+    return withWrites(
+      {
+        units: load.units,
+        throughput: { value: achieved, unit: 'msg/s' },
+        latency: load.latency,
+        cpu,
+        cost: costOf(cpu, load.units, 'µs/msg'),
+        ...m,
+      },
+      writesOf(cpu, load.units, 'msg'),
+    );
   },
 };

@@ -1,6 +1,7 @@
 // Every scenario by name, in the order the default run performs them.
 import { asyncScenario } from './async-modes.js';
 import { bulkScenario } from './bulk.js';
+import { burstScenario } from './burst.js';
 import { echoScenario } from './echo.js';
 import { handshakeScenario } from './handshake.js';
 import { httpScenario } from './http.js';
@@ -16,4 +17,5 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDef>> = {
   idle: idleScenario,
   http: httpScenario,
   async: asyncScenario,
+  burst: burstScenario,
 };

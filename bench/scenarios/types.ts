@@ -3,14 +3,18 @@
 import type { LatencySummary } from '../loadgen/histogram.js';
 import type { WindowCpu } from '../measure/window.js';
 
-export const SCENARIO_NAMES = ['echo', 'open-loop', 'bulk', 'handshake', 'idle', 'http', 'async'] as const;
+export const SCENARIO_NAMES = ['echo', 'open-loop', 'bulk', 'handshake', 'idle', 'http', 'async', 'burst'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+/** Named scenario sets, each with its own sizes and worker counts (settings.ts). */
+export const SET_NAMES = ['default', 'engine'] as const;
+export type SetName = (typeof SET_NAMES)[number];
 
 /** The path the load takes: straight to the backend (the no-proxy baseline), wspass, or a --target. */
 export type Variant = 'direct' | 'wspass' | 'target';
 
-export type CostUnit = 'µs/msg' | 'ms/GB' | 'µs/handshake' | 'µs/req' | 'KiB/conn';
-export type ThroughputUnit = 'msg/s' | 'MB/s' | 'handshakes/s' | 'req/s' | 'conns';
+export type CostUnit = 'µs/msg' | 'ms/GB' | 'µs/handshake' | 'µs/connect' | 'µs/req' | 'KiB/conn';
+export type ThroughputUnit = 'msg/s' | 'MB/s' | 'handshakes/s' | 'connects/s' | 'req/s' | 'conns';
 
 /** Sizes of one scenario run (defaults per scenario, overridden by --duration/--connections/--size/--rate). */
 export interface ScenarioSettings {
@@ -20,6 +24,8 @@ export interface ScenarioSettings {
   sizeBytes: number;
   /** open-loop only: messages per second over all connections. */
   ratePerSec: number;
+  /** echo/async: messages each connection keeps in flight (1: send the next when the echo arrives). */
+  inFlight: number;
   /** Load-generator shards (piscina threads). */
   shards: number;
 }
@@ -33,6 +39,19 @@ export interface CaseContext {
   proxyPids: readonly number[] | null;
   backendPid: number;
   settings: ScenarioSettings;
+  /** wspass's admin endpoint (`GET /status`), when this case started wspass with one. */
+  admin: AdminClient | null;
+}
+
+/** The slice of wspass's `GET /status` the bench reads. */
+export interface ProxyStatus {
+  workers: { id: number; state: string; restarts: number }[];
+  counters: { workers: { activeTunnels: number; tunnelsOpened: number; tunnelsClosed: number; httpRequests: number }[] };
+}
+
+export interface AdminClient {
+  readonly url: string;
+  status(): Promise<ProxyStatus>;
 }
 
 /** What a scenario's run returns; the runner adds identity, noise and attempts. */
@@ -49,12 +68,25 @@ export interface Measurement {
     /** The backend's cost per unit in the same window: the gate divides by it to cancel machine speed. */
     backend: number | null;
   };
+  /**
+   * The proxy's write-family syscalls in the window (/proc/<pid>/io syscw, all threads) per unit of work.
+   * An echoed message crosses the tunnel twice, so write-through is 2 writes per message.
+   */
+  writes?: { syscalls: number; perUnit: number | null; unit: string };
+  /** Tunnels each wspass worker opened during the case (from /status), in worker order. */
+  workerTunnels?: number[];
+  /** idle: RSS before, with half the connections and with all; cost is the second half's KiB/conn. */
   rss?: {
     connections: number;
     proxyBeforeKiB: number | null;
+    proxyHalfKiB?: number | null;
     proxyAfterKiB: number | null;
     backendBeforeKiB: number | null;
+    backendHalfKiB?: number | null;
     backendAfterKiB: number | null;
+    /** All growth over all connections (includes one-time heap growth). */
+    proxyTotalKiBPerConn?: number | null;
+    backendTotalKiBPerConn?: number | null;
   };
   errors: number;
   firstError?: string;
@@ -67,6 +99,8 @@ export interface CaseSpec {
   label: string;
   /** Path prefix on the proxy (async variants use their own routes). */
   prefix: string;
+  /** wspass worker threads for this case (unset: direct and --target). */
+  workers?: number;
 }
 
 export interface ScenarioDef {
@@ -74,7 +108,13 @@ export interface ScenarioDef {
   title: string;
   /** One sentence: what is measured and how. */
   description: string;
-  defaults: Omit<ScenarioSettings, 'shards'>;
+  defaults: Omit<ScenarioSettings, 'shards' | 'inFlight'>;
+  /** Worker counts this scenario runs wspass with when neither --workers nor a set says. */
+  defaultWorkers?: readonly number[];
+  /** No direct case: the figure only exists for the proxy (e.g. the per-worker share). */
+  proxyOnly?: boolean;
+  /** The case needs wspass's admin endpoint. */
+  needsAdmin?: boolean;
   /** The cases this scenario runs for the proxy under test (besides 'direct'). */
   proxyCases(proxyLabel: string, isTarget: boolean): CaseSpec[];
   run(ctx: CaseContext): Promise<Measurement>;
@@ -85,6 +125,8 @@ export interface CaseResult extends Measurement {
   variant: Variant;
   label: string;
   settings: ScenarioSettings;
+  /** wspass worker threads (absent for direct and --target cases). */
+  workers?: number;
   /** Runs made of this case (more than one when other tenants' CPU made a run noisy). */
   attempts: number;
 }

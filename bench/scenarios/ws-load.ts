@@ -10,7 +10,7 @@ export async function measureWsLoad(
   ctx: CaseContext,
   kind: ShardKind,
   path: 'echo' | 'sink',
-  extra: { ratePerSec?: number; windowBytes?: number } = {},
+  extra: { ratePerSec?: number; windowBytes?: number; inFlight?: number } = {},
 ): Promise<{ load: LoadResult; cpu: WindowCpu }> {
   const win = new CpuWindow(ctx.proxyPids, [ctx.backendPid]);
   const s = ctx.settings;
@@ -36,6 +36,18 @@ export function costOf(cpu: WindowCpu, units: number, unit: CostUnit): Measureme
     return unit === 'ms/GB' ? millisPerGB(ticks, cpu.hz, units) : microsPerUnit(ticks, cpu.hz, units);
   };
   return { unit, proxy: per(cpu.proxyTicks), backend: per(cpu.backendTicks) };
+}
+
+/** The proxy's write syscalls in the window per unit of work (undefined when they were not readable). */
+export function writesOf(cpu: WindowCpu | null, units: number, unit: string): Measurement['writes'] {
+  if (!cpu || cpu.proxyWrites === null) return undefined;
+  return { syscalls: cpu.proxyWrites, perUnit: units > 0 ? cpu.proxyWrites / units : null, unit };
+}
+
+/** Adds `writes` to a measurement only when known (the results file has no undefined fields). */
+export function withWrites(m: Measurement, writes: Measurement['writes']): Measurement {
+  if (writes) m.writes = writes;
+  return m;
 }
 
 export function loadWarnings(load: LoadResult): string[] {

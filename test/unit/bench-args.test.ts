@@ -23,7 +23,7 @@ test('scenarios, durations, sizes and counts are parsed with their units', () =>
   assert.equal(a.durationS, 0.5);
   assert.equal(a.sizeBytes, 4096);
   assert.equal(a.connections, 10);
-  assert.equal(a.workers, 2);
+  assert.deepEqual(a.workers, [2]);
   assert.equal(parseDuration('10'), 10);
   assert.equal(parseDuration('2s'), 2);
   assert.equal(parseDuration('1m'), 60);

@@ -24,8 +24,8 @@ test('within tolerance passes; beyond it fails and the table names the figure', 
   assert.equal(echo.verdict, 'ok');
   assert.ok(Math.abs(echo.change! - 0.14) < 1e-9);
   const table = gateTable(outcome);
-  assert.match(table, /idle: proxy KiB per idle connection\s+14\s+18\.2\s+\+30\.0%\s+\+15%\s+REGRESSED/);
-  assert.match(gateVerdict(outcome), /FAILED: idle: proxy KiB per idle connection is 30\.0% worse/);
+  assert.match(table, /idle: proxy KiB per idle connection \(all growth\)\s+14\s+18\.2\s+\+30\.0%\s+\+15%\s+REGRESSED/);
+  assert.match(gateVerdict(outcome), /FAILED: idle: proxy KiB per idle connection \(all growth\) is 30\.0% worse/);
 });
 
 test('a baseline claiming 30% better figures fails every figure', () => {
@@ -50,7 +50,7 @@ function fakeCase(scenario: CaseResult['scenario'], proxy: number, backend: numb
     scenario,
     variant: 'wspass',
     label: 'wspass',
-    settings: { durationS: 1, warmupS: 0, connections: 1, sizeBytes: 1, ratePerSec: 0, shards: 1 },
+    settings: { durationS: 1, warmupS: 0, connections: 1, sizeBytes: 1, ratePerSec: 0, inFlight: 1, shards: 1 },
     attempts: 1,
     units: 1,
     throughput: { value: 1, unit: 'msg/s' },

@@ -1,0 +1,138 @@
+// Bench: the engine figures — worker-count lists and the engine set, per-worker share of a burst,
+// write syscalls from /proc/<pid>/io, wspass's start-up lines, marginal memory per idle connection,
+// and how the reports show them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ArgError, parseBenchArgs, parseWorkers } from '../../bench/args.js';
+import { figuresOf } from '../../bench/gate.js';
+import { parseSyscw } from '../../bench/measure/proc.js';
+import { parseLifecycleLine } from '../../bench/processes/proxy.js';
+import { workerShareLines, writesRows } from '../../bench/report/engine.js';
+import { engineSection } from '../../bench/report/html.js';
+import { Runner } from '../../bench/runner.js';
+import { describeShare, tunnelsDuring } from '../../bench/scenarios/burst.js';
+import { idleFigures } from '../../bench/scenarios/idle.js';
+import type { CaseResult } from '../../bench/scenarios/types.js';
+import { ENGINE_SET, runPlan, settingsFor, workersFor } from '../../bench/settings.js';
+
+test('--workers takes a list, each count once, in order; gate and baseline take one', () => {
+  assert.deepEqual(parseWorkers('2'), [2]);
+  assert.deepEqual(parseWorkers('1, 2,1'), [1, 2]);
+  assert.deepEqual(parseBenchArgs(['--workers', '1,2']).workers, [1, 2]);
+  assert.throws(() => parseWorkers('1,x'), /--workers: "x" is not a whole number/);
+  assert.throws(() => parseBenchArgs(['gate', '--workers', '1,2']), (e: unknown) => e instanceof ArgError && /gate compares one worker count/.test(e.message));
+  assert.deepEqual(parseBenchArgs(['gate', '--workers', '2']).workers, [2]);
+});
+
+test('--scenario engine selects the engine set, which is not mixed with scenario names', () => {
+  const a = parseBenchArgs(['--scenario', 'engine']);
+  assert.equal(a.set, 'engine');
+  assert.deepEqual(a.scenarios, []);
+  assert.deepEqual(runPlan(a), ENGINE_SET);
+  assert.throws(() => parseBenchArgs(['--scenario', 'engine,echo']), /the set "engine" runs its own scenarios/);
+  assert.throws(() => parseBenchArgs(['gate', '--scenario', 'engine']), /--scenario engine is for runs/);
+  assert.deepEqual(runPlan(parseBenchArgs(['--scenario', 'echo'])), [{ scenario: 'echo' }]);
+  assert.ok(runPlan(parseBenchArgs([])).some((e) => e.scenario === 'burst'), 'the default set includes the burst');
+});
+
+test('worker counts: --workers, else the set entry, else the scenario default, else 1', () => {
+  const plain = parseBenchArgs([]);
+  const echo = ENGINE_SET.find((e) => e.scenario === 'echo')!;
+  const idle = ENGINE_SET.find((e) => e.scenario === 'idle')!;
+  assert.deepEqual(workersFor(echo, plain), [1, 2]);
+  assert.deepEqual(workersFor({ scenario: 'burst' }, plain), [2]);
+  assert.deepEqual(workersFor({ scenario: 'echo' }, plain), [1]);
+  assert.deepEqual(workersFor(echo, parseBenchArgs(['--workers', '3'])), [3]);
+  // The set's sizes apply, and the user's flags still override them.
+  assert.equal(settingsFor('idle', plain, false, idle.sizes).connections, 5000);
+  assert.equal(settingsFor('idle', parseBenchArgs(['--connections', '300']), false, idle.sizes).connections, 300);
+  assert.equal(settingsFor('echo', parseBenchArgs(['--in-flight', '8']), false).inFlight, 8);
+  assert.equal(settingsFor('bulk', parseBenchArgs(['--in-flight', '8']), false).inFlight, 1);
+});
+
+test('cases: one wspass case per worker count, labelled when counts are compared; burst has no direct case', () => {
+  const runner = new Runner({ pin: null, direct: true, noiseLimitCores: 0.05, maxAttempts: 1 });
+  assert.deepEqual(
+    runner.casesOf('echo', [1, 2]).map((c) => [c.label, c.workers]),
+    [['direct', undefined], ['wspass 1 worker', 1], ['wspass 2 workers', 2]],
+  );
+  assert.deepEqual(runner.casesOf('echo', [1]).map((c) => c.label), ['direct', 'wspass']);
+  assert.deepEqual(runner.casesOf('burst', [2]).map((c) => c.label), ['wspass 2 workers']);
+  assert.equal(runner.casesOf('async', [1, 2]).length, 1 + 3 * 2);
+});
+
+test('write syscalls come from the syscw line of /proc/<pid>/io', () => {
+  const io = 'rchar: 6976\nwchar: 120\nsyscr: 10\nsyscw: 4242\nread_bytes: 0\nwrite_bytes: 0\n';
+  assert.equal(parseSyscw(io), 4242);
+  assert.equal(parseSyscw('rchar: 1\n'), null);
+});
+
+test("wspass's listening and admin lines give the port and the admin URL; other lines are ignored", () => {
+  assert.deepEqual(parseLifecycleLine('{"level":30,"address":"127.0.0.1","port":40895,"workers":2,"msg":"listening"}'), { port: 40895 });
+  assert.deepEqual(parseLifecycleLine('{"level":30,"admin":"http://127.0.0.1:44047","msg":"admin listening"}'), { admin: 'http://127.0.0.1:44047' });
+  assert.equal(parseLifecycleLine('{"level":40,"msg":"listening soon"}'), undefined);
+  assert.equal(parseLifecycleLine('{"msg":"listening"}'), undefined);
+  assert.equal(parseLifecycleLine('not json {'), undefined);
+});
+
+test('burst share: per-worker difference of tunnelsOpened, shown with percentages', () => {
+  assert.deepEqual(tunnelsDuring([32, 32], [539, 525]), [507, 493]);
+  assert.deepEqual(tunnelsDuring([], [10, 5]), [10, 5]);
+  assert.equal(describeShare([507, 493]), 'worker 0: 507 (50.7%), worker 1: 493 (49.3%)');
+  assert.equal(describeShare([0, 0]), 'worker 0: 0, worker 1: 0');
+});
+
+test('idle: the second half of the connections gives the marginal KiB per connection', () => {
+  // 10 MiB of one-time growth in the first half; 5 KiB per connection throughout.
+  const f = idleFigures(100_000, 100_000 + 10_240 + 500 * 5, 100_000 + 10_240 + 1000 * 5, 500, 500);
+  assert.equal(f.marginal, 5);
+  assert.ok(f.total! > 15, `total ${f.total} includes the one-time growth`);
+  assert.deepEqual(idleFigures(null, 1, 2, 1, 1), { total: null, marginal: 1 });
+});
+
+function engineCase(over: Partial<CaseResult>): CaseResult {
+  return {
+    scenario: 'async',
+    variant: 'wspass',
+    label: 'wspass async=off',
+    settings: { durationS: 1, warmupS: 0, connections: 1, sizeBytes: 64, ratePerSec: 0, inFlight: 1, shards: 1 },
+    attempts: 1,
+    units: 1000,
+    throughput: { value: 1000, unit: 'msg/s' },
+    latency: null,
+    cpu: null,
+    cost: { unit: 'µs/msg', proxy: 25, backend: 10 },
+    errors: 0,
+    warnings: [],
+    ...over,
+  };
+}
+
+test('the reports list the per-worker share and writes per unit (2 decimals), skipping cases without them', () => {
+  const cases = [
+    engineCase({ variant: 'direct', label: 'direct', writes: { syscalls: 1, perUnit: 1, unit: 'msg' } }),
+    engineCase({ writes: { syscalls: 2010, perUnit: 2.01, unit: 'msg' } }),
+    engineCase({ label: 'wspass async=on' }),
+    engineCase({ scenario: 'burst', label: 'wspass 2 workers', workerTunnels: [600, 400], cost: { unit: 'µs/connect', proxy: 700, backend: 80 } }),
+  ];
+  assert.deepEqual(writesRows(cases), [['async', 'wspass async=off', '2.01 /msg', '—', '—', '25 µs/msg']]);
+  const shares = workerShareLines(cases);
+  assert.equal(shares.length, 1);
+  assert.equal(shares[0]!.text, 'worker 0: 600 (60.0%), worker 1: 400 (40.0%)');
+  assert.equal(shares[0]!.imbalance, 1.2);
+  const html = engineSection(cases);
+  assert.match(html, /worker 0: 600 \(60\.0%\), worker 1: 400 \(40\.0%\)/);
+  assert.match(html, /<td class="n">2\.01 \/msg<\/td>/);
+  assert.equal(engineSection([engineCase({})]), '', 'no section when nothing was measured');
+});
+
+test('the gate takes all RSS growth per connection for idle, the reports the marginal figure', () => {
+  const idle = engineCase({
+    scenario: 'idle',
+    label: 'wspass',
+    cost: { unit: 'KiB/conn', proxy: 5.9, backend: 0.5 },
+    rss: { connections: 1000, proxyBeforeKiB: 1, proxyAfterKiB: 2, backendBeforeKiB: 1, backendAfterKiB: 2, proxyTotalKiBPerConn: 9.3 },
+  });
+  assert.equal(figuresOf([idle])['idle.kib_per_conn'], 9.3);
+  assert.equal(figuresOf([{ ...idle, rss: undefined }])['idle.kib_per_conn'], 5.9);
+});
