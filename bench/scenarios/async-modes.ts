@@ -4,7 +4,7 @@
 // echoed message (one each way); coalescing needs several messages of one connection inside the delay,
 // so with strict ping-pong (--in-flight 1) there is nothing to coalesce: try --in-flight 8.
 import { ASYNC_DELAY_MS, ROUTE_PREFIX } from '../processes/proxy.js';
-import { baseMeasurement, costOf, measureWsLoad, withWrites, writesOf } from './ws-load.js';
+import { runEcho } from './echo.js';
 import type { ScenarioDef } from './types.js';
 
 export const asyncScenario: ScenarioDef = {
@@ -21,18 +21,5 @@ export const asyncScenario: ScenarioDef = {
           { variant: 'wspass', label: `${label} async=on`, prefix: ROUTE_PREFIX.asyncOn },
           { variant: 'wspass', label: `${label} async=${ASYNC_DELAY_MS}ms`, prefix: ROUTE_PREFIX.asyncDelay },
         ],
-  async run(ctx) {
-    const { load, cpu } = await measureWsLoad(ctx, 'echo', 'echo', { inFlight: ctx.settings.inFlight });
-    return withWrites(
-      {
-        units: load.units,
-        throughput: { value: load.units / load.windowSeconds, unit: 'msg/s' },
-        latency: load.latency,
-        cpu,
-        cost: costOf(cpu, load.units, 'µs/msg'),
-        ...baseMeasurement(load),
-      },
-      writesOf(cpu, load.units, 'msg'),
-    );
-  },
+  run: runEcho,
 };
