@@ -25,7 +25,7 @@ export interface HandshakeRequest {
   readonly path: string;
   /**
    * Flat [name, value, name, value, ...] list, sent in this order and letter case. Include the
-   * `Connection` header (an upgrade always has one; without it node:http adds `Connection: close`).
+   * `Connection` header (an upgrade always has one).
    * Framing headers are sent as given, but no body is written here: whatever the client sends after its
    * head travels through the tunnel as it was framed.
    */
@@ -254,10 +254,9 @@ function headerValues(rawHeaders: readonly string[], name: string): string[] {
   return out;
 }
 
-// Methods node:http sends without body framing; for any other method, a head given as an array with
-// neither Content-Length nor Transfer-Encoding gets `Transfer-Encoding: chunked` added (and a last-chunk
-// on end()). A request without either has an empty body (RFC 9112 §6.3), which `Content-Length: 0` says
-// explicitly without changing the meaning.
+// A request without Content-Length or Transfer-Encoding has an empty body (RFC 9112 §6.3); for methods
+// that usually carry one, `Content-Length: 0` says so explicitly without changing the meaning. The llhttp
+// path needs it too: node:http would otherwise add `Transfer-Encoding: chunked` to such a head.
 const NO_DEFAULT_BODY: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
 
 function headersToSend(method: string, rawHeaders: string[]): string[] {
