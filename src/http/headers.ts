@@ -56,6 +56,18 @@ function listHasToken(value: string, token: string): boolean {
   return false;
 }
 
+/** All values of header `name` (lower-case) in a flat raw list, joined with ", "; undefined when absent. */
+export function rawHeaderValue(rawHeaders: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === name) {
+      const v = rawHeaders[i + 1]!;
+      value = value === undefined ? v : `${value}, ${v}`;
+    }
+  }
+  return value;
+}
+
 /** True when the token list (or any of several lists) contains `token`, compared case-insensitively. */
 export function hasToken(value: string | string[] | undefined, token: string): boolean {
   if (value === undefined) return false;

@@ -72,9 +72,10 @@ export class ProxyServer {
   #config: Config;
   #routes: RouteTable;
   readonly #servers: { server: http.Server; proto: Proto; host: string; port: number }[] = [];
-  readonly #tunnels = new Set<ByteTunnel>();
-  /** Route name of each live tunnel (for byte counters while it runs). */
-  readonly #tunnelRoutes = new Map<ByteTunnel, string>();
+  /** Live tunnels and their route names (shutdown, byte counters while they run). */
+  readonly #tunnels = new Map<ByteTunnel, string>();
+  /** Resolves a drain waiting for the last tunnel to close. */
+  #onLastTunnel: (() => void) | undefined;
   readonly #httpProxy: HttpProxy;
   #closing = false;
 
@@ -100,7 +101,7 @@ export class ProxyServer {
 
   /** Live tunnels with their route names. */
   liveTunnels(): IterableIterator<[ByteTunnel, string]> {
-    return this.#tunnelRoutes.entries();
+    return this.#tunnels.entries();
   }
 
   /**
@@ -149,14 +150,14 @@ export class ProxyServer {
     );
     for (const { server } of this.#servers) server.closeIdleConnections();
     // Spread the closes: clients reconnect to another instance gradually instead of all at once.
-    const tunnels = [...this.#tunnels];
+    const tunnels = [...this.#tunnels.keys()];
     tunnels.forEach((t, i) => {
       const at = Math.floor((opts.tunnelDrainMs * (i + 1)) / tunnels.length);
       timers.push(setTimeout(() => t.close(), Math.min(at, opts.deadlineMs)));
     });
     const tunnelsClosed = new Promise<void>((resolve) => {
-      const check = () => (this.#tunnels.size === 0 ? resolve() : setTimeout(check, 20).unref());
-      check();
+      if (this.#tunnels.size === 0) resolve();
+      else this.#onLastTunnel = resolve;
     });
     let deadlineHit = false;
     const deadline = new Promise<void>((resolve) => {
@@ -183,7 +184,7 @@ export class ProxyServer {
   /** Forceful: every socket is destroyed now. Idempotent. */
   async destroy(): Promise<void> {
     this.#closing = true;
-    for (const t of this.#tunnels) t.destroy();
+    for (const t of this.#tunnels.keys()) t.destroy();
     for (const { server } of this.#servers) {
       server.close();
       server.closeAllConnections();
@@ -228,18 +229,18 @@ export class ProxyServer {
       serverName: this.#serverName,
       maxHeaderBytes: this.#config.maxHeaderBytes,
       clientProto: proto,
-      tunnels: this.#tunnels,
       reinject: (socket: Socket) => {
         // Give the connection back to node:http: it parses the next request as if the socket were new.
         server.emit(proto === 'https' ? 'secureConnection' : 'connection', socket);
       },
       onTunnelOpen: (route, tunnel) => {
-        this.#tunnelRoutes.set(tunnel, route);
+        this.#tunnels.set(tunnel, route);
         this.#opts.stats?.tunnelOpened(route);
       },
       onTunnelClose: (info, route, tunnel) => {
-        this.#tunnelRoutes.delete(tunnel);
+        this.#tunnels.delete(tunnel);
         this.#opts.stats?.tunnelClosed(route, info, tunnel);
+        if (this.#tunnels.size === 0) this.#onLastTunnel?.();
       },
       onError: (code, route) => this.#opts.stats?.error(code, route),
     };

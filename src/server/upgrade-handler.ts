@@ -16,7 +16,7 @@ import { balanceFacts } from '../balancer/request-facts.js';
 import type { BalanceFacts, BalancerMember } from '../balancer/types.js';
 import { ERRORS, WspassError, type ErrorCode } from '../errors.js';
 import { endSocketWithError } from '../http/error-response.js';
-import { forwardRequestHeaders, serializeResponseHead } from '../http/headers.js';
+import { forwardRequestHeaders, rawHeaderValue, serializeResponseHead } from '../http/headers.js';
 import type { Logger } from '../log.js';
 import type { CompiledRoute } from '../routing/types.js';
 import { connectBackend } from '../tunnel/backend-connect.js';
@@ -30,14 +30,12 @@ export interface UpgradeContext {
   readonly serverName: string;
   readonly maxHeaderBytes: number;
   readonly clientProto: 'http' | 'https';
-  /** Live tunnels, for shutdown and metrics. */
-  readonly tunnels: Set<ByteTunnel>;
   /** Hands a socket back to node:http so it parses the next request on it. */
   reinject(socket: Socket): void;
-  /** Called when a tunnel starts (after the 101 was relayed). */
-  onTunnelOpen?(routeName: string, tunnel: ByteTunnel): void;
-  /** Called when a tunnel ends. */
-  onTunnelClose?(info: TunnelCloseInfo, routeName: string, tunnel: ByteTunnel): void;
+  /** A tunnel started (after the 101 was relayed); the server keeps it for shutdown and metrics. */
+  onTunnelOpen(routeName: string, tunnel: ByteTunnel): void;
+  /** A tunnel ended. */
+  onTunnelClose(info: TunnelCloseInfo, routeName: string, tunnel: ByteTunnel): void;
   /** Called for every error answered to a client on the upgrade path. */
   onError?(code: ErrorCode, routeName: string): void;
 }
@@ -159,7 +157,7 @@ export async function handleUpgrade(
   }
 
   const upgraded = result.socket;
-  const backendUpgrade = headerValue(result.rawHeaders, 'upgrade');
+  const backendUpgrade = rawHeaderValue(result.rawHeaders, 'upgrade');
   if (!backendSwitchedTo(decision.protocol, backendUpgrade)) {
     upgraded.destroy();
     fail('WSP_BACKEND_UPGRADE_MISMATCH', new Error(`asked for ${decision.protocol}, got ${backendUpgrade ?? 'none'}`));
@@ -204,7 +202,6 @@ function startTunnel(
     },
     { toBackend: clientHead.length > 0 ? clientHead : undefined, toClient: backendHead.length > 0 ? backendHead : undefined },
     (info) => {
-      ctx.tunnels.delete(tunnel);
       if (member !== undefined) balancer?.tunnelClosed(member, info.bytesToBackend + info.bytesToClient);
       ctx.log.info(
         {
@@ -219,11 +216,10 @@ function startTunnel(
         },
         'tunnel closed',
       );
-      ctx.onTunnelClose?.(info, route.name, tunnel);
+      ctx.onTunnelClose(info, route.name, tunnel);
     },
   );
-  ctx.tunnels.add(tunnel);
-  ctx.onTunnelOpen?.(route.name, tunnel);
+  ctx.onTunnelOpen(route.name, tunnel);
 }
 
 /**
@@ -288,15 +284,4 @@ function forward101Headers(rawHeaders: string[]): string[] {
     out.push(name, rawHeaders[i + 1] as string);
   }
   return out;
-}
-
-function headerValue(rawHeaders: string[], name: string): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if ((rawHeaders[i] as string).toLowerCase() === name) {
-      const v = rawHeaders[i + 1] as string;
-      value = value === undefined ? v : `${value}, ${v}`;
-    }
-  }
-  return value;
 }

@@ -16,7 +16,7 @@ import type net from 'node:net';
 import { Duplex } from 'node:stream';
 import { WspassError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
-import { hasToken, serializeRequestHead } from '../http/headers.js';
+import { hasToken, rawHeaderValue, serializeRequestHead } from '../http/headers.js';
 import { parseResponseHead } from './response-head.js';
 
 export interface HandshakeRequest {
@@ -109,7 +109,7 @@ export function backendHandshake(
           continue;
         }
         if (head.statusCode === 101) {
-          if (!hasToken(headerValues(head.rawHeaders, 'connection'), 'upgrade')) {
+          if (!hasToken(rawHeaderValue(head.rawHeaders, 'connection'), 'upgrade')) {
             fail('WSP_BACKEND_BAD_RESPONSE', 'backend sent 101 without "Connection: upgrade"', undefined);
             return;
           }
@@ -244,14 +244,6 @@ class ReplaySocket extends Duplex {
  */
 function notFlowing(socket: net.Socket): void {
   (socket as { readableFlowing: boolean | null }).readableFlowing = null;
-}
-
-function headerValues(rawHeaders: readonly string[], name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === name) out.push(rawHeaders[i + 1]!);
-  }
-  return out;
 }
 
 // A request without Content-Length or Transfer-Encoding has an empty body (RFC 9112 §6.3); for methods

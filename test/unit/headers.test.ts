@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  rawHeaderValue,
   HOP_BY_HOP,
   forwardRequestHeaders,
   forwardResponseHeaders,
@@ -328,4 +329,11 @@ test('header injection is impossible: CR, LF, NUL and bad names throw', () => {
     ['CRLF smuggled through the upgrade option', () => serializeRequestHead('GET', '/', forwardRequestHeaders([], { ...base, upgrade: 'websocket\r\nX: 1' }))],
   ];
   for (const [what, fn] of injections) assert.throws(fn, TypeError, what);
+});
+
+test('rawHeaderValue joins repeated headers in order, matching names case-insensitively', () => {
+  const raw = ['Upgrade', 'websocket', 'connection', 'keep-alive', 'X', '1', 'Connection', 'Upgrade'];
+  assert.equal(rawHeaderValue(raw, 'connection'), 'keep-alive, Upgrade');
+  assert.equal(rawHeaderValue(raw, 'upgrade'), 'websocket');
+  assert.equal(rawHeaderValue(raw, 'absent'), undefined);
 });
