@@ -76,6 +76,18 @@ export function hasToken(value: string | string[] | undefined, token: string): b
   return false;
 }
 
+/** The list without every header named `lowerName`; the same array when there is none. */
+export function withoutHeader<T extends readonly string[]>(rawHeaders: T, lowerName: string): T | string[] {
+  let i = 0;
+  while (i < rawHeaders.length && rawHeaders[i]!.toLowerCase() !== lowerName) i += 2;
+  if (i >= rawHeaders.length) return rawHeaders;
+  const out = rawHeaders.slice(0, i);
+  for (; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() !== lowerName) out.push(rawHeaders[i]!, rawHeaders[i + 1]!);
+  }
+  return out;
+}
+
 /** The protocol names of an Upgrade header (`websocket`, `h2c/1.0` → `h2c`), lower-cased, in order. */
 export function upgradeProtocols(value: string | undefined): string[] {
   const out: string[] = [];

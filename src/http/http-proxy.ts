@@ -21,7 +21,8 @@ import type { CompiledRoute, RouteBalancer, RouteMatch } from '../routing/types.
 import { backendErrorCode } from './backend-error-code.js';
 import { BackendPools } from './backend-pools.js';
 import { sendError } from './error-response.js';
-import { forwardedForValue, forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
+import { requestHasBody } from './request-framing.js';
+import { forwardedForValue, forwardRequestHeaders, forwardResponseHeaders, withoutHeader } from './headers.js';
 
 export interface HttpProxyOptions {
   /** Our own name, sent as X-Forwarded-Server. */
@@ -123,7 +124,7 @@ export class HttpProxy {
         serverName: this.#serverName,
         clientProto,
       });
-      if (req.headers.expect !== undefined) headers = withoutExpect(headers);
+      if (req.headers.expect !== undefined) headers = withoutHeader(headers, 'expect');
       pool.dispatch(
         {
           path,
@@ -263,20 +264,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
-/** Whether the request has a body under HTTP/1.x framing (RFC 9112 §6.3): Content-Length or Transfer-Encoding. */
+/** Whether the request has a body under HTTP/1.x framing (the same rule as the upgrade path). */
 function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  if (length !== undefined) return length !== '0';
-  return req.headers['transfer-encoding'] !== undefined;
-}
-
-function withoutExpect(headers: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i] ?? '';
-    if (name.toLowerCase() !== 'expect') out.push(name, headers[i + 1] ?? '');
-  }
-  return out;
+  return requestHasBody(req.rawHeaders);
 }
 
 /** undici gives the raw response headers as Buffers, names and values alternating, in wire order. */

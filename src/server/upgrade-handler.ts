@@ -1,14 +1,15 @@
 // One upgrade request, from node:http's 'upgrade' event to a running byte tunnel:
 //
-//   client ──head──▶ connect backend ──▶ send head ──▶ 101 ? relay 101, start ByteTunnel
-//                                                    └▶ other status: relay it, give the socket back to node:http
+//   client ──head──▶ connect backend ──▶ send head + body ──▶ 101 ? relay 101, start ByteTunnel
+//                                                          └▶ other status: relay it, give the socket back to node:http
 //
-// Bytes the client sends after its head stay in the client socket's buffer (nothing reads it) until the
-// backend's 101; they are the first bytes the tunnel forwards.
+// While the backend decides, UpgradeRequestReader reads the client: the request body goes to the backend
+// with the request, bytes after the end of the message are held (the first tunnel bytes after a 101, the
+// next request after any other answer), and a client FIN is passed on once the request is sent.
 //
 // A balancer route picks a member per request. A failed connect or handshake puts that member in error
-// (retryMs, every thread) and the next usable member is tried, up to maxAttempts: nothing has reached the
-// client yet and its held bytes are still unread, so a retry is invisible to it. No usable member left
+// (retryMs, every thread) and the next usable member is tried, up to maxAttempts, when nothing has reached
+// the client yet and the whole request can be sent again (its body, if any, fits the replay buffer). No usable member left
 // → 503 WSP_NO_MEMBER with Retry-After. A non-101 answer is an answer, not a failure: it is relayed.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -16,7 +17,8 @@ import { balanceFacts } from '../balancer/request-facts.js';
 import type { BalanceFacts, BalancerMember } from '../balancer/types.js';
 import { ERRORS, WspassError, type ErrorCode } from '../errors.js';
 import { endSocketWithError } from '../http/error-response.js';
-import { forwardRequestHeaders, rawHeaderValue, serializeResponseHead } from '../http/headers.js';
+import { forwardRequestHeaders, hasToken, rawHeaderValue, serializeResponseHead, withoutHeader } from '../http/headers.js';
+import { requestFraming } from '../http/request-framing.js';
 import type { Logger } from '../log.js';
 import type { CompiledRoute } from '../routing/types.js';
 import { connectBackend } from '../tunnel/backend-connect.js';
@@ -24,6 +26,11 @@ import { backendHandshake, type HandshakeResult } from '../tunnel/backend-handsh
 import { ByteTunnel, type TunnelCloseInfo } from '../tunnel/byte-tunnel.js';
 import { relayResponse } from './response-relay.js';
 import { backendSwitchedTo, type UpgradeDecision } from './upgrade-decision.js';
+import { UpgradeRequestReader } from './upgrade-request-reader.js';
+
+/** Request body kept for a retry on another balancer member (Apache prefetches 16 KiB the same way). */
+const REPLAY_BODY_BYTES = 16 * 1024;
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
 export interface UpgradeContext {
   readonly log: Logger;
@@ -63,6 +70,7 @@ interface Target {
 
 type Attempt =
   | { readonly kind: 'answered'; readonly result: HandshakeResult }
+  | { readonly kind: 'bad-body'; readonly reason: string }
   | { readonly kind: 'failed'; readonly code: ErrorCode; readonly err: unknown }
   | { readonly kind: 'client-gone' };
 
@@ -86,10 +94,26 @@ export async function handleUpgrade(
   client.on('error', onClientError);
   client.once('close', onClientClose);
 
+  // The body goes with the request; what follows the message waits for the backend's answer.
+  const framing = requestFraming(req.rawHeaders);
+  let bodyError: string | undefined;
+  let backendInUse: Socket | undefined;
+  const reader = new UpgradeRequestReader(client, head, framing, {
+    replayBytes: REPLAY_BODY_BYTES,
+    earlyBytes: route.highWaterMarkBytes,
+    onBodyError: (reason) => {
+      bodyError = reason;
+      backendInUse?.destroy();
+    },
+  });
+  // The client waits for our word before sending its body; the backend's final answer comes after it.
+  if (framing.kind !== 'none' && hasToken(req.headers.expect, '100-continue')) client.write(CONTINUE);
+
   const fail = (code: ErrorCode, err?: unknown, retryAfterS?: number) => {
     const level = ERRORS[code].status >= 500 ? 'warn' : 'info';
     log[level]({ code, status: ERRORS[code].status, err: err instanceof Error ? err.message : undefined }, ERRORS[code].reason);
     ctx.onError?.(code, route.name);
+    reader.finish();
     endSocketWithError(client, code, retryAfterS);
   };
 
@@ -116,13 +140,26 @@ export async function handleUpgrade(
         setCookie: pick.setCookie,
       };
     }
-    const attempt = await attemptBackend(ctx, req, client, target, decision.protocol, isGone);
-    if (attempt.kind === 'client-gone') return;
+    const attempt = await attemptBackend(ctx, req, client, target, decision.protocol, isGone, {
+      reader,
+      bodyError: () => bodyError,
+      inUse: (backend) => {
+        backendInUse = backend;
+      },
+    });
+    if (attempt.kind === 'client-gone') {
+      reader.finish();
+      return;
+    }
+    if (attempt.kind === 'bad-body') {
+      fail('WSP_BAD_REQUEST', new Error(attempt.reason));
+      return;
+    }
     if (attempt.kind === 'answered') {
       result = attempt.result;
       break;
     }
-    if (lb !== undefined && target.member !== undefined && MEMBER_FAILURES.has(attempt.code)) {
+    if (lb !== undefined && target.member !== undefined && MEMBER_FAILURES.has(attempt.code) && reader.replayable) {
       lb.balancer.markFailed(target.member);
       tried.add(target.member.index);
       log.warn(
@@ -134,6 +171,7 @@ export async function handleUpgrade(
     fail(attempt.code, attempt.err);
     return;
   }
+  const early = reader.finish();
   if (clientGone) {
     if (result.kind === 'switched') result.socket.destroy();
     else result.response.destroy();
@@ -141,18 +179,20 @@ export async function handleUpgrade(
   }
 
   if (result.kind === 'response') {
-    // Not switching: relay the answer as an ordinary response. The connection stays usable unless the
-    // client already sent bytes past its head (they belong to the protocol it hoped for) or sent a body.
-    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    const reusable = head.length === 0 && client.readableLength === 0 && !hasBody;
+    // Not switching: relay the answer as an ordinary response. The connection stays usable unless the client
+    // already half-closed it; bytes it sent after the request are parsed as its next request (as Apache does).
+    const reusable = !reader.clientEnded && reader.bodyComplete;
     log.info({ status: result.response.statusCode, member: target.member?.url }, 'backend declined the upgrade');
     // The relay copies the backend's headers; the sticky cookie joins them.
     if (target.setCookie !== undefined) result.response.rawHeaders.push('Set-Cookie', target.setCookie);
     await relayResponse(client, result.response, { method: req.method ?? 'GET', keepAlive: reusable });
     client.removeListener('error', onClientError);
     client.removeListener('close', onClientClose);
-    if (reusable && !client.destroyed && client.writable) ctx.reinject(client);
-    else client.destroySoon?.();
+    if (reusable && !client.destroyed && client.writable) {
+      if (early !== undefined) client.unshift(early);
+      ctx.reinject(client);
+      client.resume();
+    } else client.destroySoon?.();
     return;
   }
 
@@ -171,7 +211,7 @@ export async function handleUpgrade(
   const headers101 = forward101Headers(result.rawHeaders);
   if (target.setCookie !== undefined) headers101.push('Set-Cookie', target.setCookie);
   client.write(serializeResponseHead(101, result.statusMessage, headers101));
-  startTunnel(ctx, route, req.url ?? '', client, upgraded, head, result.head, target.member);
+  startTunnel(ctx, route, req.url ?? '', client, upgraded, { early, clientEnded: reader.clientEnded }, result.head, target.member);
 }
 
 /**
@@ -184,7 +224,7 @@ function startTunnel(
   url: string,
   client: Socket,
   upgraded: Socket,
-  clientHead: Buffer,
+  clientSide: { readonly early: Buffer | undefined; readonly clientEnded: boolean },
   backendHead: Buffer,
   member: BalancerMember | undefined,
 ): void {
@@ -200,7 +240,12 @@ function startTunnel(
       async: route.async,
       asyncDelayMs: route.asyncDelayMs,
     },
-    { toBackend: clientHead.length > 0 ? clientHead : undefined, toClient: backendHead.length > 0 ? backendHead : undefined },
+    {
+      toBackend: clientSide.early,
+      toClient: backendHead.length > 0 ? backendHead : undefined,
+      // The client's FIN already went to the backend with the request: that direction is done.
+      clientEnded: clientSide.clientEnded,
+    },
     (info) => {
       if (member !== undefined) balancer?.tunnelClosed(member, info.bytesToBackend + info.bytesToClient);
       ctx.log.info(
@@ -233,9 +278,15 @@ async function attemptBackend(
   target: Target,
   protocol: string,
   isGone: () => boolean,
+  body: {
+    readonly reader: UpgradeRequestReader;
+    readonly bodyError: () => string | undefined;
+    readonly inUse: (backend: Socket | undefined) => void;
+  },
 ): Promise<Attempt> {
   const route = target.route;
-  const rawHeaders = forwardRequestHeaders(req.rawHeaders, {
+  // `Expect: 100-continue` was answered here (or needs no answer): it is not passed on.
+  const rawHeaders = forwardRequestHeaders(withoutHeader(req.rawHeaders, 'expect'), {
     host: req.headers.host,
     backendHostHeader: route.backend.hostHeader,
     preserveHost: route.preserveHost,
@@ -257,22 +308,36 @@ async function attemptBackend(
     backend.destroy();
     return { kind: 'client-gone' };
   }
+  const badBody = body.bodyError();
+  if (badBody !== undefined) {
+    backend.destroy();
+    return { kind: 'bad-body', reason: badBody };
+  }
   const onClientGoneDuringHandshake = () => backend.destroy();
   client.once('close', onClientGoneDuringHandshake);
   try {
-    const result = await backendHandshake(
+    // backendHandshake writes the request head before it returns; the body follows it.
+    const answer = backendHandshake(
       backend,
       { method: req.method ?? 'GET', path: target.path, rawHeaders },
       { handshakeTimeoutMs: route.handshakeTimeoutMs, maxHeaderBytes: ctx.maxHeaderBytes },
     );
+    body.inUse(backend);
+    body.reader.attach(backend);
+    const result = await answer;
     return { kind: 'answered', result };
   } catch (err) {
     backend.destroy();
-    return isGone() ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
+    if (isGone()) return { kind: 'client-gone' };
+    const bad = body.bodyError();
+    return bad !== undefined ? { kind: 'bad-body', reason: bad } : { kind: 'failed', code: toCode(err), err };
   } finally {
+    body.reader.detach();
+    body.inUse(undefined);
     client.removeListener('close', onClientGoneDuringHandshake);
   }
 }
+
 
 /** The 101 is relayed as the backend sent it, minus headers that only concern the backend hop. */
 function forward101Headers(rawHeaders: string[]): string[] {

@@ -30,6 +30,8 @@ export interface TunnelInitialBytes {
   readonly toBackend?: Buffer | undefined;
   /** Bytes the backend sent right after its 101 head. */
   readonly toClient?: Buffer | undefined;
+  /** The client's FIN arrived before the 101 and was already passed to the backend. */
+  readonly clientEnded?: boolean | undefined;
 }
 
 export type TunnelCloseReason =
@@ -87,8 +89,8 @@ export class ByteTunnel {
   ) {
     this.toBackend = new TunnelLane(client, backend, options);
     this.toClient = new TunnelLane(backend, client, options);
-    this.watch(client, 'client');
-    this.watch(backend, 'backend');
+    this.watch(client, 'client', initial.clientEnded === true);
+    this.watch(backend, 'backend', false);
     if (this.open < 2) {
       // A side died before the tunnel existed (its 'close' may already be gone): no tunnel, just cleanup.
       this.destroyBoth();
@@ -103,6 +105,10 @@ export class ByteTunnel {
     // Initial bytes are written before any listener can deliver newer data, so order is kept.
     this.toBackend.start(initial.toBackend);
     this.toClient.start(initial.toClient);
+    if (initial.clientEnded === true) {
+      this.record('client-closed', undefined);
+      this.toBackend.end();
+    }
   }
 
   /** Bytes passed from client to backend so far. */
@@ -150,7 +156,7 @@ export class ByteTunnel {
     }, graceMs);
   }
 
-  private watch(socket: net.Socket, side: Side): void {
+  private watch(socket: net.Socket, side: Side, alreadyEnded: boolean): void {
     const lane = side === 'client' ? this.toBackend : this.toClient; // the lane this socket feeds
     const other = side === 'client' ? this.backend : this.client;
     if (socket.destroyed) {
@@ -159,7 +165,7 @@ export class ByteTunnel {
       this.open--;
       return;
     }
-    let readEnded = false;
+    let readEnded = alreadyEnded;
 
     socket.on('end', () => {
       readEnded = true;
