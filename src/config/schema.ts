@@ -298,6 +298,16 @@ export const configSchema = z
       .max(1024 * 1024)
       .default(16 * 1024)
       .describe('Largest request head accepted, in bytes; a larger one gets 431'),
+    headTimeoutMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_TIMER_MS)
+      .default(20_000)
+      .describe(
+        'A request head not complete this long after its first byte gets 408 and the connection is closed ' +
+          "(Apache's mod_reqtimeout header=20), in milliseconds; 0 disables it",
+      ),
     defaults: defaultsSchema.default(() => defaultsSchema.parse({})),
     routes: z.array(routeSchema).min(1).describe('In order; the first matching route wins'),
     balancers: z

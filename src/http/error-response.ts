@@ -5,6 +5,16 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ERRORS, type ErrorCode } from '../errors.js';
 
+/** What a 405 says is allowed: every method a reverse proxy passes on (CONNECT is the one it does not). */
+const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE';
+
+/**
+ * How long an answered connection may stay open after our error response, reading and discarding what the
+ * client still sends: closing with unread input makes the kernel send RST, which can destroy the response
+ * before the client reads it (the lingering close of Apache and nginx).
+ */
+const LINGER_MS = 2_000;
+
 function body(code: ErrorCode): string {
   const spec = ERRORS[code];
   return `${spec.status} ${STATUS_CODES[spec.status] ?? ''}: ${spec.reason} (${code})\n`;
@@ -13,6 +23,7 @@ function body(code: ErrorCode): string {
 function extraHeaders(code: ErrorCode, retryAfterS: number | undefined): [string, string][] {
   const headers: [string, string][] = [];
   if (code === 'WSP_UPGRADE_ONLY') headers.push(['Upgrade', 'websocket'], ['Connection', 'Upgrade']);
+  if (code === 'WSP_CONNECT_METHOD') headers.push(['Allow', ALLOWED_METHODS]);
   if (retryAfterS !== undefined) headers.push(['Retry-After', String(retryAfterS)]);
   return headers;
 }
@@ -41,7 +52,20 @@ export function endSocketWithError(socket: Duplex, code: ErrorCode, retryAfterS?
     return;
   }
   socket.end(rawErrorResponse(code, { close: true, retryAfterS }));
+  lingerThenDestroy(socket);
 }
+
+/** Discards further input until the client closes, or for LINGER_MS at most. */
+export function lingerThenDestroy(socket: Duplex): void {
+  socket.on('data', discard);
+  socket.resume();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  // Our end() closes only our half; the socket is destroyed once the client's FIN is read too (autoDestroy).
+  socket.once('close', () => clearTimeout(timer));
+}
+
+function discard(): void {}
 
 /** Answers through node:http; `close` asks node to close the connection after the response. */
 export function sendError(res: ServerResponse, code: ErrorCode, opts: { close?: boolean; retryAfterS?: number } = {}): void {

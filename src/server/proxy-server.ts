@@ -3,7 +3,12 @@
 //   listener (node:http / node:https, llhttp parses the head)
 //     ├─ shouldUpgradeCallback: route + upgrade policy decide, from the head, whether to tunnel
 //     ├─ 'upgrade' ──▶ handleUpgrade ──▶ backend 101 ──▶ ByteTunnel
-//     └─ 'request' ──▶ route ──▶ HttpProxy (undici pool) | 4xx
+//     ├─ 'request' ──▶ route ──▶ HttpProxy (undici pool) | 4xx
+//     ├─ 'connect' ──▶ 405 (a reverse proxy serves no CONNECT)
+//     └─ 'clientError' ──▶ 400 / 408 / 431 by the parser's reason
+//
+// A client may half-close (FIN) after a complete request and still read its answer (httpAllowHalfOpen), as
+// health checkers and `nc`-style probes expect; node:http then ends the connection after that answer.
 //
 // Everything the process-level code (CLI, worker threads) needs is here: listen(), reload(), close(), destroy().
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -17,7 +22,8 @@ import type { Config } from '../config/schema.js';
 import { resolveListeners } from '../config/listen-address.js';
 import type { ErrorCode } from '../errors.js';
 import { ERRORS } from '../errors.js';
-import { endSocketWithError, rawErrorResponse, sendError } from '../http/error-response.js';
+import { endSocketWithError, lingerThenDestroy, sendError } from '../http/error-response.js';
+import { requestHeadProblem } from '../http/request-checks.js';
 import { HttpProxy } from '../http/http-proxy.js';
 import type { Logger } from '../log.js';
 import { compileRoutes, type RouteTable } from '../routing/route-table.js';
@@ -198,8 +204,10 @@ export class ProxyServer {
       // Long uploads and downloads are streamed: no whole-request deadline; slow heads are still bounded
       // by headersTimeout.
       requestTimeout: 0,
-      headersTimeout: 60_000,
+      ...headTimeouts(this.#config.headTimeoutMs),
       keepAliveTimeout: 5_000,
+      // Host is checked by requestHeadProblem on both paths, answered from the error catalogue.
+      requireHostHeader: false,
       shouldUpgradeCallback: (req) => this.#shouldUpgrade(req),
     };
     return options;
@@ -244,7 +252,15 @@ export class ProxyServer {
       },
       onError: (code, route) => this.#opts.stats?.error(code, route),
     };
+    // Answer a complete request even when the client has already sent its FIN (see the top of the file).
+    (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res, proto));
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      socket.on('error', ignoreError);
+      this.#log.info({ code: 'WSP_CONNECT_METHOD', status: 405, url: req.url }, ERRORS.WSP_CONNECT_METHOD.reason);
+      this.#opts.stats?.error('WSP_CONNECT_METHOD', undefined);
+      endSocketWithError(socket, 'WSP_CONNECT_METHOD');
+    });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (this.#closing) {
         endSocketWithError(socket, 'WSP_SHUTTING_DOWN');
@@ -272,10 +288,13 @@ export class ProxyServer {
   }
 
   #decide(req: IncomingMessage): UpgradeDecision {
+    // A head that must be refused is not tunnelled: the plain path answers it with 400.
+    if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return { tunnel: false };
     return decideUpgrade(req.httpVersion, req.headers.upgrade, this.#routes.match(factsOf(req)));
   }
 
   #declinedUpgradeCode(req: IncomingMessage): ErrorCode {
+    if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return 'WSP_BAD_REQUEST';
     const match = this.#routes.match(factsOf(req));
     if (match === null) return 'WSP_NO_ROUTE';
     if (match === 'bad-request') return 'WSP_BAD_REQUEST';
@@ -285,6 +304,14 @@ export class ProxyServer {
   #onRequest(req: IncomingMessage, res: ServerResponse, proto: Proto): void {
     if (this.#closing) {
       sendError(res, 'WSP_SHUTTING_DOWN', { close: true });
+      return;
+    }
+    const problem = requestHeadProblem(req.httpVersion, req.rawHeaders);
+    if (problem !== undefined) {
+      // The framing cannot be trusted, so neither can the connection: answer and close.
+      this.#log.info({ code: 'WSP_BAD_REQUEST', status: 400, url: req.url, problem }, ERRORS.WSP_BAD_REQUEST.reason);
+      this.#opts.stats?.error('WSP_BAD_REQUEST', undefined);
+      sendError(res, 'WSP_BAD_REQUEST', { close: true });
       return;
     }
     const match = this.#routes.match(factsOf(req));
@@ -317,8 +344,40 @@ export class ProxyServer {
       socket.destroy();
       return;
     }
-    const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'WSP_HEADERS_TOO_LARGE' : 'WSP_BAD_REQUEST';
+    // A response already started on this connection (e.g. the 400 for a head whose framing is refused, then
+    // the parser trips on that framing): a second status line would corrupt it. Let it finish, then close.
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (inFlight?.headersSent === true) {
+      socket.end();
+      lingerThenDestroy(socket);
+      return;
+    }
+    const code = clientErrorCode(err.code);
     this.#log.info({ code, status: ERRORS[code].status, parserError: err.code }, ERRORS[code].reason);
-    socket.end(rawErrorResponse(code, { close: true }));
+    this.#opts.stats?.error(code, undefined);
+    endSocketWithError(socket, code);
   }
+}
+
+function ignoreError(): void {}
+
+/** The catalogue code for a request node:http's parser refused. */
+function clientErrorCode(parserCode: string | undefined): ErrorCode {
+  if (parserCode === 'HPE_HEADER_OVERFLOW') return 'WSP_HEADERS_TOO_LARGE';
+  if (parserCode === 'ERR_HTTP_REQUEST_TIMEOUT') return 'WSP_HEAD_TIMEOUT';
+  return 'WSP_BAD_REQUEST';
+}
+
+/**
+ * node:http's head timeout for `headTimeoutMs`. Node checks it only every connectionsCheckingInterval (30 s
+ * by default, so a 20 s limit acted after up to 50 s): the check runs often enough that a slow head is cut
+ * within a tenth of the limit (at least every 100 ms, at most every second). The check walks the
+ * connections whose head is being parsed, not open tunnels, so it stays cheap with many tunnels.
+ */
+function headTimeouts(headTimeoutMs: number): Pick<http.ServerOptions, 'headersTimeout' | 'connectionsCheckingInterval'> {
+  if (headTimeoutMs === 0) return { headersTimeout: 0 };
+  return {
+    headersTimeout: headTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(headTimeoutMs / 10))),
+  };
 }
