@@ -66,3 +66,13 @@ export function prefixBackendPath(basePathTrimmed: string, basePathOrSlash: stri
   if (rest === null) return basePathOrSlash;
   return basePathTrimmed + '/' + encodePath(rest);
 }
+
+/**
+ * ProxyPassMatch without `$n`: the backend path followed by the whole request path (`ws://b/static` and
+ * `/nb/x` give `/static/nb/x`). Apache concatenates blindly, so a backend path ending in `/` gives
+ * `/static//nb/x`; the slash is merged here, as prefixBackendPath does, since no backend means the `//`.
+ * `path` is the decoded, normalised request path (it starts with `/`).
+ */
+export function appendBackendPath(basePathTrimmed: string, path: string): string {
+  return basePathTrimmed + encodePath(path);
+}

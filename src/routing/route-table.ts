@@ -13,6 +13,7 @@ import { MemberTable } from '../balancer/member-table.js';
 import { WspassError } from '../errors.js';
 import { isBalancerUrl, parseBalancerUrl, parseBackendUrl, type ParsedBackend } from './backend-url.js';
 import {
+  appendBackendPath,
   compileTemplate,
   expandTemplate,
   hasPlaceholder,
@@ -171,8 +172,8 @@ function backendPath(m: Matcher, path: string, query: string, captures: RegExpEx
     const q = m.queryTemplate === undefined ? undefined : expandTemplate(m.queryTemplate, captures);
     return (p === '' ? '/' : p) + joinQuery(q, query);
   }
-  // Regex route without placeholders: the backend path as is (Apache), the query passed through.
-  return m.basePathOrSlash + joinQuery(m.baseQuery, query);
+  // Regex route without placeholders: ProxyPassMatch appends the request path to the backend URL.
+  return appendBackendPath(m.basePathTrimmed, path) + joinQuery(m.baseQuery, query);
 }
 
 /** Compiles the routes of a validated config; throws RouteCompileError listing every problem. */

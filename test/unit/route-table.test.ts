@@ -173,8 +173,24 @@ test('regex routes substitute $0..$9 with re-encoded captures, query passed thro
   assert.equal(matched(t, '/u/ann/room').backendPath, '/users/ann/room?full=/u/ann/room');
   assert.equal(matched(t, '/u/ann/lobby/x?k=v').backendPath, '/users/ann/lobby/x?full=/u/ann/lobby/x&k=v');
   assert.equal(matched(t, '/u/a%20b/room').backendPath, '/users/a%20b/room?full=/u/a%20b/room');
-  assert.equal(matched(t, '/fixed/anything?q=1').backendPath, '/socket?q=1', 'no $: the backend path as is');
-  assert.equal(matched(t, '/bare/x').backendPath, '/');
+  assert.equal(matched(t, '/fixed/anything?q=1').backendPath, '/socket/fixed/anything?q=1', 'no $: the path is appended');
+  assert.equal(matched(t, '/bare/x').backendPath, '/bare/x');
+});
+
+test('ProxyPassMatch without $n appends the request path, one slash between, re-encoded, queries joined', () => {
+  const t = table([
+    { match: '^/nb/.*$', backend: 'ws://b/static' },
+    { match: '^/slash/', backend: 'ws://b/static/' },
+    { match: '^/q/', backend: 'ws://b/static?from=proxy' },
+    { match: '^/root/', backend: 'ws://b/' },
+  ]);
+  assert.equal(matched(t, '/nb/deep/x?q=1').backendPath, '/static/nb/deep/x?q=1');
+  // Apache gives //slash/x here; the doubled slash is merged (README, differences from Apache).
+  assert.equal(matched(t, '/slash/x').backendPath, '/static/slash/x');
+  assert.equal(matched(t, '/slash/').backendPath, '/static/slash/');
+  assert.equal(matched(t, '/q/a%20b?k=v').backendPath, '/static/q/a%20b?from=proxy&k=v');
+  assert.equal(matched(t, '/q/caf%c3%a9').backendPath, '/static/q/caf%C3%A9?from=proxy');
+  assert.equal(matched(t, '/root/../root/y').backendPath, '/root/y', 'the normalised path is what is appended');
 });
 
 test('regex routes compile with the u flag and match the decoded path', () => {
