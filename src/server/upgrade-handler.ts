@@ -18,6 +18,7 @@ import { ERRORS, WspassError, type ErrorCode } from '../errors.js';
 import { endSocketWithError } from '../http/error-response.js';
 import { forwardRequestHeaders, rawHeaderValue, serializeResponseHead } from '../http/headers.js';
 import type { Logger } from '../log.js';
+import { requestHost } from '../routing/normalize-path.js';
 import type { CompiledRoute } from '../routing/types.js';
 import { connectBackend } from '../tunnel/backend-connect.js';
 import { backendHandshake, type HandshakeResult } from '../tunnel/backend-handshake.js';
@@ -236,7 +237,7 @@ async function attemptBackend(
 ): Promise<Attempt> {
   const route = target.route;
   const rawHeaders = forwardRequestHeaders(req.rawHeaders, {
-    host: req.headers.host,
+    host: requestHost(req.url, req.headers.host),
     backendHostHeader: route.backend.hostHeader,
     preserveHost: route.preserveHost,
     forwardedHeaders: route.forwardedHeaders,

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { WspassError } from '../../src/errors.js';
 import { compileRoutes, RouteCompileError, type CompileOptions, type RouteTable } from '../../src/routing/route-table.js';
+import { requestHost } from '../../src/routing/normalize-path.js';
 import type { RequestFacts, RouteMatch } from '../../src/routing/types.js';
 
 type RoutesInput = ConfigInput['routes'];
@@ -191,6 +192,15 @@ test('ProxyPassMatch without $n appends the request path, one slash between, re-
   assert.equal(matched(t, '/q/a%20b?k=v').backendPath, '/static/q/a%20b?from=proxy&k=v');
   assert.equal(matched(t, '/q/caf%c3%a9').backendPath, '/static/q/caf%C3%A9?from=proxy');
   assert.equal(matched(t, '/root/../root/y').backendPath, '/root/y', 'the normalised path is what is appended');
+});
+
+test('requestHost: an absolute-form authority wins over Host, as in route matching', () => {
+  assert.equal(requestHost('/x', 'b.example'), 'b.example');
+  assert.equal(requestHost('http://evil.example:9999/ws/echo', 'b.example'), 'evil.example:9999');
+  assert.equal(requestHost('HTTPS://A.example?q', 'b.example'), 'A.example', 'as written');
+  assert.equal(requestHost('http://a.example', undefined), 'a.example');
+  assert.equal(requestHost('/x', undefined), undefined);
+  assert.equal(requestHost(undefined, 'b.example'), 'b.example');
 });
 
 test('regex routes compile with the u flag and match the decoded path', () => {
