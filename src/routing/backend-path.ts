@@ -1,6 +1,6 @@
 // How a matched request path becomes the path sent to the backend: the ProxyPass prefix mapping, the
-// ProxyPassMatch `$n` substitution, and the query join. Templates are split once at compile time so a
-// request only concatenates strings. Pure.
+// ProxyPassMatch `$n` substitution (or, without `$n`, the request path appended), and the query join.
+// Templates are split once at compile time so a request only concatenates strings. Pure.
 import { encodePath } from './normalize-path.js';
 
 /** Literal text and capture-group numbers, in order. */
