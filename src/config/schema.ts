@@ -10,15 +10,23 @@ const durationMs = (what: string) =>
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/; // RFC 9110 token
 
+const UPGRADE_VALUES =
+  'Protocols tunnelled: "websocket", a list of protocol names, "ANY" (forward whatever the client asks for), ' +
+  '"NONE" (skip the Upgrade header check, tunnel WebSocket) or false (never: upgrade requests are proxied ' +
+  'as plain HTTP without Upgrade)';
+
 export const upgradeSchema = z
   .union([
     z.string().regex(TOKEN, 'must be a protocol name (an RFC 9110 token), ANY or NONE'),
     z.array(z.string().regex(TOKEN, 'must be a protocol name (an RFC 9110 token)')).min(1),
+    // A boolean refined to false rather than z.literal(false): a wrong type then reads "expected a string or
+    // a list or true or false", and `true` gets a message saying what to write instead.
+    z
+      .boolean()
+      .refine((v) => !v, 'true is not a value here: name the protocols to tunnel (e.g. websocket), or write false for none')
+      .meta({ const: false }),
   ])
-  .describe(
-    'Protocols this route tunnels: "websocket" (default), a list of protocol names, ' +
-      '"ANY" (forward whatever the client asks for) or "NONE" (skip the Upgrade header check, tunnel WebSocket)',
-  );
+  .describe(UPGRADE_VALUES);
 
 export const backendTlsSchema = z
   .strictObject({
@@ -96,7 +104,12 @@ export const routeSchema = z
         'ws://, wss://, http:// or https:// URL, or balancer://name/path (a balancer of `balancers`); ' +
           'its path replaces the matched prefix',
       ),
-    upgrade: upgradeSchema.default('websocket'),
+    upgrade: upgradeSchema
+      .optional()
+      .describe(
+        `${UPGRADE_VALUES}. Default from the backend, as Apache: "websocket" for ws:// and wss://, ` +
+          'false for http:// and https://; for a balancer, its `upgrade`, else its members\' (which must agree)',
+      ),
     upgradeOnly: z.boolean().default(false).describe('Refuse requests without Upgrade (426) instead of proxying them as HTTP'),
     idleTimeoutMs: inheritable.idleTimeoutMs.optional(),
     connectTimeoutMs: inheritable.connectTimeoutMs.optional(),
@@ -141,6 +154,12 @@ export const balancerMemberSchema = z.strictObject({
     .regex(ROUTE_NAME, 'must be 1-64 letters, digits, "_" or "-"')
     .optional()
     .describe('Value of the sticky cookie that names this member (Apache route=); defaults to a hash of the URL'),
+  upgrade: upgradeSchema
+    .optional()
+    .describe(
+      'What this member tunnels (BalancerMember upgrade=), as routes[].upgrade. Default from the URL: ' +
+        '"websocket" for ws:// and wss://, false for http:// and https://',
+    ),
   state: z
     .enum(MEMBER_STATES)
     .default('active')
@@ -240,6 +259,12 @@ export const balancerSchema = z
       .max(20)
       .default(3)
       .describe('Members tried for one request while nothing has been relayed to the client'),
+    upgrade: upgradeSchema
+      .optional()
+      .describe(
+        'What the routes to this balancer tunnel when they do not set `upgrade`, as routes[].upgrade. Default: ' +
+          '"websocket" with strategy socketio, else the members\' common value (members that disagree need it set)',
+      ),
     hash: balancerHashSchema.optional(),
     sticky: balancerStickySchema.optional(),
     healthCheck: balancerHealthCheckSchema.optional(),
@@ -354,5 +379,6 @@ export type BalancerMemberConfig = z.output<typeof balancerMemberSchema>;
 export type BalancerHealthCheckConfig = z.output<typeof balancerHealthCheckSchema>;
 export type BalancerHashConfig = z.output<typeof balancerHashSchema>;
 export type BalancerStickyConfig = z.output<typeof balancerStickySchema>;
+export type UpgradeSetting = z.output<typeof upgradeSchema>;
 export type MemberState = (typeof MEMBER_STATES)[number];
 export type BalancerStrategy = (typeof BALANCER_STRATEGIES)[number];

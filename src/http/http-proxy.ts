@@ -17,6 +17,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { balanceFacts } from '../balancer/request-facts.js';
 import { ERRORS, type ErrorCode, WspassError } from '../errors.js';
+import { requestHost } from '../routing/normalize-path.js';
 import type { CompiledRoute, RouteBalancer, RouteMatch } from '../routing/types.js';
 import { backendErrorCode } from './backend-error-code.js';
 import { BackendPools } from './backend-pools.js';
@@ -116,7 +117,7 @@ export class HttpProxy {
     try {
       const pool = this.#pools.get(route);
       let headers = forwardRequestHeaders(req.rawHeaders, {
-        host: req.headers.host,
+        host: requestHost(req.url, req.headers.host),
         backendHostHeader: route.backend.hostHeader,
         preserveHost: route.preserveHost,
         forwardedHeaders: route.forwardedHeaders,

@@ -1,6 +1,6 @@
 // How a matched request path becomes the path sent to the backend: the ProxyPass prefix mapping, the
-// ProxyPassMatch `$n` substitution, and the query join. Templates are split once at compile time so a
-// request only concatenates strings. Pure.
+// ProxyPassMatch `$n` substitution (or, without `$n`, the request path appended), and the query join.
+// Templates are split once at compile time so a request only concatenates strings. Pure.
 import { encodePath } from './normalize-path.js';
 
 /** Literal text and capture-group numbers, in order. */
@@ -65,4 +65,14 @@ export function joinQuery(backendQuery: string | undefined, requestQuery: string
 export function prefixBackendPath(basePathTrimmed: string, basePathOrSlash: string, rest: string | null): string {
   if (rest === null) return basePathOrSlash;
   return basePathTrimmed + '/' + encodePath(rest);
+}
+
+/**
+ * ProxyPassMatch without `$n`: the backend path followed by the whole request path (`ws://b/static` and
+ * `/nb/x` give `/static/nb/x`). Apache concatenates blindly, so a backend path ending in `/` gives
+ * `/static//nb/x`; the slash is merged here, as prefixBackendPath does, since no backend means the `//`.
+ * `path` is the decoded, normalised request path (it starts with `/`).
+ */
+export function appendBackendPath(basePathTrimmed: string, path: string): string {
+  return basePathTrimmed + encodePath(path);
 }

@@ -161,6 +161,16 @@ export function normalizeTarget(url: string): NormalizedTarget | null {
   return authority === undefined ? { path, query } : { path, query, authority };
 }
 
+/**
+ * The host a request names: the authority of an absolute-form target, which RFC 9112 §3.2.2 says wins over
+ * the Host header, else the Host header. What routes match on, and what X-Forwarded-Host and preserveHost
+ * send on (Apache: `GET http://a.example/x` with `Host: b.example` forwards `X-Forwarded-Host: a.example`).
+ */
+export function requestHost(url: string | undefined, hostHeader: string | undefined): string | undefined {
+  if (url === undefined || url.charCodeAt(0) === SLASH) return hostHeader;
+  return ABSOLUTE_FORM.exec(url)?.[1] ?? hostHeader;
+}
+
 // pchar (RFC 3986 §3.3) plus `/`: unreserved, sub-delims, ':' and '@'.
 const KEEP = new Uint8Array(128);
 for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/") {

@@ -13,6 +13,7 @@ import { MemberTable } from '../balancer/member-table.js';
 import { WspassError } from '../errors.js';
 import { isBalancerUrl, parseBalancerUrl, parseBackendUrl, type ParsedBackend } from './backend-url.js';
 import {
+  appendBackendPath,
   compileTemplate,
   expandTemplate,
   hasPlaceholder,
@@ -31,6 +32,7 @@ import type {
   RouteMatch,
   UpgradePolicy,
 } from './types.js';
+import { balancerUpgradePolicy, routeUpgradePolicy } from './upgrade-policy.js';
 
 export interface RouteIssue {
   /** Key path in the config, e.g. ['routes', 2, 'match']. */
@@ -102,16 +104,6 @@ interface Matcher {
 
 const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
-function upgradePolicy(value: RouteConfig['upgrade']): UpgradePolicy {
-  if (typeof value === 'string') {
-    const upper = value.toUpperCase();
-    if (upper === 'ANY') return { kind: 'any' };
-    if (upper === 'NONE') return { kind: 'none' };
-    return { kind: 'list', protocols: [value.toLowerCase()] };
-  }
-  return { kind: 'list', protocols: [...new Set(value.map((p) => p.toLowerCase()))] };
-}
-
 /** Number of capture groups in a compiled pattern. */
 function groupCount(regex: RegExp): number {
   return new RegExp(`${regex.source}|`, regex.flags).exec('')!.length - 1;
@@ -180,8 +172,8 @@ function backendPath(m: Matcher, path: string, query: string, captures: RegExpEx
     const q = m.queryTemplate === undefined ? undefined : expandTemplate(m.queryTemplate, captures);
     return (p === '' ? '/' : p) + joinQuery(q, query);
   }
-  // Regex route without placeholders: the backend path as is (Apache), the query passed through.
-  return m.basePathOrSlash + joinQuery(m.baseQuery, query);
+  // Regex route without placeholders: ProxyPassMatch appends the request path to the backend URL.
+  return appendBackendPath(m.basePathTrimmed, path) + joinQuery(m.baseQuery, query);
 }
 
 /** Compiles the routes of a validated config; throws RouteCompileError listing every problem. */
@@ -280,6 +272,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
     // A balancer route maps paths on the balancer URL's path; each member's origin is added per request.
     let balancer: Balancer | undefined;
     let origin: BackendOrigin | undefined;
+    let upgrade: UpgradePolicy | undefined;
     let parsed: Pick<ParsedBackend, 'path' | 'query'> | string;
     if (isBalancerUrl(rc.backend)) {
       const b = parseBalancerUrl(rc.backend);
@@ -292,12 +285,20 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
         // A balancer that failed to compile has its own issues; the route just cannot be built.
         balancer = balancers.get(b.name);
         origin = balancer?.members[0]!.origin;
+        if (balancer !== undefined) {
+          const policy = balancerUpgradePolicy(rc.upgrade, b.name, config.balancers![b.name]!, balancer.members);
+          if (typeof policy === 'string') report(at('upgrade'), policy);
+          else upgrade = policy;
+        }
       }
     } else {
       const single = parseBackendUrl(rc.backend);
       parsed = single;
       if (typeof single === 'string') report(at('backend'), single);
-      else origin = single.origin;
+      else {
+        origin = single.origin;
+        upgrade = routeUpgradePolicy(rc.upgrade, origin);
+      }
     }
 
     let pathTemplate: Template | undefined;
@@ -319,7 +320,18 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       origin.secure ? tlsFor(rc.tls ?? defaults.tls, tlsWhere) : undefined;
     const tls = origin === undefined ? undefined : routeTls(origin);
 
-    if (issues.length !== ok || typeof parsed === 'string' || origin === undefined) return;
+    if (upgrade?.kind === 'never' && rc.upgradeOnly) {
+      // Nothing would ever be tunnelled, so every request would get 426.
+      report(
+        at('upgradeOnly'),
+        rc.upgrade === false
+          ? 'refuses every request: the route never tunnels (`upgrade: false`)'
+          : 'refuses every request: the route never tunnels (an http:// or https:// backend proxies upgrade ' +
+              'requests as plain HTTP unless `upgrade` is set); set `upgrade` (e.g. websocket) or use a ws:// backend',
+      );
+    }
+
+    if (issues.length !== ok || typeof parsed === 'string' || origin === undefined || upgrade === undefined) return;
 
     const base = {
       index,
@@ -332,7 +344,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       async: rc.async ?? defaults.async,
       asyncDelayMs: rc.asyncDelayMs ?? defaults.asyncDelayMs,
       highWaterMarkBytes: rc.highWaterMarkBytes ?? defaults.highWaterMarkBytes,
-      upgrade: Object.freeze(upgradePolicy(rc.upgrade)),
+      upgrade,
       upgradeOnly: rc.upgradeOnly,
     };
     let route: CompiledRoute;

@@ -27,7 +27,8 @@ export interface BackendTls {
 export type UpgradePolicy =
   | { readonly kind: 'list'; readonly protocols: readonly string[] } // lower-cased names, e.g. ['websocket']
   | { readonly kind: 'any' }
-  | { readonly kind: 'none' };
+  | { readonly kind: 'none' } // Apache's upgrade=NONE: WebSocket, whatever the client's Upgrade says
+  | { readonly kind: 'never' }; // `upgrade: false`, and http(s):// backends by default: plain HTTP only
 
 /** Per-route behaviour after defaults are applied. */
 export interface RouteOptions {

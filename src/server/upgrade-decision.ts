@@ -16,6 +16,9 @@ const PLAIN: UpgradeDecision = { tunnel: false };
  */
 export function chooseProtocol(policy: UpgradePolicy, clientUpgrade: string | undefined): string | undefined {
   switch (policy.kind) {
+    case 'never':
+      // Proxied as plain HTTP, where Upgrade is dropped as a hop-by-hop header (Apache's http:// worker).
+      return undefined;
     case 'none':
       // Apache's upgrade=NONE: no check of the client's header, WebSocket toward the backend.
       return 'websocket';

@@ -20,6 +20,7 @@ import { endSocketWithError } from '../http/error-response.js';
 import { forwardRequestHeaders, hasToken, rawHeaderValue, serializeResponseHead, withoutHeader } from '../http/headers.js';
 import { requestFraming } from '../http/request-framing.js';
 import type { Logger } from '../log.js';
+import { requestHost } from '../routing/normalize-path.js';
 import type { CompiledRoute } from '../routing/types.js';
 import { connectBackend } from '../tunnel/backend-connect.js';
 import { backendHandshake, type HandshakeResult } from '../tunnel/backend-handshake.js';
@@ -287,7 +288,7 @@ async function attemptBackend(
   const route = target.route;
   // `Expect: 100-continue` was answered here (or needs no answer): it is not passed on.
   const rawHeaders = forwardRequestHeaders(withoutHeader(req.rawHeaders, 'expect'), {
-    host: req.headers.host,
+    host: requestHost(req.url, req.headers.host),
     backendHostHeader: route.backend.hostHeader,
     preserveHost: route.preserveHost,
     forwardedHeaders: route.forwardedHeaders,

@@ -77,6 +77,7 @@ async function session(t: TestContext, port: number): Promise<{ name: string; tr
 
 test('socketio preset: polling then upgrade stays on one replica; sessions spread over both replicas', async (t) => {
   const replicas = await Promise.all([startReplica(t, 'r1'), startReplica(t, 'r2')]);
+  // The replicas are http:// members, which do not tunnel by default; the socketio preset tunnels WebSocket.
   const port = await startProxy(t, { strategy: 'socketio' }, replicas.map((r) => r.url));
   const results = [];
   for (let i = 0; i < 6; i++) results.push(await session(t, port));
@@ -94,7 +95,8 @@ test('socketio preset: polling then upgrade stays on one replica; sessions sprea
 
 test('control: without stickiness the second polling request reaches the other replica and the session fails', async (t) => {
   const replicas = await Promise.all([startReplica(t, 'r1'), startReplica(t, 'r2')]);
-  const port = await startProxy(t, { strategy: 'byrequests' }, replicas.map((r) => r.url));
+  // Tunnelling as the preset does, so stickiness is the only difference.
+  const port = await startProxy(t, { strategy: 'byrequests', upgrade: 'websocket' }, replicas.map((r) => r.url));
   const socket = client(t, port);
   const outcome = await new Promise<string>((resolve) => {
     socket.once('connect', () => resolve('connected'));

@@ -87,10 +87,32 @@ test('wspass validate: balancer problems come with the file position of the key'
   }
 });
 
+test('wspass validate: members that disagree on upgrades are reported at the route, naming them and the fix', (t) => {
+  const file = tempFile(
+    t,
+    'wspass.yaml',
+    ['listen: 127.0.0.1:0', 'routes:', '  - path: /', '    backend: balancer://pool/', 'balancers:', '  pool:', '    members:',
+      '      - url: ws://a:1', '      - url: http://b:1', ''].join('\n'),
+  );
+  try {
+    loadAndCheckConfig(file);
+    assert.fail('the config should be invalid');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /wspass\.yaml:3:5: routes\[0\]\.upgrade: the members of balancer "pool" disagree/);
+    assert.match(err.message, /members\[0\] ws:\/\/a:1 → upgrade websocket; members\[1\] http:\/\/b:1 → upgrade false/);
+    assert.match(err.message, /set `upgrade` on this route or on balancers\.pool/);
+  }
+});
+
 test('examples/balancer.yaml validates, routes and balancers included', () => {
   const config = loadAndCheckConfig(fileURLToPath(new URL('../../../examples/balancer.yaml', import.meta.url)));
   assert.deepEqual(Object.keys(config.balancers ?? {}), ['backend-cluster', 'chat', 'rooms']);
-  assert.equal(compileRoutes(config).balancers.size, 3);
+  const table = compileRoutes(config);
+  assert.equal(table.balancers.size, 3);
+  // http:// cluster with upgrade: websocket, socketio over ws://, hash over ws://: all tunnel WebSocket.
+  const websocket = { kind: 'list', protocols: ['websocket'] };
+  assert.deepEqual(table.routes.map((r) => r.upgrade), [websocket, websocket, websocket]);
 });
 
 test('paths: member path + the route mapping on the balancer path; query passed through; origin and TLS per member', () => {

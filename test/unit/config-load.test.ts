@@ -44,7 +44,6 @@ test('defaults are applied to a minimal config', () => {
   assert.deepEqual(config.routes[0], {
     path: '/',
     backend: 'ws://127.0.0.1:9001/',
-    upgrade: 'websocket',
     upgradeOnly: false,
   });
 });
@@ -126,9 +125,15 @@ test('union: lists the allowed forms and the schema description', () => {
       'Where to accept clients: "host:port", or a list of addresses / { address, tls }',
   ]);
   assert.deepEqual(lines(`listen: ":0"\n${ROUTE}    upgrade: 5\n`), [
-    'wspass.yaml:5:14: routes[0].upgrade: expected a string or a list, got number 5 — Protocols this route tunnels: ' +
-      '"websocket" (default), a list of protocol names, "ANY" (forward whatever the client asks for) or ' +
-      '"NONE" (skip the Upgrade header check, tunnel WebSocket)',
+    'wspass.yaml:5:14: routes[0].upgrade: expected a string or a list or true or false, got number 5 — Protocols ' +
+      'tunnelled: "websocket", a list of protocol names, "ANY" (forward whatever the client asks for), "NONE" (skip ' +
+      'the Upgrade header check, tunnel WebSocket) or false (never: upgrade requests are proxied as plain HTTP ' +
+      'without Upgrade). Default from the backend, as Apache: "websocket" for ws:// and wss://, false for http:// ' +
+      "and https://; for a balancer, its `upgrade`, else its members' (which must agree)",
+  ]);
+  assert.deepEqual(lines(`listen: ":0"\n${ROUTE}    upgrade: true\n`), [
+    'wspass.yaml:5:14: routes[0].upgrade: true is not a value here: name the protocols to tunnel (e.g. websocket), ' +
+      'or write false for none',
   ]);
   // The string member was meant: its own message, not the list alternative.
   assert.deepEqual(lines(`listen: ":0"\n${ROUTE}    upgrade: "web socket"\n`), [
@@ -223,7 +228,7 @@ test('an empty file (or one with only comments) is one clear issue', () => {
 
 test('JSON files: loaded, must be strict JSON, and errors carry positions', () => {
   const good = '{\n  "listen": ":0",\n  "routes": [{ "path": "/", "backend": "ws://b/" }]\n}\n';
-  assert.equal(loadConfigText(good, 'wspass.json').routes[0]?.upgrade, 'websocket');
+  assert.equal(loadConfigText(good, 'wspass.json').routes[0]?.upgradeOnly, false);
   // Valid YAML, not valid JSON.
   assert.match(lines(`listen: ":0"\n${ROUTE}`, 'wspass.json').join('\n'), /^wspass\.json: invalid JSON: Unexpected token 'l'/);
   assert.deepEqual(lines('{\n  "listen": ":0",\n  "routes": [],\n}\n', 'wspass.json'), [

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { WspassError } from '../../src/errors.js';
 import { compileRoutes, RouteCompileError, type CompileOptions, type RouteTable } from '../../src/routing/route-table.js';
+import { requestHost } from '../../src/routing/normalize-path.js';
 import type { RequestFacts, RouteMatch } from '../../src/routing/types.js';
 
 type RoutesInput = ConfigInput['routes'];
@@ -173,8 +174,33 @@ test('regex routes substitute $0..$9 with re-encoded captures, query passed thro
   assert.equal(matched(t, '/u/ann/room').backendPath, '/users/ann/room?full=/u/ann/room');
   assert.equal(matched(t, '/u/ann/lobby/x?k=v').backendPath, '/users/ann/lobby/x?full=/u/ann/lobby/x&k=v');
   assert.equal(matched(t, '/u/a%20b/room').backendPath, '/users/a%20b/room?full=/u/a%20b/room');
-  assert.equal(matched(t, '/fixed/anything?q=1').backendPath, '/socket?q=1', 'no $: the backend path as is');
-  assert.equal(matched(t, '/bare/x').backendPath, '/');
+  assert.equal(matched(t, '/fixed/anything?q=1').backendPath, '/socket/fixed/anything?q=1', 'no $: the path is appended');
+  assert.equal(matched(t, '/bare/x').backendPath, '/bare/x');
+});
+
+test('ProxyPassMatch without $n appends the request path, one slash between, re-encoded, queries joined', () => {
+  const t = table([
+    { match: '^/nb/.*$', backend: 'ws://b/static' },
+    { match: '^/slash/', backend: 'ws://b/static/' },
+    { match: '^/q/', backend: 'ws://b/static?from=proxy' },
+    { match: '^/root/', backend: 'ws://b/' },
+  ]);
+  assert.equal(matched(t, '/nb/deep/x?q=1').backendPath, '/static/nb/deep/x?q=1');
+  // Apache gives //slash/x here; the doubled slash is merged (README, differences from Apache).
+  assert.equal(matched(t, '/slash/x').backendPath, '/static/slash/x');
+  assert.equal(matched(t, '/slash/').backendPath, '/static/slash/');
+  assert.equal(matched(t, '/q/a%20b?k=v').backendPath, '/static/q/a%20b?from=proxy&k=v');
+  assert.equal(matched(t, '/q/caf%c3%a9').backendPath, '/static/q/caf%C3%A9?from=proxy');
+  assert.equal(matched(t, '/root/../root/y').backendPath, '/root/y', 'the normalised path is what is appended');
+});
+
+test('requestHost: an absolute-form authority wins over Host, as in route matching', () => {
+  assert.equal(requestHost('/x', 'b.example'), 'b.example');
+  assert.equal(requestHost('http://evil.example:9999/ws/echo', 'b.example'), 'evil.example:9999');
+  assert.equal(requestHost('HTTPS://A.example?q', 'b.example'), 'A.example', 'as written');
+  assert.equal(requestHost('http://a.example', undefined), 'a.example');
+  assert.equal(requestHost('/x', undefined), undefined);
+  assert.equal(requestHost(undefined, 'b.example'), 'b.example');
 });
 
 test('regex routes compile with the u flag and match the decoded path', () => {
@@ -270,6 +296,79 @@ test('upgrade policies', () => {
       { kind: 'list', protocols: ['websocket', 'h2c'] },
     ],
   );
+});
+
+test('upgrade defaults follow the backend scheme; false never tunnels', () => {
+  const t = table([
+    { path: '/1', backend: 'ws://b/' },
+    { path: '/2', backend: 'wss://b/' },
+    { path: '/3', backend: 'http://b/' },
+    { path: '/4', backend: 'https://b/' },
+    { path: '/5', backend: 'http://b/', upgrade: 'websocket' },
+    { path: '/6', backend: 'ws://b/', upgrade: false },
+  ]);
+  const websocket = { kind: 'list', protocols: ['websocket'] };
+  assert.deepEqual(
+    t.routes.map((r) => r.upgrade),
+    [websocket, websocket, { kind: 'never' }, { kind: 'never' }, websocket, { kind: 'never' }],
+  );
+});
+
+test('balancer routes: one policy from the route, else the balancer, else the members, which must agree', () => {
+  type BalancerInput = NonNullable<ConfigInput['balancers']>[string];
+  const balancers = (extra: Partial<BalancerInput> = {}, members: BalancerInput['members'] = []) => ({
+    balancers: { pool: { members: [{ url: 'ws://a:1' }, { url: 'http://b:1' }, ...members], ...extra } },
+  });
+  const policy = (route: Partial<RoutesInput[number]>, extra?: Partial<BalancerInput>) =>
+    table([{ path: '/', backend: 'balancer://pool/', ...route }], balancers(extra)).routes[0]!.upgrade;
+  const websocket = { kind: 'list', protocols: ['websocket'] };
+  assert.deepEqual(policy({ upgrade: false }), { kind: 'never' }, 'the route decides');
+  assert.deepEqual(policy({}, { upgrade: 'websocket' }), websocket, 'else the balancer');
+  assert.deepEqual(policy({ upgrade: 'ANY' }, { upgrade: false }), { kind: 'any' }, 'the route wins over the balancer');
+  assert.deepEqual(policy({}, { strategy: 'socketio' }), websocket, 'socketio defaults to WebSocket');
+  assert.deepEqual(policy({}, { strategy: 'socketio', upgrade: false }), { kind: 'never' });
+  // Every member on one policy: a member's own `upgrade` counts, else its scheme's default.
+  const agreeing = table([{ path: '/', backend: 'balancer://pool/' }], {
+    balancers: { pool: { members: [{ url: 'ws://a:1' }, { url: 'http://b:1', upgrade: 'WebSocket' }] } },
+  });
+  assert.deepEqual(agreeing.routes[0]!.upgrade, websocket);
+  const plain = table([{ path: '/', backend: 'balancer://pool/' }], {
+    balancers: { pool: { members: [{ url: 'http://a:1' }, { url: 'https://b:1' }] } },
+  });
+  assert.deepEqual(plain.routes[0]!.upgrade, { kind: 'never' });
+  // The balancer-level policy reaches every member target.
+  const lb = table([{ path: '/', backend: 'balancer://pool/', upgrade: 'mqtt' }], balancers()).routes[0]!.balancer!;
+  assert.deepEqual(lb.targets.map((x) => x.route.upgrade), [{ kind: 'list', protocols: ['mqtt'] }, { kind: 'list', protocols: ['mqtt'] }]);
+
+  const issues = compileIssues(() =>
+    table(
+      [
+        { path: '/a', backend: 'balancer://pool/' },
+        { path: '/b', backend: 'balancer://pool/', upgrade: 'websocket' },
+      ],
+      balancers({}, [{ url: 'http://c:1', upgrade: 'websocket' }]),
+    ),
+  );
+  assert.deepEqual(issues.map((i) => i.path), [['routes', 0, 'upgrade']]);
+  assert.equal(
+    issues[0]!.message,
+    'the members of balancer "pool" disagree on which upgrades to tunnel (members[0] ws://a:1, members[2] http://c:1 → ' +
+      'upgrade websocket; members[1] http://b:1 → upgrade false); set `upgrade` on this route or on balancers.pool ' +
+      '(e.g. websocket, or false to proxy upgrades as plain HTTP)',
+  );
+});
+
+test('upgradeOnly on a route that never tunnels is a compile error', () => {
+  const issues = compileIssues(() =>
+    table([
+      { path: '/a', backend: 'http://b/', upgradeOnly: true },
+      { path: '/b', backend: 'ws://b/', upgrade: false, upgradeOnly: true },
+      { path: '/c', backend: 'http://b/', upgrade: 'websocket', upgradeOnly: true },
+    ]),
+  );
+  assert.deepEqual(issues.map((i) => i.path), [['routes', 0, 'upgradeOnly'], ['routes', 1, 'upgradeOnly']]);
+  assert.match(issues[0]!.message, /http:\/\/ or https:\/\/ backend proxies upgrade requests as plain HTTP unless `upgrade` is set/);
+  assert.match(issues[1]!.message, /`upgrade: false`/);
 });
 
 test('backend origins: default ports, IPv6, schemes, lower-cased host', () => {
