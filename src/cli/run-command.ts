@@ -13,7 +13,8 @@ import { parseListenAddress, resolveListeners } from '../config/listen-address.j
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { createMetrics } from '../metrics/prometheus.js';
-import { runtimeHasReusePort, Supervisor } from '../workers/supervisor.js';
+import { missingFeatures, runtimeSupport } from '../workers/runtime-support.js';
+import { Supervisor } from '../workers/supervisor.js';
 import { loadAndCheckConfig } from './load-config.js';
 
 export interface RunOptions {
@@ -24,14 +25,14 @@ export interface RunOptions {
 export async function runProxy(file: string, config: Config, log: Logger, opts: RunOptions = {}): Promise<number> {
   // Where it listens and when it stops are always logged, whatever the level: scripts wait for them.
   const lifecycle = log.level === 'silent' ? log : log.child({}, { level: 'info' });
-  const reusePort = runtimeHasReusePort();
+  const support = runtimeSupport();
+  const reusePort = support.reusePort;
   let workers = opts.workers ?? availableParallelism();
-  if (!reusePort && workers > 1) {
-    log.warn(
-      { node: process.versions.node, platform: process.platform },
-      'this runtime cannot bind one port from several threads (SO_REUSEPORT needs Node >= 22.12 on Linux); running 1 worker',
-    );
-    workers = 1;
+  if (!reusePort) workers = 1;
+  const missing = missingFeatures(support);
+  if (missing.length > 0) {
+    // One warning naming everything, so an operator sees the whole cost of the old runtime at once.
+    log.warn({ node: process.versions.node, platform: process.platform, missing }, 'this runtime lacks features wspass uses; running with less');
   }
   const supervisor = new Supervisor({
     config,

@@ -246,6 +246,9 @@ export class ProxyServer {
     };
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res, proto));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // node:http drops its own 'error' listener when it hands the socket over; a client reset while an
+      // answer is written here would otherwise be an uncaught exception that ends the worker.
+      socket.on('error', () => socket.destroy());
       if (this.#closing) {
         endSocketWithError(socket, 'WSP_SHUTTING_DOWN');
         return;

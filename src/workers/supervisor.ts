@@ -55,13 +55,6 @@ export interface SupervisorOptions {
   readonly faultInjection?: boolean;
 }
 
-/** Does this runtime bind with SO_REUSEPORT from worker threads? (`reusePort` exists from Node 22.12.) */
-export function runtimeHasReusePort(version = process.versions.node, platform = process.platform): boolean {
-  if (platform !== 'linux' && platform !== 'freebsd') return false;
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  return major > 22 || (major === 22 && minor >= 12);
-}
-
 export class Supervisor {
   readonly #opts: SupervisorOptions;
   readonly #log: Logger;

@@ -1,12 +1,11 @@
-// The engine's edges from the command line: a start that cannot bind, a runtime without reusePort, and
+// The engine's edges from the command line: a start that cannot bind, and
 // `wspass reload` / `wspass status` talking to the admin endpoint.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { CLI, runCli, spawnProxy, tempFile, waitForLine } from '../helpers/cli.js';
+import { runCli, spawnProxy, tempFile } from '../helpers/cli.js';
 import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
 
 test('a listener that cannot be bound stops the start with exit 1 and the reason', async (t) => {
@@ -50,25 +49,4 @@ test('wspass reload and wspass status reach a running wspass through its admin e
   const unreachable = await runCli(['status', '--admin', 'http://127.0.0.1:1']);
   assert.equal(unreachable.code, 1);
   assert.match(unreachable.stderr, /cannot reach the admin endpoint/);
-});
-
-const OLD_NODE = '/usr/bin/node';
-function oldNodeVersion(): string | undefined {
-  if (!existsSync(OLD_NODE)) return undefined;
-  const v = execFileSync(OLD_NODE, ['--version']).toString().trim().slice(1);
-  const [major = 0, minor = 0] = v.split('.').map(Number);
-  return major < 22 || (major === 22 && minor < 12) ? v : undefined;
-}
-
-test('on a runtime without reusePort wspass runs one worker and says why', { skip: oldNodeVersion() === undefined && 'no Node < 22.12 on this machine' }, async (t) => {
-  const file = tempFile(t, 'old.json', JSON.stringify({ listen: '127.0.0.1:0', routes: [{ path: '/', backend: 'ws://127.0.0.1:9/' }] }));
-  const child = spawn(OLD_NODE, [CLI, 'run', '--config', file, '--workers', '2'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  const m = await waitForLine(child, /SO_REUSEPORT needs Node >= 22\.12[\s\S]*"workers":(\d+)[^\n]*"msg":"listening"/);
-  assert.equal(m[1], '1');
-  child.kill('SIGTERM');
-  const [code] = (await once(child, 'exit')) as [number];
-  assert.equal(code, 0);
 });
