@@ -44,11 +44,19 @@ export async function startAdminServer(opts: AdminOptions, host: string, port: n
       resolve();
     });
   });
+  // After the start an error (EMFILE on accept, say) is logged; it must not end the primary.
+  server.on('error', (err) => opts.log.error({ err: err.message }, 'admin endpoint error'));
   return { server, address: server.address() as AddressInfo };
 }
 
 async function handle(opts: AdminOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://admin');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://admin');
+  } catch {
+    sendJson(res, 400, { error: `not a request target: ${JSON.stringify(req.url)}` });
+    return;
+  }
   const route = `${req.method} ${url.pathname}`;
   switch (route) {
     case 'GET /healthz': {

@@ -80,6 +80,8 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
   let admin: Server | undefined;
   if (config.admin) {
     const { host, port } = parseListenAddress(config.admin.listen);
+    // An admin endpoint that cannot bind stops the start: running on without it would also run without
+    // the reload and drain the operator expects from it and from the signal handlers installed below.
     const started = await startAdminServer(
       {
         supervisor,
@@ -90,7 +92,13 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
       },
       host,
       port,
-    );
+    ).catch(async (err: unknown) => {
+      log.fatal({ err: (err as Error).message, admin: config.admin?.listen }, 'cannot start: the admin endpoint cannot listen');
+      balancer.health.close();
+      await supervisor.terminate();
+      return undefined;
+    });
+    if (started === undefined) return 1;
     admin = started.server;
     lifecycle.info({ admin: `http://${host.includes(':') ? `[${host}]` : host}:${started.address.port}` }, 'admin listening');
   }

@@ -3,15 +3,17 @@
 //   primary: config, Supervisor ──workerData/postMessage──▶ worker 0..N-1: ProxyServer (reusePort)
 //            reads SharedCounters ◀──── each worker writes its own row ────┘
 //
-// Start-up: worker 0 binds first (it may be given port 0 and learn the real port); the others then bind
-// the same ports with SO_REUSEPORT, so the kernel spreads connections over them and a worker that dies
-// closes only its own listening socket. A worker that dies is respawned with backoff; one that keeps
+// Start-up: the primary checks that each fixed port is free (port-probe.ts), then worker 0 binds first (it
+// may be given port 0 and learn the real port); the others then bind the same ports with SO_REUSEPORT, so
+// the kernel spreads connections over them and a worker that dies closes only its own listening socket. A worker that dies is respawned with backoff; one that keeps
 // failing at start-up stops being respawned, with its error logged.
 import { isDeepStrictEqual } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { MemberTable } from '../balancer/member-table.js';
+import { resolveListeners } from '../config/listen-address.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { assertPortsFree } from './port-probe.js';
 import type { PrimaryMessage, WireError, WorkerInit, WorkerMessage } from './protocol.js';
 import { RouteSlots, SharedCounters, type CounterSnapshot } from './shared-counters.js';
 
@@ -100,6 +102,8 @@ export class Supervisor {
 
   /** Starts every worker; rejects (after stopping the others) if any fails to start. */
   async start(): Promise<readonly number[]> {
+    // Without reusePort worker 0's own bind is exclusive and fails by itself on a taken port.
+    if (this.#opts.reusePort) await assertPortsFree(resolveListeners(this.#config));
     const first = this.#workers[0]!;
     this.#ports = await this.#spawnAndWait(first, undefined);
     try {
