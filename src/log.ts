@@ -2,6 +2,7 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
+export type LogLevel = LevelWithSilent;
 
 export function createLogger(level: LevelWithSilent = 'info', name = 'wspass'): Logger {
   return pino({ name, level, base: { pid: process.pid } });
