@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { startAdminServer } from '../admin/admin-server.js';
 import { balancerRoutes } from '../admin/balancer-routes.js';
 import { HealthChecker } from '../balancer/health-checker.js';
+import type { MemberTable } from '../balancer/member-table.js';
 import { BalancerRegistry } from '../balancer/registry.js';
 import { compileRoutes } from '../routing/route-table.js';
 import { parseListenAddress, resolveListeners } from '../config/listen-address.js';
@@ -54,25 +55,33 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
 
   // Balancers: runtime control and active health checks live here, in the primary, over the member table
   // every worker shares (one prober per process, not per thread).
-  const balancing = (cfg: Config) => {
-    const balancers = [...compileRoutes(cfg, { members: supervisor.members }).balancers.values()];
-    const health = new HealthChecker(supervisor.members, balancers);
+  // Built without starting its health checks, so a reload can prepare one and throw it away.
+  const balancing = (cfg: Config, members: MemberTable) => {
+    const balancers = [...compileRoutes(cfg, { members }).balancers.values()];
+    const health = new HealthChecker(members, balancers);
     health.on('down', (e) => log.warn(e, 'balancer member failed its health checks'));
     health.on('up', (e) => log.info(e, 'balancer member healthy again'));
-    health.start();
-    return { registry: new BalancerRegistry(supervisor.members, balancers), health };
+    return { registry: new BalancerRegistry(members, balancers), health };
   };
-  let balancer = balancing(config);
+  let balancer = balancing(config, supervisor.members);
+  balancer.health.start();
 
   let current = config;
+  // All or nothing: the primary's balancers are prepared beside the workers' routes and swapped in only
+  // when every worker has prepared the new config too.
   const reload = async () => {
     const next = loadAndCheckConfig(file);
+    await supervisor.reload(next, (members) => {
+      const prepared = balancing(next, members);
+      return () => {
+        balancer.health.close();
+        balancer = prepared;
+        balancer.health.start();
+      };
+    });
     if (!isDeepStrictEqual(next.listen, current.listen) || !isDeepStrictEqual(next.admin, current.admin)) {
       log.warn('listen and admin changes need a restart; the rest of the new config is applied');
     }
-    await supervisor.reload(next);
-    balancer.health.close();
-    balancer = balancing(next);
     current = next;
     lifecycle.info({ file, routes: next.routes.length }, 'config reloaded');
   };

@@ -14,7 +14,7 @@ import { resolveListeners } from '../config/listen-address.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { assertPortsFree } from './port-probe.js';
-import type { PrimaryMessage, WireError, WorkerInit, WorkerMessage } from './protocol.js';
+import type { PrimaryMessage, ReloadPhase, WireError, WorkerInit, WorkerMessage } from './protocol.js';
 import { RouteSlots, SharedCounters, type CounterSnapshot } from './shared-counters.js';
 
 const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
@@ -57,6 +57,11 @@ export interface SupervisorOptions {
   readonly faultInjection?: boolean;
 }
 
+/** The counter name of each route: its name, or its position. */
+function routeNames(config: Config): string[] {
+  return config.routes.map((r, i) => r.name ?? `routes[${i}]`);
+}
+
 export class Supervisor {
   readonly #opts: SupervisorOptions;
   readonly #log: Logger;
@@ -68,7 +73,8 @@ export class Supervisor {
   #ports: number[] = [];
   #stopping = false;
   #reloadSeq = 0;
-  readonly #pendingReloads = new Map<number, { waiting: Set<number>; errors: string[]; done: () => void }>();
+  /** Reload rounds waiting for worker answers, by "phase:seq". */
+  readonly #rounds = new Map<string, { waiting: Set<number>; errors: string[]; done: () => void }>();
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
@@ -76,7 +82,7 @@ export class Supervisor {
     this.#config = opts.config;
     this.#counters = new SharedCounters(opts.workers);
     this.#members = new MemberTable(opts.config);
-    this.#slots.assign(opts.config.routes.map((r, i) => r.name ?? `routes[${i}]`));
+    this.#slots.assign(routeNames(opts.config));
     this.#workers = Array.from({ length: opts.workers }, (_, id) => ({
       id,
       worker: undefined,
@@ -128,34 +134,63 @@ export class Supervisor {
     };
   }
 
-  /** Sends a validated config to every live worker; resolves when all applied it. */
-  async reload(config: Config): Promise<void> {
+  /**
+   * Applies a validated config everywhere or nowhere. Every ready worker prepares it; `preparePrimary`
+   * builds the primary's own part (given the member table the new config uses) and returns its commit.
+   * Only when every prepare succeeded are the primary's part and every worker committed; otherwise every
+   * worker aborts and this rejects with the reasons, the running config untouched.
+   */
+  async reload(config: Config, preparePrimary: (members: MemberTable) => () => void = () => () => undefined): Promise<void> {
     // Same members: keep the table, so runtime drains, weights and error states survive the reload.
-    if (!isDeepStrictEqual(MemberTable.layoutFor(config).keys, MemberTable.layoutFor(this.#config).keys)) {
-      this.#members = new MemberTable(config);
-    }
-    this.#config = config;
-    const members = this.#members.buffer;
-    const slots = [...this.#slots.assign(config.routes.map((r, i) => r.name ?? `routes[${i}]`))];
+    const sameMembers = isDeepStrictEqual(MemberTable.layoutFor(config).keys, MemberTable.layoutFor(this.#config).keys);
+    const members = sameMembers ? this.#members : new MemberTable(config);
+    const commitPrimary = preparePrimary(members);
+    const names = routeNames(config);
+    const slots = [...this.#slots.preview(names)];
     const seq = ++this.#reloadSeq;
     const live = this.#workers.filter((s) => s.worker && s.state === 'ready');
+    const prepareErrors = await this.#round('prepare', seq, live, { type: 'reload-prepare', seq, config, slots, members: members.buffer });
+    if (prepareErrors.length) {
+      for (const s of live) this.#post(s, { type: 'reload-abort', seq });
+      throw new Error(`reload aborted, nothing changed: ${prepareErrors.join('; ')}`);
+    }
+    this.#members = members;
+    this.#config = config;
+    this.#slots.assign(names);
+    commitPrimary();
+    // A worker that became ready during the prepare round was spawned with the old config.
+    for (const s of this.#workers) if (s.worker && s.state === 'ready' && !live.includes(s)) this.#catchUp(s);
+    const commitErrors = await this.#round('commit', seq, live, { type: 'reload-commit', seq });
+    if (commitErrors.length) throw new Error(`reload committed, but not everywhere: ${commitErrors.join('; ')}`);
+  }
+
+  /** Sends `msg` to `slots` and collects their answers for `phase` of reload `seq` (bounded wait). */
+  #round(phase: ReloadPhase, seq: number, slots: readonly Slot[], msg: PrimaryMessage): Promise<string[]> {
+    const key = `${phase}:${seq}`;
     const errors: string[] = [];
-    await new Promise<void>((resolve) => {
-      const waiting = new Set(live.map((s) => s.id));
+    return new Promise<string[]>((resolve) => {
+      const waiting = new Set(slots.map((s) => s.id));
       const timer = setTimeout(() => {
         errors.push(`no answer from worker(s) ${[...waiting].join(', ')} within ${RELOAD_TIMEOUT_MS} ms`);
         finish();
       }, RELOAD_TIMEOUT_MS);
       const finish = () => {
         clearTimeout(timer);
-        this.#pendingReloads.delete(seq);
-        resolve();
+        this.#rounds.delete(key);
+        resolve(errors);
       };
-      this.#pendingReloads.set(seq, { waiting, errors, done: finish });
+      this.#rounds.set(key, { waiting, errors, done: finish });
       if (waiting.size === 0) finish();
-      for (const s of live) this.#post(s, { type: 'reload', seq, config, slots, members });
+      for (const s of slots) this.#post(s, msg);
     });
-    if (errors.length) throw new Error(`reload failed: ${errors.join('; ')}`);
+  }
+
+  /** A worker that started while a reload was committed runs the config it was spawned with: catch it up. */
+  #catchUp(slot: Slot): void {
+    const seq = ++this.#reloadSeq;
+    const slots = [...this.#slots.map];
+    this.#post(slot, { type: 'reload-prepare', seq, config: this.#config, slots, members: this.#members.buffer });
+    this.#post(slot, { type: 'reload-commit', seq });
   }
 
   /** Graceful stop: every worker drains (see ProxyServer.drain); resolves when all have exited. */
@@ -185,6 +220,14 @@ export class Supervisor {
         await s.worker?.terminate();
       }),
     );
+  }
+
+  /** Fault injection (tests): makes the next reload prepare of worker `id` fail. */
+  failNextPrepare(id: number): boolean {
+    const s = this.#workers[id];
+    if (!this.#opts.faultInjection || !s?.worker) return false;
+    this.#post(s, { type: 'fail-next-prepare' });
+    return true;
   }
 
   /** Fault injection (tests): makes worker `id` throw an uncaught exception. */
@@ -221,6 +264,7 @@ export class Supervisor {
       slots: [...this.#slots.map],
       faultInjection: this.#opts.faultInjection ?? false,
     };
+    const spawnedWith = this.#config;
     const worker = new Worker(WORKER_ENTRY, { workerData: init });
     slot.worker = worker;
     slot.state = 'starting';
@@ -233,18 +277,23 @@ export class Supervisor {
           slot.readyAt = Date.now();
           slot.startupFailures = 0;
           this.#log.info({ worker: slot.id, threadId: worker.threadId, ports: msg.ports }, 'worker ready');
+          if (spawnedWith !== this.#config) this.#catchUp(slot);
           startup?.resolve([...msg.ports]);
           break;
         case 'startup-failed':
           startupError = msg.error;
           break;
-        case 'reloaded':
+        case 'reload-done':
         case 'reload-failed': {
-          const pending = this.#pendingReloads.get(msg.seq);
-          if (!pending) break;
-          if (msg.type === 'reload-failed') pending.errors.push(`worker ${slot.id}: ${msg.error.message}`);
-          pending.waiting.delete(slot.id);
-          if (pending.waiting.size === 0) pending.done();
+          const round = this.#rounds.get(`${msg.phase}:${msg.seq}`);
+          if (msg.type === 'reload-failed') {
+            const reason = `worker ${slot.id}: ${msg.error.message}`;
+            if (round) round.errors.push(reason);
+            else this.#log.error({ worker: slot.id, phase: msg.phase, err: msg.error.message }, 'worker could not apply the config');
+          }
+          if (!round) break;
+          round.waiting.delete(slot.id);
+          if (round.waiting.size === 0) round.done();
           break;
         }
         case 'drained':
@@ -259,8 +308,11 @@ export class Supervisor {
       const wasReady = slot.state === 'ready';
       slot.worker = undefined;
       this.#counters.resetActive(slot.id);
-      for (const pending of this.#pendingReloads.values()) {
-        if (pending.waiting.delete(slot.id) && pending.waiting.size === 0) pending.done();
+      // A worker that dies in the middle of a reload has not prepared it: the reload is aborted.
+      for (const round of this.#rounds.values()) {
+        if (!round.waiting.delete(slot.id)) continue;
+        round.errors.push(`worker ${slot.id} exited during the reload`);
+        if (round.waiting.size === 0) round.done();
       }
       if (this.#stopping || slot.state === 'draining') {
         slot.state = 'exited';
