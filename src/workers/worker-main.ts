@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { MemberTable } from '../balancer/member-table.js';
 import type { Config } from '../config/schema.js';
-import { createLogger } from '../log.js';
+import { createLogger, flushLog } from '../log.js';
 import { compileRoutes } from '../routing/route-table.js';
 import { ProxyServer } from '../server/proxy-server.js';
 import type { PrimaryMessage, WorkerInit, WorkerMessage } from './protocol.js';
@@ -35,6 +35,7 @@ async function start(): Promise<void> {
   } catch (err) {
     send({ type: 'startup-failed', error: toWireError(err) });
     await proxy.destroy();
+    await flushLog(log);
     process.exit(1);
   }
 }
@@ -82,9 +83,10 @@ port.on('message', (msg: PrimaryMessage) => {
       if (init.faultInjection) failNextPrepare = true;
       break;
     case 'drain':
-      void proxy.drain({ tunnelDrainMs: msg.tunnelDrainMs, deadlineMs: msg.deadlineMs }).then(() => {
+      void proxy.drain({ tunnelDrainMs: msg.tunnelDrainMs, deadlineMs: msg.deadlineMs }).then(async () => {
         stats.close();
         send({ type: 'drained' });
+        await flushLog(log);
         process.exit(0);
       });
       break;
