@@ -32,8 +32,9 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
   if (!reusePort) workers = 1;
   const missing = missingFeatures(support);
   if (missing.length > 0) {
-    // One warning naming everything, so an operator sees the whole cost of the old runtime at once.
-    log.warn({ node: process.versions.node, platform: process.platform, missing }, 'this runtime lacks features wspass uses; running with less');
+    // One warning naming everything, so an operator sees the whole cost of the old runtime at once;
+    // logged whatever the level, like the lifecycle lines.
+    lifecycle.warn({ node: process.versions.node, platform: process.platform, missing }, 'this runtime lacks features wspass uses; running with less');
   }
   const supervisor = new Supervisor({
     config,
