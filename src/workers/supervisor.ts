@@ -73,6 +73,7 @@ export class Supervisor {
   #ports: number[] = [];
   #stopping = false;
   #reloadSeq = 0;
+  #reloadChain: Promise<void> = Promise.resolve();
   /** Reload rounds waiting for worker answers, by "phase:seq". */
   readonly #rounds = new Map<string, { waiting: Set<number>; errors: string[]; done: () => void }>();
 
@@ -140,7 +141,14 @@ export class Supervisor {
    * Only when every prepare succeeded are the primary's part and every worker committed; otherwise every
    * worker aborts and this rejects with the reasons, the running config untouched.
    */
-  async reload(config: Config, preparePrimary: (members: MemberTable) => () => void = () => () => undefined): Promise<void> {
+  reload(config: Config, preparePrimary: (members: MemberTable) => () => void = () => () => undefined): Promise<void> {
+    // One reload at a time: two SIGHUPs in a row commit in the order they came.
+    const run = this.#reloadChain.then(() => this.#reload(config, preparePrimary));
+    this.#reloadChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #reload(config: Config, preparePrimary: (members: MemberTable) => () => void): Promise<void> {
     // Same members: keep the table, so runtime drains, weights and error states survive the reload.
     const sameMembers = isDeepStrictEqual(MemberTable.layoutFor(config).keys, MemberTable.layoutFor(this.#config).keys);
     const members = sameMembers ? this.#members : new MemberTable(config);
@@ -340,14 +348,34 @@ export class Supervisor {
         if (Date.now() - slot.readyAt > HEALTHY_UPTIME_MS) slot.backoffMs = FIRST_BACKOFF_MS;
       }
       slot.state = 'exited';
-      const delay = slot.backoffMs;
-      slot.backoffMs = Math.min(slot.backoffMs * 2, MAX_BACKOFF_MS);
-      slot.respawnTimer = setTimeout(() => {
-        slot.respawnTimer = undefined;
-        if (this.#stopping) return;
-        slot.restarts++;
-        this.#spawn(slot, this.#ports);
-      }, delay);
+      this.#scheduleRespawn(slot);
     });
+  }
+
+  #scheduleRespawn(slot: Slot): void {
+    const delay = slot.backoffMs;
+    slot.backoffMs = Math.min(slot.backoffMs * 2, MAX_BACKOFF_MS);
+    slot.respawnTimer = setTimeout(() => {
+      slot.respawnTimer = undefined;
+      if (this.#stopping) return;
+      slot.restarts++;
+      try {
+        this.#spawn(slot, this.#ports);
+      } catch (err) {
+        // A thread that cannot even be created (out of memory or file descriptors) is a failed start,
+        // retried with backoff like one that exits early; never an exception in the primary's timer.
+        slot.worker = undefined;
+        slot.lastError = { code: (err as NodeJS.ErrnoException).code ?? 'SPAWN', message: (err as Error).message };
+        slot.startupFailures++;
+        if (slot.startupFailures >= MAX_STARTUP_FAILURES) {
+          slot.state = 'failed';
+          this.#log.error({ worker: slot.id, failures: slot.startupFailures, err: slot.lastError.message }, 'worker cannot be started; not respawning it');
+          return;
+        }
+        slot.state = 'exited';
+        this.#log.error({ worker: slot.id, err: slot.lastError.message }, 'worker could not be created; retrying');
+        this.#scheduleRespawn(slot);
+      }
+    }, delay);
   }
 }
