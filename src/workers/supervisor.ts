@@ -5,8 +5,9 @@
 //
 // Start-up: the primary checks that each fixed port is free (port-probe.ts), then worker 0 binds first (it
 // may be given port 0 and learn the real port); the others then bind the same ports with SO_REUSEPORT, so
-// the kernel spreads connections over them and a worker that dies closes only its own listening socket. A worker that dies is respawned with backoff; one that keeps
-// failing at start-up stops being respawned, with its error logged.
+// the kernel spreads connections over them and a worker that dies closes only its own listening socket.
+// A worker that dies is respawned with backoff; one that keeps failing at start-up stops being respawned,
+// with its error logged. A reload is two rounds (protocol.ts): all workers prepare, then all commit.
 import { isDeepStrictEqual } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { MemberTable } from '../balancer/member-table.js';
@@ -139,7 +140,8 @@ export class Supervisor {
    * Applies a validated config everywhere or nowhere. Every ready worker prepares it; `preparePrimary`
    * builds the primary's own part (given the member table the new config uses) and returns its commit.
    * Only when every prepare succeeded are the primary's part and every worker committed; otherwise every
-   * worker aborts and this rejects with the reasons, the running config untouched.
+   * worker aborts and this rejects with the reasons, the running config untouched. Resolves once the
+   * workers have answered the commit.
    */
   reload(config: Config, preparePrimary: (members: MemberTable) => () => void = () => () => undefined): Promise<void> {
     // One reload at a time: two SIGHUPs in a row commit in the order they came.
@@ -168,8 +170,10 @@ export class Supervisor {
     commitPrimary();
     // A worker that became ready during the prepare round was spawned with the old config.
     for (const s of this.#workers) if (s.worker && s.state === 'ready' && !live.includes(s)) this.#catchUp(s);
+    // Past this point the new config is the running one (a respawned worker starts with it), so a commit
+    // a worker could not apply is logged, not reported as a rejected reload.
     const commitErrors = await this.#round('commit', seq, live, { type: 'reload-commit', seq });
-    if (commitErrors.length) throw new Error(`reload committed, but not everywhere: ${commitErrors.join('; ')}`);
+    if (commitErrors.length) this.#log.error({ errors: commitErrors }, 'reload committed, but not applied everywhere');
   }
 
   /** Sends `msg` to `slots` and collects their answers for `phase` of reload `seq` (bounded wait). */
