@@ -4,6 +4,7 @@
 //   GET  /metrics              Prometheus text
 //   POST /reload               re-read the config file and apply it (422 with the errors when invalid)
 //   POST /debug/crash-worker?id=N   only with fault injection on (tests)
+//   POST /debug/fail-reload?id=N    only with fault injection on: worker N fails its next reload prepare
 // Extra routes (balancer control) are mounted by the caller.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -44,11 +45,19 @@ export async function startAdminServer(opts: AdminOptions, host: string, port: n
       resolve();
     });
   });
+  // After the start an error (EMFILE on accept, say) is logged; it must not end the primary.
+  server.on('error', (err) => opts.log.error({ err: err.message }, 'admin endpoint error'));
   return { server, address: server.address() as AddressInfo };
 }
 
 async function handle(opts: AdminOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://admin');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://admin');
+  } catch {
+    sendJson(res, 400, { error: `not a request target: ${JSON.stringify(req.url)}` });
+    return;
+  }
   const route = `${req.method} ${url.pathname}`;
   switch (route) {
     case 'GET /healthz': {
@@ -72,6 +81,11 @@ async function handle(opts: AdminOptions, req: IncomingMessage, res: ServerRespo
         sendJson(res, 422, { reloaded: false, errors: (err as Error).message });
       }
       return;
+    case 'POST /debug/fail-reload': {
+      const ok = opts.supervisor.failNextPrepare(Number(url.searchParams.get('id')));
+      sendJson(res, ok ? 202 : 404, { armed: ok });
+      return;
+    }
     case 'POST /debug/crash-worker': {
       const ok = opts.supervisor.crash(Number(url.searchParams.get('id')));
       sendJson(res, ok ? 202 : 404, { crashed: ok });

@@ -17,8 +17,15 @@ export function balancerRoutes(registry: () => BalancerRegistry): AdminHandler {
     }
     const m = MEMBER_PATH.exec(url.pathname);
     if (req.method !== 'POST' || !m) return false;
-    const balancer = decodeURIComponent(m[1]!);
-    const member = decodeURIComponent(m[2]!);
+    let balancer: string;
+    let member: string;
+    try {
+      balancer = decodeURIComponent(m[1]!);
+      member = decodeURIComponent(m[2]!);
+    } catch {
+      sendJson(res, 400, { error: 'the balancer or member in the path is not valid percent-encoding' });
+      return true;
+    }
     const state = url.searchParams.get('state');
     const weight = url.searchParams.get('weight');
     try {

@@ -77,7 +77,14 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     for (const m of balancer.members) {
       // A disabled member is out of service by hand; its health does not matter until it is enabled.
       if (this.#inFlight.has(m.slot) || this.#table.state(m.slot) === 'disabled') continue;
-      this.#probe(balancer, m, hc);
+      // This runs in a timer of the primary: a probe that cannot even be built (node:http throws on a bad
+      // request target or header) is a failed probe, never an uncaught exception.
+      try {
+        this.#probe(balancer, m, hc);
+      } catch (err) {
+        this.#inFlight.delete(m.slot);
+        this.#record(balancer, m, hc, false, err instanceof Error ? err.message : String(err));
+      }
     }
   }
 

@@ -1,19 +1,45 @@
 // Loads a config file and checks everything that can be checked before anything binds: the schema, the
-// listener addresses, and the route table (regexes compile, backend URLs parse, CA files read).
+// listener addresses, the route table (regexes compile, backend URLs parse, CA files read), and the
+// certificate, key and CA files (they exist, are readable and parse as PEM). Every problem is reported
+// at once: when the schema rejects part of the file, backend URLs and files are still checked.
+import type { ConfigIssue } from '../config/config-error.js';
+import { checkTlsFiles } from '../config/file-checks.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { isBalancerUrl, parseBackendUrl, parseBalancerUrl } from '../routing/backend-url.js';
 import { compileRoutes, RouteCompileError } from '../routing/route-table.js';
+
+function routeIssues(config: Config): readonly ConfigIssue[] {
+  try {
+    compileRoutes(config);
+    return [];
+  } catch (err) {
+    if (err instanceof RouteCompileError) return err.issues;
+    throw err;
+  }
+}
+
+/** Backend URLs as written, for a document the schema rejected (compileRoutes needs a valid Config). */
+function backendUrlIssues(data: unknown): ConfigIssue[] {
+  const routes = (data as { routes?: unknown } | null)?.routes;
+  if (!Array.isArray(routes)) return [];
+  return routes.flatMap((route: unknown, i) => {
+    const backend = (route as { backend?: unknown } | null)?.backend;
+    if (typeof backend !== 'string' || backend === '') return [];
+    const parsed = isBalancerUrl(backend) ? parseBalancerUrl(backend) : parseBackendUrl(backend);
+    return typeof parsed === 'string' ? [{ path: ['routes', i, 'backend'], message: parsed }] : [];
+  });
+}
+
+/** `first`, then those of `more` whose key has no problem in `first` yet (one message per key). */
+function merge(first: readonly ConfigIssue[], more: readonly ConfigIssue[]): ConfigIssue[] {
+  const taken = new Set(first.map((i) => JSON.stringify(i.path)));
+  return [...first, ...more.filter((i) => !taken.has(JSON.stringify(i.path)))];
+}
 
 export function loadAndCheckConfig(file: string): Config {
   return loadConfigFile(file, {
-    extraChecks: (config) => {
-      try {
-        compileRoutes(config);
-        return [];
-      } catch (err) {
-        if (err instanceof RouteCompileError) return err.issues;
-        throw err;
-      }
-    },
+    extraChecks: (config) => merge(routeIssues(config), checkTlsFiles(config)),
+    rawChecks: (data) => [...backendUrlIssues(data), ...checkTlsFiles(data)],
   });
 }

@@ -7,13 +7,15 @@ import type { Server } from 'node:http';
 import { startAdminServer } from '../admin/admin-server.js';
 import { balancerRoutes } from '../admin/balancer-routes.js';
 import { HealthChecker } from '../balancer/health-checker.js';
+import type { MemberTable } from '../balancer/member-table.js';
 import { BalancerRegistry } from '../balancer/registry.js';
 import { compileRoutes } from '../routing/route-table.js';
 import { parseListenAddress, resolveListeners } from '../config/listen-address.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { createMetrics } from '../metrics/prometheus.js';
-import { runtimeHasReusePort, Supervisor } from '../workers/supervisor.js';
+import { missingFeatures, runtimeSupport } from '../workers/runtime-support.js';
+import { Supervisor } from '../workers/supervisor.js';
 import { loadAndCheckConfig } from './load-config.js';
 
 export interface RunOptions {
@@ -24,14 +26,15 @@ export interface RunOptions {
 export async function runProxy(file: string, config: Config, log: Logger, opts: RunOptions = {}): Promise<number> {
   // Where it listens and when it stops are always logged, whatever the level: scripts wait for them.
   const lifecycle = log.level === 'silent' ? log : log.child({}, { level: 'info' });
-  const reusePort = runtimeHasReusePort();
+  const support = runtimeSupport();
+  const reusePort = support.reusePort;
   let workers = opts.workers ?? availableParallelism();
-  if (!reusePort && workers > 1) {
-    log.warn(
-      { node: process.versions.node, platform: process.platform },
-      'this runtime cannot bind one port from several threads (SO_REUSEPORT needs Node >= 22.12 on Linux); running 1 worker',
-    );
-    workers = 1;
+  if (!reusePort) workers = 1;
+  const missing = missingFeatures(support);
+  if (missing.length > 0) {
+    // One warning naming everything, so an operator sees the whole cost of the old runtime at once;
+    // logged whatever the level, like the lifecycle lines.
+    lifecycle.warn({ node: process.versions.node, platform: process.platform, missing }, 'this runtime lacks features wspass uses; running with less');
   }
   const supervisor = new Supervisor({
     config,
@@ -53,25 +56,33 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
 
   // Balancers: runtime control and active health checks live here, in the primary, over the member table
   // every worker shares (one prober per process, not per thread).
-  const balancing = (cfg: Config) => {
-    const balancers = [...compileRoutes(cfg, { members: supervisor.members }).balancers.values()];
-    const health = new HealthChecker(supervisor.members, balancers);
+  // Built without starting its health checks, so a reload can prepare one and throw it away.
+  const balancing = (cfg: Config, members: MemberTable) => {
+    const balancers = [...compileRoutes(cfg, { members }).balancers.values()];
+    const health = new HealthChecker(members, balancers);
     health.on('down', (e) => log.warn(e, 'balancer member failed its health checks'));
     health.on('up', (e) => log.info(e, 'balancer member healthy again'));
-    health.start();
-    return { registry: new BalancerRegistry(supervisor.members, balancers), health };
+    return { registry: new BalancerRegistry(members, balancers), health };
   };
-  let balancer = balancing(config);
+  let balancer = balancing(config, supervisor.members);
+  balancer.health.start();
 
   let current = config;
+  // All or nothing: the primary's balancers are prepared beside the workers' routes and swapped in only
+  // when every worker has prepared the new config too.
   const reload = async () => {
     const next = loadAndCheckConfig(file);
+    await supervisor.reload(next, (members) => {
+      const prepared = balancing(next, members);
+      return () => {
+        balancer.health.close();
+        balancer = prepared;
+        balancer.health.start();
+      };
+    });
     if (!isDeepStrictEqual(next.listen, current.listen) || !isDeepStrictEqual(next.admin, current.admin)) {
       log.warn('listen and admin changes need a restart; the rest of the new config is applied');
     }
-    await supervisor.reload(next);
-    balancer.health.close();
-    balancer = balancing(next);
     current = next;
     lifecycle.info({ file, routes: next.routes.length }, 'config reloaded');
   };
@@ -79,6 +90,8 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
   let admin: Server | undefined;
   if (config.admin) {
     const { host, port } = parseListenAddress(config.admin.listen);
+    // An admin endpoint that cannot bind stops the start: running on without it would also run without
+    // the reload and drain the operator expects from it and from the signal handlers installed below.
     const started = await startAdminServer(
       {
         supervisor,
@@ -89,7 +102,13 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
       },
       host,
       port,
-    );
+    ).catch(async (err: unknown) => {
+      log.fatal({ err: (err as Error).message, admin: config.admin?.listen }, 'cannot start: the admin endpoint cannot listen');
+      balancer.health.close();
+      await supervisor.terminate();
+      return undefined;
+    });
+    if (started === undefined) return 1;
     admin = started.server;
     lifecycle.info({ admin: `http://${host.includes(':') ? `[${host}]` : host}:${started.address.port}` }, 'admin listening');
   }

@@ -8,7 +8,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import { ConfigError, formatIssues } from './config-error.js';
 import type { ConfigIssue } from './config-error.js';
-import { listenAddressPath, parseListenAddress } from './listen-address.js';
+import { parseListenAddress } from './listen-address.js';
 import { configSchema } from './schema.js';
 import type { Config } from './schema.js';
 import { describeZodIssues } from './validation-messages.js';
@@ -20,6 +20,11 @@ export type { ConfigIssue };
 export interface LoadOptions {
   /** Further checks on the validated config; issues carry key paths like ['routes', 2, 'match']. */
   extraChecks?: (config: Config) => readonly ConfigIssue[];
+  /**
+   * The same checks on the parsed document when the schema rejects it, as far as they can go on data of
+   * unknown shape: so a file with a schema error and a bad backend URL shows both at once.
+   */
+  rawChecks?: (data: unknown) => readonly ConfigIssue[];
 }
 
 type Located = ConfigIssue & { at?: 'key' | 'value' };
@@ -72,13 +77,16 @@ function syntaxIssues(doc: Document, lineCounter: LineCounter, json: boolean, so
   });
 }
 
-function listenerIssues(config: Config): Located[] {
+/** Address checks on `listen` as written: it may come from a document the schema rejected elsewhere. */
+function listenerIssues(listen: unknown): Located[] {
   const issues: Located[] = [];
-  const entries = typeof config.listen === 'string' ? [config.listen] : config.listen;
+  const entries: unknown[] = typeof listen === 'string' ? [listen] : Array.isArray(listen) ? listen : [];
   const seen = new Map<string, number>();
   entries.forEach((entry, i) => {
-    const address = typeof entry === 'string' ? entry : entry.address;
-    const path = listenAddressPath(config, i);
+    const inline = typeof entry === 'string';
+    const address = inline ? entry : (entry as { address?: unknown } | null)?.address;
+    if (typeof address !== 'string') return;
+    const path = typeof listen === 'string' ? ['listen'] : inline ? ['listen', i] : ['listen', i, 'address'];
     try {
       const { host, port } = parseListenAddress(address);
       const key = `${host.toLowerCase()}|${port}`;
@@ -93,6 +101,15 @@ function listenerIssues(config: Config): Located[] {
     }
   });
   return issues;
+}
+
+/** The checks beyond the schema find their problems too when the schema has some elsewhere. */
+function besideSchemaIssues(schemaIssues: readonly Located[], data: unknown, opts: LoadOptions): Located[] {
+  const taken = new Set(schemaIssues.map((i) => JSON.stringify(i.path)));
+  const listen = (data as { listen?: unknown } | null)?.listen;
+  const more = [...listenerIssues(listen), ...(opts.rawChecks?.(data) ?? [])];
+  // One problem per key: where the schema already objects to a value, its message is the one shown.
+  return more.filter((issue) => !taken.has(JSON.stringify(issue.path)));
 }
 
 function place(issues: Located[], doc: Document, lineCounter: LineCounter): ConfigIssue[] {
@@ -140,12 +157,12 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
 
   const parsed = configSchema.safeParse(data);
   if (!parsed.success) {
-    const issues = describeZodIssues(parsed.error.issues, configSchema, data);
-    throw new ConfigError(file, place(issues, doc, lineCounter));
+    const issues: Located[] = describeZodIssues(parsed.error.issues, configSchema, data);
+    throw new ConfigError(file, place([...issues, ...besideSchemaIssues(issues, data, opts)], doc, lineCounter));
   }
   // Frozen before the extra checks run, so no check can change what the caller gets.
   const config = deepFreeze(parsed.data);
-  const issues: Located[] = [...listenerIssues(config), ...(opts.extraChecks?.(config) ?? [])];
+  const issues: Located[] = [...listenerIssues(config.listen), ...(opts.extraChecks?.(config) ?? [])];
   if (issues.length > 0) throw new ConfigError(file, place(issues, doc, lineCounter));
   return config;
 }

@@ -220,7 +220,13 @@ export const balancerHealthCheckSchema = z
       .enum(['http', 'websocket'])
       .default('http')
       .describe('http: GET path, healthy on 2xx/3xx; websocket: a WebSocket handshake on path, healthy on 101'),
-    path: z.string().startsWith('/').default('/').describe('Path (and query) probed on every member'),
+    // Sent as the request target of every probe: a space or control character would make the request
+    // invalid (node:http throws on it), so it is refused here rather than in a timer.
+    path: z
+      .string()
+      .regex(/^\/[\x21\x22\x24-\x7e]*$/, 'must be a request target: "/" then visible ASCII, no "#" (percent-encode spaces, controls and non-ASCII)')
+      .default('/')
+      .describe('Path (and query) probed on every member'),
     intervalMs: z.number().int().min(1).max(MAX_TIMER_MS).default(5_000).describe('Time between probes of a member, in milliseconds'),
     timeoutMs: z
       .number()

@@ -262,6 +262,9 @@ export class ProxyServer {
       endSocketWithError(socket, 'WSP_CONNECT_METHOD');
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // node:http drops its own 'error' listener when it hands the socket over; a client reset while an
+      // answer is written here would otherwise be an uncaught exception that ends the worker.
+      socket.on('error', () => socket.destroy());
       if (this.#closing) {
         endSocketWithError(socket, 'WSP_SHUTTING_DOWN');
         return;

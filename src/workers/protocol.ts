@@ -24,22 +24,33 @@ export interface WorkerInit {
   readonly faultInjection: boolean;
 }
 
+/**
+ * A reload is two rounds, so it applies everywhere or nowhere: every worker prepares the new config
+ * (compiles it, keeps it aside) and answers; only when all have, the primary commits its own part and
+ * sends commit; if any prepare fails or times out, every worker is sent abort and nothing changed.
+ */
+export type ReloadPhase = 'prepare' | 'commit';
+
 export type PrimaryMessage =
   | {
-      readonly type: 'reload';
+      readonly type: 'reload-prepare';
       readonly seq: number;
       readonly config: Config;
       readonly slots: readonly (readonly [string, number])[];
       readonly members: SharedArrayBuffer;
     }
+  | { readonly type: 'reload-commit'; readonly seq: number }
+  | { readonly type: 'reload-abort'; readonly seq: number }
   | { readonly type: 'drain'; readonly tunnelDrainMs: number; readonly deadlineMs: number }
-  | { readonly type: 'crash'; readonly message: string };
+  | { readonly type: 'crash'; readonly message: string }
+  /** Fault injection (tests): the next reload-prepare fails. */
+  | { readonly type: 'fail-next-prepare' };
 
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly ports: readonly number[] }
   | { readonly type: 'startup-failed'; readonly error: WireError }
-  | { readonly type: 'reloaded'; readonly seq: number }
-  | { readonly type: 'reload-failed'; readonly seq: number; readonly error: WireError }
+  | { readonly type: 'reload-done'; readonly phase: ReloadPhase; readonly seq: number }
+  | { readonly type: 'reload-failed'; readonly phase: ReloadPhase; readonly seq: number; readonly error: WireError }
   | { readonly type: 'drained' };
 
 export function toWireError(err: unknown): WireError {

@@ -138,6 +138,13 @@ export class RouteSlots {
     return this.#slots;
   }
 
+  /** What `assign(names)` would give, without assigning: for a reload that may still be aborted. */
+  preview(names: Iterable<string>): ReadonlyMap<string, number> {
+    const copy = new RouteSlots();
+    copy.assign(this.#slots.keys());
+    return copy.assign(names);
+  }
+
   get map(): ReadonlyMap<string, number> {
     return this.#slots;
   }

@@ -3,16 +3,19 @@
 //   primary: config, Supervisor ──workerData/postMessage──▶ worker 0..N-1: ProxyServer (reusePort)
 //            reads SharedCounters ◀──── each worker writes its own row ────┘
 //
-// Start-up: worker 0 binds first (it may be given port 0 and learn the real port); the others then bind
-// the same ports with SO_REUSEPORT, so the kernel spreads connections over them and a worker that dies
-// closes only its own listening socket. A worker that dies is respawned with backoff; one that keeps
-// failing at start-up stops being respawned, with its error logged.
+// Start-up: the primary checks that each fixed port is free (port-probe.ts), then worker 0 binds first (it
+// may be given port 0 and learn the real port); the others then bind the same ports with SO_REUSEPORT, so
+// the kernel spreads connections over them and a worker that dies closes only its own listening socket.
+// A worker that dies is respawned with backoff; one that keeps failing at start-up stops being respawned,
+// with its error logged. A reload is two rounds (protocol.ts): all workers prepare, then all commit.
 import { isDeepStrictEqual } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { MemberTable } from '../balancer/member-table.js';
+import { resolveListeners } from '../config/listen-address.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { PrimaryMessage, WireError, WorkerInit, WorkerMessage } from './protocol.js';
+import { assertPortsFree } from './port-probe.js';
+import type { PrimaryMessage, ReloadPhase, WireError, WorkerInit, WorkerMessage } from './protocol.js';
 import { RouteSlots, SharedCounters, type CounterSnapshot } from './shared-counters.js';
 
 const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
@@ -55,11 +58,9 @@ export interface SupervisorOptions {
   readonly faultInjection?: boolean;
 }
 
-/** Does this runtime bind with SO_REUSEPORT from worker threads? (`reusePort` exists from Node 22.12.) */
-export function runtimeHasReusePort(version = process.versions.node, platform = process.platform): boolean {
-  if (platform !== 'linux' && platform !== 'freebsd') return false;
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  return major > 22 || (major === 22 && minor >= 12);
+/** The counter name of each route: its name, or its position. */
+function routeNames(config: Config): string[] {
+  return config.routes.map((r, i) => r.name ?? `routes[${i}]`);
 }
 
 export class Supervisor {
@@ -73,7 +74,9 @@ export class Supervisor {
   #ports: number[] = [];
   #stopping = false;
   #reloadSeq = 0;
-  readonly #pendingReloads = new Map<number, { waiting: Set<number>; errors: string[]; done: () => void }>();
+  #reloadChain: Promise<void> = Promise.resolve();
+  /** Reload rounds waiting for worker answers, by "phase:seq". */
+  readonly #rounds = new Map<string, { waiting: Set<number>; errors: string[]; done: () => void }>();
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
@@ -81,7 +84,7 @@ export class Supervisor {
     this.#config = opts.config;
     this.#counters = new SharedCounters(opts.workers);
     this.#members = new MemberTable(opts.config);
-    this.#slots.assign(opts.config.routes.map((r, i) => r.name ?? `routes[${i}]`));
+    this.#slots.assign(routeNames(opts.config));
     this.#workers = Array.from({ length: opts.workers }, (_, id) => ({
       id,
       worker: undefined,
@@ -107,6 +110,8 @@ export class Supervisor {
 
   /** Starts every worker; rejects (after stopping the others) if any fails to start. */
   async start(): Promise<readonly number[]> {
+    // Without reusePort worker 0's own bind is exclusive and fails by itself on a taken port.
+    if (this.#opts.reusePort) await assertPortsFree(resolveListeners(this.#config));
     const first = this.#workers[0]!;
     this.#ports = await this.#spawnAndWait(first, undefined);
     try {
@@ -131,34 +136,73 @@ export class Supervisor {
     };
   }
 
-  /** Sends a validated config to every live worker; resolves when all applied it. */
-  async reload(config: Config): Promise<void> {
+  /**
+   * Applies a validated config everywhere or nowhere. Every ready worker prepares it; `preparePrimary`
+   * builds the primary's own part (given the member table the new config uses) and returns its commit.
+   * Only when every prepare succeeded are the primary's part and every worker committed; otherwise every
+   * worker aborts and this rejects with the reasons, the running config untouched. Resolves once the
+   * workers have answered the commit.
+   */
+  reload(config: Config, preparePrimary: (members: MemberTable) => () => void = () => () => undefined): Promise<void> {
+    // One reload at a time: two SIGHUPs in a row commit in the order they came.
+    const run = this.#reloadChain.then(() => this.#reload(config, preparePrimary));
+    this.#reloadChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #reload(config: Config, preparePrimary: (members: MemberTable) => () => void): Promise<void> {
     // Same members: keep the table, so runtime drains, weights and error states survive the reload.
-    if (!isDeepStrictEqual(MemberTable.layoutFor(config).keys, MemberTable.layoutFor(this.#config).keys)) {
-      this.#members = new MemberTable(config);
-    }
-    this.#config = config;
-    const members = this.#members.buffer;
-    const slots = [...this.#slots.assign(config.routes.map((r, i) => r.name ?? `routes[${i}]`))];
+    const sameMembers = isDeepStrictEqual(MemberTable.layoutFor(config).keys, MemberTable.layoutFor(this.#config).keys);
+    const members = sameMembers ? this.#members : new MemberTable(config);
+    const commitPrimary = preparePrimary(members);
+    const names = routeNames(config);
+    const slots = [...this.#slots.preview(names)];
     const seq = ++this.#reloadSeq;
     const live = this.#workers.filter((s) => s.worker && s.state === 'ready');
+    const prepareErrors = await this.#round('prepare', seq, live, { type: 'reload-prepare', seq, config, slots, members: members.buffer });
+    if (prepareErrors.length) {
+      for (const s of live) this.#post(s, { type: 'reload-abort', seq });
+      throw new Error(`reload aborted, nothing changed: ${prepareErrors.join('; ')}`);
+    }
+    this.#members = members;
+    this.#config = config;
+    this.#slots.assign(names);
+    commitPrimary();
+    // A worker that became ready during the prepare round was spawned with the old config.
+    for (const s of this.#workers) if (s.worker && s.state === 'ready' && !live.includes(s)) this.#catchUp(s);
+    // Past this point the new config is the running one (a respawned worker starts with it), so a commit
+    // a worker could not apply is logged, not reported as a rejected reload.
+    const commitErrors = await this.#round('commit', seq, live, { type: 'reload-commit', seq });
+    if (commitErrors.length) this.#log.error({ errors: commitErrors }, 'reload committed, but not applied everywhere');
+  }
+
+  /** Sends `msg` to `slots` and collects their answers for `phase` of reload `seq` (bounded wait). */
+  #round(phase: ReloadPhase, seq: number, slots: readonly Slot[], msg: PrimaryMessage): Promise<string[]> {
+    const key = `${phase}:${seq}`;
     const errors: string[] = [];
-    await new Promise<void>((resolve) => {
-      const waiting = new Set(live.map((s) => s.id));
+    return new Promise<string[]>((resolve) => {
+      const waiting = new Set(slots.map((s) => s.id));
       const timer = setTimeout(() => {
         errors.push(`no answer from worker(s) ${[...waiting].join(', ')} within ${RELOAD_TIMEOUT_MS} ms`);
         finish();
       }, RELOAD_TIMEOUT_MS);
       const finish = () => {
         clearTimeout(timer);
-        this.#pendingReloads.delete(seq);
-        resolve();
+        this.#rounds.delete(key);
+        resolve(errors);
       };
-      this.#pendingReloads.set(seq, { waiting, errors, done: finish });
+      this.#rounds.set(key, { waiting, errors, done: finish });
       if (waiting.size === 0) finish();
-      for (const s of live) this.#post(s, { type: 'reload', seq, config, slots, members });
+      for (const s of slots) this.#post(s, msg);
     });
-    if (errors.length) throw new Error(`reload failed: ${errors.join('; ')}`);
+  }
+
+  /** A worker that started while a reload was committed runs the config it was spawned with: catch it up. */
+  #catchUp(slot: Slot): void {
+    const seq = ++this.#reloadSeq;
+    const slots = [...this.#slots.map];
+    this.#post(slot, { type: 'reload-prepare', seq, config: this.#config, slots, members: this.#members.buffer });
+    this.#post(slot, { type: 'reload-commit', seq });
   }
 
   /** Graceful stop: every worker drains (see ProxyServer.drain); resolves when all have exited. */
@@ -188,6 +232,14 @@ export class Supervisor {
         await s.worker?.terminate();
       }),
     );
+  }
+
+  /** Fault injection (tests): makes the next reload prepare of worker `id` fail. */
+  failNextPrepare(id: number): boolean {
+    const s = this.#workers[id];
+    if (!this.#opts.faultInjection || !s?.worker) return false;
+    this.#post(s, { type: 'fail-next-prepare' });
+    return true;
   }
 
   /** Fault injection (tests): makes worker `id` throw an uncaught exception. */
@@ -224,6 +276,7 @@ export class Supervisor {
       slots: [...this.#slots.map],
       faultInjection: this.#opts.faultInjection ?? false,
     };
+    const spawnedWith = this.#config;
     const worker = new Worker(WORKER_ENTRY, { workerData: init });
     slot.worker = worker;
     slot.state = 'starting';
@@ -236,18 +289,23 @@ export class Supervisor {
           slot.readyAt = Date.now();
           slot.startupFailures = 0;
           this.#log.info({ worker: slot.id, threadId: worker.threadId, ports: msg.ports }, 'worker ready');
+          if (spawnedWith !== this.#config) this.#catchUp(slot);
           startup?.resolve([...msg.ports]);
           break;
         case 'startup-failed':
           startupError = msg.error;
           break;
-        case 'reloaded':
+        case 'reload-done':
         case 'reload-failed': {
-          const pending = this.#pendingReloads.get(msg.seq);
-          if (!pending) break;
-          if (msg.type === 'reload-failed') pending.errors.push(`worker ${slot.id}: ${msg.error.message}`);
-          pending.waiting.delete(slot.id);
-          if (pending.waiting.size === 0) pending.done();
+          const round = this.#rounds.get(`${msg.phase}:${msg.seq}`);
+          if (msg.type === 'reload-failed') {
+            const reason = `worker ${slot.id}: ${msg.error.message}`;
+            if (round) round.errors.push(reason);
+            else this.#log.error({ worker: slot.id, phase: msg.phase, err: msg.error.message }, 'worker could not apply the config');
+          }
+          if (!round) break;
+          round.waiting.delete(slot.id);
+          if (round.waiting.size === 0) round.done();
           break;
         }
         case 'drained':
@@ -262,8 +320,11 @@ export class Supervisor {
       const wasReady = slot.state === 'ready';
       slot.worker = undefined;
       this.#counters.resetActive(slot.id);
-      for (const pending of this.#pendingReloads.values()) {
-        if (pending.waiting.delete(slot.id) && pending.waiting.size === 0) pending.done();
+      // A worker that dies in the middle of a reload has not prepared it: the reload is aborted.
+      for (const round of this.#rounds.values()) {
+        if (!round.waiting.delete(slot.id)) continue;
+        round.errors.push(`worker ${slot.id} exited during the reload`);
+        if (round.waiting.size === 0) round.done();
       }
       if (this.#stopping || slot.state === 'draining') {
         slot.state = 'exited';
@@ -291,14 +352,34 @@ export class Supervisor {
         if (Date.now() - slot.readyAt > HEALTHY_UPTIME_MS) slot.backoffMs = FIRST_BACKOFF_MS;
       }
       slot.state = 'exited';
-      const delay = slot.backoffMs;
-      slot.backoffMs = Math.min(slot.backoffMs * 2, MAX_BACKOFF_MS);
-      slot.respawnTimer = setTimeout(() => {
-        slot.respawnTimer = undefined;
-        if (this.#stopping) return;
-        slot.restarts++;
-        this.#spawn(slot, this.#ports);
-      }, delay);
+      this.#scheduleRespawn(slot);
     });
+  }
+
+  #scheduleRespawn(slot: Slot): void {
+    const delay = slot.backoffMs;
+    slot.backoffMs = Math.min(slot.backoffMs * 2, MAX_BACKOFF_MS);
+    slot.respawnTimer = setTimeout(() => {
+      slot.respawnTimer = undefined;
+      if (this.#stopping) return;
+      slot.restarts++;
+      try {
+        this.#spawn(slot, this.#ports);
+      } catch (err) {
+        // A thread that cannot even be created (out of memory or file descriptors) is a failed start,
+        // retried with backoff like one that exits early; never an exception in the primary's timer.
+        slot.worker = undefined;
+        slot.lastError = { code: (err as NodeJS.ErrnoException).code ?? 'SPAWN', message: (err as Error).message };
+        slot.startupFailures++;
+        if (slot.startupFailures >= MAX_STARTUP_FAILURES) {
+          slot.state = 'failed';
+          this.#log.error({ worker: slot.id, failures: slot.startupFailures, err: slot.lastError.message }, 'worker cannot be started; not respawning it');
+          return;
+        }
+        slot.state = 'exited';
+        this.#log.error({ worker: slot.id, err: slot.lastError.message }, 'worker could not be created; retrying');
+        this.#scheduleRespawn(slot);
+      }
+    }, delay);
   }
 }

@@ -1,10 +1,11 @@
 // Entry of a tunnel worker thread: one ProxyServer bound with SO_REUSEPORT (the kernel spreads new
 // connections over the workers), its counters written into the shared buffer, and the primary's
-// commands (reload, drain) applied. Talks to the primary only through protocol.ts messages.
+// commands (two-phase reload, drain) applied. Talks to the primary only through protocol.ts messages.
 import { parentPort, workerData } from 'node:worker_threads';
 import { MemberTable } from '../balancer/member-table.js';
 import type { Config } from '../config/schema.js';
-import { createLogger } from '../log.js';
+import { createLogger, flushLog } from '../log.js';
+import { compileRoutes } from '../routing/route-table.js';
 import { ProxyServer } from '../server/proxy-server.js';
 import type { PrimaryMessage, WorkerInit, WorkerMessage } from './protocol.js';
 import { toWireError } from './protocol.js';
@@ -34,26 +35,58 @@ async function start(): Promise<void> {
   } catch (err) {
     send({ type: 'startup-failed', error: toWireError(err) });
     await proxy.destroy();
+    await flushLog(log);
     process.exit(1);
   }
 }
 
+/** Configs prepared and waiting for their commit (or abort), by reload sequence number. */
+const prepared = new Map<number, { config: Config; slots: readonly (readonly [string, number])[] }>();
+let failNextPrepare = false;
+
 port.on('message', (msg: PrimaryMessage) => {
   switch (msg.type) {
-    case 'reload':
+    case 'reload-prepare':
       try {
+        if (failNextPrepare) {
+          failNextPrepare = false;
+          throw new Error('fault injection: prepare refused');
+        }
         attachMembers(msg.config, msg.members);
-        proxy.reload(msg.config);
-        stats.setSlots(new Map(msg.slots));
-        send({ type: 'reloaded', seq: msg.seq });
+        // Everything that can fail about the new config fails here, before any worker switches.
+        compileRoutes(msg.config);
+        prepared.set(msg.seq, { config: msg.config, slots: msg.slots });
+        send({ type: 'reload-done', phase: 'prepare', seq: msg.seq });
       } catch (err) {
-        send({ type: 'reload-failed', seq: msg.seq, error: toWireError(err) });
+        send({ type: 'reload-failed', phase: 'prepare', seq: msg.seq, error: toWireError(err) });
       }
       break;
+    case 'reload-commit': {
+      const next = prepared.get(msg.seq);
+      prepared.delete(msg.seq);
+      try {
+        if (next === undefined) throw new Error(`no prepared config for reload ${msg.seq}`);
+        // Compiles again (ProxyServer keeps its own table); only a CA file changed since the prepare
+        // could fail here, and then this worker keeps its old routes and the primary logs why.
+        proxy.reload(next.config);
+        stats.setSlots(new Map(next.slots));
+        send({ type: 'reload-done', phase: 'commit', seq: msg.seq });
+      } catch (err) {
+        send({ type: 'reload-failed', phase: 'commit', seq: msg.seq, error: toWireError(err) });
+      }
+      break;
+    }
+    case 'reload-abort':
+      prepared.delete(msg.seq);
+      break;
+    case 'fail-next-prepare':
+      if (init.faultInjection) failNextPrepare = true;
+      break;
     case 'drain':
-      void proxy.drain({ tunnelDrainMs: msg.tunnelDrainMs, deadlineMs: msg.deadlineMs }).then(() => {
+      void proxy.drain({ tunnelDrainMs: msg.tunnelDrainMs, deadlineMs: msg.deadlineMs }).then(async () => {
         stats.close();
         send({ type: 'drained' });
+        await flushLog(log);
         process.exit(0);
       });
       break;

@@ -1,6 +1,7 @@
 // Runs the real `wspass` command as a child process (the compiled CLI on this Node), for tests that need
 // a separate process: exit codes, signals, RSS.
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,4 +91,33 @@ export function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return kb * 1024;
+}
+
+/** What tests read of GET /status. */
+export interface AdminStatus {
+  workers: { id: number; state: string; restarts: number }[];
+  counters: { workers: { activeTunnels: number; tunnelsOpened: number }[]; routes: Record<string, { activeTunnels: number }> };
+}
+
+/** GET /status on a fresh connection (no keep-alive socket stays behind to skew fd counts). */
+export function adminStatus(admin: string): Promise<AdminStatus> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${admin}/status`, { agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d));
+        res.on('end', () => resolve(JSON.parse(body) as AdminStatus));
+      })
+      .on('error', reject);
+  });
+}
+
+/** Polls the admin status until `ok` holds (bounded): the primary's view changes asynchronously. */
+export async function waitForStatus(admin: string, ok: (s: AdminStatus) => boolean, what: string): Promise<AdminStatus> {
+  for (let i = 0; i < 200; i++) {
+    const s = await adminStatus(admin);
+    if (ok(s)) return s;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
 }

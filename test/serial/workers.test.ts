@@ -3,39 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import http from 'node:http';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
-import { rssOf, spawnProxy } from '../helpers/cli.js';
+import { adminStatus, rssOf, spawnProxy, waitForStatus } from '../helpers/cli.js';
 import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
-
-interface Status {
-  workers: { id: number; state: string; restarts: number }[];
-  counters: { workers: { activeTunnels: number; tunnelsOpened: number }[]; routes: Record<string, { activeTunnels: number }> };
-}
-
-/** GET /status on a fresh connection (no keep-alive socket stays behind to skew fd counts). */
-function status(admin: string): Promise<Status> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(`${admin}/status`, { agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve(JSON.parse(body) as Status));
-      })
-      .on('error', reject);
-  });
-}
-
-/** Polls the admin status until `ok` holds (bounded): the primary's view changes asynchronously. */
-async function waitForStatus(admin: string, ok: (s: Status) => boolean, what: string): Promise<Status> {
-  for (let i = 0; i < 200; i++) {
-    const s = await status(admin);
-    if (ok(s)) return s;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
-}
 
 async function echo(ws: WebSocket, text: string): Promise<string> {
   const reply = nextMessage(ws);
@@ -142,7 +113,7 @@ test('2,000 tunnels opened and closed across workers return fd count and RSS to 
   await round(); // warm-up: allocator pools and JIT reach their working size
   const rssWarm = rssOf(pid);
   await round();
-  const s = await status(admin!);
+  const s = await adminStatus(admin!);
   assert.equal(s.counters.workers.reduce((n, w) => n + w.tunnelsOpened, 0), 4000);
   assert.ok(s.counters.workers.every((w) => w.tunnelsOpened > 0), 'both workers took tunnels');
   // Closed sockets leave the fd table once both sides are done.
