@@ -24,6 +24,7 @@ import type { ErrorCode } from '../errors.js';
 import { ERRORS } from '../errors.js';
 import { endSocketWithError, lingerThenDestroy, sendError } from '../http/error-response.js';
 import { requestHeadProblem } from '../http/request-checks.js';
+import { requestHasBody } from '../http/request-framing.js';
 import { HttpProxy } from '../http/http-proxy.js';
 import type { Logger } from '../log.js';
 import { compileRoutes, type RouteTable } from '../routing/route-table.js';
@@ -331,6 +332,7 @@ export class ProxyServer {
       return;
     }
     this.#opts.stats?.httpRequest(match.route.name);
+    if (requestHasBody(req.rawHeaders)) guardRequestBody(req, res);
     this.#httpProxy.handle(req, res, match, proto);
   }
 
@@ -363,6 +365,30 @@ export class ProxyServer {
 }
 
 function ignoreError(): void {}
+
+/**
+ * A client FIN inside the request body makes the request incomplete. node:http reports that as a parse error,
+ * except for a message that carried Upgrade and was not upgraded (llhttp accepts the EOF there) and, with
+ * httpAllowHalfOpen, it no longer aborts the request either: the exchange would wait for the body forever.
+ * It is answered here with 400 (or a response already started is cut), and the request toward the backend is
+ * aborted once the connection is gone.
+ */
+function guardRequestBody(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  const onEnd = (): void => {
+    // Already answered (the parser's own error path) or complete: nothing to do.
+    if (req.complete || socket.writableEnded) return;
+    if (!res.headersSent) sendError(res, 'WSP_BAD_REQUEST', { close: true });
+    else res.destroy();
+  };
+  socket.once('end', onEnd);
+  res.once('close', () => socket.removeListener('end', onEnd));
+  // node:http destroys an incomplete request when its connection closes only while the response is still
+  // pending; after an early answer the exchange would keep waiting for a body that can no longer come.
+  socket.once('close', () => {
+    if (!req.complete && !req.destroyed) req.destroy();
+  });
+}
 
 /** The catalogue code for a request node:http's parser refused. */
 function clientErrorCode(parserCode: string | undefined): ErrorCode {

@@ -86,3 +86,23 @@ test('a local 404 is answered to a half-closed client too', async (t) => {
   assert.equal(statusOf(got), 404);
   assert.match(got, /WSP_NO_ROUTE/);
 });
+
+for (const [name, raw] of [
+  ['a plain request', 'POST /h HTTP/1.1\r\nHost: p.test\r\nContent-Length: 5\r\n\r\nhe'],
+  ['an upgrade request proxied as plain HTTP', 'GET /h HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nContent-Length: 5\r\n\r\n'],
+  ['a chunked upgrade request proxied as plain HTTP', 'GET /h HTTP/1.1\r\nHost: p.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n'],
+] as const) {
+  test(`a FIN inside the body of ${name} gets 400 and the connection is closed`, async (t) => {
+    // The backend waits for the whole body before answering, so only the cut body can end the exchange.
+    const backend = await startHttpBackend(t, (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('complete'));
+    });
+    const { port } = await startProxy(t, { routes: [{ path: '/h', backend: `http://127.0.0.1:${backend.port}/` }] });
+    const client = await rawClient(t, port);
+    client.end(raw);
+    const got = (await readUntil(client, () => false)).toString();
+    assert.equal(statusOf(got), 400);
+    assert.match(got, /X-Wspass-Error: WSP_BAD_REQUEST/);
+  });
+}
