@@ -44,10 +44,8 @@ export function memberKey(balancer: string, url: string): string {
 /** A probe result that changed a member's health. */
 export type ProbeTransition = 'up' | 'down' | undefined;
 
-const tables = new WeakMap<Config, MemberTable>();
-
 export class MemberTable {
-  readonly #buffer: SharedArrayBuffer;
+  readonly #buffer: SharedArrayBuffer | ArrayBuffer;
   readonly #big: BigInt64Array;
   readonly #int: Int32Array;
   readonly #slots: ReadonlyMap<string, number>;
@@ -63,37 +61,24 @@ export class MemberTable {
   }
 
   /**
-   * The table compileRoutes() uses for `config` in this thread: the one attached with `attach()`, else
-   * one created on first use (single-thread use and tests), initialised from the config.
+   * A table private to this thread, over plain memory: for checking a config (`validate`) and for tests,
+   * where nothing is shared and no SharedArrayBuffer needs to be allocated.
    */
-  static forConfig(config: Config): MemberTable {
-    let table = tables.get(config);
-    if (table === undefined) {
-      table = new MemberTable(config);
-      tables.set(config, table);
-    }
-    return table;
-  }
-
-  /**
-   * Makes `table` the one `forConfig(config)` returns: a worker calls this with a table over the
-   * primary's buffer before it compiles routes for `config`.
-   */
-  static attach(config: Config, table: MemberTable): void {
-    tables.set(config, table);
+  static unshared(config: Config): MemberTable {
+    return new MemberTable(config, undefined, false);
   }
 
   /**
    * A table over `buffer` (shared with other threads; not re-initialised) or, when absent, over a new
-   * buffer whose states and weights come from the config.
+   * buffer (shared unless `shared` is false) whose states and weights come from the config.
    */
-  constructor(config: Config, buffer?: SharedArrayBuffer) {
+  constructor(config: Config, buffer?: SharedArrayBuffer, shared = true) {
     const layout = MemberTable.layoutFor(config);
     const n = layout.keys.length;
     if (buffer !== undefined && buffer.byteLength !== layout.byteLength) {
       throw new RangeError(`member table buffer has ${buffer.byteLength} bytes; this config needs ${layout.byteLength}`);
     }
-    this.#buffer = buffer ?? new SharedArrayBuffer(layout.byteLength);
+    this.#buffer = buffer ?? (shared ? new SharedArrayBuffer(layout.byteLength) : new ArrayBuffer(layout.byteLength));
     this.#big = new BigInt64Array(this.#buffer, 0, n * BIG_FIELDS);
     this.#int = new Int32Array(this.#buffer, n * BIG_FIELDS * 8, n * INT_FIELDS);
     this.#keys = layout.keys;
@@ -111,6 +96,7 @@ export class MemberTable {
 
   /** The shared memory, to hand to other threads. */
   get buffer(): SharedArrayBuffer {
+    if (!(this.#buffer instanceof SharedArrayBuffer)) throw new TypeError('this member table is not shared');
     return this.#buffer;
   }
 

@@ -7,11 +7,12 @@ import { checkTlsFiles } from '../config/file-checks.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { isBalancerUrl, parseBackendUrl, parseBalancerUrl } from '../routing/backend-url.js';
-import { compileRoutes, RouteCompileError } from '../routing/route-table.js';
+import { RouteCompileError } from '../routing/compile-issues.js';
+import { composeRoutes } from '../server/compose-routes.js';
 
 function routeIssues(config: Config): readonly ConfigIssue[] {
   try {
-    compileRoutes(config);
+    composeRoutes(config);
     return [];
   } catch (err) {
     if (err instanceof RouteCompileError) return err.issues;

@@ -9,7 +9,7 @@ import { balancerRoutes } from '../admin/balancer-routes.js';
 import { HealthChecker } from '../balancer/health-checker.js';
 import type { MemberTable } from '../balancer/member-table.js';
 import { BalancerRegistry } from '../balancer/registry.js';
-import { compileRoutes } from '../routing/route-table.js';
+import { composeRoutes } from '../server/compose-routes.js';
 import { parseListenAddress, resolveListeners } from '../config/listen-address.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -58,7 +58,7 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
   // every worker shares (one prober per process, not per thread).
   // Built without starting its health checks, so a reload can prepare one and throw it away.
   const balancing = (cfg: Config, members: MemberTable) => {
-    const balancers = [...compileRoutes(cfg, { members }).balancers.values()];
+    const balancers = [...composeRoutes(cfg, { members }).balancers.values()];
     const health = new HealthChecker(members, balancers);
     health.on('down', (e) => log.warn(e, 'balancer member failed its health checks'));
     health.on('up', (e) => log.info(e, 'balancer member healthy again'));

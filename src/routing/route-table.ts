@@ -5,12 +5,10 @@
 //
 // match() runs on every request: prefix routes are a startsWith, regexes and templates are compiled here,
 // and the only allocations on a match are the result and the backend path string.
-import { readFileSync } from 'node:fs';
-import type { Config, RouteConfig } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import type { Balancer } from '../balancer/balancer.js';
-import { compileBalancers } from '../balancer/compile-balancers.js';
-import { MemberTable } from '../balancer/member-table.js';
-import { WspassError } from '../errors.js';
+import { backendTlsReader, type BackendTlsReader } from './backend-tls.js';
+import { IssueList } from './compile-issues.js';
 import { isBalancerUrl, parseBalancerUrl, parseBackendUrl, type ParsedBackend } from './backend-url.js';
 import {
   appendBackendPath,
@@ -34,29 +32,6 @@ import type {
 } from './types.js';
 import { balancerUpgradePolicy, routeUpgradePolicy } from './upgrade-policy.js';
 
-export interface RouteIssue {
-  /** Key path in the config, e.g. ['routes', 2, 'match']. */
-  readonly path: readonly (string | number)[];
-  readonly message: string;
-}
-
-/** The routes cannot be compiled; `issues` lists every problem found, not only the first. */
-export class RouteCompileError extends WspassError {
-  readonly issues: readonly RouteIssue[];
-  constructor(issues: readonly RouteIssue[]) {
-    super('WSP_CONFIG_INVALID', 'invalid routes:\n' + issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`).join('\n'));
-    this.name = 'RouteCompileError';
-    this.issues = issues;
-  }
-}
-
-/** `routes[2].when.header.upgrade` */
-export function formatPath(path: readonly (string | number)[]): string {
-  let out = '';
-  for (const key of path) out += typeof key === 'number' ? `[${key}]` : out === '' ? key : `.${key}`;
-  return out;
-}
-
 export interface RouteTable {
   readonly routes: readonly CompiledRoute[];
   /** The compiled `balancers`, by name (for health checks and runtime control). */
@@ -66,15 +41,14 @@ export interface RouteTable {
 }
 
 export interface CompileOptions {
-  /** Reads a CA file (default: fs.readFileSync as UTF-8). */
+  /** Reads a CA file (default: fs.readFileSync as UTF-8); ignored when `tls` is given. */
   readFile?: (path: string) => string;
-  /**
-   * Member state shared across threads (built over the primary's SharedArrayBuffer); default:
-   * MemberTable.forConfig(config), the table attached to this config in this thread, else a new one.
-   */
-  members?: MemberTable;
-  /** Clock of the balancers (tests). */
-  now?: () => number;
+  /** The compiled `balancers`, by name (default: none). */
+  balancers?: ReadonlyMap<string, Balancer>;
+  /** Problems found so far (the balancers'); route problems are added and all are thrown together. */
+  issues?: IssueList;
+  /** The CA-file reader shared with the balancers' compile, so each file is read and reported once. */
+  tls?: BackendTlsReader;
 }
 
 interface HeaderCondition {
@@ -176,56 +150,20 @@ function backendPath(m: Matcher, path: string, query: string, captures: RegExpEx
   return appendBackendPath(m.basePathTrimmed, path) + joinQuery(m.baseQuery, query);
 }
 
-/** Compiles the routes of a validated config; throws RouteCompileError listing every problem. */
+/**
+ * Compiles the routes of a validated config over already compiled balancers; throws RouteCompileError listing
+ * every problem (with those `issues` already holds, e.g. the balancers'). Balancers and their shared member
+ * state are built by the caller (server/compose-routes.ts): the route table only refers to them.
+ */
 export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteTable {
-  const readFile = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
-  const issues: RouteIssue[] = [];
-  const reportedKeys = new Set<string>();
-  const report = (path: (string | number)[], message: string): void => {
-    const key = formatPath(path);
-    if (reportedKeys.has(key)) return; // a shared defaults problem is reported once
-    reportedKeys.add(key);
-    issues.push({ path, message });
-  };
-  const caFiles = new Map<string, string | Error>();
-  const readCa = (file: string): string | Error => {
-    let ca = caFiles.get(file);
-    if (ca === undefined) {
-      try {
-        ca = readFile(file);
-      } catch (err) {
-        ca = err instanceof Error ? err : new Error(String(err));
-      }
-      caFiles.set(file, ca);
-    }
-    return ca;
-  };
-
+  const list = opts.issues ?? new IssueList();
+  const issues = list.issues;
+  const report = list.report;
+  const tlsFor = opts.tls ?? backendTlsReader(report, opts.readFile);
   const defaults = config.defaults;
   const names = new Map<string, number>();
   const matchers: Matcher[] = [];
-
-  /** TLS toward a secure origin: the route's `tls`, else `defaults.tls`; `where` is the caFile key path. */
-  const tlsFor = (source: RouteConfig['tls'], where: (string | number)[]): BackendTls => {
-    let ca: string | undefined;
-    if (source?.caFile !== undefined) {
-      const read = readCa(source.caFile);
-      if (typeof read === 'string') ca = read;
-      else report(where, `cannot read "${source.caFile}": ${read.message}`);
-    }
-    return Object.freeze({
-      ...(ca !== undefined && { ca }),
-      rejectUnauthorized: source?.rejectUnauthorized ?? true,
-      ...(source?.servername !== undefined && { servername: source.servername }),
-    });
-  };
-
-  const table = opts.members ?? MemberTable.forConfig(config);
-  const balancers = compileBalancers(config, table, {
-    report,
-    tlsFor: (_origin: BackendOrigin, where) => tlsFor(defaults.tls, where),
-    ...(opts.now !== undefined && { now: opts.now }),
-  });
+  const balancers = opts.balancers ?? new Map<string, Balancer>();
   const balancerNames = Object.keys(config.balancers ?? {});
 
   config.routes.forEach((rc, index) => {
@@ -371,6 +309,6 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
     });
   });
 
-  if (issues.length !== 0) throw new RouteCompileError(issues);
+  list.throwIfAny();
   return new Table(matchers, balancers);
 }

@@ -27,7 +27,8 @@ import { requestHeadProblem } from '../http/request-checks.js';
 import { requestHasBody } from '../http/request-framing.js';
 import { HttpProxy } from '../http/http-proxy.js';
 import type { Logger } from '../log.js';
-import { compileRoutes, type RouteTable } from '../routing/route-table.js';
+import type { RouteTable } from '../routing/route-table.js';
+import { composeRoutes } from './compose-routes.js';
 import type { RequestFacts } from '../routing/types.js';
 import type { ByteTunnel, TunnelCloseInfo } from '../tunnel/byte-tunnel.js';
 import { decideUpgrade, type UpgradeDecision } from './upgrade-decision.js';
@@ -55,6 +56,8 @@ export interface ProxyServerOptions {
   readonly serverName?: string;
   /** Bind listeners with SO_REUSEPORT (worker threads). */
   readonly reusePort?: boolean;
+  /** The routes of `config`, composed by the caller (a worker: over the shared member table). */
+  readonly routes?: RouteTable;
 }
 
 type Proto = 'http' | 'https';
@@ -91,7 +94,7 @@ export class ProxyServer {
     this.#log = opts.log;
     this.#serverName = opts.serverName ?? hostname();
     this.#config = config;
-    this.#routes = compileRoutes(config);
+    this.#routes = opts.routes ?? composeRoutes(config);
     this.#httpProxy = new HttpProxy({
       serverName: this.#serverName,
       onError: (code: ErrorCode, err: Error, req: IncomingMessage) => {
@@ -138,9 +141,12 @@ export class ProxyServer {
     return out;
   }
 
-  /** Swaps the route table: new requests use it, open tunnels are not touched. */
-  reload(config: Config): void {
-    this.#routes = compileRoutes(config);
+  /**
+   * Swaps the route table: new requests use it, open tunnels are not touched. `routes` are those of
+   * `config`, already composed (a worker prepares them before the commit); otherwise they are composed here.
+   */
+  reload(config: Config, routes: RouteTable = composeRoutes(config)): void {
+    this.#routes = routes;
     this.#config = config;
   }
 

@@ -5,7 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { MemberTable } from '../balancer/member-table.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, flushLog } from '../log.js';
-import { compileRoutes } from '../routing/route-table.js';
+import type { RouteTable } from '../routing/route-table.js';
+import { composeRoutes } from '../server/compose-routes.js';
 import { ProxyServer } from '../server/proxy-server.js';
 import type { PrimaryMessage, WorkerInit, WorkerMessage } from './protocol.js';
 import { toWireError } from './protocol.js';
@@ -19,13 +20,12 @@ const log = createLogger(init.config.log.level).child({ worker: init.id });
 const counters = new SharedCounters(init.workers, init.counters);
 const stats = new WorkerStats(counters.writer(init.id), new Map(init.slots));
 
-/** Routes compiled for `config` use the primary's member table, not a private copy. */
-function attachMembers(config: Config, buffer: SharedArrayBuffer): void {
-  MemberTable.attach(config, new MemberTable(config, buffer));
+/** The routes of `config` over the primary's member table (shared by every thread), not a private copy. */
+function routesOver(config: Config, buffer: SharedArrayBuffer): RouteTable {
+  return composeRoutes(config, { members: new MemberTable(config, buffer) });
 }
 
-attachMembers(init.config, init.members);
-const proxy = new ProxyServer(init.config, { log, stats, reusePort: init.reusePort });
+const proxy = new ProxyServer(init.config, { log, stats, reusePort: init.reusePort, routes: routesOver(init.config, init.members) });
 
 async function start(): Promise<void> {
   try {
@@ -41,7 +41,7 @@ async function start(): Promise<void> {
 }
 
 /** Configs prepared and waiting for their commit (or abort), by reload sequence number. */
-const prepared = new Map<number, { config: Config; slots: readonly (readonly [string, number])[] }>();
+const prepared = new Map<number, { config: Config; routes: RouteTable; slots: readonly (readonly [string, number])[] }>();
 let failNextPrepare = false;
 
 port.on('message', (msg: PrimaryMessage) => {
@@ -52,10 +52,8 @@ port.on('message', (msg: PrimaryMessage) => {
           failNextPrepare = false;
           throw new Error('fault injection: prepare refused');
         }
-        attachMembers(msg.config, msg.members);
         // Everything that can fail about the new config fails here, before any worker switches.
-        compileRoutes(msg.config);
-        prepared.set(msg.seq, { config: msg.config, slots: msg.slots });
+        prepared.set(msg.seq, { config: msg.config, routes: routesOver(msg.config, msg.members), slots: msg.slots });
         send({ type: 'reload-done', phase: 'prepare', seq: msg.seq });
       } catch (err) {
         send({ type: 'reload-failed', phase: 'prepare', seq: msg.seq, error: toWireError(err) });
@@ -66,9 +64,8 @@ port.on('message', (msg: PrimaryMessage) => {
       prepared.delete(msg.seq);
       try {
         if (next === undefined) throw new Error(`no prepared config for reload ${msg.seq}`);
-        // Compiles again (ProxyServer keeps its own table); only a CA file changed since the prepare
-        // could fail here, and then this worker keeps its old routes and the primary logs why.
-        proxy.reload(next.config);
+        // The routes were composed at prepare: the commit only swaps them in.
+        proxy.reload(next.config, next.routes);
         stats.setSlots(new Map(next.slots));
         send({ type: 'reload-done', phase: 'commit', seq: msg.seq });
       } catch (err) {

@@ -13,7 +13,7 @@ import { MemberTable } from '../../src/balancer/member-table.js';
 import { BalancerRegistry } from '../../src/balancer/registry.js';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
-import { compileRoutes } from '../../src/routing/route-table.js';
+import { composeRoutes } from '../../src/server/compose-routes.js';
 import { ProxyServer } from '../../src/server/proxy-server.js';
 import { rawExchange, refusedPort, statusOf, wsHandshake } from '../helpers/peers.js';
 
@@ -73,7 +73,11 @@ async function startMember(t: TestContext, name: string, port = 0): Promise<Memb
 async function startProxy(t: TestContext, input: Omit<ConfigInput, 'listen'>) {
   const cfg = configSchema.parse({ listen: '127.0.0.1:0', ...input });
   const events = new EventEmitter();
+  // The test drives the same member table the proxy's balancers use.
+  const table = new MemberTable(cfg);
+  const routes = composeRoutes(cfg, { members: table });
   const proxy = new ProxyServer(cfg, {
+    routes,
     log: silentLogger(),
     stats: {
       tunnelOpened: () => undefined,
@@ -84,9 +88,7 @@ async function startProxy(t: TestContext, input: Omit<ConfigInput, 'listen'>) {
   });
   const [addr] = await proxy.listen();
   t.after(() => proxy.destroy());
-  // The proxy compiled its routes over MemberTable.forConfig(cfg): the same shared table as these.
-  const table = MemberTable.forConfig(cfg);
-  const balancers = compileRoutes(cfg).balancers;
+  const balancers = routes.balancers;
   return { port: addr!.port, table, balancers, registry: new BalancerRegistry(table, balancers.values()), events };
 }
 

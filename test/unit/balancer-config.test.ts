@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { loadAndCheckConfig } from '../../src/cli/load-config.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
-import { compileRoutes, RouteCompileError } from '../../src/routing/route-table.js';
+import { RouteCompileError } from '../../src/routing/compile-issues.js';
+import { composeRoutes } from '../../src/server/compose-routes.js';
 import { fileURLToPath } from 'node:url';
 import { tempFile } from '../helpers/cli.js';
 
@@ -17,7 +18,7 @@ function issuesOf(input: Partial<ConfigInput>): string[] {
   const r = parse(input);
   if (r.success) {
     try {
-      compileRoutes(r.data);
+      composeRoutes(r.data);
       return [];
     } catch (err) {
       if (err instanceof RouteCompileError) return err.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
@@ -108,7 +109,7 @@ test('wspass validate: members that disagree on upgrades are reported at the rou
 test('examples/balancer.yaml validates, routes and balancers included', () => {
   const config = loadAndCheckConfig(fileURLToPath(new URL('../../../examples/balancer.yaml', import.meta.url)));
   assert.deepEqual(Object.keys(config.balancers ?? {}), ['backend-cluster', 'chat', 'rooms']);
-  const table = compileRoutes(config);
+  const table = composeRoutes(config);
   assert.equal(table.balancers.size, 3);
   // http:// cluster with upgrade: websocket, socketio over ws://, hash over ws://: all tunnel WebSocket.
   const websocket = { kind: 'list', protocols: ['websocket'] };
@@ -122,7 +123,7 @@ test('paths: member path + the route mapping on the balancer path; query passed 
     balancers: { pool: { members: [{ url: 'ws://a:1/base/' }, { url: 'wss://b:2' }] } },
   });
   assert.ok(r.success);
-  const table = compileRoutes(r.data);
+  const table = composeRoutes(r.data);
   const m = table.match({ url: '/chat/room?x=1', host: 'h', header: () => undefined });
   assert.ok(m !== null && m !== 'bad-request');
   assert.equal(m.backendPath, '/app/room?x=1');
@@ -142,7 +143,7 @@ test('paths: member path + the route mapping on the balancer path; query passed 
 test('paths: regex routes substitute $n in the balancer path', () => {
   const r = parse({ routes: [{ match: '^/u/([a-z]+)$', backend: 'balancer://pool/users/$1' }], balancers: { pool: { members: [{ url: 'http://a:1' }] } } });
   assert.ok(r.success);
-  const m = compileRoutes(r.data).match({ url: '/u/bob?q', host: undefined, header: () => undefined });
+  const m = composeRoutes(r.data).match({ url: '/u/bob?q', host: undefined, header: () => undefined });
   assert.ok(m !== null && m !== 'bad-request');
   assert.equal(m.backendPath, '/users/bob?q');
 });

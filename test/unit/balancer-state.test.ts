@@ -10,7 +10,7 @@ import { BalancerRegistry } from '../../src/balancer/registry.js';
 import type { BalanceFacts } from '../../src/balancer/types.js';
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
 import { WspassError } from '../../src/errors.js';
-import { compileRoutes } from '../../src/routing/route-table.js';
+import { composeRoutes } from '../../src/server/compose-routes.js';
 
 function config(balancers: ConfigInput['balancers']): Config {
   return configSchema.parse({ listen: '127.0.0.1:0', routes: [{ path: '/', backend: 'balancer://pool/' }], balancers });
@@ -32,7 +32,7 @@ function setup(balancers: ConfigInput['balancers'], table?: MemberTable) {
   const cfg = config(balancers);
   const clock = { now: 1_000_000 };
   const members = table ?? new MemberTable(cfg);
-  const routes = compileRoutes(cfg, { members, now: () => clock.now });
+  const routes = composeRoutes(cfg, { members, now: () => clock.now });
   const pool = routes.balancers.get('pool')!;
   return { cfg, clock, table: members, pool, routes, registry: new BalancerRegistry(members, routes.balancers.values(), () => clock.now) };
 }
@@ -105,14 +105,16 @@ test('probes: fall failures in a row take a member down, rise passes bring it ba
   assert.equal(table.recordProbe(1, true, 1, 3, 1_000), undefined);
 });
 
-test('forConfig gives the same table for the same config object until another is attached', () => {
+test('a table over another table\'s buffer shares its state; an unshared table has no buffer to share', () => {
   const cfg = config(TWO);
-  const a = MemberTable.forConfig(cfg);
-  assert.equal(MemberTable.forConfig(cfg), a);
+  const a = new MemberTable(cfg);
   const b = new MemberTable(cfg, a.buffer);
-  MemberTable.attach(cfg, b);
-  assert.equal(MemberTable.forConfig(cfg), b);
-  assert.equal(compileRoutes(cfg).balancers.get('pool')!.members.length, 2);
+  a.setState(1, 'disabled');
+  assert.equal(b.state(1), 'disabled');
+  assert.equal(composeRoutes(cfg, { members: b }).balancers.get('pool')!.members.length, 2);
+  const local = MemberTable.unshared(cfg);
+  assert.equal(local.state(0), 'active');
+  assert.throws(() => local.buffer, /not shared/);
 });
 
 test('only active members take traffic while one is usable; standby is the hot spare', () => {
@@ -133,7 +135,7 @@ test('a failed member is left out for retryMs in every thread, then tried again'
   pool.markFailed(pool.members[0]!);
   assert.deepEqual(new Set(Array.from({ length: 6 }, () => pool.pick(facts())!.member.index)), new Set([1]));
   // Another thread's view of the same memory agrees.
-  const other = compileRoutes(cfg, { members: new MemberTable(cfg, table.buffer), now: () => clock.now }).balancers.get('pool')!;
+  const other = composeRoutes(cfg, { members: new MemberTable(cfg, table.buffer), now: () => clock.now }).balancers.get('pool')!;
   assert.equal(other.isUsable(other.members[0]!), false);
   clock.now += 30_000;
   assert.equal(pool.isUsable(pool.members[0]!), true);

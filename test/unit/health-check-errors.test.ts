@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { HealthChecker } from '../../src/balancer/health-checker.js';
 import { MemberTable } from '../../src/balancer/member-table.js';
 import { configSchema } from '../../src/config/schema.js';
-import { compileRoutes } from '../../src/routing/route-table.js';
+import { composeRoutes } from '../../src/server/compose-routes.js';
 
 const input = (path: string) => ({
   listen: '127.0.0.1:0',
@@ -28,7 +28,7 @@ test('a probe that cannot be built is a failed probe, not an exception', async (
   // What a config from elsewhere (not the schema) could carry: node:http throws on it.
   (config.balancers!.pool!.healthCheck as { path: string }).path = '/a b';
   const table = new MemberTable(config);
-  const checker = new HealthChecker(table, compileRoutes(config, { members: table }).balancers.values());
+  const checker = new HealthChecker(table, composeRoutes(config, { members: table }).balancers.values());
   t.after(() => checker.close());
   const probe = once(checker, 'probe');
   const down = once(checker, 'down');

@@ -4,14 +4,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { WspassError } from '../../src/errors.js';
-import { compileRoutes, RouteCompileError, type CompileOptions, type RouteTable } from '../../src/routing/route-table.js';
+import { RouteCompileError } from '../../src/routing/compile-issues.js';
+import type { RouteTable } from '../../src/routing/route-table.js';
+import { composeRoutes, type ComposeOptions } from '../../src/server/compose-routes.js';
 import { requestHost } from '../../src/routing/normalize-path.js';
 import type { RequestFacts, RouteMatch } from '../../src/routing/types.js';
 
 type RoutesInput = ConfigInput['routes'];
 
-function table(routes: RoutesInput, extra: Partial<ConfigInput> = {}, opts?: CompileOptions): RouteTable {
-  return compileRoutes(configSchema.parse({ listen: '127.0.0.1:0', routes, ...extra }), opts);
+function table(routes: RoutesInput, extra: Partial<ConfigInput> = {}, opts?: ComposeOptions): RouteTable {
+  return composeRoutes(configSchema.parse({ listen: '127.0.0.1:0', routes, ...extra }), opts);
 }
 
 /** Header names are looked up as given: the table must ask with lower-cased names, as node:http stores them. */
@@ -39,7 +41,7 @@ function compileIssues(fn: () => unknown): RouteCompileError['issues'] {
     assert.ok(err instanceof RouteCompileError, `expected RouteCompileError, got ${String(err)}`);
     return err.issues;
   }
-  assert.fail('expected compileRoutes to throw');
+  assert.fail('expected composeRoutes to throw');
 }
 
 const WS = { upgrade: 'websocket', connection: 'Upgrade' };
