@@ -12,6 +12,7 @@
 // response on the plain path, and keeps an Upgrade advertisement only for protocols the route would tunnel.
 import type { ErrorCode } from '../errors.js';
 import type { UpgradePolicy } from '../routing/types.js';
+import { FIELD_TEXT, TOKEN } from './field-syntax.js';
 import { forwardResponseHeaders, hasToken, rawHeaderValue, serializeResponseHead, upgradeProtocols } from './headers.js';
 
 /** A parsed response head: the parser's result or node:http's IncomingMessage, as far as these rules go. */
@@ -26,19 +27,15 @@ export type SwitchVerdict =
   | { readonly ok: true; /** The backend's Upgrade value, relayed as sent. */ readonly upgrade: string }
   | { readonly ok: false; readonly code: ErrorCode; readonly reason: string };
 
-// RFC 9112 §4: reason-phrase = *( HTAB / SP / VCHAR / obs-text ). Field names and values as in headers.ts.
-const REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
-const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** The first thing wrong with the head's bytes (a control character, a bad name), or undefined. */
 export function invalidHeadReason(head: BackendHead): string | undefined {
-  if (!REASON.test(head.statusMessage)) return 'control character in the reason phrase';
+  if (!FIELD_TEXT.test(head.statusMessage)) return 'control character in the reason phrase';
   const raw = head.rawHeaders;
   if (raw.length % 2 !== 0) return 'odd header list';
   for (let i = 0; i < raw.length; i += 2) {
-    if (!FIELD_NAME.test(raw[i]!)) return `invalid header name ${JSON.stringify(raw[i]!.slice(0, 60))}`;
-    if (!FIELD_VALUE.test(raw[i + 1]!)) return `control character in the value of ${raw[i]!}`;
+    if (!TOKEN.test(raw[i]!)) return `invalid header name ${JSON.stringify(raw[i]!.slice(0, 60))}`;
+    if (!FIELD_TEXT.test(raw[i + 1]!)) return `control character in the value of ${raw[i]!}`;
   }
   return undefined;
 }

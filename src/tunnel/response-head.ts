@@ -6,11 +6,10 @@
 // Lines must end in CRLF: a bare LF is refused at once, not waited on. Parsers that disagree about where a
 // head ends are how responses get split or smuggled, and a backend that writes bare LF is broken anyway.
 
-// The reason phrase: tabs, spaces, visible characters and obs-text (RFC 9112 §4), no other controls.
+import { FIELD_TEXT, TOKEN } from '../http/field-syntax.js';
+
+// The reason phrase allows the characters of FIELD_TEXT (RFC 9112 §4), no other controls.
 const STATUS_LINE = /^HTTP\/1\.[01] ([1-9][0-9]{2})(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
-const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Field values: visible characters, spaces, tabs and obs-text; no other control characters.
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export interface ResponseHead {
   readonly statusCode: number;
@@ -47,7 +46,7 @@ export function parseResponseHead(buf: Buffer, maxHeaderBytes: number): HeadPars
     if (colon <= 0) return { kind: 'invalid', reason: `invalid header line ${JSON.stringify(line.slice(0, 60))}` };
     const name = line.slice(0, colon);
     const value = line.slice(colon + 1).trim();
-    if (!FIELD_NAME.test(name) || !FIELD_VALUE.test(value)) {
+    if (!TOKEN.test(name) || !FIELD_TEXT.test(value)) {
       return { kind: 'invalid', reason: `invalid header line ${JSON.stringify(line.slice(0, 60))}` };
     }
     rawHeaders.push(name, value);
