@@ -27,7 +27,6 @@ export type SwitchVerdict =
   | { readonly ok: true; /** The backend's Upgrade value, relayed as sent. */ readonly upgrade: string }
   | { readonly ok: false; readonly code: ErrorCode; readonly reason: string };
 
-
 /** The first thing wrong with the head's bytes (a control character, a bad name), or undefined. */
 export function invalidHeadReason(head: BackendHead): string | undefined {
   if (!FIELD_TEXT.test(head.statusMessage)) return 'control character in the reason phrase';
