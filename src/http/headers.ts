@@ -223,12 +223,16 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], opts: Forwa
 
 /**
  * The header list to relay a backend response to the client: hop-by-hop headers and those the response's
- * Connection names dropped (Content-Length kept, unless Transfer-Encoding is also present); the caller
- * re-frames the body. `upgrade` (for relaying a 101) appends `Upgrade: <value>` and `Connection: Upgrade`.
+ * Connection names dropped (Content-Length kept, unless Transfer-Encoding is also present or
+ * `dropContentLength` is set); the caller re-frames the body. `upgrade` (for relaying a 101) appends
+ * `Connection: Upgrade` and `Upgrade: <value>`, in the order Apache httpd writes them.
  */
-export function forwardResponseHeaders(rawHeaders: readonly string[], opts?: { readonly upgrade?: string }): string[] {
+export function forwardResponseHeaders(
+  rawHeaders: readonly string[],
+  opts?: { readonly upgrade?: string; readonly dropContentLength?: boolean },
+): string[] {
   const nominated = connectionNominated(rawHeaders);
-  const dropLength = hasHeader(rawHeaders, 'transfer-encoding');
+  const dropLength = opts?.dropContentLength === true || hasHeader(rawHeaders, 'transfer-encoding');
   const out: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
@@ -240,7 +244,7 @@ export function forwardResponseHeaders(rawHeaders: readonly string[], opts?: { r
     if (HOP_BY_HOP.has(key) || nominated?.has(key) === true) continue;
     out.push(name, rawHeaders[i + 1]!);
   }
-  if (opts?.upgrade !== undefined) out.push('Upgrade', opts.upgrade, 'Connection', 'Upgrade');
+  if (opts?.upgrade !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', opts.upgrade);
   return out;
 }
 

@@ -1,7 +1,6 @@
 // Decides, from the request head alone, whether an upgrade request is tunnelled and with which protocol
 // name toward the backend. Pure: called from node:http's shouldUpgradeCallback, before the body is parsed,
 // so a request that is not tunnelled is still parsed and proxied as ordinary HTTP.
-import { upgradeProtocols } from '../http/headers.js';
 import type { RouteMatch, UpgradePolicy } from '../routing/types.js';
 
 export type UpgradeDecision =
@@ -51,11 +50,4 @@ export function decideUpgrade(
   if (match === null || match === 'bad-request') return PLAIN;
   const protocol = chooseProtocol(match.route.upgrade, upgradeHeader);
   return protocol === undefined ? PLAIN : { tunnel: true, match, protocol };
-}
-
-/** The backend's 101 must switch to the protocol that was asked for (compared by name, case-insensitive). */
-export function backendSwitchedTo(requested: string, backendUpgrade: string | undefined): boolean {
-  const want = requested.split('/')[0]?.trim().toLowerCase();
-  const got = upgradeProtocols(backendUpgrade);
-  return want !== undefined && got.length === 1 && got[0] === want;
 }

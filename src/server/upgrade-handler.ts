@@ -17,8 +17,9 @@ import { balanceFacts } from '../balancer/request-facts.js';
 import type { BalanceFacts, BalancerMember } from '../balancer/types.js';
 import { ERRORS, WspassError, type ErrorCode } from '../errors.js';
 import { endSocketWithError } from '../http/error-response.js';
-import { forwardRequestHeaders, hasToken, rawHeaderValue, serializeResponseHead, withoutHeader } from '../http/headers.js';
+import { forwardRequestHeaders, hasToken, withoutHeader } from '../http/headers.js';
 import { requestFraming } from '../http/request-framing.js';
+import { switchResponseHead } from '../http/switch-response.js';
 import type { Logger } from '../log.js';
 import { requestHost } from '../routing/normalize-path.js';
 import type { CompiledRoute } from '../routing/types.js';
@@ -26,7 +27,7 @@ import { connectBackend } from '../tunnel/backend-connect.js';
 import { backendHandshake, type HandshakeResult } from '../tunnel/backend-handshake.js';
 import { ByteTunnel, type TunnelCloseInfo } from '../tunnel/byte-tunnel.js';
 import { relayResponse } from './response-relay.js';
-import { backendSwitchedTo, type UpgradeDecision } from './upgrade-decision.js';
+import type { UpgradeDecision } from './upgrade-decision.js';
 import { UpgradeRequestReader } from './upgrade-request-reader.js';
 
 /** Request body kept for a retry on another balancer member (Apache prefetches 16 KiB the same way). */
@@ -75,12 +76,55 @@ type Attempt =
   | { readonly kind: 'failed'; readonly code: ErrorCode; readonly err: unknown }
   | { readonly kind: 'client-gone' };
 
+/** What a throw in runUpgrade must clean up: the backend's answer, and whether the client got bytes. */
+interface Held {
+  result: HandshakeResult | undefined;
+  written: boolean;
+}
+
+/**
+ * Runs one upgrade. Exception-safe: whatever throws, the backend socket is destroyed (a switched one has
+ * no 'error' listener until the tunnel takes it, so a later reset would crash the process), and the client
+ * gets a 502 if nothing was written to it yet, or is closed.
+ */
 export async function handleUpgrade(
   ctx: UpgradeContext,
   req: IncomingMessage,
   client: Socket,
   head: Buffer,
   decision: Extract<UpgradeDecision, { tunnel: true }>,
+): Promise<void> {
+  const held: Held = { result: undefined, written: false };
+  try {
+    await runUpgrade(ctx, req, client, head, decision, held);
+  } catch (err) {
+    ctx.log.error({ route: decision.match.route.name, url: req.url, err: err instanceof Error ? err.stack : String(err) }, 'upgrade handler failed');
+    const result = held.result;
+    if (result?.kind === 'switched') {
+      result.socket.on('error', ignore);
+      result.socket.destroy();
+    } else {
+      result?.response.destroy();
+    }
+    if (client.listenerCount('error') === 0) client.on('error', ignore);
+    if (held.written) {
+      client.destroy();
+    } else {
+      ctx.onError?.('WSP_BACKEND_BAD_RESPONSE', decision.match.route.name);
+      endSocketWithError(client, 'WSP_BACKEND_BAD_RESPONSE');
+    }
+  }
+}
+
+function ignore(): void {}
+
+async function runUpgrade(
+  ctx: UpgradeContext,
+  req: IncomingMessage,
+  client: Socket,
+  head: Buffer,
+  decision: Extract<UpgradeDecision, { tunnel: true }>,
+  held: Held,
 ): Promise<void> {
   const { route, backendPath } = decision.match;
   const log = ctx.log.child({ route: route.name, url: req.url });
@@ -172,6 +216,7 @@ export async function handleUpgrade(
     fail(attempt.code, attempt.err);
     return;
   }
+  held.result = result;
   const early = reader.finish();
   if (clientGone) {
     if (result.kind === 'switched') result.socket.destroy();
@@ -184,12 +229,18 @@ export async function handleUpgrade(
     // already half-closed it; bytes it sent after the request are parsed as its next request (as Apache does).
     const reusable = !reader.clientEnded && reader.bodyComplete;
     log.info({ status: result.response.statusCode, member: target.member?.url }, 'backend declined the upgrade');
-    // The relay copies the backend's headers; the sticky cookie joins them.
-    if (target.setCookie !== undefined) result.response.rawHeaders.push('Set-Cookie', target.setCookie);
-    await relayResponse(client, result.response, { method: req.method ?? 'GET', keepAlive: reusable });
+    const relayed = relayResponse(client, result.response, {
+      method: req.method ?? 'GET',
+      keepAlive: reusable,
+      policy: route.upgrade,
+      extra: target.setCookie !== undefined ? ['Set-Cookie', target.setCookie] : undefined,
+    });
+    held.written = true;
+    const whole = await relayed;
+    if (!whole) log.warn({ status: result.response.statusCode, member: target.member?.url }, 'backend answer ended early');
     client.removeListener('error', onClientError);
     client.removeListener('close', onClientClose);
-    if (reusable && !client.destroyed && client.writable) {
+    if (whole && reusable && !client.destroyed && client.writable) {
       if (early !== undefined) client.unshift(early);
       ctx.reinject(client);
       client.resume();
@@ -197,22 +248,16 @@ export async function handleUpgrade(
     return;
   }
 
-  const upgraded = result.socket;
-  const backendUpgrade = rawHeaderValue(result.rawHeaders, 'upgrade');
-  if (!backendSwitchedTo(decision.protocol, backendUpgrade)) {
-    upgraded.destroy();
-    fail('WSP_BACKEND_UPGRADE_MISMATCH', new Error(`asked for ${decision.protocol}, got ${backendUpgrade ?? 'none'}`));
-    return;
-  }
-
+  // checkSwitch (switch-response.ts) accepted this 101 in the handshake. Its bytes are built before the
+  // client's listeners go, so a refusal cannot come after the client was left without one.
+  const head101 = switchResponseHead(result, result.upgrade, target.setCookie !== undefined ? ['Set-Cookie', target.setCookie] : []);
   client.removeListener('error', onClientError);
   client.removeListener('close', onClientClose);
   client.setNoDelay(true);
   client.setKeepAlive(true, 30_000);
-  const headers101 = forward101Headers(result.rawHeaders);
-  if (target.setCookie !== undefined) headers101.push('Set-Cookie', target.setCookie);
-  client.write(serializeResponseHead(101, result.statusMessage, headers101));
-  startTunnel(ctx, route, req.url ?? '', client, upgraded, { early, clientEnded: reader.clientEnded }, result.head, target.member);
+  held.written = true;
+  client.write(head101);
+  startTunnel(ctx, route, req.url ?? '', client, result.socket, { early, clientEnded: reader.clientEnded }, result.head, target.member);
 }
 
 /**
@@ -337,17 +382,4 @@ async function attemptBackend(
     body.inUse(undefined);
     client.removeListener('close', onClientGoneDuringHandshake);
   }
-}
-
-
-/** The 101 is relayed as the backend sent it, minus headers that only concern the backend hop. */
-function forward101Headers(rawHeaders: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] as string;
-    const lower = name.toLowerCase();
-    if (lower === 'keep-alive' || lower === 'proxy-connection' || lower === 'transfer-encoding') continue;
-    out.push(name, rawHeaders[i + 1] as string);
-  }
-  return out;
 }

@@ -3,7 +3,8 @@
 // client as a normal HTTP response).
 //
 //   write head ──▶ read until the blank line ──▶ 1xx (not 101): skip it, read on
-//                                             ├─ 101 + Connection: upgrade ──▶ 'switched' (fast path)
+//                                             ├─ 101 accepted by checkSwitch ──▶ 'switched' (fast path)
+//                                             ├─ 101 refused (switch-response.ts) ──▶ reject, 502
 //                                             └─ other status ──▶ llhttp (node:http client) over a replay
 //                                                 of the bytes already read: it streams the body with its
 //                                                 framing (content-length, chunked, close-delimited)
@@ -16,7 +17,8 @@ import type net from 'node:net';
 import { Duplex } from 'node:stream';
 import { WspassError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
-import { hasToken, rawHeaderValue, serializeRequestHead } from '../http/headers.js';
+import { rawHeaderValue, serializeRequestHead } from '../http/headers.js';
+import { checkSwitch } from '../http/switch-response.js';
 import { parseResponseHead } from './response-head.js';
 
 export interface HandshakeRequest {
@@ -45,6 +47,8 @@ export type HandshakeResult =
       readonly statusMessage: string;
       /** Response headers as received (flat list, original case and order). */
       readonly rawHeaders: string[];
+      /** The backend's Upgrade value; the 101 passed checkSwitch (switch-response.ts). */
+      readonly upgrade: string;
       /**
        * The backend socket, detached from node:http. It has no 'error' listener: hand it to the tunnel in
        * the same synchronous continuation that receives this result.
@@ -62,8 +66,9 @@ export type HandshakeResult =
 /**
  * Writes `request` on `socket` and resolves with the backend's final answer. Rejects with a WspassError
  * (the original error as `cause`) and destroys the socket: WSP_BACKEND_BAD_RESPONSE (invalid or oversized
- * head, or the backend closed before a complete head), WSP_HANDSHAKE_TIMEOUT, or WSP_BAD_REQUEST when the
- * request head itself is invalid (header characters that must never be sent).
+ * head, a 101 without `Connection: upgrade`, or the backend closed before a complete head),
+ * WSP_BACKEND_UPGRADE_MISMATCH (a 101 to another protocol than the request's Upgrade), WSP_HANDSHAKE_TIMEOUT,
+ * or WSP_BAD_REQUEST when the request head itself is invalid (header characters that must never be sent).
  */
 export function backendHandshake(
   socket: net.Socket,
@@ -109,8 +114,9 @@ export function backendHandshake(
           continue;
         }
         if (head.statusCode === 101) {
-          if (!hasToken(rawHeaderValue(head.rawHeaders, 'connection'), 'upgrade')) {
-            fail('WSP_BACKEND_BAD_RESPONSE', 'backend sent 101 without "Connection: upgrade"', undefined);
+          const verdict = checkSwitch(head, requested);
+          if (!verdict.ok) {
+            fail(verdict.code, verdict.reason, undefined);
             return;
           }
           if (!settle()) return;
@@ -122,6 +128,7 @@ export function backendHandshake(
             kind: 'switched',
             statusMessage: head.statusMessage,
             rawHeaders: head.rawHeaders,
+            upgrade: verdict.upgrade,
             socket,
             head: buffered.subarray(length),
           });
@@ -157,13 +164,18 @@ export function backendHandshake(
         resolve({ kind: 'response', response: res });
       });
       // Stays attached for the life of the response: later socket errors are reported here (the response
-      // itself sees 'aborted'), and an 'error' without a listener would crash the process.
+      // itself is destroyed and its reader sees it end early), and an 'error' without a listener would
+      // crash the process. After the response was handed over, a body that fails to parse still frees
+      // the backend socket.
       req.on('error', (err: NodeJS.ErrnoException) => {
-        fail('WSP_BACKEND_BAD_RESPONSE', `invalid response from backend: ${err.message}`, err);
+        if (settled) socket.destroy();
+        else fail('WSP_BACKEND_BAD_RESPONSE', `invalid response from backend: ${err.message}`, err);
       });
       req.end();
     };
 
+    // What the 101 must switch to: the Upgrade value this request asks for (none: no 101 is acceptable).
+    const requested = rawHeaderValue(request.rawHeaders, 'upgrade');
     let head: Buffer;
     try {
       head = serializeRequestHead(request.method, request.path, headersToSend(request.method, request.rawHeaders));

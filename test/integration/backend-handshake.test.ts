@@ -120,18 +120,18 @@ test('sends the head as given and returns the 101 with the bytes that followed i
 
 test('a POST head without framing gets Content-Length: 0, not chunked framing', async (t) => {
   const b = await backend(t, (peer) => peer.write(SWITCH));
-  const post: HandshakeRequest = { method: 'POST', path: '/rpc', rawHeaders: ['Host', 'h', 'Upgrade', 'x', 'Connection', 'Upgrade'] };
+  const post: HandshakeRequest = { method: 'POST', path: '/rpc', rawHeaders: ['Host', 'h', 'Upgrade', 'websocket', 'Connection', 'Upgrade'] };
   const result = await backendHandshake(b.socket, post, OPTS);
   assert.equal(result.kind, 'switched');
-  assert.equal(await b.head, 'POST /rpc HTTP/1.1\r\nHost: h\r\nUpgrade: x\r\nConnection: Upgrade\r\nContent-Length: 0\r\n\r\n');
+  assert.equal(await b.head, 'POST /rpc HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nContent-Length: 0\r\n\r\n');
   assert.equal(b.afterHead(), '');
 });
 
 test('a chunked head is sent as given, with no last-chunk added after it', async (t) => {
   const b = await backend(t, (peer) => peer.write(SWITCH));
-  const rawHeaders = ['Host', 'h', 'Transfer-Encoding', 'chunked', 'Upgrade', 'x', 'Connection', 'Upgrade'];
+  const rawHeaders = ['Host', 'h', 'Transfer-Encoding', 'chunked', 'Upgrade', 'websocket', 'Connection', 'Upgrade'];
   const result = await backendHandshake(b.socket, { method: 'POST', path: '/', rawHeaders }, OPTS);
-  assert.equal(await b.head, 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n');
+  assert.equal(await b.head, 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
   // The next bytes the backend sees are the ones sent through the socket afterwards.
   const next = new Promise<string>((resolve) => {
     let got = b.afterHead();
@@ -284,4 +284,47 @@ test('an error after a non-101 response is absorbed, not thrown', async (t) => {
   const aborted = once(result.response, 'aborted');
   b.peer.resetAndDestroy();
   await aborted; // the response reports it; no unhandled 'error' crashed the process
+});
+
+test('a 101 switching to another protocol than the request asked for is WSP_BACKEND_UPGRADE_MISMATCH', async (t) => {
+  const b = await backend(t, (peer) => peer.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n'));
+  await assert.rejects(backendHandshake(b.socket, REQUEST, OPTS), isCode('WSP_BACKEND_UPGRADE_MISMATCH', 502));
+  assert.equal(b.socket.destroyed, true);
+});
+
+test('a 101 without an Upgrade header is WSP_BACKEND_UPGRADE_MISMATCH', async (t) => {
+  const b = await backend(t, (peer) => peer.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n'));
+  await assert.rejects(backendHandshake(b.socket, REQUEST, OPTS), isCode('WSP_BACKEND_UPGRADE_MISMATCH', 502));
+});
+
+test('the accepted 101 reports the backend Upgrade value as sent', async (t) => {
+  const b = await backend(t, (peer) => peer.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: upgrade\r\n\r\n'));
+  const result = await backendHandshake(b.socket, REQUEST, OPTS);
+  assert.equal(result.kind, 'switched');
+  assert.equal(result.upgrade, 'WebSocket');
+});
+
+test('a head with bare LF line endings is refused at once, before any timer', async (t) => {
+  const b = await backend(t, (peer) => peer.write('HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\n\n'));
+  t.mock.timers.enable({ apis: ['setTimeout'] }); // the timer never fires: the refusal cannot be a timeout
+  await assert.rejects(
+    backendHandshake(b.socket, REQUEST, { handshakeTimeoutMs: 1_000, maxHeaderBytes: 16384 }),
+    isCode('WSP_BACKEND_BAD_RESPONSE', 502),
+  );
+  assert.equal(b.socket.destroyed, true);
+});
+
+test('a 101 whose reason phrase holds control characters is WSP_BACKEND_BAD_RESPONSE', async (t) => {
+  const b = await backend(t, (peer) => peer.write('HTTP/1.1 101 Switching\x01\x7f Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'));
+  await assert.rejects(backendHandshake(b.socket, REQUEST, OPTS), isCode('WSP_BACKEND_BAD_RESPONSE', 502));
+  assert.equal(b.socket.destroyed, true);
+});
+
+test('a body that fails to parse after the response was handed over frees the backend socket', async (t) => {
+  const b = await backend(t, (peer) => peer.write('HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'));
+  const result = await backendHandshake(b.socket, REQUEST, OPTS);
+  assert.equal(result.kind, 'response');
+  if (!b.socket.destroyed) await once(b.socket, 'close');
+  assert.equal(b.socket.destroyed, true);
+  assert.equal(result.response.complete, false);
 });

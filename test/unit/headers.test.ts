@@ -284,8 +284,8 @@ test('response: relaying a 101 rebuilds Upgrade and Connection', () => {
   const raw = ['Upgrade', 'WebSocket', 'Connection', 'Upgrade', 'Sec-WebSocket-Accept', 's3pPLMBiTxaQ9kYGzzhZRbK+xOo='];
   assert.deepEqual(pairs(forwardResponseHeaders(raw, { upgrade: 'WebSocket' })), [
     ['Sec-WebSocket-Accept', 's3pPLMBiTxaQ9kYGzzhZRbK+xOo='],
-    ['Upgrade', 'WebSocket'],
     ['Connection', 'Upgrade'],
+    ['Upgrade', 'WebSocket'],
   ]);
 });
 

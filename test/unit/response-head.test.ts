@@ -45,3 +45,21 @@ test('anything off the grammar is invalid', () => {
     assert.equal(parse(bad).kind, 'invalid', JSON.stringify(bad));
   }
 });
+
+test('bare LF line endings are invalid at once, even before the head is complete', () => {
+  assert.equal(parse('HTTP/1.1 101 OK\nUpgrade: websocket\n\n').kind, 'invalid');
+  assert.equal(parse('HTTP/1.1 101 OK\n').kind, 'invalid', 'no blank line yet: refused, not waited on');
+  assert.equal(parse('HTTP/1.1 101 OK\r\nUpgrade: websocket\n').kind, 'invalid');
+  // A CRLF split across reads is not a bare LF; an LF in the bytes after a complete head is not either.
+  assert.equal(parse('HTTP/1.1 101 OK\r').kind, 'incomplete');
+  const r = parse('HTTP/1.1 101 OK\r\nUpgrade: websocket\r\n\r\n\n\x81\x01\n');
+  assert.equal(r.kind, 'head');
+});
+
+test('a reason phrase with control characters is invalid; tabs and obs-text are not', () => {
+  for (const reason of ['Switching\x01', 'a\x7fb', 'nul\x00', 'esc\x1b[0m']) {
+    assert.equal(parse(`HTTP/1.1 101 ${reason}\r\n\r\n`).kind, 'invalid', JSON.stringify(reason));
+  }
+  const ok = parse('HTTP/1.1 200 O\tK \xe9\r\n\r\n');
+  assert.ok(ok.kind === 'head' && ok.head.statusMessage === 'O\tK \xe9');
+});
