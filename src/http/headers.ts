@@ -7,6 +7,8 @@
 // 9110 §11.7 does not make them hop-by-hop, and a reverse proxy that does no proxy authentication itself
 // passes them on, as Apache does without proxy-chain-auth in play.
 
+import { FIELD_TEXT, TOKEN } from './field-syntax.js';
+
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
@@ -248,8 +250,6 @@ export function forwardResponseHeaders(
   return out;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/; // RFC 9110 token: methods and field names
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/; // RFC 9110 field-value: no CR, LF, NUL or other controls
 const TARGET = /^[\x21-\x7e]+$/;
 
 function headerLines(rawHeaders: readonly string[]): string {
@@ -259,7 +259,7 @@ function headerLines(rawHeaders: readonly string[]): string {
     const name = rawHeaders[i]!;
     const value = rawHeaders[i + 1]!;
     if (!TOKEN.test(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
-    if (!FIELD_VALUE.test(value)) throw new TypeError(`invalid character in the value of header "${name}"`);
+    if (!FIELD_TEXT.test(value)) throw new TypeError(`invalid character in the value of header "${name}"`);
     out += `${name}: ${value}\r\n`;
   }
   return out + '\r\n';
@@ -280,6 +280,6 @@ export function serializeResponseHead(statusCode: number, statusMessage: string,
   if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 999) {
     throw new TypeError(`invalid status code ${statusCode}`);
   }
-  if (!FIELD_VALUE.test(statusMessage)) throw new TypeError('invalid character in the status message');
+  if (!FIELD_TEXT.test(statusMessage)) throw new TypeError('invalid character in the status message');
   return Buffer.from(`HTTP/1.1 ${statusCode} ${statusMessage}\r\n${headerLines(rawHeaders)}`, 'latin1');
 }
