@@ -1,13 +1,13 @@
-// Backends that answer an upgrade request with every kind of wrong bytes, 200 times each, through an
-// in-process ProxyServer: the client gets the documented status every time, no handler throws into the
-// process, and every socket is let go (the process's fd count comes back to where it started). Serial
-// lane: it holds hundreds of sockets at once.
+// Backends that answer an upgrade request with every kind of wrong bytes, 200 times each, through
+// `wspass run --workers 2`: the client gets the documented status every time, no worker restarts (admin
+// /status), and every socket is let go (the wspass process's fd count comes back to where it started).
+// Serial lane: it holds hundreds of sockets at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net, { type AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
-import { startProxy } from '../helpers/proxy.js';
+import { adminStatus, spawnProxy } from '../helpers/cli.js';
 import { hasHead, readUntil, statusOf, wsHandshake } from '../helpers/peers.js';
 
 const RUNS = 200;
@@ -76,16 +76,16 @@ const SCENARIOS: readonly Scenario[] = [
   { name: 'silence', status: 504, backend: () => undefined, concurrent: true, handshakeTimeoutMs: 300 },
 ];
 
-function openFds(): number {
-  return readdirSync('/proc/self/fd').length;
+function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
 }
 
 /** Polls (bounded) until the fd count is back to `baseline`: socket closes have no single event to await. */
-async function fdsBackTo(baseline: number, what: string): Promise<void> {
-  let now = openFds();
+async function fdsBackTo(pid: number, baseline: number, what: string): Promise<void> {
+  let now = openFds(pid);
   for (let i = 0; i < 250 && now > baseline; i++) {
     await new Promise((r) => setTimeout(r, 20));
-    now = openFds();
+    now = openFds(pid);
   }
   assert.ok(now <= baseline, `${what}: ${now - baseline} fds still open after the runs`);
 }
@@ -125,10 +125,18 @@ test('hostile backends: the documented status every time, and every socket let g
     await new Promise((r) => server.close(r));
   });
   const backend = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const { port } = await startProxy(t, {
-    routes: SCENARIOS.map((s, i) => ({ path: `/s/${i}`, backend: `${backend}s/${i}`, ...(s.handshakeTimeoutMs ? { handshakeTimeoutMs: s.handshakeTimeoutMs } : {}) })),
-  });
-  const baseline = openFds();
+  const { port, admin, child } = await spawnProxy(
+    t,
+    {
+      listen: '127.0.0.1:0',
+      admin: { listen: '127.0.0.1:0' },
+      log: { level: 'fatal' },
+      routes: SCENARIOS.map((s, i) => ({ path: `/s/${i}`, backend: `${backend}s/${i}`, ...(s.handshakeTimeoutMs ? { handshakeTimeoutMs: s.handshakeTimeoutMs } : {}) })),
+    },
+    { args: ['--workers', '2'] },
+  );
+  const pid = child.pid!;
+  const baseline = openFds(pid);
 
   for (const [i, scenario] of SCENARIOS.entries()) {
     const batch = scenario.concurrent === true ? RUNS : BATCH;
@@ -141,6 +149,8 @@ test('hostile backends: the documented status every time, and every socket let g
         scenario.check?.(text);
       }
     }
-    await fdsBackTo(baseline, scenario.name);
+    await fdsBackTo(pid, baseline, scenario.name);
   }
+  const status = await adminStatus(admin!);
+  assert.deepEqual(status.workers.map((w) => [w.state, w.restarts]), [['ready', 0], ['ready', 0]], 'no worker restarted');
 });
