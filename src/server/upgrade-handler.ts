@@ -80,6 +80,8 @@ type Attempt =
 interface Held {
   result: HandshakeResult | undefined;
   written: boolean;
+  /** Reads the client until the answer: its listeners must go with it. */
+  reader: UpgradeRequestReader | undefined;
 }
 
 /**
@@ -94,11 +96,12 @@ export async function handleUpgrade(
   head: Buffer,
   decision: Extract<UpgradeDecision, { tunnel: true }>,
 ): Promise<void> {
-  const held: Held = { result: undefined, written: false };
+  const held: Held = { result: undefined, written: false, reader: undefined };
   try {
     await runUpgrade(ctx, req, client, head, decision, held);
   } catch (err) {
     ctx.log.error({ route: decision.match.route.name, url: req.url, err: err instanceof Error ? err.stack : String(err) }, 'upgrade handler failed');
+    held.reader?.finish();
     const result = held.result;
     if (result?.kind === 'switched') {
       result.socket.on('error', ignore);
@@ -151,6 +154,7 @@ async function runUpgrade(
       backendInUse?.destroy();
     },
   });
+  held.reader = reader;
   // The client waits for our word before sending its body; the backend's final answer comes after it.
   if (framing.kind !== 'none' && hasToken(req.headers.expect, '100-continue')) client.write(CONTINUE);
 
