@@ -7,7 +7,9 @@
 // options is exactly that, with no layer in between. The key is computed once per route (WeakMap cache),
 // so the per-request lookup is one WeakMap get.
 import { rootCertificates } from 'node:tls';
-import { Pool } from 'undici';
+import { createRequire } from 'node:module';
+import type * as Undici from 'undici';
+import type { Pool } from 'undici';
 import { WspassError } from '../errors.js';
 import type { CompiledRoute } from '../routing/types.js';
 
@@ -68,9 +70,21 @@ function poolKey(route: CompiledRoute): string {
   ]);
 }
 
+/**
+ * undici, loaded on the first plain HTTP request rather than at start: undici 8 (the release that no longer
+ * crashes when a backend closes while a slow client holds its response paused) needs Node >= 22.19, and an
+ * older runtime must still be able to start and tunnel (see workers/runtime-support.ts). There the first
+ * plain request fails with this load error, answered 502.
+ */
+let undici: typeof Undici | undefined;
+function loadUndici(): typeof Undici {
+  undici ??= createRequire(import.meta.url)('undici') as typeof Undici;
+  return undici;
+}
+
 function createPool(route: CompiledRoute): Pool {
   const tls = route.backend.secure ? route.tls : undefined;
-  return new Pool(route.backend.httpOrigin, {
+  return new (loadUndici().Pool)(route.backend.httpOrigin, {
     // One request per connection at a time: pipelining would let one slow response hold up others.
     pipelining: 1,
     // undici disables a connect timeout of 0, which is what 0 means in the config too.

@@ -5,9 +5,11 @@
 //   reusePort (net listen option, Node 22.12 / 23.1)      → several worker threads on one port
 //   shouldUpgradeCallback (http server option, Node 22.21) → an Upgrade wspass will not tunnel is served as
 //                                                            plain HTTP instead of being refused
+//   undici 8 (Node 22.19)                                  → plain HTTP proxying
 export interface RuntimeSupport {
   readonly reusePort: boolean;
   readonly shouldUpgradeCallback: boolean;
+  readonly httpClient: boolean;
 }
 
 function atLeast(version: string, floors: Readonly<Record<number, number>>, fromMajor: number): boolean {
@@ -22,6 +24,7 @@ export function runtimeSupport(version = process.versions.node, platform = proce
     // Linux and FreeBSD are where SO_REUSEPORT spreads connections over the sockets of a group.
     reusePort: (platform === 'linux' || platform === 'freebsd') && atLeast(version, { 22: 12, 23: 1 }, 24),
     shouldUpgradeCallback: atLeast(version, { 22: 21, 24: 9 }, 25),
+    httpClient: atLeast(version, { 22: 19 }, 23),
   };
 }
 
@@ -36,6 +39,9 @@ export function missingFeatures(support: RuntimeSupport): string[] {
       'shouldUpgradeCallback (Node >= 22.21): an upgrade request wspass does not tunnel is answered 400/404 ' +
         'on a closed connection instead of being proxied as plain HTTP',
     );
+  }
+  if (!support.httpClient) {
+    missing.push('undici 8 (Node >= 22.19): plain HTTP requests are answered 502 instead of proxied; tunnels work');
   }
   return missing;
 }

@@ -156,7 +156,7 @@ test('fuzzed request heads: no worker restarts, every connection answered or clo
     {
       listen: '127.0.0.1:0',
       admin: { listen: '127.0.0.1:0' },
-      log: { level: 'fatal' },
+      log: { level: 'error' },
       headTimeoutMs: 800,
       defaults: { connectTimeoutMs: 800, handshakeTimeoutMs: 800, idleTimeoutMs: 2_000 },
       routes: [
@@ -167,6 +167,11 @@ test('fuzzed request heads: no worker restarts, every connection answered or clo
     { args: ['--workers', '2'] },
   );
   const pid = child.pid!;
+  // What went wrong in a worker, if anything, is in the error log lines: kept for the failure message.
+  let errorLog = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    if (errorLog.length < 20_000) errorLog += d.toString();
+  });
   const fds = () => readdirSync(`/proc/${pid}/fd`).length;
   const baseline = fds();
 
@@ -190,7 +195,7 @@ test('fuzzed request heads: no worker restarts, every connection answered or clo
   assert.ok(ran >= 500, `only ${ran} cases ran`);
 
   const status = await adminStatus(admin!);
-  assert.deepEqual(status.workers.map((w) => [w.state, w.restarts]), [['ready', 0], ['ready', 0]], 'no worker restarted');
+  assert.deepEqual(status.workers.map((w) => [w.state, w.restarts]), [['ready', 0], ['ready', 0]], `no worker restarted; error log:\n${errorLog}`);
   // Closed connections leave the fd table once both sides are done (idle tunnels close after 2 s at most).
   for (let i = 0; i < 300 && fds() > baseline; i++) await sleep(20);
   assert.equal(fds(), baseline, 'fd count back to its baseline');
