@@ -39,6 +39,7 @@ Options:
   --window TIME            gate: length of each measured window (default 1.5s)
   --memory-pairs N         gate: pairs of fresh proxies for the memory figure (default 3)
   --inject PCT             selftest: injected CPU per message, percent of the base's (default 10)
+  --figure KEY[,KEY]       gate/selftest: only these figures (for experiments; default all five)
   --kind NAME              gate: label stored in the JSON record (e.g. aa for an A/A run; default gate)
   --json FILE              gate/selftest: where the JSON record goes (default OUT/gate.json)
   --records DIR            estimate: directory of gate JSON records (default bench/gate-records)
@@ -85,6 +86,8 @@ export interface BenchArgs {
   jsonFile?: string;
   recordsDir: string;
   trials: number;
+  /** gate/selftest: only these figure keys (empty: all). */
+  figures: string[];
 }
 
 /** "10", "10s", "1.5s", "500ms", "1m" → seconds. */
@@ -194,6 +197,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         json: { type: 'string' },
         records: { type: 'string' },
         trials: { type: 'string' },
+        figure: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -223,6 +227,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     kind: v.kind ?? 'gate',
     recordsDir: v.records ?? 'bench/gate-records',
     trials: v.trials === undefined ? 5000 : parseIntIn('trials', v.trials, 100, 1_000_000),
+    figures: (v.figure ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean),
   };
   if (v.base !== undefined) args.base = v.base;
   if (v.json !== undefined) args.jsonFile = v.json;

@@ -32,9 +32,10 @@ export interface Revisions {
   baseError?: string;
 }
 
-function settingsOf(fig: GateFigure, o: AbOptions): ScenarioSettings {
-  const s: ScenarioSettings = { ...SCENARIOS[fig.scenario].defaults, inFlight: 1, shards: o.shards };
-  if (fig.kind === 'memory') return { ...s, connections: o.idleConnections, warmupS: 0.5, durationS: 0.2 };
+export function settingsOf(fig: GateFigure, o: AbOptions): ScenarioSettings {
+  const s: ScenarioSettings = { ...SCENARIOS[fig.scenario].defaults, inFlight: 1, shards: o.shards, ...fig.sizes };
+  // idle: warmupS is the settle time before each RSS reading.
+  if (fig.kind === 'memory') return { ...s, connections: o.idleConnections, warmupS: 0.3, durationS: 0.1 };
   return { ...s, durationS: o.windowS, warmupS: o.warmupS };
 }
 

@@ -1,7 +1,7 @@
 // The figures the perf gate compares between the base and the head revision. All are "lower is
 // better" and absolute (µs, ms, KiB): base and head are measured in the same minutes on the same
 // machine, so the machine's speed cancels in their ratio and no stored figure can go stale.
-import type { CostUnit, ScenarioName } from '../scenarios/types.js';
+import type { CostUnit, ScenarioName, ScenarioSettings } from '../scenarios/types.js';
 
 export type GateScenario = Extract<ScenarioName, 'echo' | 'bulk' | 'handshake' | 'http' | 'idle'>;
 
@@ -12,6 +12,8 @@ export interface GateFigure {
   unit: CostUnit;
   /** cpu: interleaved windows through two live proxies; memory: fresh proxies, alternated. */
   kind: 'cpu' | 'memory';
+  /** Settings over the scenario's defaults (none today: the gate runs the bench's own loads). */
+  sizes?: Partial<ScenarioSettings>;
 }
 
 export const GATE_FIGURES: readonly GateFigure[] = [

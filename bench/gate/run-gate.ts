@@ -37,6 +37,8 @@ export interface GateContext {
   /** Seconds already spent before measuring (base build), by name. */
   timings: Record<string, number>;
   jsonFile: string;
+  /** Only these figure keys (empty: all). */
+  only: readonly string[];
   log: (line: string) => void;
 }
 
@@ -44,7 +46,7 @@ export async function measureAndDecide(c: GateContext): Promise<GateRecord> {
   const startedAt = new Date().toISOString();
   const timings = { ...c.timings };
   const records: FigureRecord[] = [];
-  for (const fig of GATE_FIGURES) {
+  for (const fig of GATE_FIGURES.filter((f) => c.only.length === 0 || c.only.includes(f.key))) {
     const t0 = performance.now();
     const what = fig.kind === 'cpu' ? `${c.ab.pairs} ABBA pairs of ${c.ab.windowS} s windows` : `${c.ab.memoryPairs} ABBA pairs of fresh proxies, ${c.ab.idleConnections} idle tunnels each`;
     c.log(`${fig.key}: ${what}`);

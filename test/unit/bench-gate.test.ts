@@ -21,7 +21,7 @@ function windows(ratio: number, pairs = 10, baseCost = 20): WindowRecord[] {
     const rev = abbaRev(i);
     const wobble = 1 + ((Math.floor(i / 2) % 3) - 1) * 0.01 + (Math.floor(i / 2) === 9 ? 0.01 : 0);
     const cost = rev === 'base' ? baseCost : baseCost * ratio * wobble;
-    out.push({ rev, cost, units: 1000, ticks: 100, seconds: 1.5, foreignCores: 0.1, backendCost: 2 });
+    out.push({ rev, cost, units: 1000, ticks: 100, cpuMs: 1000, seconds: 1.5, foreignCores: 0.1, backendCost: 2 });
   }
   return out;
 }
