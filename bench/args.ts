@@ -36,6 +36,7 @@ Options:
   --baseline FILE          gate: the baseline file (default bench/baseline.json; gate-accept.json beside it)
   --base REV               gate/selftest/baseline: the base revision (default: the baseline's baseCommit)
   --pairs N                gate: ABBA pairs of windows per CPU figure (default 10)
+  --blocks N               gate: fresh base + head proxy processes per CPU figure, pairs split over them (default 5)
   --window TIME            gate: length of each measured window (default 1.5s)
   --memory-pairs N         gate: pairs of fresh proxies for the memory figure (default 3)
   --inject PCT             selftest: injected CPU per message, percent of the base's (default 10)
@@ -79,6 +80,7 @@ export interface BenchArgs {
   /** gate/selftest/baseline: the base revision instead of the baseline file's. */
   base?: string;
   pairs: number;
+  blocks: number;
   windowS: number;
   memoryPairs: number;
   injectPct: number;
@@ -190,6 +192,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         baseline: { type: 'string' },
         base: { type: 'string' },
         pairs: { type: 'string' },
+        blocks: { type: 'string' },
         window: { type: 'string' },
         'memory-pairs': { type: 'string' },
         inject: { type: 'string' },
@@ -221,6 +224,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     outDir: v.out ?? 'bench/out',
     baselineFile: v.baseline ?? 'bench/baseline.json',
     pairs: v.pairs === undefined ? 10 : parseIntIn('pairs', v.pairs, 3, 100),
+    blocks: v.blocks === undefined ? 5 : parseIntIn('blocks', v.blocks, 3, 50),
     windowS: v.window === undefined ? 1.5 : parseDuration(v.window),
     memoryPairs: v['memory-pairs'] === undefined ? 3 : parseIntIn('memory-pairs', v['memory-pairs'], 3, 50),
     injectPct: v.inject === undefined ? 10 : parseIntIn('inject', v.inject.replace(/%$/, ''), 1, 200),
@@ -229,6 +233,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     trials: v.trials === undefined ? 5000 : parseIntIn('trials', v.trials, 100, 1_000_000),
     figures: (v.figure ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean),
   };
+  if (args.blocks > args.pairs) throw new ArgError(`--blocks: ${args.blocks} blocks need at least as many pairs (--pairs ${args.pairs})`);
   if (v.base !== undefined) args.base = v.base;
   if (v.json !== undefined) args.jsonFile = v.json;
   if (v.kind !== undefined && !/^[a-z][a-z0-9-]{0,30}$/.test(v.kind)) throw new ArgError(`--kind: "${v.kind}" is not a short lower-case label`);

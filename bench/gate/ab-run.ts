@@ -1,9 +1,9 @@
-// The gate's measurements. CPU figures: per scenario one fresh backend and one base and one head proxy,
-// both started once and pinned to the proxy's core, then short windows alternated in ABBA order so the
-// machine's drift and other tenants' load fall on both revisions alike. Memory: fresh processes per
+// The gate's measurements. CPU figures: per scenario one fresh backend, a base and a head proxy pinned
+// to the proxy's core (started twice, in both orders: see runCpuFigure), and short windows alternated
+// in ABBA order so the machine's drift and other tenants' load fall on both revisions alike. Memory: fresh processes per
 // sample (RSS growth is a one-shot figure), alternated ABBA as well.
 import type { PinPlan } from '../measure/pinning.js';
-import { startBackend, type Backend } from '../processes/backend.js';
+import { startBackend } from '../processes/backend.js';
 import { startProxy, type ProxyProcess } from '../processes/proxy.js';
 import { contextFor } from '../runner.js';
 import { SCENARIOS } from '../scenarios/registry.js';
@@ -16,8 +16,9 @@ import type { Revision } from './tree.js';
 export interface AbOptions {
   pin: PinPlan | null;
   shards: number;
-  /** Pairs of windows (cpu figures) or of fresh samples (memory). */
+  /** Pairs of windows per cpu figure, over `blocks` pairs of proxy processes. */
   pairs: number;
+  blocks: number;
   memoryPairs: number;
   windowS: number;
   warmupS: number;
@@ -49,50 +50,70 @@ function reason(err: unknown): string {
   return text.split('\n').filter((l) => l.trim() !== '').slice(0, 3).join(' | ');
 }
 
+/** Start order of the two proxies in a block: alternated, so neither revision is always started first. */
+export function blockStartOrder(block: number): readonly [Rev, Rev] {
+  return block % 2 === 0 ? ['head', 'base'] : ['base', 'head'];
+}
+
+/** Pairs per block: `pairs` split over the blocks, the first ones taking the remainder. */
+export function pairsPerBlock(pairs: number, blocks: number): number[] {
+  return Array.from({ length: blocks }, (_, b) => Math.floor(pairs / blocks) + (b < pairs % blocks ? 1 : 0));
+}
+
+/**
+ * Interleaved windows in blocks. Each block starts a fresh base and head proxy (in alternating order),
+ * runs a short unrecorded window on each (V8 compiles the hot paths in the first seconds), then its
+ * ABBA pairs. Several blocks because a proxy's cost depends on its process as well as on its code: on
+ * the development machine two proxies of the same commit differed by 1.5× per GB in every pair of one
+ * run and by 0.67× in the next, so with one process per revision that difference would be read as a
+ * regression. The decision's units are the blocks' mean log ratios.
+ */
 export async function runCpuFigure(fig: GateFigure, revs: Revisions, o: AbOptions, log: (l: string) => void): Promise<FigureRecord> {
   const rec: FigureRecord = { key: fig.key, windows: [] };
   if (!revs.base) return { ...rec, baseError: revs.baseError ?? 'no base revision' };
   const settings = settingsOf(fig, o);
-  let backend: Backend | undefined;
-  const proxies: Partial<Record<Rev, ProxyProcess>> = {};
+  const warmSettings = { ...settings, durationS: Math.min(0.5, settings.durationS) };
+  const paths: Record<Rev, Revision> = { head: revs.head, base: revs.base };
+  const backend = await startBackend({ cpus: o.pin?.backend });
   try {
-    backend = await startBackend({ cpus: o.pin?.backend });
-    try {
-      proxies.head = await startProxyOf(revs.head, backend.port, o.pin);
-    } catch (err) {
-      return { ...rec, headError: `head proxy did not start: ${reason(err)}` };
-    }
-    try {
-      proxies.base = await startProxyOf(revs.base, backend.port, o.pin);
-    } catch (err) {
-      return { ...rec, baseError: `base proxy did not start (config rejected or crashed): ${reason(err)}` };
-    }
-    const windowOn = (rev: Rev) => {
-      const p = proxies[rev]!;
-      return SCENARIOS[fig.scenario].run(contextFor(`127.0.0.1:${p.port}`, '/', [p.child.pid], backend!.child.pid, settings, null));
-    };
-    // One unrecorded window each first: the first seconds of a fresh proxy are spent compiling its hot
-    // paths (V8 tiers up), which would make whichever revision goes first look slower.
-    await windowOn('head');
-    await windowOn('base');
-    for (let i = 0; i < 2 * o.pairs; i++) {
-      const rev = abbaRev(i);
-      const p = proxies[rev]!;
-      if (p.child.process.exitCode !== null || p.child.process.signalCode !== null) {
-        return { ...rec, [rev === 'base' ? 'baseError' : 'headError']: `${rev} proxy exited during the windows: ${p.child.stderrTail().split('\n').slice(-2).join(' | ')}` };
-      }
-      const w = windowRecordOf(rev, fig.kind, await windowOn(rev));
-      rec.windows.push(w);
-      if (i % 2 === 1) {
-        const [a, b] = rec.windows.slice(-2);
-        log(`  pair ${(i + 1) / 2}: ${a!.rev} ${fmt(a!.cost)} · ${b!.rev} ${fmt(b!.cost)} ${fig.unit}`);
+    const counts = pairsPerBlock(o.pairs, o.blocks);
+    for (let block = 0; block < counts.length; block++) {
+      const proxies: Partial<Record<Rev, ProxyProcess>> = {};
+      try {
+        for (const rev of blockStartOrder(block)) {
+          try {
+            proxies[rev] = await startProxyOf(paths[rev], backend.port, o.pin);
+          } catch (err) {
+            const what = rev === 'base' ? 'base proxy did not start (config rejected or crashed)' : 'head proxy did not start';
+            return { ...rec, [rev === 'base' ? 'baseError' : 'headError']: `${what}: ${reason(err)}` };
+          }
+        }
+        const windowOn = (rev: Rev, st: ScenarioSettings) => {
+          const p = proxies[rev]!;
+          return SCENARIOS[fig.scenario].run(contextFor(`127.0.0.1:${p.port}`, '/', [p.child.pid], backend.child.pid, st, null));
+        };
+        for (const rev of blockStartOrder(block)) await windowOn(rev, warmSettings);
+        for (let i = 0; i < 2 * counts[block]!; i++) {
+          const rev = abbaRev(i);
+          const p = proxies[rev]!;
+          if (p.child.process.exitCode !== null || p.child.process.signalCode !== null) {
+            const tail = p.child.stderrTail().split('\n').slice(-2).join(' | ');
+            return { ...rec, [rev === 'base' ? 'baseError' : 'headError']: `${rev} proxy exited during the windows: ${tail}` };
+          }
+          rec.windows.push({ ...windowRecordOf(rev, fig.kind, await windowOn(rev, settings)), block });
+          if (i % 2 === 1) {
+            const [a, b] = rec.windows.slice(-2);
+            log(`  block ${block + 1} pair ${(i + 1) / 2}: ${a!.rev} ${fmt(a!.cost)} · ${b!.rev} ${fmt(b!.cost)} ${fig.unit}`);
+          }
+        }
+      } finally {
+        await proxies.base?.stop();
+        await proxies.head?.stop();
       }
     }
     return rec;
   } finally {
-    await proxies.base?.stop();
-    await proxies.head?.stop();
-    await backend?.child.stop();
+    await backend.child.stop();
   }
 }
 

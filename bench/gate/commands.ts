@@ -12,13 +12,13 @@ import { contextFor } from '../runner.js';
 import { SCENARIOS } from '../scenarios/registry.js';
 import { parseAcceptFile, type AcceptEntry } from './accept.js';
 import { settingsOf, type AbOptions, type Revisions } from './ab-run.js';
-import { nsCost } from './decision.js';
+import { blockLogRatios, nsCost } from './decision.js';
 import { baselineText, parseBaseline, type BaselineFile } from './baseline.js';
 import { simulateGates, smallestCaught, type Pools } from './estimate.js';
 import { GATE_FIGURE_KEYS, GATE_FIGURES } from './figures.js';
 import { injectWriteCost } from './inject.js';
 import { measureAndDecide, type GateRecord } from './run-gate.js';
-import { pairLogRatios, seededRandom } from './stats.js';
+import { seededRandom, unitLogRatios } from './stats.js';
 import { headState, prepareTree, REPO_ROOT, resolveCommit, TreeError, type TempTree } from './tree.js';
 
 const log = (l: string) => console.log(l);
@@ -46,6 +46,7 @@ function abOptions(args: BenchArgs, pinning: Pinning): AbOptions {
     pin: pinning.plan,
     shards: args.shards,
     pairs: args.pairs,
+    blocks: args.blocks,
     memoryPairs: args.memoryPairs,
     windowS: args.windowS,
     // Unrecorded load before each window: the connections' first round trips and the proxy's wake-up.
@@ -224,12 +225,13 @@ function readRecords(dir: string): GateRecord[] {
     .filter((r) => r.format === 'wspass-gate-run/1');
 }
 
+/** Per figure, the units of its interval (block means or pairs) pooled over the recorded runs. */
 function poolsOf(records: readonly GateRecord[]): Pools {
   const pools: Pools = {};
   for (const f of GATE_FIGURES) {
-    const perRun = records.map((r) => r.records.find((x) => x.key === f.key)).filter((x) => x !== undefined && x.baseError === undefined && x.headError === undefined);
-    const ratios = perRun.map((x) => pairLogRatios(x!.windows));
-    pools[f.key] = { logRatios: ratios.flat(), pairs: median(ratios.map((r) => r.length)) ?? 0 };
+    const runs = records.map((r) => r.records.find((x) => x.key === f.key)).filter((x) => x !== undefined && x.baseError === undefined && x.headError === undefined);
+    const units = runs.map((x) => unitLogRatios(blockLogRatios(x!.windows)));
+    pools[f.key] = { logRatios: units.flat(), pairs: median(units.map((u) => u.length)) ?? 0 };
   }
   return pools;
 }
@@ -252,7 +254,7 @@ export function commandEstimate(args: BenchArgs): number {
       const p = pools[f.key]!;
       if (p.logRatios.length === 0) continue;
       const r = smallestCaught(p, n, Math.min(args.trials, 2000), random);
-      log(`  ${f.key}: ${p.logRatios.length} recorded pairs, ${p.pairs} per run; smallest regression caught 9 in 10: ${r === null ? 'none up to +60%' : `+${((r - 1) * 100).toFixed(1)}%`}`);
+      log(`  ${f.key}: ${p.logRatios.length} recorded units (block means or pairs), ${p.pairs} per run; smallest regression caught 9 in 10: ${r === null ? 'none up to +60%' : `+${((r - 1) * 100).toFixed(1)}%`}`);
     }
   }
   if (injected.length > 0) {

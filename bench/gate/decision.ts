@@ -6,10 +6,12 @@ import { fmtNumber, textTable } from '../report/format.js';
 import { acceptanceFor, type AcceptEntry } from './accept.js';
 import type { Measurement } from '../scenarios/types.js';
 import { FAMILY_ALPHA, GATE_FIGURES, IMPROVEMENT_LIMIT, REGRESSION_LIMIT, type GateFigure } from './figures.js';
-import { pairLogRatios, ratioInterval, type RatioInterval, type Rev, type WindowCost } from './stats.js';
+import { pairLogRatios, ratioInterval, unitLogRatios, type RatioInterval, type Rev, type WindowCost } from './stats.js';
 
 /** One measured window (cpu figures) or one fresh sample (memory), as recorded in the gate's JSON. */
 export interface WindowRecord extends WindowCost {
+  /** Which pair of proxy processes measured it (cpu figures; memory samples are all block 0). */
+  block?: number;
   units: number;
   /** Proxy CPU ticks (10 ms) in the window, and its CPU time from schedstat (null for memory samples). */
   ticks: number | null;
@@ -62,6 +64,12 @@ export interface FigureRecord {
   headError?: string;
 }
 
+/** The pair log ratios of each block of windows (one group when no window names a block). */
+export function blockLogRatios(windows: readonly WindowRecord[]): number[][] {
+  const blocks = [...new Set(windows.map((w) => w.block ?? 0))].sort((a, b) => a - b);
+  return blocks.map((b) => pairLogRatios(windows.filter((w) => (w.block ?? 0) === b))).filter((g) => g.length > 0);
+}
+
 export type Verdict = 'ok' | 'REGRESSED' | 'better' | 'no base' | 'not measured';
 
 export interface FigureDecision {
@@ -71,7 +79,10 @@ export interface FigureDecision {
   /** Median cost over each revision's windows. */
   base: number | null;
   head: number | null;
+  /** Its `n` counts blocks when there were several (their means are the units), else pairs. */
   interval: RatioInterval | null;
+  /** Complete pairs measured. */
+  pairs: number;
   /** The ratio the interval's lower bound must stay under. */
   limit: number;
   accepted?: AcceptEntry;
@@ -105,6 +116,7 @@ export function decideFigure(rec: FigureRecord, figureCount: number, opts: Decid
     base: costs('base'),
     head: costs('head'),
     interval: null,
+    pairs: 0,
     limit: Math.max(REGRESSION_LIMIT, accepted?.ratio ?? 0),
     verdict: 'ok',
     fails: false,
@@ -114,8 +126,10 @@ export function decideFigure(rec: FigureRecord, figureCount: number, opts: Decid
     return { ...row, verdict: 'no base', fails: opts.baseRequired, note: rec.baseError };
   }
   if (rec.headError !== undefined) return { ...row, verdict: 'not measured', fails: true, note: rec.headError };
-  const interval = ratioInterval(pairLogRatios(rec.windows), figureCount, FAMILY_ALPHA);
-  if (interval === null) return { ...row, verdict: 'not measured', fails: true, note: 'fewer than 3 complete pairs' };
+  const blocks = blockLogRatios(rec.windows);
+  const interval = ratioInterval(unitLogRatios(blocks), figureCount, FAMILY_ALPHA);
+  row.pairs = blocks.reduce((a, g) => a + g.length, 0);
+  if (interval === null) return { ...row, verdict: 'not measured', fails: true, note: 'fewer than 3 complete blocks (or pairs)' };
   row.interval = interval;
   if (interval.lower > row.limit) return { ...row, verdict: 'REGRESSED', fails: true };
   if (interval.upper < IMPROVEMENT_LIMIT) return { ...row, verdict: 'better' };
@@ -139,7 +153,7 @@ export function gateTable(outcome: GateOutcome): string {
     fmtNumber(r.base, 4),
     fmtNumber(r.head, 4),
     fmtRatio(r.interval),
-    r.interval ? String(r.interval.n) : '—',
+    r.interval ? (r.interval.n === r.pairs ? String(r.pairs) : `${r.pairs} in ${r.interval.n} blocks`) : '—',
     `≤ ${r.limit.toFixed(2)}${r.accepted ? ' (accepted)' : ''}`,
     r.verdict === 'no base' && !r.fails ? 'no base (passes: none recorded)' : r.verdict,
   ]);

@@ -141,6 +141,17 @@ export function ratioInterval(logRatios: readonly number[], figures: number, fam
   return { n, ratio: Math.exp(m), lower: Math.exp(m - half), upper: Math.exp(m + half), confidence };
 }
 
+/**
+ * The independent units of a figure's interval. Pairs measured by the same two proxy processes share
+ * those processes' own speed (which differs between identical processes by more than a regression:
+ * bench/README.md), so with several blocks of processes the unit is a block's mean log ratio; with one
+ * block (memory: a fresh process per sample) it is the pair.
+ */
+export function unitLogRatios(blocks: readonly (readonly number[])[]): number[] {
+  const groups = blocks.filter((g) => g.length > 0);
+  return groups.length > 1 ? groups.map((g) => mean(g)) : [...(groups[0] ?? [])];
+}
+
 /** mulberry32: a small seeded PRNG, so a resampling estimate is reproducible. Returns [0, 1). */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;

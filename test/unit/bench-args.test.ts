@@ -13,7 +13,7 @@ test('defaults: run every scenario, direct baseline on, pinned; the gate takes 1
   assert.equal(a.workers, undefined);
   const g = parseBenchArgs(['gate']);
   assert.equal(g.command, 'gate');
-  assert.deepEqual([g.pairs, g.windowS, g.memoryPairs, g.base, g.kind], [10, 1.5, 3, undefined, 'gate']);
+  assert.deepEqual([g.pairs, g.blocks, g.windowS, g.memoryPairs, g.base, g.kind], [10, 5, 1.5, 3, undefined, 'gate']);
   const s = parseBenchArgs(['selftest', '--base', 'main', '--inject', '15%', '--pairs', '12', '--window', '2s']);
   assert.deepEqual([s.command, s.base, s.injectPct, s.pairs, s.windowS], ['selftest', 'main', 15, 12, 2]);
   const e = parseBenchArgs(['estimate', '--records', 'r', '--trials', '2000']);
@@ -22,6 +22,7 @@ test('defaults: run every scenario, direct baseline on, pinned; the gate takes 1
 
 test('gate options are checked: at least 3 pairs, a label for the record', () => {
   fails(['gate', '--pairs', '2'], /--pairs: 2 is out of range; use 3 to 100/);
+  fails(['gate', '--pairs', '4'], /--blocks: 5 blocks need at least as many pairs \(--pairs 4\)/);
   fails(['gate', '--kind', 'A A'], /--kind: "A A" is not a short lower-case label/);
   fails(['gate', '--inject', 'lots'], /--inject: "lots" is not a whole number/);
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acceptanceFor, parseAcceptFile } from '../../bench/gate/accept.js';
 import { baselineText, parseBaseline } from '../../bench/gate/baseline.js';
-import { decideGate, gateTable, gateVerdict, type FigureRecord, type WindowRecord } from '../../bench/gate/decision.js';
+import { blockLogRatios, decideGate, gateTable, gateVerdict, type FigureRecord, type WindowRecord } from '../../bench/gate/decision.js';
 import { GATE_FIGURE_KEYS, GATE_FIGURES } from '../../bench/gate/figures.js';
 import { importLine, injectedModule, injectWriteCost, INJECTED_FILE } from '../../bench/gate/inject.js';
 import { abbaRev } from '../../bench/gate/stats.js';
@@ -42,7 +42,22 @@ test('an unchanged head passes; a 10 % costlier figure fails and is named', () =
   assert.ok(echo.interval!.lower > 1.03 && echo.interval!.ratio > 1.09);
   assert.equal(echo.base, 20);
   assert.match(gateTable(out), /echo: proxy CPU per 64 B message\s+µs\/msg\s+20\s+22\s+1\.100 \[1\.0\d\d, 1\.1\d\d\]\s+10\s+≤ 1\.03\s+REGRESSED/);
+  assert.equal(echo.pairs, 10);
   assert.match(gateVerdict(out), /perf gate FAILED: echo\.cpu_per_msg is 1\.100 \[.*\] × the base \(limit 1\.03\)/);
+});
+
+test('blocks of processes: their means are the units, so one slow process pair cannot fail the gate alone', () => {
+  const w = windows(1);
+  // 5 blocks of 2 pairs; in block 0 the head process happens to be 40 % costlier.
+  const blocked = w.map((x, i) => ({ ...x, block: Math.floor(i / 4), cost: x.rev === 'head' && i < 4 ? x.cost! * 1.4 : x.cost }));
+  assert.deepEqual(blockLogRatios(blocked).map((g) => g.length), [2, 2, 2, 2, 2]);
+  const out = decideGate([{ key: 'bulk.cpu_per_gb', windows: blocked }], opts);
+  assert.equal(out.rows[0]!.verdict, 'ok');
+  assert.equal(out.rows[0]!.interval!.n, 5);
+  assert.match(gateTable(out), /10 in 5 blocks/);
+  // The same 10 pairs as one block would have failed on that one process pair's difference.
+  const oneBlock = decideGate([{ key: 'bulk.cpu_per_gb', windows: blocked.map((x) => ({ ...x, block: 0 })) }], opts);
+  assert.equal(oneBlock.rows[0]!.interval!.n, 10);
 });
 
 test('a 2 % worse figure is within the margin; a 10 % better one is reported as improved', () => {

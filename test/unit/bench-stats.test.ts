@@ -12,6 +12,7 @@ import {
   seededRandom,
   studentTCdf,
   studentTQuantile,
+  unitLogRatios,
 } from '../../bench/gate/stats.js';
 
 const close = (a: number, b: number, eps: number, what: string) => assert.ok(Math.abs(a - b) < eps, `${what}: ${a} is not ${b}`);
@@ -58,6 +59,14 @@ test('the interval is the t interval of the mean log ratio, widened for the numb
   assert.equal(ratioInterval([0.1, 0.2], 1), null, 'fewer than 3 pairs give no interval');
 });
 
+test('with several blocks of processes the units are the block means; with one, the pairs', () => {
+  const a = [0.3, 0.32, 0.28];
+  const b = [-0.3, -0.28];
+  assert.deepEqual(unitLogRatios([a, b, []]).map((x) => Number(x.toFixed(6))), [0.3, -0.29]);
+  assert.deepEqual(unitLogRatios([a]), a);
+  assert.deepEqual(unitLogRatios([]), []);
+});
+
 test('the seeded PRNG is reproducible, and resampling draws from the given values only', () => {
   const a = seededRandom(7);
   const b = seededRandom(7);
@@ -75,7 +84,7 @@ function normalPairs(n: number, mu: number, sd: number, seed: number): number[] 
   return Array.from({ length: n }, () => mu + sd * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()));
 }
 
-test('resampled A/A pairs rarely fail; a 10 % shift with 3 % pair noise is nearly always caught', () => {
+test('resampled A/A units rarely fail; a 10 % shift with 3 % noise is nearly always caught', () => {
   const aa = { 'echo.cpu_per_msg': { logRatios: normalPairs(200, 0, 0.03, 1), pairs: 10 } };
   const sim = simulateGates(aa, 5, 2000, seededRandom(2));
   assert.ok(sim.gateFailRate < 0.01, `false alarms ${sim.gateFailRate}`);
