@@ -16,15 +16,18 @@ export interface AcceptFile {
   accepted: AcceptEntry[];
 }
 
-/** Validates the file's JSON text; throws an Error naming the first problem. */
-export function parseAcceptFile(text: string, knownFigures: readonly string[]): AcceptFile {
-  let v: unknown;
+/** JSON.parse with the error said as "not JSON: …" (the gate's own files). */
+export function parseJsonText(text: string): unknown {
   try {
-    v = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new Error(`not JSON: ${(err as Error).message}`);
   }
-  const o = v as Partial<AcceptFile> | null;
+}
+
+/** Validates the file's JSON text; throws an Error naming the first problem. */
+export function parseAcceptFile(text: string, knownFigures: readonly string[]): AcceptFile {
+  const o = parseJsonText(text) as Partial<AcceptFile> | null;
   if (!o || o.format !== 'wspass-gate-accept/1' || !Array.isArray(o.accepted)) {
     throw new Error('expected {"format": "wspass-gate-accept/1", "accepted": [...]}');
   }

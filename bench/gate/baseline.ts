@@ -1,5 +1,6 @@
 // bench/baseline.json: the commit the gate compares against. No figures are stored: base and head are
 // measured together in every gate run, so a faster or slower machine changes nothing.
+import { parseJsonText } from './accept.js';
 
 export interface BaselineFile {
   format: 'wspass-bench-baseline/2';
@@ -11,13 +12,7 @@ export interface BaselineFile {
 
 /** Validates the file's JSON text; throws an Error naming the problem. */
 export function parseBaseline(text: string): BaselineFile {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`not JSON: ${(err as Error).message}`);
-  }
-  const b = v as Partial<BaselineFile> | null;
+  const b = parseJsonText(text) as Partial<BaselineFile> | null;
   if (!b || b.format !== 'wspass-bench-baseline/2') {
     throw new Error('expected {"format": "wspass-bench-baseline/2", "baseCommit": "<hash>"}; re-record it with `npm run bench:baseline`');
   }

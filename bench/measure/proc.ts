@@ -103,15 +103,20 @@ export function readWriteSyscalls(pid: number): number | null {
   }
 }
 
-/** Sum over processes; null when any of them cannot be read. */
-export function readWriteSyscallsOf(pids: readonly number[]): number | null {
+/** `read` summed over processes; null when any of them cannot be read. */
+export function sumOverPids(pids: readonly number[], read: (pid: number) => number | null): number | null {
   let total = 0;
   for (const pid of pids) {
-    const n = readWriteSyscalls(pid);
+    const n = read(pid);
     if (n === null) return null;
     total += n;
   }
   return total;
+}
+
+/** Write syscalls summed over processes; null when any of them cannot be read. */
+export function readWriteSyscallsOf(pids: readonly number[]): number | null {
+  return sumOverPids(pids, readWriteSyscalls);
 }
 
 export interface SystemCpu {

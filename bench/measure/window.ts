@@ -3,17 +3,7 @@
 // unit and other tenants' noise come from the same two instants.
 import { performance } from 'node:perf_hooks';
 import { foreignCoreFraction } from './cost.js';
-import { clockTicksPerSecond, readCpuTicks, readProcessCpuNs, readSystemCpu, readWriteSyscallsOf } from './proc.js';
-
-function cpuNsOf(pids: readonly number[]): number | null {
-  let total = 0;
-  for (const pid of pids) {
-    const ns = readProcessCpuNs(pid);
-    if (ns === null) return null;
-    total += ns;
-  }
-  return total;
-}
+import { clockTicksPerSecond, readCpuTicks, readProcessCpuNs, readSystemCpu, readWriteSyscallsOf, sumOverPids } from './proc.js';
 
 export interface WindowCpu {
   seconds: number;
@@ -60,7 +50,7 @@ export class CpuWindow {
       self: readCpuTicks([process.pid]),
       sys: readSystemCpu().busy,
       writes: this.#proxyPids ? readWriteSyscallsOf(this.#proxyPids) : null,
-      proxyNs: this.#proxyPids ? cpuNsOf(this.#proxyPids) : null,
+      proxyNs: this.#proxyPids ? sumOverPids(this.#proxyPids, readProcessCpuNs) : null,
     };
   }
 

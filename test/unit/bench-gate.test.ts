@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { blockStartOrder, pairsPerBlock } from '../../bench/gate/ab-run.js';
 import { acceptanceFor, parseAcceptFile } from '../../bench/gate/accept.js';
 import { baselineText, parseBaseline } from '../../bench/gate/baseline.js';
 import { blockLogRatios, decideGate, gateTable, gateVerdict, type FigureRecord, type WindowRecord } from '../../bench/gate/decision.js';
@@ -58,6 +59,12 @@ test('blocks of processes: their means are the units, so one slow process pair c
   // The same 10 pairs as one block would have failed on that one process pair's difference.
   const oneBlock = decideGate([{ key: 'bulk.cpu_per_gb', windows: blocked.map((x) => ({ ...x, block: 0 })) }], opts);
   assert.equal(oneBlock.rows[0]!.interval!.n, 10);
+});
+
+test('pairs are split over the blocks, and the start order alternates between them', () => {
+  assert.deepEqual(pairsPerBlock(10, 5), [2, 2, 2, 2, 2]);
+  assert.deepEqual(pairsPerBlock(12, 5), [3, 3, 2, 2, 2]);
+  assert.deepEqual([0, 1, 2].map((b) => blockStartOrder(b)), [['head', 'base'], ['base', 'head'], ['head', 'base']]);
 });
 
 test('a 2 % worse figure is within the margin; a 10 % better one is reported as improved', () => {
