@@ -14,7 +14,7 @@ import { parseAcceptFile, type AcceptEntry } from './accept.js';
 import { settingsOf, type AbOptions, type Revisions } from './ab-run.js';
 import { blockLogRatios, nsCost } from './decision.js';
 import { baselineText, parseBaseline, type BaselineFile } from './baseline.js';
-import { simulateGates, smallestCaught, type Pools } from './estimate.js';
+import { centered, simulateGates, smallestCaught, type Pools } from './estimate.js';
 import { GATE_FIGURE_KEYS, GATE_FIGURES } from './figures.js';
 import { injectWriteCost } from './inject.js';
 import { measureAndDecide, type GateRecord } from './run-gate.js';
@@ -246,15 +246,19 @@ export function commandEstimate(args: BenchArgs): number {
   const random = seededRandom(20261201);
   const n = GATE_FIGURES.length;
   if (aa.length > 0) {
-    const pools = poolsOf(aa);
-    const sim = simulateGates(pools, n, args.trials, random);
-    log(`A/A: false alarms in ${pct(sim.gateFailRate)} of simulated gates (${Object.entries(sim.figureFailRate).map(([k, v]) => `${k} ${pct(v)}`).join(', ')})`);
+    const raw = poolsOf(aa);
+    const pools = centered(raw);
+    const rates = (sim: ReturnType<typeof simulateGates>) =>
+      `${pct(sim.gateFailRate)} of simulated gates (${Object.entries(sim.figureFailRate).map(([k, v]) => `${k} ${pct(v)}`).join(', ')})`;
+    log(`A/A mean head ÷ base per figure: ${Object.entries(raw).map(([k, p]) => `${k} ${Math.exp(p.logRatios.reduce((a, b) => a + b, 0) / Math.max(1, p.logRatios.length)).toFixed(3)}`).join(', ')}`);
+    log(`A/A as recorded: false alarms in ${rates(simulateGates(raw, n, args.trials, random))}`);
+    log(`A/A centred (each figure's mean removed): false alarms in ${rates(simulateGates(pools, n, args.trials, random))}`);
     log(`real A/A runs failed: ${aa.filter((r) => r.outcome.failed).length} of ${aa.length}`);
     for (const f of GATE_FIGURES) {
       const p = pools[f.key]!;
       if (p.logRatios.length === 0) continue;
       const r = smallestCaught(p, n, Math.min(args.trials, 2000), random);
-      log(`  ${f.key}: ${p.logRatios.length} recorded units (block means or pairs), ${p.pairs} per run; smallest regression caught 9 in 10: ${r === null ? 'none up to +60%' : `+${((r - 1) * 100).toFixed(1)}%`}`);
+      log(`  ${f.key}: ${p.logRatios.length} recorded units (block means or pairs), ${p.pairs} per run; smallest regression caught 9 in 10 (centred A/A + shift): ${r === null ? 'none up to +60%' : `+${((r - 1) * 100).toFixed(1)}%`}`);
     }
   }
   if (injected.length > 0) {

@@ -8,6 +8,20 @@ import { ratioInterval, resample } from './stats.js';
 /** Per figure key: the pooled per-pair log ratios, and how many pairs a real gate run uses. */
 export type Pools = Record<string, { logRatios: number[]; pairs: number }>;
 
+/**
+ * The pools with each figure's mean log ratio removed. For A/A runs the true difference is zero (the same
+ * code), so what the recorded mean differs from zero by is sampling error of a few runs; resampling the
+ * raw pool would count that error as a standing regression. Both are reported.
+ */
+export function centered(pools: Pools): Pools {
+  const out: Pools = {};
+  for (const [k, p] of Object.entries(pools)) {
+    const m = p.logRatios.length ? p.logRatios.reduce((a, b) => a + b, 0) / p.logRatios.length : 0;
+    out[k] = { logRatios: p.logRatios.map((x) => x - m), pairs: p.pairs };
+  }
+  return out;
+}
+
 /** Whether one simulated figure fails: its resampled interval's lower bound above the limit. */
 function figureFails(logRatios: readonly number[], pairs: number, figureCount: number, random: () => number, shift = 0): boolean {
   const draw = resample(logRatios, pairs, random).map((x) => x + shift);
