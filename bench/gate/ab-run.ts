@@ -1,6 +1,6 @@
-// The gate's measurements. CPU figures: per scenario one fresh backend, a base and a head proxy pinned
-// to the proxy's core (started twice, in both orders: see runCpuFigure), and short windows alternated
-// in ABBA order so the machine's drift and other tenants' load fall on both revisions alike. Memory: fresh processes per
+// The gate's measurements. CPU figures: per scenario one fresh backend, blocks of a fresh base and head
+// proxy pinned to the proxy's core (see runCpuFigure), and short windows alternated in ABBA order so the
+// machine's drift and other tenants' load fall on both revisions alike. Memory: fresh processes per
 // sample (RSS growth is a one-shot figure), alternated ABBA as well.
 import type { PinPlan } from '../measure/pinning.js';
 import { startBackend } from '../processes/backend.js';
@@ -16,7 +16,7 @@ import type { Revision } from './tree.js';
 export interface AbOptions {
   pin: PinPlan | null;
   shards: number;
-  /** Pairs of windows per cpu figure, over `blocks` pairs of proxy processes. */
+  /** Pairs of windows per cpu figure, split over `blocks` pairs of proxy processes. */
   pairs: number;
   blocks: number;
   memoryPairs: number;

@@ -99,7 +99,7 @@ export async function commandGate(args: BenchArgs): Promise<number> {
   const accepted = readAccepted(join(dirname(args.baselineFile), 'gate-accept.json'));
   const choice = baseChoice(args, baseline);
   const pinning = setUpPinning(1, args.pin);
-  log(`wspass perf gate: this checkout against ${choice.rev ?? '(no base)'}, ABBA windows; fails when a ratio's interval lies above 1.03`);
+  log(`wspass perf gate: this checkout against ${choice.rev ?? '(no base)'}: ${args.pairs} ABBA pairs in ${args.blocks} blocks per CPU figure; fails when a ratio's interval lies above 1.03`);
   log(pinning.description);
   const t0 = performance.now();
   const base = buildBase(choice);
