@@ -10,8 +10,11 @@ Usage:
   npm run bench [-- OPTIONS]            run the default scenario set (about 3 minutes on 2 cores)
   npm run bench -- --scenario engine    the worker-engine set: burst share, 1 vs 2 workers, idle at 5,000,
                                         writes per message by async mode (2 min, more when cases are re-run)
-  npm run bench:gate [-- OPTIONS]       short gate run compared with bench/baseline.json (exit 1 on regression)
-  npm run bench:baseline [-- OPTIONS]   re-measure the gate figures and write bench/baseline.json
+  npm run bench:gate [-- OPTIONS]       A/B gate: builds the base commit of bench/baseline.json and measures it
+                                        beside this checkout in alternated windows (exit 1 on a regression)
+  npm run bench:selftest [-- OPTIONS]   the gate against its base with a calibrated regression injected
+  npm run bench:baseline [-- --base REV]  record REV (default HEAD) as the gate's base commit
+  npm run bench:estimate [-- OPTIONS]   false-alarm and detection rates resampled from recorded gate runs
 
 Options:
   --scenario NAME[,NAME]   only these (repeatable): ${SCENARIO_NAMES.join(', ')};
@@ -30,9 +33,18 @@ Options:
   --no-direct              skip the no-proxy baseline cases
   --no-pin                 do not pin processes to CPUs with taskset
   --out DIR                where results.json and report.html go (default bench/out)
-  --repeats N              gate/baseline: repeats whose median is taken (default 3 for gate, 5 for baseline)
-  --baseline FILE          gate/baseline: the baseline file (default bench/baseline.json)
-  --tolerance PCT          gate: allowed worsening in percent (default: the baseline's own)
+  --baseline FILE          gate: the baseline file (default bench/baseline.json; gate-accept.json beside it)
+  --base REV               gate/selftest/baseline: the base revision (default: the baseline's baseCommit)
+  --pairs N                gate: ABBA pairs of windows per CPU figure (default 10)
+  --blocks N               gate: fresh base + head proxy processes per CPU figure, pairs split over them (default 5)
+  --window TIME            gate: length of each measured window (default 1.5s)
+  --memory-pairs N         gate: pairs of fresh proxies for the memory figure (default 3)
+  --inject PCT             selftest: injected CPU per message, percent of the base's (default 10)
+  --figure KEY[,KEY]       gate/selftest: only these figures (for experiments; default all five)
+  --kind NAME              gate: label stored in the JSON record (e.g. aa for an A/A run; default gate)
+  --json FILE              gate/selftest: where the JSON record goes (default OUT/gate.json)
+  --records DIR            estimate: directory of gate JSON records (default bench/gate-records)
+  --trials N               estimate: simulated gate decisions (default 5000)
   -h, --help               this text
 `;
 
@@ -40,7 +52,8 @@ export class ArgError extends Error {
   override readonly name = 'ArgError';
 }
 
-export type Command = 'run' | 'gate' | 'baseline' | 'help';
+export type Command = 'run' | 'gate' | 'selftest' | 'baseline' | 'estimate' | 'help';
+const COMMANDS: readonly string[] = ['run', 'gate', 'selftest', 'baseline', 'estimate', 'help'];
 
 export interface BenchArgs {
   command: Command;
@@ -63,9 +76,20 @@ export interface BenchArgs {
   direct: boolean;
   pin: boolean;
   outDir: string;
-  repeats: number;
   baselineFile: string;
-  tolerancePct?: number;
+  /** gate/selftest/baseline: the base revision instead of the baseline file's. */
+  base?: string;
+  pairs: number;
+  blocks: number;
+  windowS: number;
+  memoryPairs: number;
+  injectPct: number;
+  kind: string;
+  jsonFile?: string;
+  recordsDir: string;
+  trials: number;
+  /** gate/selftest: only these figure keys (empty: all). */
+  figures: string[];
 }
 
 /** "10", "10s", "1.5s", "500ms", "1m" → seconds. */
@@ -165,9 +189,18 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         'no-direct': { type: 'boolean' },
         'no-pin': { type: 'boolean' },
         out: { type: 'string' },
-        repeats: { type: 'string' },
         baseline: { type: 'string' },
-        tolerance: { type: 'string' },
+        base: { type: 'string' },
+        pairs: { type: 'string' },
+        blocks: { type: 'string' },
+        window: { type: 'string' },
+        'memory-pairs': { type: 'string' },
+        inject: { type: 'string' },
+        kind: { type: 'string' },
+        json: { type: 'string' },
+        records: { type: 'string' },
+        trials: { type: 'string' },
+        figure: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -177,8 +210,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const { values: v, positionals } = parsed;
   if (positionals.length > 1) throw new ArgError(`one command at most; got "${positionals.join(' ')}"`);
   const cmd = positionals[0] ?? 'run';
-  if (!['run', 'gate', 'baseline', 'help'].includes(cmd)) {
-    throw new ArgError(`unknown command "${cmd}"; use run (the default), gate or baseline`);
+  if (!COMMANDS.includes(cmd)) {
+    throw new ArgError(`unknown command "${cmd}"; use run (the default), gate, selftest, baseline or estimate`);
   }
   const picked = parseScenarios(v.scenario ?? []);
   const args: BenchArgs = {
@@ -189,11 +222,23 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     direct: !v['no-direct'],
     pin: !v['no-pin'],
     outDir: v.out ?? 'bench/out',
-    repeats: v.repeats === undefined ? (cmd === 'baseline' ? 5 : 3) : parseIntIn('repeats', v.repeats, 1, 21),
     baselineFile: v.baseline ?? 'bench/baseline.json',
+    pairs: v.pairs === undefined ? 10 : parseIntIn('pairs', v.pairs, 3, 100),
+    blocks: v.blocks === undefined ? 5 : parseIntIn('blocks', v.blocks, 3, 50),
+    windowS: v.window === undefined ? 1.5 : parseDuration(v.window),
+    memoryPairs: v['memory-pairs'] === undefined ? 3 : parseIntIn('memory-pairs', v['memory-pairs'], 3, 50),
+    injectPct: v.inject === undefined ? 10 : parseIntIn('inject', v.inject.replace(/%$/, ''), 1, 200),
+    kind: v.kind ?? 'gate',
+    recordsDir: v.records ?? 'bench/gate-records',
+    trials: v.trials === undefined ? 5000 : parseIntIn('trials', v.trials, 100, 1_000_000),
+    figures: (v.figure ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean),
   };
+  if (args.blocks > args.pairs) throw new ArgError(`--blocks: ${args.blocks} blocks need at least as many pairs (--pairs ${args.pairs})`);
+  if (v.base !== undefined) args.base = v.base;
+  if (v.json !== undefined) args.jsonFile = v.json;
+  if (v.kind !== undefined && !/^[a-z][a-z0-9-]{0,30}$/.test(v.kind)) throw new ArgError(`--kind: "${v.kind}" is not a short lower-case label`);
   if (picked.set !== undefined) {
-    if (cmd === 'gate' || cmd === 'baseline') throw new ArgError(`--scenario ${picked.set} is for runs; ${cmd} has its own fixed subset`);
+    if (cmd !== 'run') throw new ArgError(`--scenario ${picked.set} is for runs; ${cmd} has its own fixed figures`);
     args.set = picked.set;
   }
   if (v.duration !== undefined) args.durationS = parseDuration(v.duration);
@@ -201,15 +246,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   if (v.size !== undefined) args.sizeBytes = parseSize(v.size);
   if (v.rate !== undefined) args.ratePerSec = parseIntIn('rate', v.rate, 1, 10_000_000);
   if (v.workers !== undefined) args.workers = parseWorkers(v.workers);
-  if ((cmd === 'gate' || cmd === 'baseline') && args.workers && args.workers.length > 1) {
-    throw new ArgError(`--workers: ${cmd} compares one worker count with its baseline; give one number`);
-  }
+  if (cmd !== 'run' && args.workers) throw new ArgError(`--workers is for runs; ${cmd} measures wspass with one worker`);
   if (v['in-flight'] !== undefined) args.inFlight = parseIntIn('in-flight', v['in-flight'], 1, 1024);
-  if (v.tolerance !== undefined) {
-    const t = Number(v.tolerance.replace(/%$/, ''));
-    if (!Number.isFinite(t) || t <= 0 || t > 500) throw new ArgError(`--tolerance: "${v.tolerance}" is not a percentage above 0`);
-    args.tolerancePct = t;
-  }
   if (v['target-pid'] !== undefined) {
     args.targetPids = v['target-pid'].split(',').map((p) => parseIntIn('target-pid', p, 1, 2 ** 22));
   }
@@ -221,7 +259,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         '--target needs --backend-port N: the bench starts its echo backend on 127.0.0.1:N, and your proxy must forward there',
       );
     }
-    if (args.command === 'gate' || args.command === 'baseline') throw new ArgError(`--target is for runs, not for ${args.command}`);
+    if (cmd !== 'run') throw new ArgError(`--target is for runs, not for ${cmd}`);
   } else {
     if (args.targetPids) throw new ArgError('--target-pid only goes with --target');
   }

@@ -1,31 +1,26 @@
 // Entry of the bench: `npm run bench` (run the scenario set and write results.json + report.html),
-// `npm run bench:gate` (short repeats compared with bench/baseline.json; exit 1 on a regression) and
-// `npm run bench:baseline` (re-measure and write the baseline). Argument errors exit 2.
+// `npm run bench:gate` (the A/B perf gate against the base commit; exit 1 on a regression), its
+// self-test, `bench:baseline` (record the base commit) and `bench:estimate`. Argument errors exit 2.
 //
 //   bench main process (load generator, pinned)        child processes (fresh per case, pinned)
 //   ├─ piscina shards (worker threads, ws clients) ──▶ wspass run --config <bench config>  ──▶ echo backend
 //   ├─ autocannon (HTTP scenario)                  ──┘                                     (uWS, or ws fallback)
 //   └─ reads /proc: proxy + backend CPU, RSS, /proc/stat noise
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArgError, USAGE, parseBenchArgs, type BenchArgs } from './args.js';
-import { compareToBaseline, gateTable, gateVerdict, type Baseline } from './gate.js';
-import { runGateRepeats, samplesOf } from './gate-run.js';
+import { commandBaseline, commandEstimate, commandGate, commandSelfTest } from './gate/commands.js';
 import { setUpPinning } from './measure/pinning.js';
 import { fmtLatencyUs, fmtNumber, fmtThroughput } from './report/format.js';
 import { htmlReport } from './report/html.js';
-import { buildResults, hostLabel, machineInfo, roundForDiff, writeResultsJson, type BenchResults } from './report/results.js';
+import { buildResults, machineInfo, roundForDiff, writeResultsJson, type BenchResults } from './report/results.js';
 import { terminalReport } from './report/terminal.js';
 import { Runner, type RunnerOptions } from './runner.js';
 import { SCENARIOS } from './scenarios/registry.js';
 import type { CaseResult } from './scenarios/types.js';
-import { GATE_SET, runPlan, settingsFor, workersFor } from './settings.js';
+import { runPlan, settingsFor, workersFor } from './settings.js';
 
-/** Default tolerance of a new baseline, from the measured false-alarm rate (see bench/README.md). */
-export const DEFAULT_TOLERANCE_PCT = 25;
 const NOISE_LIMIT_CORES = 0.05;
-/** The gate retries a noisy case once only: it must stay under 2 minutes, and medians absorb the rest. */
-const GATE_MAX_ATTEMPTS = 2;
 
 function caseLine(c: CaseResult, seconds: number): string {
   const lat = c.latency ? `, p50 ${fmtLatencyUs(c.latency.p50Us)}, p99 ${fmtLatencyUs(c.latency.p99Us)}` : '';
@@ -75,7 +70,7 @@ async function commandRun(args: BenchArgs): Promise<number> {
   const probe = makeRunner(args, pinning, args.direct, 0);
   const total = plan.reduce((n, e) => n + probe.casesOf(e.scenario, workersFor(e, args)).length, 0);
   const estimate = plan.reduce((t, e) => {
-    const st = settingsFor(e.scenario, args, false, e.sizes);
+    const st = settingsFor(e.scenario, args, e.sizes);
     return t + probe.casesOf(e.scenario, workersFor(e, args)).length * (st.durationS + st.warmupS + 1.5);
   }, 0);
   const names = plan.map((e) => e.scenario).join(', ');
@@ -85,7 +80,7 @@ async function commandRun(args: BenchArgs): Promise<number> {
   const runner = makeRunner(args, pinning, args.direct, total);
   const cases: CaseResult[] = [];
   for (const e of plan) {
-    cases.push(...(await runner.runScenario(e.scenario, settingsFor(e.scenario, args, false, e.sizes), workersFor(e, args))));
+    cases.push(...(await runner.runScenario(e.scenario, settingsFor(e.scenario, args, e.sizes), workersFor(e, args))));
   }
   const proxy: BenchResults['proxy'] = { name: args.target ? 'target' : 'wspass' };
   if (args.target) proxy.target = args.target.href;
@@ -108,68 +103,6 @@ async function commandRun(args: BenchArgs): Promise<number> {
   return 0;
 }
 
-function readBaseline(file: string): Baseline {
-  if (!existsSync(file)) throw new ArgError(`no baseline at ${file}; create it with \`npm run bench:baseline\``);
-  const b = JSON.parse(readFileSync(file, 'utf8')) as Baseline;
-  if (b.format !== 'wspass-bench-baseline/1' || typeof b.figures !== 'object') throw new ArgError(`${file} is not a bench baseline file`);
-  return b;
-}
-
-async function commandGate(args: BenchArgs): Promise<number> {
-  const baseline = readBaseline(args.baselineFile);
-  const tolerance = args.tolerancePct ?? baseline.tolerancePct;
-  const pinning = setUpPinning(args.workers?.[0] ?? 1, args.pin);
-  console.log(`wspass perf gate: ${args.repeats} repeats of ${GATE_SET.join(', ')}; tolerance +${tolerance}% on medians`);
-  console.log(pinning.description);
-  const runner = makeRunner(args, pinning, false, args.repeats * GATE_SET.length, GATE_MAX_ATTEMPTS);
-  const run = await runGateRepeats(args, runner, (l) => console.log(l));
-  const outcome = compareToBaseline(run.medians, baseline, tolerance);
-  console.log('');
-  console.log(gateTable(outcome));
-  console.log('');
-  console.log(gateVerdict(outcome));
-  mkdirSync(args.outDir, { recursive: true });
-  writeFileSync(join(args.outDir, 'gate.json'), `${JSON.stringify(
-      roundForDiff({
-        baselineFile: args.baselineFile,
-        outcome,
-        repeats: run.repeats,
-        cases: run.cases.map((c) => ({ scenario: c.scenario, unit: c.cost.unit, proxy: c.cost.proxy, backend: c.cost.backend, noise: c.cpu?.foreignCores ?? null })),
-      }),
-      null,
-      2,
-    )}\n`);
-  return outcome.failed ? 1 : 0;
-}
-
-async function commandBaseline(args: BenchArgs): Promise<number> {
-  const old = existsSync(args.baselineFile) ? readBaseline(args.baselineFile) : undefined;
-  const pinning = setUpPinning(args.workers?.[0] ?? 1, args.pin);
-  console.log(`wspass bench baseline: ${args.repeats} repeats of the gate subset → ${args.baselineFile}`);
-  console.log(pinning.description);
-  const runner = makeRunner(args, pinning, false, args.repeats * GATE_SET.length, GATE_MAX_ATTEMPTS);
-  const run = await runGateRepeats(args, runner, (l) => console.log(l));
-  const figures: Record<string, number> = {};
-  for (const [k, v] of Object.entries(run.medians)) {
-    if (v === null) throw new Error(`figure ${k} was not measured; baseline not written`);
-    figures[k] = Number(v.toPrecision(4));
-  }
-  const baseline: Baseline = {
-    format: 'wspass-bench-baseline/1',
-    createdAt: new Date().toISOString(),
-    machine: `${hostLabel(machineInfo())}; ${pinning.description}`,
-    tolerancePct: args.tolerancePct ?? old?.tolerancePct ?? DEFAULT_TOLERANCE_PCT,
-    toleranceNote: old?.toleranceNote ?? 'see bench/README.md: tolerance chosen from the false-alarm rate of repeated gate runs on an unchanged build',
-    repeats: args.repeats,
-    figures,
-    samples: samplesOf(run.repeats),
-  };
-  writeFileSync(args.baselineFile, `${JSON.stringify(baseline, null, 2)}\n`);
-  console.log(`\nwrote ${args.baselineFile}:`);
-  for (const [k, v] of Object.entries(figures)) console.log(`  ${k} = ${v}`);
-  return 0;
-}
-
 async function main(argv: string[]): Promise<number> {
   let args: BenchArgs;
   try {
@@ -180,8 +113,12 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'gate':
         return await commandGate(args);
+      case 'selftest':
+        return await commandSelfTest(args);
       case 'baseline':
-        return await commandBaseline(args);
+        return commandBaseline(args);
+      case 'estimate':
+        return commandEstimate(args);
       case 'run':
         return await commandRun(args);
     }

@@ -125,7 +125,7 @@ export class Runner {
   }
 }
 
-function contextFor(
+export function contextFor(
   hostPort: string,
   prefix: string,
   proxyPids: readonly number[] | null,

@@ -1,5 +1,5 @@
 // Scenario sizes and worker counts: each scenario's defaults, a named set's overrides (the engine set),
-// shortened for the gate, then the user's overrides. The run plan is the list of (scenario, settings,
+// then the user's overrides. The run plan is the list of (scenario, settings,
 // worker counts) the CLI walks through.
 import type { BenchArgs } from './args.js';
 import { SCENARIOS } from './scenarios/registry.js';
@@ -34,16 +34,6 @@ export const ENGINE_SET: readonly PlanEntry[] = [
   { scenario: 'http', workers: [1, 2] },
 ];
 
-/** The gate's subset: the per-unit CPU costs and memory per connection, in short windows. */
-export const GATE_SET: readonly ScenarioName[] = ['echo', 'bulk', 'handshake', 'http', 'idle'];
-const GATE_SIZES: Partial<Record<ScenarioName, Partial<ScenarioSettings>>> = {
-  echo: { durationS: 2, warmupS: 0.5 },
-  bulk: { durationS: 2, warmupS: 0.5 },
-  handshake: { durationS: 2, warmupS: 0.5 },
-  http: { durationS: 2, warmupS: 0.5 },
-  idle: { durationS: 0.2, warmupS: 0.5, connections: 1000 },
-};
-
 export function setEntries(set: SetName): readonly PlanEntry[] {
   return set === 'engine' ? ENGINE_SET : DEFAULT_SET.map((scenario) => ({ scenario }));
 }
@@ -59,9 +49,8 @@ export function workersFor(entry: PlanEntry, args: Pick<BenchArgs, 'workers'>): 
   return args.workers ?? entry.workers ?? SCENARIOS[entry.scenario].defaultWorkers ?? DEFAULT_WORKERS;
 }
 
-export function settingsFor(name: ScenarioName, args: BenchArgs, forGate: boolean, sizes?: Partial<ScenarioSettings>): ScenarioSettings {
+export function settingsFor(name: ScenarioName, args: BenchArgs, sizes?: Partial<ScenarioSettings>): ScenarioSettings {
   const s: ScenarioSettings = { ...SCENARIOS[name].defaults, inFlight: 1, shards: args.shards, ...sizes };
-  if (forGate) Object.assign(s, GATE_SIZES[name]);
   if (args.durationS !== undefined && name !== 'idle') s.durationS = args.durationS;
   if (args.connections !== undefined) s.connections = args.connections;
   if (args.sizeBytes !== undefined && s.sizeBytes > 0) s.sizeBytes = args.sizeBytes;

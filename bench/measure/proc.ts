@@ -1,7 +1,7 @@
 // Reads a process's CPU time and resident memory, and the machine's CPU counters, from /proc (Linux).
 // /proc/<pid>/stat utime+stime is the process total: every thread, live or already exited, so a proxy
 // running worker threads is measured whole.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 let hzCache: number | undefined;
@@ -30,6 +30,40 @@ export function readProcessCpuTicks(pid: number): number | null {
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state); utime is field 14, stime field 15.
   return Number(rest[11]) + Number(rest[12]);
+}
+
+/** The first field of a /proc/.../schedstat line: time spent on a CPU, in nanoseconds. */
+export function parseSchedstatNs(text: string): number | null {
+  const v = Number(text.trim().split(/\s+/, 1)[0]);
+  return Number.isFinite(v) ? v : null;
+}
+
+/**
+ * CPU time of a process's live threads in nanoseconds, from /proc/<pid>/task/<tid>/schedstat: the
+ * scheduler's own runtime count, without the 10 ms granularity of the stat ticks. Threads that exited
+ * are not in it (the proxy's threads live as long as the proxy). Null when unavailable (no schedstat
+ * in this kernel, or the process is gone).
+ */
+export function readProcessCpuNs(pid: number): number | null {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  let total = 0;
+  for (const tid of tids) {
+    try {
+      const ns = parseSchedstatNs(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));
+      if (ns === null) return null;
+      total += ns;
+    } catch (err) {
+      // A thread that ended between readdir and read: its time is gone from the count anyway.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') continue;
+      return null;
+    }
+  }
+  return total;
 }
 
 /** Sum of readProcessCpuTicks over several processes (missing ones count 0). */
@@ -69,15 +103,20 @@ export function readWriteSyscalls(pid: number): number | null {
   }
 }
 
-/** Sum over processes; null when any of them cannot be read. */
-export function readWriteSyscallsOf(pids: readonly number[]): number | null {
+/** `read` summed over processes; null when any of them cannot be read. */
+export function sumOverPids(pids: readonly number[], read: (pid: number) => number | null): number | null {
   let total = 0;
   for (const pid of pids) {
-    const n = readWriteSyscalls(pid);
+    const n = read(pid);
     if (n === null) return null;
     total += n;
   }
   return total;
+}
+
+/** Write syscalls summed over processes; null when any of them cannot be read. */
+export function readWriteSyscallsOf(pids: readonly number[]): number | null {
+  return sumOverPids(pids, readWriteSyscalls);
 }
 
 export interface SystemCpu {

@@ -3,7 +3,7 @@
 // unit and other tenants' noise come from the same two instants.
 import { performance } from 'node:perf_hooks';
 import { foreignCoreFraction } from './cost.js';
-import { clockTicksPerSecond, readCpuTicks, readSystemCpu, readWriteSyscallsOf } from './proc.js';
+import { clockTicksPerSecond, readCpuTicks, readProcessCpuNs, readSystemCpu, readWriteSyscallsOf, sumOverPids } from './proc.js';
 
 export interface WindowCpu {
   seconds: number;
@@ -17,6 +17,8 @@ export interface WindowCpu {
   foreignCores: number;
   /** The proxy's write-family syscalls in the window (/proc/<pid>/io syscw); null when unreadable. */
   proxyWrites: number | null;
+  /** The proxy's CPU time in nanoseconds from schedstat (live threads); null when unavailable. */
+  proxyCpuNs: number | null;
 }
 
 interface Snapshot {
@@ -26,6 +28,7 @@ interface Snapshot {
   self: number;
   sys: number;
   writes: number | null;
+  proxyNs: number | null;
 }
 
 export class CpuWindow {
@@ -47,6 +50,7 @@ export class CpuWindow {
       self: readCpuTicks([process.pid]),
       sys: readSystemCpu().busy,
       writes: this.#proxyPids ? readWriteSyscallsOf(this.#proxyPids) : null,
+      proxyNs: this.#proxyPids ? sumOverPids(this.#proxyPids, readProcessCpuNs) : null,
     };
   }
 
@@ -71,6 +75,7 @@ export class CpuWindow {
       systemBusyTicks: b.sys - a.sys,
       foreignCores: foreignCoreFraction(b.sys - a.sys, own, seconds, hz),
       proxyWrites: a.writes !== null && b.writes !== null ? b.writes - a.writes : null,
+      proxyCpuNs: a.proxyNs !== null && b.proxyNs !== null ? b.proxyNs - a.proxyNs : null,
     };
     return this.#result;
   }

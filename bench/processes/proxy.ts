@@ -25,18 +25,22 @@ export interface ProxyProcess {
   stop(): Promise<void>;
 }
 
-export function benchProxyConfig(backendPort: number, admin = false): object {
+/**
+ * The bench's wspass config. `plainOnly` leaves out the async routes: the perf gate starts older
+ * revisions with it, so only keys every revision knows decide whether a base can run.
+ */
+export function benchProxyConfig(backendPort: number, admin = false, plainOnly = false): object {
   const backend = `ws://127.0.0.1:${backendPort}/`;
+  const asyncRoutes = [
+    { name: 'async-on', path: ROUTE_PREFIX.asyncOn, backend, async: true },
+    { name: 'async-delay', path: ROUTE_PREFIX.asyncDelay, backend, async: true, asyncDelayMs: ASYNC_DELAY_MS },
+  ];
   return {
     listen: '127.0.0.1:0',
     log: { level: 'warn' },
     // Only when a scenario reads /status: the admin's metrics registry runs timers of its own.
     ...(admin ? { admin: { listen: '127.0.0.1:0' } } : {}),
-    routes: [
-      { name: 'async-on', path: ROUTE_PREFIX.asyncOn, backend, async: true },
-      { name: 'async-delay', path: ROUTE_PREFIX.asyncDelay, backend, async: true, asyncDelayMs: ASYNC_DELAY_MS },
-      { name: 'echo', path: ROUTE_PREFIX.plain, backend },
-    ],
+    routes: [...(plainOnly ? [] : asyncRoutes), { name: 'echo', path: ROUTE_PREFIX.plain, backend }],
   };
 }
 
@@ -70,11 +74,15 @@ export async function startProxy(opts: {
   cpus?: readonly number[] | undefined;
   workers: number;
   admin?: boolean;
+  /** wspass's compiled CLI of another revision (the perf gate's base); default: this checkout's. */
+  cli?: string;
+  /** Only the plain route (see benchProxyConfig). */
+  plainOnly?: boolean;
 }): Promise<ProxyProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'wspass-bench-'));
   const configFile = join(dir, 'wspass.json');
-  writeFileSync(configFile, JSON.stringify(benchProxyConfig(opts.backendPort, opts.admin), null, 2));
-  const args = [CLI, 'run', '--config', configFile, '--workers', String(opts.workers)];
+  writeFileSync(configFile, JSON.stringify(benchProxyConfig(opts.backendPort, opts.admin, opts.plainOnly), null, 2));
+  const args = [opts.cli ?? CLI, 'run', '--config', configFile, '--workers', String(opts.workers)];
   const child = spawnChild(process.execPath, args, { cpus: opts.cpus });
   const stop = async () => {
     await child.stop();

@@ -2,21 +2,14 @@
 // before and after. Memory per idle tunnel is a first-class figure (DESIGN D3): KiB per connection.
 import { runLoad } from '../loadgen/run-shards.js';
 import { kibPerConnection, median } from '../measure/cost.js';
-import { readRssKiB } from '../measure/proc.js';
+import { readRssKiB, sumOverPids } from '../measure/proc.js';
 import { baseMeasurement } from './ws-load.js';
 import type { ScenarioDef } from './types.js';
 
 const WARM_CONNECTIONS = 50;
 
 function rssOf(pids: readonly number[] | null): number | null {
-  if (!pids) return null;
-  let total = 0;
-  for (const pid of pids) {
-    const r = readRssKiB(pid);
-    if (r === null) return null;
-    total += r;
-  }
-  return total;
+  return pids ? sumOverPids(pids, readRssKiB) : null;
 }
 
 /** Median of three readings 100 ms apart (RSS moves a little while the allocator settles). */

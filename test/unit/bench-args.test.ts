@@ -4,17 +4,27 @@ import assert from 'node:assert/strict';
 import { ArgError, parseBenchArgs, parseDuration, parseSize } from '../../bench/args.js';
 import { settingsFor } from '../../bench/settings.js';
 
-test('defaults: run every scenario, direct baseline on, pinned, 3 gate repeats', () => {
+test('defaults: run every scenario, direct baseline on, pinned; the gate takes 10 pairs of 1.5 s windows', () => {
   const a = parseBenchArgs([]);
   assert.equal(a.command, 'run');
   assert.deepEqual(a.scenarios, []);
   assert.equal(a.direct, true);
   assert.equal(a.pin, true);
-  assert.equal(a.repeats, 3);
-  assert.equal(parseBenchArgs(['baseline']).repeats, 5);
   assert.equal(a.workers, undefined);
-  assert.equal(parseBenchArgs(['gate']).command, 'gate');
-  assert.equal(parseBenchArgs(['baseline', '--repeats', '5']).repeats, 5);
+  const g = parseBenchArgs(['gate']);
+  assert.equal(g.command, 'gate');
+  assert.deepEqual([g.pairs, g.blocks, g.windowS, g.memoryPairs, g.base, g.kind], [10, 5, 1.5, 3, undefined, 'gate']);
+  const s = parseBenchArgs(['selftest', '--base', 'main', '--inject', '15%', '--pairs', '12', '--window', '2s']);
+  assert.deepEqual([s.command, s.base, s.injectPct, s.pairs, s.windowS], ['selftest', 'main', 15, 12, 2]);
+  const e = parseBenchArgs(['estimate', '--records', 'r', '--trials', '2000']);
+  assert.deepEqual([e.command, e.recordsDir, e.trials], ['estimate', 'r', 2000]);
+});
+
+test('gate options are checked: at least 3 pairs, a label for the record', () => {
+  fails(['gate', '--pairs', '2'], /--pairs: 2 is out of range; use 3 to 100/);
+  fails(['gate', '--pairs', '4'], /--blocks: 5 blocks need at least as many pairs \(--pairs 4\)/);
+  fails(['gate', '--kind', 'A A'], /--kind: "A A" is not a short lower-case label/);
+  fails(['gate', '--inject', 'lots'], /--inject: "lots" is not a whole number/);
 });
 
 test('scenarios, durations, sizes and counts are parsed with their units', () => {
@@ -29,10 +39,10 @@ test('scenarios, durations, sizes and counts are parsed with their units', () =>
   assert.equal(parseDuration('1m'), 60);
   assert.equal(parseSize('64'), 64);
   assert.equal(parseSize('1MiB'), 1048576);
-  const s = settingsFor('echo', a, false);
+  const s = settingsFor('echo', a);
   assert.deepEqual([s.durationS, s.connections, s.sizeBytes], [0.5, 10, 4096]);
   // --size does not give a size to scenarios that send no messages.
-  assert.equal(settingsFor('handshake', a, false).sizeBytes, 0);
+  assert.equal(settingsFor('handshake', a).sizeBytes, 0);
 });
 
 function fails(argv: string[], message: RegExp): void {
@@ -69,5 +79,5 @@ test('other mistakes: unknown option, bad numbers, unknown command', () => {
   fails(['--connections', 'ten'], /--connections: "ten" is not a whole number/);
   fails(['--size', '3 parsecs'], /--size: "3 parsecs" is not a size/);
   fails(['--workers', '0'], /--workers: 0 is out of range; use 1 to 256/);
-  fails(['frobnicate'], /unknown command "frobnicate"; use run \(the default\), gate or baseline/);
+  fails(['frobnicate'], /unknown command "frobnicate"; use run \(the default\), gate, selftest, baseline or estimate/);
 });

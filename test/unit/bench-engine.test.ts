@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ArgError, parseBenchArgs, parseWorkers } from '../../bench/args.js';
-import { figuresOf } from '../../bench/gate.js';
-import { parseSyscw } from '../../bench/measure/proc.js';
+import { nsCost, windowRecordOf } from '../../bench/gate/decision.js';
+import { parseSchedstatNs, parseSyscw } from '../../bench/measure/proc.js';
 import { parseLifecycleLine } from '../../bench/processes/proxy.js';
 import { workerShareLines, writesRows } from '../../bench/report/engine.js';
 import { engineSection } from '../../bench/report/html.js';
@@ -15,13 +15,12 @@ import { idleFigures } from '../../bench/scenarios/idle.js';
 import type { CaseResult } from '../../bench/scenarios/types.js';
 import { ENGINE_SET, runPlan, settingsFor, workersFor } from '../../bench/settings.js';
 
-test('--workers takes a list, each count once, in order; gate and baseline take one', () => {
+test('--workers takes a list, each count once, in order; the gate takes none', () => {
   assert.deepEqual(parseWorkers('2'), [2]);
   assert.deepEqual(parseWorkers('1, 2,1'), [1, 2]);
   assert.deepEqual(parseBenchArgs(['--workers', '1,2']).workers, [1, 2]);
   assert.throws(() => parseWorkers('1,x'), /--workers: "x" is not a whole number/);
-  assert.throws(() => parseBenchArgs(['gate', '--workers', '1,2']), (e: unknown) => e instanceof ArgError && /gate compares one worker count/.test(e.message));
-  assert.deepEqual(parseBenchArgs(['gate', '--workers', '2']).workers, [2]);
+  assert.throws(() => parseBenchArgs(['gate', '--workers', '2']), (e: unknown) => e instanceof ArgError && /--workers is for runs; gate measures wspass with one worker/.test(e.message));
 });
 
 test('--scenario engine selects the engine set, which is not mixed with scenario names', () => {
@@ -44,10 +43,10 @@ test('worker counts: --workers, else the set entry, else the scenario default, e
   assert.deepEqual(workersFor({ scenario: 'echo' }, plain), [1]);
   assert.deepEqual(workersFor(echo, parseBenchArgs(['--workers', '3'])), [3]);
   // The set's sizes apply, and the user's flags still override them.
-  assert.equal(settingsFor('idle', plain, false, idle.sizes).connections, 5000);
-  assert.equal(settingsFor('idle', parseBenchArgs(['--connections', '300']), false, idle.sizes).connections, 300);
-  assert.equal(settingsFor('echo', parseBenchArgs(['--in-flight', '8']), false).inFlight, 8);
-  assert.equal(settingsFor('bulk', parseBenchArgs(['--in-flight', '8']), false).inFlight, 1);
+  assert.equal(settingsFor('idle', plain, idle.sizes).connections, 5000);
+  assert.equal(settingsFor('idle', parseBenchArgs(['--connections', '300']), idle.sizes).connections, 300);
+  assert.equal(settingsFor('echo', parseBenchArgs(['--in-flight', '8'])).inFlight, 8);
+  assert.equal(settingsFor('bulk', parseBenchArgs(['--in-flight', '8'])).inFlight, 1);
 });
 
 test('cases: one wspass case per worker count, labelled when counts are compared; burst has no direct case', () => {
@@ -133,6 +132,14 @@ test('the gate takes all RSS growth per connection for idle, the reports the mar
     cost: { unit: 'KiB/conn', proxy: 5.9, backend: 0.5 },
     rss: { connections: 1000, proxyBeforeKiB: 1, proxyAfterKiB: 2, backendBeforeKiB: 1, backendAfterKiB: 2, proxyTotalKiBPerConn: 9.3 },
   });
-  assert.equal(figuresOf([idle])['idle.kib_per_conn'], 9.3);
-  assert.equal(figuresOf([{ ...idle, rss: undefined }])['idle.kib_per_conn'], 5.9);
+  assert.equal(windowRecordOf('head', 'memory', idle).cost, 9.3);
+  assert.equal(windowRecordOf('head', 'memory', { ...idle, rss: undefined }).cost, null);
+  assert.equal(windowRecordOf('base', 'cpu', { ...idle, cost: { unit: 'µs/msg', proxy: 30, backend: 3 } }).cost, 30);
+  assert.equal(windowRecordOf('base', 'cpu', { ...idle, errors: 1 }).cost, null, 'a window with errors is missing, not a figure');
+  // With schedstat nanoseconds the cost comes from them, not from the 10 ms ticks.
+  const cpu = { seconds: 1.5, hz: 100, proxyTicks: 75, backendTicks: 10, loadgenTicks: 100, systemBusyTicks: 200, foreignCores: 0, proxyWrites: null, proxyCpuNs: 745_000_000 };
+  const w = windowRecordOf('head', 'cpu', { ...idle, units: 25_000, cpu, cost: { unit: 'µs/msg', proxy: 30, backend: 3 } });
+  assert.deepEqual([w.cost, w.cpuMs, w.ticks], [29.8, 745, 75]);
+  assert.equal(nsCost({ units: 2e9, cpu, cost: { unit: 'ms/GB', proxy: 1, backend: 1 } }), 372.5, 'ms per GB');
+  assert.equal(parseSchedstatNs('161480937 375736456 402\n'), 161480937);
 });

@@ -1,73 +1,147 @@
-// Bench: the perf gate's comparison against the baseline and the table naming regressed figures.
+// Bench: the perf gate's verdicts per figure (interval against 1.03 or a reviewed acceptance, no base,
+// not measured), its table, the baseline and acceptance files, and the self-test's injected patch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareToBaseline, figuresOf, gateTable, gateVerdict, GATED_FIGURES, medianFigures } from '../../bench/gate.js';
-import type { CaseResult } from '../../bench/scenarios/types.js';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { blockStartOrder, pairsPerBlock } from '../../bench/gate/ab-run.js';
+import { acceptanceFor, parseAcceptFile } from '../../bench/gate/accept.js';
+import { baselineText, parseBaseline } from '../../bench/gate/baseline.js';
+import { blockLogRatios, decideGate, gateTable, gateVerdict, type FigureRecord, type WindowRecord } from '../../bench/gate/decision.js';
+import { GATE_FIGURE_KEYS, GATE_FIGURES } from '../../bench/gate/figures.js';
+import { importLine, injectedModule, injectWriteCost, INJECTED_FILE } from '../../bench/gate/inject.js';
+import { abbaRev } from '../../bench/gate/stats.js';
 
-const baseline = {
-  figures: {
-    'echo.cpu_per_msg.vs_backend': 2.5,
-    'bulk.cpu_per_gb.vs_backend': 2.0,
-    'handshake.cpu_per_handshake.vs_backend': 6.0,
-    'http.cpu_per_request.vs_backend': 7.0,
-    'idle.kib_per_conn': 14,
-  },
-};
+const BASE = 'f888b59bd153f3900619e3406a175ba796a3a646';
 
-test('within tolerance passes; beyond it fails and the table names the figure', () => {
-  const current = { ...baseline.figures, 'echo.cpu_per_msg.vs_backend': 2.5 * 1.14, 'idle.kib_per_conn': 14 * 1.3 };
-  const outcome = compareToBaseline(current, baseline, 15);
-  assert.equal(outcome.failed, true);
-  const bad = outcome.rows.filter((r) => r.verdict === 'REGRESSED').map((r) => r.key);
-  assert.deepEqual(bad, ['idle.kib_per_conn']);
-  const echo = outcome.rows.find((r) => r.key === 'echo.cpu_per_msg.vs_backend')!;
-  assert.equal(echo.verdict, 'ok');
-  assert.ok(Math.abs(echo.change! - 0.14) < 1e-9);
-  const table = gateTable(outcome);
-  assert.match(table, /idle: proxy KiB per idle connection \(all growth\)\s+14\s+18\.2\s+\+30\.0%\s+\+15%\s+REGRESSED/);
-  assert.match(gateVerdict(outcome), /FAILED: idle: proxy KiB per idle connection \(all growth\) is 30\.0% worse/);
-});
-
-test('a baseline claiming 30% better figures fails every figure', () => {
-  const better = { figures: Object.fromEntries(Object.entries(baseline.figures).map(([k, v]) => [k, v * 0.7])) };
-  const outcome = compareToBaseline(baseline.figures, better, 15);
-  assert.equal(outcome.failed, true);
-  assert.equal(outcome.rows.filter((r) => r.verdict === 'REGRESSED').length, GATED_FIGURES.length);
-});
-
-test('improvements pass and suggest updating the baseline; a figure not measured fails', () => {
-  const improved = compareToBaseline({ ...baseline.figures, 'bulk.cpu_per_gb.vs_backend': 1.0 }, baseline, 15);
-  assert.equal(improved.failed, false);
-  assert.equal(improved.rows.find((r) => r.key === 'bulk.cpu_per_gb.vs_backend')!.verdict, 'better');
-  assert.match(gateVerdict(improved), /PASSED.*bench:baseline/);
-  const missing = compareToBaseline({ ...baseline.figures, 'http.cpu_per_request.vs_backend': null }, baseline, 15);
-  assert.equal(missing.failed, true);
-  assert.match(gateTable(missing), /not measured/);
-});
-
-function fakeCase(scenario: CaseResult['scenario'], proxy: number, backend: number): CaseResult {
-  return {
-    scenario,
-    variant: 'wspass',
-    label: 'wspass',
-    settings: { durationS: 1, warmupS: 0, connections: 1, sizeBytes: 1, ratePerSec: 0, inFlight: 1, shards: 1 },
-    attempts: 1,
-    units: 1,
-    throughput: { value: 1, unit: 'msg/s' },
-    latency: null,
-    cpu: null,
-    cost: { unit: 'µs/msg', proxy, backend },
-    errors: 0,
-    warnings: [],
-  };
+/** Windows in ABBA order whose head ÷ base ratio is `ratio` times a small alternating wobble. */
+function windows(ratio: number, pairs = 10, baseCost = 20): WindowRecord[] {
+  const out: WindowRecord[] = [];
+  for (let i = 0; i < 2 * pairs; i++) {
+    const rev = abbaRev(i);
+    const wobble = 1 + ((Math.floor(i / 2) % 3) - 1) * 0.01 + (Math.floor(i / 2) === 9 ? 0.01 : 0);
+    const cost = rev === 'base' ? baseCost : baseCost * ratio * wobble;
+    out.push({ rev, cost, units: 1000, ticks: 100, cpuMs: 1000, seconds: 1.5, foreignCores: 0.1, backendCost: 2 });
+  }
+  return out;
 }
 
-test('gated figures are proxy cost ÷ backend cost in the same case (memory is absolute), medians over repeats', () => {
-  const cases = [fakeCase('echo', 30, 12), fakeCase('bulk', 1200, 600), fakeCase('handshake', 600, 100), fakeCase('http', 140, 20), fakeCase('idle', 14, 1)];
-  const f = figuresOf(cases);
-  assert.equal(f['echo.cpu_per_msg.vs_backend'], 2.5);
-  assert.equal(f['idle.kib_per_conn'], 14);
-  const m = medianFigures([f, { ...f, 'echo.cpu_per_msg.vs_backend': 9 }, { ...f, 'echo.cpu_per_msg.vs_backend': 2.4 }]);
-  assert.equal(m['echo.cpu_per_msg.vs_backend'], 2.5);
-  assert.equal(figuresOf([])['echo.cpu_per_msg.vs_backend'], null);
+function records(ratios: Partial<Record<string, number>>): FigureRecord[] {
+  return GATE_FIGURES.map((f) => ({ key: f.key, windows: windows(ratios[f.key] ?? 1) }));
+}
+
+const opts = { baseRequired: true, baseCommit: BASE, accepted: [] };
+
+test('an unchanged head passes; a 10 % costlier figure fails and is named', () => {
+  assert.equal(decideGate(records({}), opts).failed, false);
+  const out = decideGate(records({ 'echo.cpu_per_msg': 1.1 }), opts);
+  assert.equal(out.failed, true);
+  assert.deepEqual(out.rows.filter((r) => r.fails).map((r) => r.key), ['echo.cpu_per_msg']);
+  const echo = out.rows[0]!;
+  assert.equal(echo.verdict, 'REGRESSED');
+  assert.ok(echo.interval!.lower > 1.03 && echo.interval!.ratio > 1.09);
+  assert.equal(echo.base, 20);
+  assert.match(gateTable(out), /echo: proxy CPU per 64 B message\s+µs\/msg\s+20\s+22\s+1\.100 \[1\.0\d\d, 1\.1\d\d\]\s+10\s+≤ 1\.03\s+REGRESSED/);
+  assert.equal(echo.pairs, 10);
+  assert.match(gateVerdict(out), /perf gate FAILED: echo\.cpu_per_msg is 1\.100 \[.*\] × the base \(limit 1\.03\)/);
+});
+
+test('blocks of processes: their means are the units, so one slow process pair cannot fail the gate alone', () => {
+  const w = windows(1);
+  // 5 blocks of 2 pairs; in block 0 the head process happens to be 40 % costlier.
+  const blocked = w.map((x, i) => ({ ...x, block: Math.floor(i / 4), cost: x.rev === 'head' && i < 4 ? x.cost! * 1.4 : x.cost }));
+  assert.deepEqual(blockLogRatios(blocked).map((g) => g.length), [2, 2, 2, 2, 2]);
+  const out = decideGate([{ key: 'bulk.cpu_per_gb', windows: blocked }], opts);
+  assert.equal(out.rows[0]!.verdict, 'ok');
+  assert.equal(out.rows[0]!.interval!.n, 5);
+  assert.match(gateTable(out), /10 in 5 blocks/);
+  // The same 10 pairs as one block would have failed on that one process pair's difference.
+  const oneBlock = decideGate([{ key: 'bulk.cpu_per_gb', windows: blocked.map((x) => ({ ...x, block: 0 })) }], opts);
+  assert.equal(oneBlock.rows[0]!.interval!.n, 10);
+});
+
+test('pairs are split over the blocks, and the start order alternates between them', () => {
+  assert.deepEqual(pairsPerBlock(10, 5), [2, 2, 2, 2, 2]);
+  assert.deepEqual(pairsPerBlock(12, 5), [3, 3, 2, 2, 2]);
+  assert.deepEqual([0, 1, 2].map((b) => blockStartOrder(b)), [['head', 'base'], ['base', 'head'], ['head', 'base']]);
+});
+
+test('a 2 % worse figure is within the margin; a 10 % better one is reported as improved', () => {
+  const out = decideGate(records({ 'bulk.cpu_per_gb': 1.02, 'http.cpu_per_request': 0.9 }), opts);
+  assert.equal(out.failed, false);
+  assert.equal(out.rows.find((r) => r.key === 'bulk.cpu_per_gb')!.verdict, 'ok');
+  assert.equal(out.rows.find((r) => r.key === 'http.cpu_per_request')!.verdict, 'better');
+  assert.match(gateVerdict(out), /PASSED.*Improved: http\.cpu_per_request \(0\.900/);
+});
+
+test('gate-accept.json lets a reviewed regression through up to its ratio, against its base only', () => {
+  const accepted = [{ figure: 'handshake.cpu_per_handshake', ratio: 1.2, reason: 'per-route access log costs this much', baseCommit: BASE.slice(0, 10) }];
+  const out = decideGate(records({ 'handshake.cpu_per_handshake': 1.1 }), { ...opts, accepted });
+  assert.equal(out.failed, false);
+  const row = out.rows.find((r) => r.key === 'handshake.cpu_per_handshake')!;
+  assert.equal(row.limit, 1.2);
+  assert.match(gateTable(out), /≤ 1\.20 \(accepted\)/);
+  assert.match(gateVerdict(out), /accepted up to 1\.2 against f888b59bd1: per-route access log/);
+  assert.equal(decideGate(records({ 'handshake.cpu_per_handshake': 1.3 }), { ...opts, accepted }).failed, true);
+  const otherBase = decideGate(records({ 'handshake.cpu_per_handshake': 1.1 }), { ...opts, accepted, baseCommit: 'a'.repeat(40) });
+  assert.equal(otherBase.failed, true, 'an acceptance measured against another base does not apply');
+  assert.equal(acceptanceFor(accepted, 'handshake.cpu_per_handshake', null), undefined);
+});
+
+test('no base fails when one is recorded and passes, printed, when none is; a head not measured fails', () => {
+  const noBase = GATE_FIGURES.map((f) => ({ key: f.key, windows: [], baseError: 'base f888b59bd1 is not buildable: tsc failed' }));
+  const required = decideGate(noBase, opts);
+  assert.equal(required.failed, true);
+  assert.match(gateVerdict(required), /echo\.cpu_per_msg: no base: base f888b59bd1 is not buildable/);
+  const first = decideGate(noBase, { ...opts, baseRequired: false, baseCommit: null });
+  assert.equal(first.failed, false);
+  assert.match(gateTable(first), /no base \(passes: none recorded\)/);
+  const recs = records({});
+  recs[1] = { key: 'bulk.cpu_per_gb', windows: [], headError: 'head proxy exited during the windows' };
+  recs[2] = { key: 'handshake.cpu_per_handshake', windows: windows(1, 2) };
+  const out = decideGate(recs, opts);
+  assert.deepEqual(out.rows.filter((r) => r.fails).map((r) => [r.key, r.verdict]), [
+    ['bulk.cpu_per_gb', 'not measured'],
+    ['handshake.cpu_per_handshake', 'not measured'],
+  ]);
+});
+
+test('the baseline file holds a base commit; an old or broken one is refused with the fix', () => {
+  const b = parseBaseline(baselineText(BASE, 'main at the time', new Date('2026-12-01T00:00:00Z')));
+  assert.deepEqual([b.baseCommit, b.recordedAt], [BASE, '2026-12-01T00:00:00.000Z']);
+  assert.equal(parseBaseline('{"format": "wspass-bench-baseline/2"}').baseCommit, undefined);
+  assert.throws(() => parseBaseline('{"format": "wspass-bench-baseline/1", "figures": {}}'), /re-record it with `npm run bench:baseline`/);
+  assert.throws(() => parseBaseline('{"format": "wspass-bench-baseline/2", "baseCommit": "main"}'), /"main" is not a commit hash/);
+  assert.throws(() => parseBaseline('{'), /not JSON/);
+});
+
+test('gate-accept.json entries are checked: a known figure, a ratio, a reason, a base commit', () => {
+  const ok = parseAcceptFile(readFileSync('bench/gate-accept.json', 'utf8'), GATE_FIGURE_KEYS);
+  assert.ok(Array.isArray(ok.accepted), 'the committed file parses');
+  const file = (e: object) => JSON.stringify({ format: 'wspass-gate-accept/1', accepted: [e] });
+  const good = { figure: 'echo.cpu_per_msg', ratio: 1.1, reason: 'frame validation costs this', baseCommit: BASE };
+  assert.equal(parseAcceptFile(file(good), GATE_FIGURE_KEYS).accepted.length, 1);
+  assert.throws(() => parseAcceptFile(file({ ...good, figure: 'echo' }), GATE_FIGURE_KEYS), /accepted\[0\]\.figure: "echo" is not a gated figure/);
+  assert.throws(() => parseAcceptFile(file({ ...good, ratio: 0.9 }), GATE_FIGURE_KEYS), /accepted\[0\]\.ratio/);
+  assert.throws(() => parseAcceptFile(file({ ...good, reason: '' }), GATE_FIGURE_KEYS), /say why/);
+  assert.throws(() => parseAcceptFile(file({ ...good, baseCommit: 'HEAD' }), GATE_FIGURE_KEYS), /baseCommit/);
+  assert.throws(() => parseAcceptFile('[]', GATE_FIGURE_KEYS), /wspass-gate-accept\/1/);
+});
+
+test('the self-test patch makes every compiled src file import the calibrated write cost', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wspass-inject-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const src = join(dir, 'dist', 'src');
+  mkdirSync(join(src, 'tunnel'), { recursive: true });
+  writeFileSync(join(src, 'errors.js'), 'export const A = 1;\n');
+  writeFileSync(join(src, 'main.js'), '#!/usr/bin/env node\nexport const C = 3;\n');
+  writeFileSync(join(src, 'tunnel', 'lane.js'), 'export const B = 2;\n');
+  assert.equal(injectWriteCost(dir, 1.25), 3);
+  assert.equal(readFileSync(join(src, 'main.js'), 'utf8'), `#!/usr/bin/env node\nimport './${INJECTED_FILE}';\nexport const C = 3;\n`);
+  assert.equal(readFileSync(join(src, 'errors.js'), 'utf8'), `import './${INJECTED_FILE}';\nexport const A = 1;\n`);
+  assert.equal(readFileSync(join(src, 'tunnel', 'lane.js'), 'utf8'), `import '../${INJECTED_FILE}';\nexport const B = 2;\n`);
+  assert.match(readFileSync(join(src, INJECTED_FILE), 'utf8'), /const SPIN_NS = 1250n;/);
+  assert.equal(importLine(src, join(src, 'a', 'b', 'c.js')), `import '../../${INJECTED_FILE}';\n`);
+  assert.match(injectedModule(0.0001), /SPIN_NS = 1n/, 'at least one nanosecond');
 });

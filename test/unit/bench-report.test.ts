@@ -37,7 +37,7 @@ function c(
             maxUs: p99Us * 3,
             curve: [0, 50, 90, 99, 99.9, 100].map((percentile) => ({ percentile, us: Math.round(p99Us * (1 + percentile / 100)) })),
           },
-    cpu: { seconds: 2, hz: 100, proxyTicks: variant === 'direct' ? null : 90, backendTicks: 40, loadgenTicks: 100, systemBusyTicks: 240, foreignCores: 0.01, proxyWrites: variant === 'direct' ? null : 2000 },
+    cpu: { seconds: 2, hz: 100, proxyTicks: variant === 'direct' ? null : 90, backendTicks: 40, loadgenTicks: 100, systemBusyTicks: 240, foreignCores: 0.01, proxyWrites: variant === 'direct' ? null : 2000, proxyCpuNs: null },
     cost: { unit, proxy, backend: 10 },
     errors: 0,
     warnings: [],

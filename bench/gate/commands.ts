@@ -1,0 +1,272 @@
+// The gate's commands: `gate` (base vs this checkout), `selftest` (base vs base with a calibrated
+// regression injected), `baseline` (record the base commit) and `estimate` (resampled error rates
+// from recorded gate runs). Exit codes: 0 pass, 1 regression (or self-test not caught), 2 usage.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ArgError, type BenchArgs } from '../args.js';
+import { median } from '../measure/cost.js';
+import { setUpPinning, type Pinning } from '../measure/pinning.js';
+import { startBackend } from '../processes/backend.js';
+import { startProxy } from '../processes/proxy.js';
+import { contextFor } from '../runner.js';
+import { SCENARIOS } from '../scenarios/registry.js';
+import { parseAcceptFile, type AcceptEntry } from './accept.js';
+import { settingsOf, type AbOptions, type Revisions } from './ab-run.js';
+import { blockLogRatios, nsCost } from './decision.js';
+import { baselineText, parseBaseline, type BaselineFile } from './baseline.js';
+import { centered, simulateGates, smallestCaught, type Pools } from './estimate.js';
+import { GATE_FIGURE_KEYS, GATE_FIGURES } from './figures.js';
+import { injectWriteCost } from './inject.js';
+import { measureAndDecide, type GateRecord } from './run-gate.js';
+import { seededRandom, unitLogRatios } from './stats.js';
+import { headState, prepareTree, REPO_ROOT, resolveCommit, TreeError, type TempTree } from './tree.js';
+
+const log = (l: string) => console.log(l);
+
+function readBaselineFile(file: string): BaselineFile {
+  if (!existsSync(file)) return { format: 'wspass-bench-baseline/2' };
+  try {
+    return parseBaseline(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ArgError(`${file}: ${(err as Error).message}`);
+  }
+}
+
+function readAccepted(file: string): AcceptEntry[] {
+  if (!existsSync(file)) return [];
+  try {
+    return parseAcceptFile(readFileSync(file, 'utf8'), GATE_FIGURE_KEYS).accepted;
+  } catch (err) {
+    throw new ArgError(`${file}: ${(err as Error).message}`);
+  }
+}
+
+function abOptions(args: BenchArgs, pinning: Pinning): AbOptions {
+  return {
+    pin: pinning.plan,
+    shards: args.shards,
+    pairs: args.pairs,
+    blocks: args.blocks,
+    memoryPairs: args.memoryPairs,
+    windowS: args.windowS,
+    // Unrecorded load before each window: the connections' first round trips and the proxy's wake-up.
+    warmupS: 0.25,
+    idleConnections: 1000,
+  };
+}
+
+interface BaseChoice {
+  rev: string | null;
+  source: string;
+}
+
+function baseChoice(args: BenchArgs, baseline: BaselineFile): BaseChoice {
+  if (args.base !== undefined) return { rev: args.base, source: '--base' };
+  if (baseline.baseCommit !== undefined) return { rev: baseline.baseCommit, source: args.baselineFile };
+  return { rev: null, source: 'none recorded' };
+}
+
+/** Builds the base; on failure returns why (the figures then show "no base"). */
+function buildBase(choice: BaseChoice): { tree?: TempTree; commit: string | null; error?: string } {
+  if (choice.rev === null) return { commit: null, error: `no baseCommit in the baseline file (${choice.source}); record one with \`npm run bench:baseline\`` };
+  const commit = resolveCommit(choice.rev);
+  if (commit === null) return { commit: null, error: `${choice.rev} (from ${choice.source}) is not a commit in this clone; a full clone is needed` };
+  log(`building base ${commit.slice(0, 10)} (from ${choice.source}) in a temporary worktree …`);
+  try {
+    const tree = prepareTree(commit, 'base');
+    log(`  built in ${tree.seconds.toFixed(1)} s; ${tree.setup}`);
+    return { tree, commit };
+  } catch (err) {
+    if (!(err instanceof TreeError)) throw err;
+    log(`  base not usable: ${err.message}`);
+    return { commit, error: `base ${commit.slice(0, 10)} is not buildable: ${err.message.split('\n')[0]}` };
+  }
+}
+
+function figuresOf(args: BenchArgs): string[] {
+  const bad = args.figures.find((f) => !GATE_FIGURE_KEYS.includes(f));
+  if (bad !== undefined) throw new ArgError(`--figure: "${bad}" is not a gated figure; use ${GATE_FIGURE_KEYS.join(', ')}`);
+  return args.figures;
+}
+
+/** The figure the self-test's regression is calibrated on and must be caught on. */
+const MESSAGE_FIGURE = 'echo.cpu_per_msg';
+
+const HEAD_CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+export async function commandGate(args: BenchArgs): Promise<number> {
+  const baseline = readBaselineFile(args.baselineFile);
+  const accepted = readAccepted(join(dirname(args.baselineFile), 'gate-accept.json'));
+  const choice = baseChoice(args, baseline);
+  const pinning = setUpPinning(1, args.pin);
+  log(`wspass perf gate: this checkout against ${choice.rev ?? '(no base)'}: ${args.pairs} ABBA pairs in ${args.blocks} blocks per CPU figure; fails when a ratio's interval lies above 1.03`);
+  log(pinning.description);
+  const t0 = performance.now();
+  const base = buildBase(choice);
+  const build = (performance.now() - t0) / 1000;
+  try {
+    const revs: Revisions = { head: { commit: null, cli: HEAD_CLI }, base: base.tree ?? null };
+    if (base.error !== undefined) revs.baseError = base.error;
+    const record = await measureAndDecide({
+      kind: args.kind,
+      revs,
+      head: headState(),
+      base: { commit: base.commit, source: choice.source, ...(base.tree ? { setup: base.tree.setup } : {}) },
+      baseRequired: choice.rev !== null,
+      accepted,
+      ab: abOptions(args, pinning),
+      pinning: pinning.description,
+      timings: { 'base build': Math.round(build * 10) / 10 },
+      jsonFile: args.jsonFile ?? join(args.outDir, 'gate.json'),
+      only: figuresOf(args),
+      log,
+    });
+    return record.outcome.failed ? 1 : 0;
+  } finally {
+    base.tree?.remove();
+  }
+}
+
+/** The base proxy's CPU per message of the gate's message figure and its writes per message, over three windows. */
+async function calibrate(tree: TempTree, ab: AbOptions): Promise<{ costUs: number; writesPerMsg: number }> {
+  const fig = GATE_FIGURES.find((f) => f.key === MESSAGE_FIGURE)!;
+  const backend = await startBackend({ cpus: ab.pin?.backend });
+  try {
+    const p = await startProxy({ backendPort: backend.port, cpus: ab.pin?.proxy, workers: 1, cli: tree.cli, plainOnly: true });
+    try {
+      const settings = settingsOf(fig, ab);
+      const costs: number[] = [];
+      const writes: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const m = await SCENARIOS[fig.scenario].run(contextFor(`127.0.0.1:${p.port}`, '/', [p.child.pid], backend.child.pid, settings, null));
+        const cost = nsCost(m) ?? m.cost.proxy;
+        if (cost !== null) costs.push(cost);
+        if (m.writes?.perUnit != null) writes.push(m.writes.perUnit);
+      }
+      const costUs = median(costs);
+      if (costUs === null) throw new Error('calibration: the base proxy did no measurable echo work');
+      return { costUs, writesPerMsg: median(writes) ?? 2 };
+    } finally {
+      await p.stop();
+    }
+  } finally {
+    await backend.child.stop();
+  }
+}
+
+export async function commandSelfTest(args: BenchArgs): Promise<number> {
+  const baseline = readBaselineFile(args.baselineFile);
+  const choice = baseChoice(args, baseline);
+  const rev = choice.rev ?? 'HEAD';
+  const commit = resolveCommit(rev);
+  if (commit === null) throw new ArgError(`--base: ${rev} is not a commit here`);
+  const pinning = setUpPinning(1, args.pin);
+  const ab = abOptions(args, pinning);
+  log(`wspass perf gate self-test: ${commit.slice(0, 10)} against itself with +${args.injectPct}% of its CPU per message injected`);
+  log(pinning.description);
+  const trees: TempTree[] = [];
+  try {
+    const t0 = performance.now();
+    const base = prepareTree(commit, 'base');
+    trees.push(base);
+    const injected = prepareTree(commit, 'injected');
+    trees.push(injected);
+    const build = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const cal = await calibrate(base, ab);
+    const spinUs = ((args.injectPct / 100) * cal.costUs) / cal.writesPerMsg;
+    const files = injectWriteCost(injected.dir, spinUs);
+    const calibration = (performance.now() - t1) / 1000;
+    log(`calibrated: base ${cal.costUs.toFixed(2)} µs/msg, ${cal.writesPerMsg.toFixed(2)} writes/msg → ${spinUs.toFixed(3)} µs spin per socket write (${files} compiled files patched)`);
+    const record: GateRecord = await measureAndDecide({
+      kind: 'self-test',
+      revs: { base, head: injected },
+      head: { commit, injected: { pct: args.injectPct, baseCostUsPerMsg: cal.costUs, writesPerMsg: cal.writesPerMsg, spinUsPerWrite: spinUs } },
+      base: { commit, source: choice.source, setup: base.setup },
+      baseRequired: true,
+      accepted: [],
+      ab,
+      pinning: pinning.description,
+      timings: { 'base + injected build': Math.round(build * 10) / 10, calibration: Math.round(calibration * 10) / 10 },
+      jsonFile: args.jsonFile ?? join(args.outDir, 'gate-selftest.json'),
+      only: figuresOf(args),
+      log,
+    });
+    const echo = record.outcome.rows.find((r) => r.key === MESSAGE_FIGURE)!;
+    const caught = echo.verdict === 'REGRESSED';
+    log(`self-test ${caught ? 'PASSED' : 'FAILED'}: the injected +${args.injectPct}% was ${caught ? 'caught' : 'NOT caught'} on ${echo.key} (${echo.verdict})`);
+    return caught ? 0 : 1;
+  } catch (err) {
+    if (err instanceof TreeError) {
+      log(`self-test could not build ${commit.slice(0, 10)}: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    for (const t of trees) t.remove();
+  }
+}
+
+export function commandBaseline(args: BenchArgs): number {
+  const rev = args.base ?? 'HEAD';
+  const commit = resolveCommit(rev);
+  if (commit === null) throw new ArgError(`--base: ${rev} is not a commit here`);
+  writeFileSync(args.baselineFile, baselineText(commit, `recorded from ${rev}; the gate builds this commit and measures it beside the head`));
+  log(`wrote ${args.baselineFile}: baseCommit ${commit}`);
+  return 0;
+}
+
+function readRecords(dir: string): GateRecord[] {
+  if (!existsSync(dir)) throw new ArgError(`--records: no directory ${dir}`);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as GateRecord)
+    .filter((r) => r.format === 'wspass-gate-run/1');
+}
+
+/** Per figure, the units of its interval (block means or pairs) pooled over the recorded runs. */
+function poolsOf(records: readonly GateRecord[]): Pools {
+  const pools: Pools = {};
+  for (const f of GATE_FIGURES) {
+    const runs = records.map((r) => r.records.find((x) => x.key === f.key)).filter((x) => x !== undefined && x.baseError === undefined && x.headError === undefined);
+    const units = runs.map((x) => unitLogRatios(blockLogRatios(x!.windows)));
+    pools[f.key] = { logRatios: units.flat(), pairs: median(units.map((u) => u.length)) ?? 0 };
+  }
+  return pools;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+export function commandEstimate(args: BenchArgs): number {
+  const records = readRecords(args.recordsDir);
+  const aa = records.filter((r) => r.kind === 'aa');
+  const injected = records.filter((r) => r.kind === 'self-test');
+  log(`resampling estimate from ${args.recordsDir}: ${aa.length} A/A runs, ${injected.length} injected runs; ${args.trials} simulated gates each`);
+  const random = seededRandom(20261201);
+  const n = GATE_FIGURES.length;
+  if (aa.length > 0) {
+    const raw = poolsOf(aa);
+    const pools = centered(raw);
+    const rates = (sim: ReturnType<typeof simulateGates>) =>
+      `${pct(sim.gateFailRate)} of simulated gates (${Object.entries(sim.figureFailRate).map(([k, v]) => `${k} ${pct(v)}`).join(', ')})`;
+    log(`A/A mean head ÷ base per figure: ${Object.entries(raw).map(([k, p]) => `${k} ${Math.exp(p.logRatios.reduce((a, b) => a + b, 0) / Math.max(1, p.logRatios.length)).toFixed(3)}`).join(', ')}`);
+    log(`A/A as recorded: false alarms in ${rates(simulateGates(raw, n, args.trials, random))}`);
+    log(`A/A centred (each figure's mean removed): false alarms in ${rates(simulateGates(pools, n, args.trials, random))}`);
+    log(`real A/A runs failed: ${aa.filter((r) => r.outcome.failed).length} of ${aa.length}`);
+    for (const f of GATE_FIGURES) {
+      const p = pools[f.key]!;
+      if (p.logRatios.length === 0) continue;
+      const r = smallestCaught(p, n, Math.min(args.trials, 2000), random);
+      log(`  ${f.key}: ${p.logRatios.length} recorded units (block means or pairs), ${p.pairs} per run; smallest regression caught 9 in 10 (centred A/A + shift): ${r === null ? 'none up to +60%' : `+${((r - 1) * 100).toFixed(1)}%`}`);
+    }
+  }
+  if (injected.length > 0) {
+    const pools = poolsOf(injected);
+    const sim = simulateGates(pools, n, args.trials, random);
+    const echo = injected.map((r) => r.outcome.rows.find((x) => x.key === 'echo.cpu_per_msg'));
+    log(`injected: echo.cpu_per_msg caught in ${pct(sim.figureFailRate['echo.cpu_per_msg'] ?? 0)} of simulated gates; gate failed in ${pct(sim.gateFailRate)}`);
+    log(`real injected runs caught: ${echo.filter((r) => r?.verdict === 'REGRESSED').length} of ${injected.length}; measured ratios ${echo.map((r) => r?.interval?.ratio.toFixed(3) ?? '—').join(', ')}`);
+  }
+  return 0;
+}

@@ -1,0 +1,96 @@
+// Bench: the perf gate's statistics — ABBA order, paired log ratios, Student's t quantiles, the
+// Bonferroni-corrected interval, and the resampling estimate of false-alarm and detection rates.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { simulateGates, smallestCaught } from '../../bench/gate/estimate.js';
+import {
+  abbaRev,
+  pairLogRatios,
+  ratioInterval,
+  resample,
+  sampleSd,
+  seededRandom,
+  studentTCdf,
+  studentTQuantile,
+  unitLogRatios,
+} from '../../bench/gate/stats.js';
+
+const close = (a: number, b: number, eps: number, what: string) => assert.ok(Math.abs(a - b) < eps, `${what}: ${a} is not ${b}`);
+
+test('windows alternate in ABBA order: each revision goes first in every other pair', () => {
+  assert.deepEqual(Array.from({ length: 8 }, (_, i) => abbaRev(i)), ['base', 'head', 'head', 'base', 'base', 'head', 'head', 'base']);
+});
+
+test('pair log ratios are ln(head ÷ base) whichever went first; a pair with a missing window is dropped', () => {
+  const r = pairLogRatios([
+    { rev: 'base', cost: 10 },
+    { rev: 'head', cost: 11 },
+    { rev: 'head', cost: 9 },
+    { rev: 'base', cost: 10 },
+    { rev: 'base', cost: null },
+    { rev: 'head', cost: 12 },
+    { rev: 'head', cost: 5 },
+  ]);
+  assert.equal(r.length, 2, 'the null pair and the odd last window give nothing');
+  close(r[0]!, Math.log(1.1), 1e-12, 'first pair');
+  close(r[1]!, Math.log(0.9), 1e-12, 'second pair');
+});
+
+test('Student t quantiles match the tables', () => {
+  close(studentTQuantile(0.975, 9), 2.262157, 1e-5, 't(0.975, 9)');
+  close(studentTQuantile(0.995, 9), 3.249836, 1e-5, 't(0.995, 9)');
+  close(studentTQuantile(0.995, 19), 2.860935, 1e-5, 't(0.995, 19)');
+  close(studentTQuantile(0.975, 1), 12.7062, 1e-3, 't(0.975, 1)');
+  close(studentTQuantile(0.05, 30), -1.697261, 1e-5, 't(0.05, 30)');
+  close(studentTCdf(0, 5), 0.5, 1e-12, 'cdf(0)');
+  assert.throws(() => studentTQuantile(1, 5), RangeError);
+});
+
+test('the interval is the t interval of the mean log ratio, widened for the number of figures', () => {
+  const xs = [0.1, 0.12, 0.08, 0.11, 0.09, 0.1, 0.13, 0.07, 0.1, 0.1];
+  const one = ratioInterval(xs, 1)!;
+  const five = ratioInterval(xs, 5)!;
+  close(one.ratio, Math.exp(0.1), 1e-12, 'geometric mean ratio');
+  const se = sampleSd(xs) / Math.sqrt(10);
+  close(Math.log(one.lower), 0.1 - 2.262157 * se, 1e-6, 'one figure: 95% interval');
+  close(Math.log(five.lower), 0.1 - 3.249836 * se, 1e-6, 'five figures: each a 99% interval (Bonferroni)');
+  assert.equal(five.confidence, 0.99);
+  assert.ok(five.lower < one.lower && five.upper > one.upper);
+  assert.equal(ratioInterval([0.1, 0.2], 1), null, 'fewer than 3 pairs give no interval');
+});
+
+test('with several blocks of processes the units are the block means; with one, the pairs', () => {
+  const a = [0.3, 0.32, 0.28];
+  const b = [-0.3, -0.28];
+  assert.deepEqual(unitLogRatios([a, b, []]).map((x) => Number(x.toFixed(6))), [0.3, -0.29]);
+  assert.deepEqual(unitLogRatios([a]), a);
+  assert.deepEqual(unitLogRatios([]), []);
+});
+
+test('the seeded PRNG is reproducible, and resampling draws from the given values only', () => {
+  const a = seededRandom(7);
+  const b = seededRandom(7);
+  const xs = Array.from({ length: 5 }, () => a());
+  assert.deepEqual(xs, Array.from({ length: 5 }, () => b()));
+  assert.ok(xs.every((x) => x >= 0 && x < 1));
+  const draw = resample([1, 2, 3], 50, seededRandom(1));
+  assert.equal(draw.length, 50);
+  assert.ok(draw.every((x) => [1, 2, 3].includes(x)));
+});
+
+/** Normal log ratios with the given mean and spread (Box–Muller on the seeded PRNG). */
+function normalPairs(n: number, mu: number, sd: number, seed: number): number[] {
+  const r = seededRandom(seed);
+  return Array.from({ length: n }, () => mu + sd * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()));
+}
+
+test('resampled A/A units rarely fail; a 10 % shift with 3 % noise is nearly always caught', () => {
+  const aa = { 'echo.cpu_per_msg': { logRatios: normalPairs(200, 0, 0.03, 1), pairs: 10 } };
+  const sim = simulateGates(aa, 5, 2000, seededRandom(2));
+  assert.ok(sim.gateFailRate < 0.01, `false alarms ${sim.gateFailRate}`);
+  const injected = { 'echo.cpu_per_msg': { logRatios: normalPairs(200, Math.log(1.1), 0.03, 3), pairs: 10 } };
+  assert.ok(simulateGates(injected, 5, 2000, seededRandom(4)).figureFailRate['echo.cpu_per_msg']! > 0.9);
+  const smallest = smallestCaught(aa['echo.cpu_per_msg'], 5, 500, seededRandom(5))!;
+  // Caught 9 in 10 needs the mean above 1.03 by about (t₀.₉₉₅,₉ + z₀.₉) standard errors: ≈ +7 % here.
+  assert.ok(smallest > 1.05 && smallest < 1.09, `smallest caught ${smallest}`);
+});
