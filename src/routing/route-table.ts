@@ -59,7 +59,8 @@ interface HeaderCondition {
 
 /** Everything match() needs for one route, resolved at compile time. */
 interface Matcher {
-  readonly route: CompiledRoute;
+  /** Undefined for an exclusion (`exclude: true`): a match ends the search with no route. */
+  readonly route: CompiledRoute | undefined;
   /** Prefix route: the prefix; undefined for a regex route. */
   readonly prefix: string | undefined;
   readonly prefixEndsWithSlash: boolean;
@@ -100,7 +101,7 @@ class Table implements RouteTable {
 
   constructor(matchers: readonly Matcher[], balancers: ReadonlyMap<string, Balancer>) {
     this.#matchers = matchers;
-    this.routes = Object.freeze(matchers.map((m) => m.route));
+    this.routes = Object.freeze(matchers.flatMap((m) => (m.route === undefined ? [] : [m.route])));
     this.balancers = balancers;
   }
 
@@ -129,6 +130,8 @@ class Table implements RouteTable {
         if (host === undefined || !m.host(host)) continue;
       }
       if (m.headers.length !== 0 && !headersMatch(m.headers, req)) continue;
+      // ProxyPass path !: the path is proxied by no later rule.
+      if (m.route === undefined) return null;
       return { route: m.route, backendPath: backendPath(m, path, query, captures) };
     }
     return null;
@@ -191,9 +194,14 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
 
     let host: HostMatcher | undefined;
     if (rc.host !== undefined) {
-      const h = compileHostPattern(rc.host);
-      if (typeof h === 'string') report(at('host'), h);
-      else host = h;
+      const list = typeof rc.host === 'string' ? [rc.host] : rc.host;
+      const matchers: HostMatcher[] = [];
+      list.forEach((pattern, i) => {
+        const h = compileHostPattern(pattern);
+        if (typeof h === 'string') report(typeof rc.host === 'string' ? at('host') : at('host', i), h);
+        else matchers.push(h);
+      });
+      host = matchers.length === 1 ? matchers[0] : (name) => matchers.some((h) => h(name));
     }
 
     const headers: HeaderCondition[] = [];
@@ -207,13 +215,33 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       }
     }
 
+    if (rc.backend === undefined) {
+      // An exclusion: matched like any route, proxies nowhere.
+      if (issues.length !== ok) return;
+      matchers.push({
+        route: undefined,
+        prefix: rc.path,
+        prefixEndsWithSlash: rc.path?.endsWith('/') ?? false,
+        regex,
+        host,
+        headers,
+        basePathTrimmed: '',
+        basePathOrSlash: '/',
+        baseQuery: undefined,
+        pathTemplate: undefined,
+        queryTemplate: undefined,
+      });
+      return;
+    }
+    const backend = rc.backend;
+
     // A balancer route maps paths on the balancer URL's path; each member's origin is added per request.
     let balancer: Balancer | undefined;
     let origin: BackendOrigin | undefined;
     let upgrade: UpgradePolicy | undefined;
     let parsed: Pick<ParsedBackend, 'path' | 'query'> | string;
-    if (isBalancerUrl(rc.backend)) {
-      const b = parseBalancerUrl(rc.backend);
+    if (isBalancerUrl(backend)) {
+      const b = parseBalancerUrl(backend);
       parsed = b;
       if (typeof b === 'string') report(at('backend'), b);
       else if (!balancerNames.includes(b.name)) {
@@ -230,7 +258,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
         }
       }
     } else {
-      const single = parseBackendUrl(rc.backend);
+      const single = parseBackendUrl(backend);
       parsed = single;
       if (typeof single === 'string') report(at('backend'), single);
       else {
@@ -241,7 +269,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
 
     let pathTemplate: Template | undefined;
     let queryTemplate: Template | undefined;
-    if (typeof parsed !== 'string' && regex !== undefined && hasPlaceholder(rc.backend)) {
+    if (typeof parsed !== 'string' && regex !== undefined && hasPlaceholder(backend)) {
       const groups = groupCount(regex);
       const p = compileTemplate(parsed.path, groups);
       const q = parsed.query === undefined ? undefined : compileTemplate(parsed.query, groups);
