@@ -3,10 +3,14 @@
 // differences). The tutorial's also runs as its `import-apache --fix` output.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type { WebSocket } from 'ws';
-import { runFixture, type FixtureMode } from '../helpers/apache-fixture.js';
+import { apacheToYaml } from '../../src/config/apache/emit-yaml.js';
+import { loadApache } from '../../src/config/apache/index.js';
+import { loadAndCheckConfig } from '../../src/cli/load-config.js';
+import { APACHE_FIXTURES, runFixture, type FixtureMode } from '../helpers/apache-fixture.js';
+import { tempFile } from '../helpers/cli.js';
 import { nextMessage, openWs, startHttpBackend, startWsBackend } from '../helpers/peers.js';
 
 const fixtures = new URL('../../../test/fixtures/', import.meta.url);
@@ -147,4 +151,20 @@ test('the tutorial balancer fixed by --fix: WebSocket to the wss:// backend, HTT
   const f = await runFixture(t, 'tutorial-balancer.conf', { TLS_BACKEND: `127.0.0.1:${tls.port}`, SERVER01: `127.0.0.1:${ports[0]!}`, SERVER02: `127.0.0.1:${ports[1]!}`, SERVER03: `127.0.0.1:${ports[2]!}` }, 'fix');
   await echo(t, `${f.ws}/socket`);
   assert.match((await get(`${f.http}/p`)).body, /^s[123] \/p$/);
+});
+
+test('every fixture imports to YAML that validates, with and without --fix, each route commented with its lines', (t) => {
+  const env = { WS_BACKEND: 'a:1', WSS_BACKEND: 'b:2', HTTP_BACKEND: 'c:3', TLS_BACKEND: 'd:4', SERVER01: 'e:5', SERVER02: 'f:6', SERVER03: 'g:7' };
+  const names = readdirSync(APACHE_FIXTURES).filter((n) => n.endsWith('.conf'));
+  assert.ok(names.length >= 8);
+  for (const name of names) {
+    for (const fix of [false, true]) {
+      const result = loadApache(`${APACHE_FIXTURES}${name}`, { env, fix });
+      const yaml = apacheToYaml(name, result);
+      const routes = (result.data.routes as unknown[]).length;
+      assert.equal(yaml.match(/^ {2}# \S+:\d+ (ProxyPass|ProxyPassMatch|RewriteRule) /gm)?.length, routes, `${name}: one commented block per route`);
+      const config = loadAndCheckConfig(tempFile(t, name.replace(/\.conf$/, '.yaml'), yaml));
+      assert.equal(config.routes.length, routes);
+    }
+  }
 });
