@@ -226,3 +226,8 @@ test('--listen-map: by port or by address; malformed maps are refused', () => {
   });
   assert.equal(typeof parseListenMap('443'), 'string');
 });
+
+test('ProxyWebsocketFallbackToProxyHttp Off: a ws:// rule is skipped for requests without Upgrade (the veto only)', (t) => {
+  const r = load(t, 'Listen 80\nProxyWebsocketFallbackToProxyHttp Off\nProxyPass / ws://b:1/\nProxyPass / http://h:1/\n');
+  assert.deepEqual(routesOf(r).map((x) => x.when), [{ header: { upgrade: '' } }, undefined]);
+});

@@ -1,7 +1,7 @@
 // Turns the gathered httpd contexts into the config object the YAML loader produces, and remembers which
 // Apache lines each part came from (for `import-apache`). The mapping is the README's table "Running an
 // Apache config": RewriteRule [P] before every ProxyPass, <Location> ProxyPass before the server's list,
-// a virtual host's rules before the main server's, timeouts as APACHE.md §1.3/§3.4. With `fix`, the
+// a virtual host's rules before the main server's, timeouts as httpd resolves them. With `fix`, the
 // tutorial mistakes diagnosed here are mapped as their likely intended form instead. Pure.
 import { isAbsolute, join } from 'node:path';
 import { parseDurationMs, type BalancerSpec, type Gathered, type ProxyPassRule, type RewriteRuleSpec, type ServerContext, type Settings } from './contexts.js';
@@ -117,7 +117,7 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     const timeoutParam = params.get('timeout');
     const backendS = timeoutParam !== undefined && /^\d+$/.test(timeoutParam) ? Number(timeoutParam) : (s.proxyTimeoutS ?? serverS);
     const connectMs = parseDurationMs(params.get('connectiontimeout')) ?? backendS * 1000;
-    // httpd's tunnel waits max(client timeout, backend timeout) for activity (APACHE.md §3.4); the trunk
+    // httpd's tunnel waits max(client timeout, backend timeout) for activity (2.4.53+); the trunk
     // ProxyWebsocketIdleTimeout, when set above 0, is the idle limit itself.
     const idleMs = s.wsIdleMs !== undefined && s.wsIdleMs > 0 ? s.wsIdleMs : Math.max(serverS, backendS) * 1000;
     return { idleTimeoutMs: idleMs, connectTimeoutMs: connectMs, handshakeTimeoutMs: backendS * 1000 };
