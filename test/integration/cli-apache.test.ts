@@ -3,10 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { APACHE_FIXTURES } from '../helpers/apache-fixture.js';
-import { CLI, tempFile, waitForLine, type RunResult } from '../helpers/cli.js';
+import { CLI, runCli, tempFile, waitForLine, type RunResult } from '../helpers/cli.js';
 import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
 
 const ENV = {
@@ -19,15 +18,7 @@ const ENV = {
   SERVER03: '127.0.0.1:7',
 };
 
-async function cli(args: string[], env: Record<string, string> = ENV): Promise<RunResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]): Promise<RunResult> => runCli(args, ENV);
 
 test('validate on a .conf: valid, with the ignored and diagnosed lines on stderr', async () => {
   const r = await cli(['validate', '--config', `${APACHE_FIXTURES}trunk-async.conf`]);

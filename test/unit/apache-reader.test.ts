@@ -231,3 +231,10 @@ test('ProxyWebsocketFallbackToProxyHttp Off: a ws:// rule is skipped for request
   const r = load(t, 'Listen 80\nProxyWebsocketFallbackToProxyHttp Off\nProxyPass / ws://b:1/\nProxyPass / http://h:1/\n');
   assert.deepEqual(routesOf(r).map((x) => x.when), [{ header: { upgrade: '' } }, undefined]);
 });
+
+test('RewriteCond %{HTTP_HOST} is a condition on the Host header; problems of the whole file name the main file', (t) => {
+  const r = load(t, 'Listen 80\nRewriteEngine On\nRewriteCond %{HTTP_HOST} ^ws\\. [NC]\nRewriteRule ^/(.*) ws://b:1/$1 [P]\n');
+  assert.deepEqual(routesOf(r)[0]!.when, { header: { host: '^ws\\.' } });
+  const none = load(t, 'ErrorLog x\n');
+  assert.ok(errors(none.notes).every((n) => n.file.endsWith('site.conf')), JSON.stringify(none.notes));
+});

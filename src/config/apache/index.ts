@@ -3,7 +3,7 @@
 // downstream knows a config came from here.
 //
 //   site.conf ─readApache─▶ directives ─gather─▶ contexts ─mapApache─▶ { listen, defaults, routes, ... }
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { gather } from './contexts.js';
 import { mapApache, type Mapped } from './map.js';
 import { readApache, type ReadOptions } from './read.js';
@@ -28,8 +28,11 @@ export function loadApache(file: string, opts: ApacheOptions = {}): ApacheResult
   const notes = [...read.notes];
   const gathered = gather(read.directives, notes);
   const mapped = mapApache(gathered, notes, { fix: opts.fix ?? false, serverRoot: opts.serverRoot ?? dirname(file) });
-  notes.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
-  return { ...mapped, notes };
+  // Problems of the whole config (no Listen, nothing proxied) are the main file's.
+  const shown = relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file);
+  const placed = notes.map((n) => (n.file === '' ? { ...n, file: shown } : n));
+  placed.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
+  return { ...mapped, notes: placed };
 }
 
 const NOT_SNIFFED = /\.(ya?ml|json)$/i;

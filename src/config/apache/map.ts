@@ -267,14 +267,15 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         test = `%${test.slice(1)}`;
         correct(key, c.origin, `"${c.test}" → "${test}"`);
       }
-      const m = /^%\{HTTP:([A-Za-z0-9-]+)\}$/.exec(test);
-      if (m === null) return note(c.origin, 'error', `RewriteCond on "${test}" is not supported yet: only %{HTTP:Header-Name}`);
+      // %{HTTP_HOST} is the Host header.
+      const m = /^%\{HTTP:([A-Za-z0-9-]+)\}$/.exec(test) ?? (/^%\{HTTP_HOST\}$/i.test(test) ? [test, 'Host'] : null);
+      if (m === null) return note(c.origin, 'error', `RewriteCond on "${test}" is not supported yet: only %{HTTP:Header-Name} and %{HTTP_HOST}`);
       const unknown = c.flags.filter((f) => f !== 'NC');
       if (unknown.length > 0) return note(c.origin, 'error', `RewriteCond flag [${unknown.join(',')}] is not supported yet (${unknown.includes('OR') ? '[OR] needs a YAML form for alternatives' : 'only [NC]'})`);
       if (!c.flags.includes('NC')) note(c.origin, 'warning', 'wspass compares header conditions case-insensitively, as with [NC]');
       const pat = headerPattern(c.pattern);
       if (pat === undefined) return note(c.origin, 'error', `condition pattern "${c.pattern}" is not supported: write a regular expression, "=value" or "!" before either`);
-      const name = m[1]!.toLowerCase();
+      const name = m[1].toLowerCase();
       if (header[name] !== undefined) return note(c.origin, 'error', `two conditions on ${m[1]} in one rule are not supported yet: join them into one pattern`);
       header[name] = pat;
     }
