@@ -238,3 +238,8 @@ test('RewriteCond %{HTTP_HOST} is a condition on the Host header; problems of th
   const none = load(t, 'ErrorLog x\n');
   assert.ok(errors(none.notes).every((n) => n.file.endsWith('site.conf')), JSON.stringify(none.notes));
 });
+
+test('a line with a line separator or a lone CR inside is a directive like any other, never a crash', (t) => {
+  const r = load(t, 'Listen 80\nFoo\u2028bar\rbaz\n<Bar\u2028x>\n</Bar>\nProxyPass / ws://b:1/\n');
+  assert.deepEqual(errors(r.notes).map((n) => n.line), [2, 3]);
+});

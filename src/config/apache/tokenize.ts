@@ -77,10 +77,10 @@ export function lineShape(text: string): LineShape {
     return m === null ? { kind: 'bad', message: `malformed section end "${text}"` } : { kind: 'close', name: m[1]! };
   }
   if (text.startsWith('<')) {
-    const m = /^<([A-Za-z][\w-]*)(.*)>$/.exec(text);
+    const m = /^<([A-Za-z][\w-]*)([\s\S]*)>$/.exec(text);
     if (m === null) return { kind: 'bad', message: `a section start needs a closing ">": "${text}"` };
     return { kind: 'open', name: m[1]!, rest: m[2]!.trim() };
   }
-  const m = /^(\S+)(.*)$/.exec(text)!;
+  const m = /^(\S+)([\s\S]*)$/.exec(text)!;
   return { kind: 'directive', name: m[1]!, rest: m[2]!.trim() };
 }
