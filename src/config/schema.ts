@@ -95,7 +95,14 @@ export const routeSchema = z
       .optional()
       .describe('Regex route (ProxyPassMatch) on the normalised path; $1..$9 in backend are substituted'),
     when: z
-      .strictObject({ header: headerConditionSchema })
+      .strictObject({
+        header: headerConditionSchema.optional(),
+        any: z
+          .array(z.strictObject({ header: headerConditionSchema }))
+          .min(1)
+          .optional()
+          .describe('Alternatives: at least one of them must hold as well (RewriteCond ... [OR])'),
+      })
       .optional()
       .describe('Conditions the request must also meet (RewriteCond %{HTTP:...} idiom)'),
     exclude: z

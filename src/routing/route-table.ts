@@ -67,6 +67,8 @@ interface Matcher {
   readonly regex: RegExp | undefined;
   readonly host: HostMatcher | undefined;
   readonly headers: readonly HeaderCondition[];
+  /** `when.any`: at least one group must hold (empty: no alternatives). */
+  readonly anyHeaders: readonly (readonly HeaderCondition[])[];
   /** Backend path without its trailing slash (prefix routes). */
   readonly basePathTrimmed: string;
   /** Backend path, or '/' when the URL has none. */
@@ -130,6 +132,7 @@ class Table implements RouteTable {
         if (host === undefined || !m.host(host)) continue;
       }
       if (m.headers.length !== 0 && !headersMatch(m.headers, req)) continue;
+      if (m.anyHeaders.length !== 0 && !m.anyHeaders.some((group) => headersMatch(group, req))) continue;
       // ProxyPass path !: the path is proxied by no later rule.
       if (m.route === undefined) return null;
       return { route: m.route, backendPath: backendPath(m, path, query, captures) };
@@ -204,16 +207,21 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       host = matchers.length === 1 ? matchers[0] : (name) => matchers.some((h) => h(name));
     }
 
-    const headers: HeaderCondition[] = [];
-    for (const [header, raw] of Object.entries(rc.when?.header ?? {})) {
-      const negate = raw.startsWith('!');
-      try {
-        // Like RewriteCond [NC]: case-insensitive, unanchored.
-        headers.push({ name: header.toLowerCase(), pattern: new RegExp(negate ? raw.slice(1) : raw, 'i'), negate });
-      } catch (err) {
-        report(at('when', 'header', header), `not a valid regular expression: ${(err as Error).message}`);
+    const conditions = (map: Readonly<Record<string, string>> | undefined, where: (string | number)[]): HeaderCondition[] => {
+      const list: HeaderCondition[] = [];
+      for (const [header, raw] of Object.entries(map ?? {})) {
+        const negate = raw.startsWith('!');
+        try {
+          // Like RewriteCond [NC]: case-insensitive, unanchored.
+          list.push({ name: header.toLowerCase(), pattern: new RegExp(negate ? raw.slice(1) : raw, 'i'), negate });
+        } catch (err) {
+          report(at(...where, header), `not a valid regular expression: ${(err as Error).message}`);
+        }
       }
-    }
+      return list;
+    };
+    const headers = conditions(rc.when?.header, ['when', 'header']);
+    const anyHeaders = (rc.when?.any ?? []).map((alt, i) => conditions(alt.header, ['when', 'any', i, 'header']));
 
     if (rc.backend === undefined) {
       // An exclusion: matched like any route, proxies nowhere.
@@ -225,6 +233,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
         regex,
         host,
         headers,
+        anyHeaders,
         basePathTrimmed: '',
         basePathOrSlash: '/',
         baseQuery: undefined,
@@ -329,6 +338,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       regex,
       host,
       headers,
+      anyHeaders,
       basePathTrimmed,
       basePathOrSlash: parsed.path === '' ? '/' : parsed.path,
       baseQuery: parsed.query,

@@ -111,10 +111,10 @@ test('classification: logging, MPM and DocumentRoot are ignored with a note; an 
 });
 
 test('an unsupported change of proxy behaviour stops start-up and says what to do', (t) => {
-  const r = load(t, 'Listen 80\nRewriteEngine On\nRewriteCond %{HTTP:Upgrade} a [OR]\nRewriteCond %{HTTP:Upgrade} b\nRewriteRule ^/(.*) ws://b:1/$1 [P]\nProxyPass / fcgi://b:1/\n');
+  const r = load(t, 'Listen 80\nRewriteEngine On\nRewriteCond %{REQUEST_URI} ^/a\nRewriteRule ^/(.*) ws://b:1/$1 [P]\nProxyPass / fcgi://b:1/\n');
   const e = at(r.notes, 'error').join('\n');
-  assert.match(e, /^3 RewriteCond flag \[OR\] is not supported yet/m);
-  assert.match(e, /^6 backend "fcgi:\/\/b:1\/" is not supported/m);
+  assert.match(e, /^3 RewriteCond on "%\{REQUEST_URI\}" is not supported yet/m);
+  assert.match(e, /^5 backend "fcgi:\/\/b:1\/" is not supported/m);
 });
 
 test('timeouts: idle is the larger of Timeout and ProxyTimeout, timeout= and connectiontimeout= per rule', (t) => {
@@ -242,4 +242,15 @@ test('RewriteCond %{HTTP_HOST} is a condition on the Host header; problems of th
 test('a line with a line separator or a lone CR inside is a directive like any other, never a crash', (t) => {
   const r = load(t, 'Listen 80\nFoo\u2028bar\rbaz\n<Bar\u2028x>\n</Bar>\nProxyPass / ws://b:1/\n');
   assert.deepEqual(errors(r.notes).map((n) => n.line), [2, 3]);
+});
+
+test('RewriteCond [OR]: a chain of alternatives becomes when.any, the rest stays in when.header', (t) => {
+  const r = load(
+    t,
+    'Listen 80\nRewriteEngine On\nRewriteCond %{HTTP:Upgrade} =websocket [NC,OR]\nRewriteCond %{HTTP:Upgrade} =mqtt [NC]\nRewriteCond %{HTTP:Connection} upgrade [NC]\nRewriteRule ^/(.*) ws://b:1/$1 [P]\n',
+  );
+  assert.deepEqual(errors(r.notes), []);
+  assert.deepEqual(routesOf(r)[0]!.when, { header: { connection: 'upgrade' }, any: [{ header: { upgrade: '^websocket$' } }, { header: { upgrade: '^mqtt$' } }] });
+  const two = load(t, 'Listen 80\nRewriteEngine On\nRewriteCond %{HTTP:A} a [OR]\nRewriteCond %{HTTP:B} b\nRewriteCond %{HTTP:C} c [OR]\nRewriteCond %{HTTP:D} d\nRewriteRule ^/(.*) ws://b:1/$1 [P]\n');
+  assert.match(at(two.notes, 'error').join('\n'), /^5 more than one \[OR\] group/m);
 });

@@ -1,4 +1,4 @@
-// Exclusion routes (`exclude: true`, Apache's `ProxyPass path !`) and host lists on routes.
+// Exclusion routes (`exclude: true`, Apache's `ProxyPass path !`), host lists and `when.any` alternatives on routes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
@@ -62,4 +62,19 @@ test('a bad name in a host list is reported at its index', () => {
     () => table([{ path: '/', host: ['ok.example', 'bad:1'], backend: 'ws://a:1/' }]),
     (err: unknown) => err instanceof RouteCompileError && err.issues.some((i) => i.path.join('.') === 'routes.0.host.1'),
   );
+});
+
+test('when.any: at least one alternative must hold, beside every when.header condition', () => {
+  const t = table([
+    { path: '/', when: { header: { connection: 'upgrade' }, any: [{ header: { upgrade: '^websocket$' } }, { header: { upgrade: '^mqtt$' } }] }, backend: 'ws://a:1/' },
+    { path: '/', backend: 'http://d:1/' },
+  ]);
+  const idx = (headers: Record<string, string>) => {
+    const m = t.match(req('/', headers));
+    return m !== null && m !== 'bad-request' ? m.route.index : -1;
+  };
+  assert.equal(idx({ connection: 'Upgrade', upgrade: 'MQTT' }), 0);
+  assert.equal(idx({ connection: 'Upgrade', upgrade: 'websocket' }), 0);
+  assert.equal(idx({ connection: 'Upgrade', upgrade: 'h2c' }), 1);
+  assert.equal(idx({ upgrade: 'websocket' }), 1);
 });

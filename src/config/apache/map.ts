@@ -250,37 +250,66 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     const key = `routes.${routes.length}`;
     // Every mistake of the rule is diagnosed, even when an earlier one already keeps it from applying.
     oneSlash(rule.target, o, key);
-    let never = false;
     for (const c of rule.conditions) {
       if (!c.test.startsWith('${')) continue;
       const intended = `%${c.test.slice(1)}`;
-      note(c.origin, 'warning', `"${c.test}" starts with "$": httpd reads it as a RewriteMap lookup of an undefined map and tests the empty string, so this condition never matches "${c.pattern}" (and the rule never applies). Likely meant: RewriteCond ${intended} ${c.pattern}${c.flags.length > 0 ? ` [${c.flags.join(',')}]` : ''}`);
-      // Faithful: the condition tests '' — a pattern that matches '' always holds, else never.
-      if (!fix && conditionOnEmpty(c.pattern) === false) never = true;
+      const outcome = conditionOnEmpty(c.pattern) === true ? 'this condition always holds' : `this condition never matches "${c.pattern}"`;
+      note(c.origin, 'warning', `"${c.test}" starts with "$": httpd reads it as a RewriteMap lookup of an undefined map and tests the empty string, so ${outcome}. Likely meant: RewriteCond ${intended} ${c.pattern}${c.flags.length > 0 ? ` [${c.flags.join(',')}]` : ''}`);
     }
-    if (never) return note(o, 'warning', 'this rule never applies (a condition on an undefined map never matches): no route is made for it');
+    // Each condition becomes a header test, or (a faithful `${...}`, which tests '') a constant.
+    type Item = { readonly or: boolean } & ({ readonly kind: 'always' | 'never' } | { readonly kind: 'test'; readonly name: string; readonly pat: string; readonly origin: Origin });
+    const items: Item[] = [];
     for (const c of rule.conditions) {
       extra.push(c.origin);
+      const or = c.flags.includes('OR');
       let test = c.test;
       if (test.startsWith('${')) {
-        if (!fix) continue; // it holds for every request (checked above)
+        if (!fix) {
+          const holds = conditionOnEmpty(c.pattern);
+          if (holds === undefined) return note(c.origin, 'error', `condition pattern "${c.pattern}" is not supported`);
+          items.push({ or, kind: holds ? 'always' : 'never' });
+          continue;
+        }
         test = `%${test.slice(1)}`;
         correct(key, c.origin, `"${c.test}" → "${test}"`);
       }
       // %{HTTP_HOST} is the Host header.
       const m = /^%\{HTTP:([A-Za-z0-9-]+)\}$/.exec(test) ?? (/^%\{HTTP_HOST\}$/i.test(test) ? [test, 'Host'] : null);
       if (m === null) return note(c.origin, 'error', `RewriteCond on "${test}" is not supported yet: only %{HTTP:Header-Name} and %{HTTP_HOST}`);
-      const unknown = c.flags.filter((f) => f !== 'NC');
-      if (unknown.length > 0) return note(c.origin, 'error', `RewriteCond flag [${unknown.join(',')}] is not supported yet (${unknown.includes('OR') ? '[OR] needs a YAML form for alternatives' : 'only [NC]'})`);
+      const unknown = c.flags.filter((f) => f !== 'NC' && f !== 'OR');
+      if (unknown.length > 0) return note(c.origin, 'error', `RewriteCond flag [${unknown.join(',')}] is not supported yet: only [NC] and [OR]`);
       if (!c.flags.includes('NC')) note(c.origin, 'warning', 'wspass compares header conditions case-insensitively, as with [NC]');
       const pat = headerPattern(c.pattern);
       if (pat === undefined) return note(c.origin, 'error', `condition pattern "${c.pattern}" is not supported: write a regular expression, "=value" or "!" before either`);
-      const name = m[1].toLowerCase();
-      if (header[name] !== undefined) return note(c.origin, 'error', `two conditions on ${m[1]} in one rule are not supported yet: join them into one pattern`);
-      header[name] = pat;
+      items.push({ or, kind: 'test', name: m[1].toLowerCase(), pat, origin: c.origin });
+    }
+    // `A [OR] B` then `C`: (A or B) and C. A chain runs up to the first condition without [OR].
+    const chains: Item[][] = [];
+    let chain: Item[] = [];
+    for (const item of items) {
+      chain.push(item);
+      if (!item.or) {
+        chains.push(chain);
+        chain = [];
+      }
+    }
+    if (chain.length > 0) chains.push(chain); // a trailing [OR] ORs with nothing more
+    const any: Json[] = [];
+    for (const ch of chains) {
+      if (ch.some((i) => i.kind === 'always')) continue;
+      const tests = ch.filter((i): i is Item & { kind: 'test'; name: string; pat: string; origin: Origin } => i.kind === 'test');
+      if (tests.length === 0) return note(o, 'warning', 'this rule never applies (a condition on an undefined map never matches): no route is made for it');
+      if (tests.length === 1) {
+        const t = tests[0]!;
+        if (header[t.name] !== undefined) return note(t.origin, 'error', `two conditions on ${t.name} in one rule are not supported yet: join them into one pattern`);
+        header[t.name] = t.pat;
+      } else {
+        if (any.length > 0) return note(tests[0]!.origin, 'error', 'more than one [OR] group in a rule is not supported yet: split the rule in two');
+        any.push(...tests.map((t) => ({ header: { [t.name]: t.pat } })));
+      }
     }
     const route: Json = { match: pattern };
-    if (Object.keys(header).length > 0) route.when = { header };
+    if (Object.keys(header).length > 0 || any.length > 0) route.when = { ...(Object.keys(header).length > 0 && { header }), ...(any.length > 0 && { any }) };
     withTarget(route, rule.target, new Map(), o, extra, true);
   };
 
