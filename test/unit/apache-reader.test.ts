@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { isApacheConfig, loadApache, type ApacheNote } from '../../src/config/apache/index.js';
 import { logicalLines, splitWords } from '../../src/config/apache/tokenize.js';
 import { applyListenMap, parseListenMap } from '../../src/config/listen-map.js';
+import { configSchema } from '../../src/config/schema.js';
+import { composeRoutes } from '../../src/server/compose-routes.js';
 
 function folder(t: TestContext, files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'wspass-apache-'));
@@ -253,4 +255,16 @@ test('RewriteCond [OR]: a chain of alternatives becomes when.any, the rest stays
   assert.deepEqual(routesOf(r)[0]!.when, { header: { connection: 'upgrade' }, any: [{ header: { upgrade: '^websocket$' } }, { header: { upgrade: '^mqtt$' } }] });
   const two = load(t, 'Listen 80\nRewriteEngine On\nRewriteCond %{HTTP:A} a [OR]\nRewriteCond %{HTTP:B} b\nRewriteCond %{HTTP:C} c [OR]\nRewriteCond %{HTTP:D} d\nRewriteRule ^/(.*) ws://b:1/$1 [P]\n');
   assert.match(at(two.notes, 'error').join('\n'), /^5 more than one \[OR\] group/m);
+});
+
+test('a RewriteRule [P] target without $n is used as written: the request path is not appended', (t) => {
+  const r = load(t, 'Listen 80\nRewriteEngine On\nRewriteRule .* "ws://b:1/x" [P,L]\nRewriteRule ^/q "ws://c:1?a=1" [P]\n');
+  assert.deepEqual(routesOf(r).map((x) => [x.match, x.backend]), [
+    ['(?:.*)()', 'ws://b:1/x$1'],
+    ['(?:^/q)()', 'ws://c:1/$1?a=1'],
+  ]);
+  const table = composeRoutes(configSchema.parse(r.data));
+  const m = table.match({ url: '/deep/path?q=1', host: undefined, header: () => undefined });
+  assert.ok(m !== null && m !== 'bad-request');
+  assert.equal(m.backendPath, '/x?q=1');
 });

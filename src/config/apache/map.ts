@@ -20,7 +20,7 @@ export interface Mapped {
   readonly data: Json;
   /** Lines each part came from: 'listen', 'defaults', 'routes.N', 'balancers.NAME'. */
   readonly origins: Map<string, Origin[]>;
-  /** import-apache --fix: one line per correction, placed with the part it changed. */
+  /** Comments for import-apache, by part: one per correction (--fix) and per mapping device worth a word. */
   readonly corrections: Map<string, string[]>;
 }
 
@@ -55,6 +55,10 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     const line = `fixed ${o.file}:${o.line}: ${text}`;
     if (!list.includes(line)) list.push(line);
     corrections.set(key, list);
+  };
+  const remark = (key: string, text: string) => {
+    const list = corrections.get(key) ?? [];
+    corrections.set(key, [...list, text.trim()]);
   };
   const fix = opts.fix === true;
   const main = g.main;
@@ -310,7 +314,18 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     }
     const route: Json = { match: pattern };
     if (Object.keys(header).length > 0 || any.length > 0) route.when = { ...(Object.keys(header).length > 0 && { header }), ...(any.length > 0 && { any }) };
-    withTarget(route, rule.target, new Map(), o, extra, true);
+    let target = rule.target;
+    if (!/\$[0-9]/.test(target)) {
+      // mod_rewrite sends the target as written, while a regex route without $n appends the request
+      // path (ProxyPassMatch): an empty group at the end, placed in the target, keeps the path as written.
+      const exact = exactTarget(pattern, target);
+      if (exact !== undefined) {
+        route.match = exact.match;
+        target = exact.target;
+        remark(key, ` the empty group "()" and $${exact.group} keep the target path as written (mod_rewrite appends nothing)`);
+      }
+    }
+    withTarget(route, target, new Map(), o, extra, true);
   };
 
   const workerParams = (r: Json, params: ReadonlyMap<string, string>, o: Origin) => {
@@ -433,6 +448,22 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
   }
 
   return { data, origins, corrections };
+}
+
+/** `pattern` with an empty group appended and `target` with that group in its path; undefined past $9. */
+function exactTarget(pattern: string, target: string): { match: string; target: string; group: number } | undefined {
+  let groups: number;
+  try {
+    groups = new RegExp(`${pattern}|`, 'u').exec('')!.length - 1;
+  } catch {
+    return undefined; // the route table reports the pattern
+  }
+  const group = groups + 1;
+  if (group > 9) return undefined;
+  const q = target.indexOf('?');
+  let base = q === -1 ? target : target.slice(0, q);
+  if (/^[a-z]+:\/\/[^/]*$/i.test(base)) base += '/';
+  return { match: `(?:${pattern})()`, target: `${base}$${group}${q === -1 ? '' : target.slice(q)}`, group };
 }
 
 /** A RewriteCond pattern as a route header pattern ("!" negates; "=x" is an exact comparison). */
