@@ -222,18 +222,15 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
     };
     const headers = conditions(rc.when?.header, ['when', 'header']);
     const anyHeaders = (rc.when?.any ?? []).map((alt, i) => conditions(alt.header, ['when', 'any', i, 'header']));
+    // What selects the request, for routes and exclusions alike.
+    const selects = { prefix: rc.path, prefixEndsWithSlash: rc.path?.endsWith('/') ?? false, regex, host, headers, anyHeaders };
 
     if (rc.backend === undefined) {
       // An exclusion: matched like any route, proxies nowhere.
       if (issues.length !== ok) return;
       matchers.push({
         route: undefined,
-        prefix: rc.path,
-        prefixEndsWithSlash: rc.path?.endsWith('/') ?? false,
-        regex,
-        host,
-        headers,
-        anyHeaders,
+        ...selects,
         basePathTrimmed: '',
         basePathOrSlash: '/',
         baseQuery: undefined,
@@ -333,12 +330,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
     const basePathTrimmed = parsed.path.endsWith('/') ? parsed.path.slice(0, -1) : parsed.path;
     matchers.push({
       route,
-      prefix: rc.path,
-      prefixEndsWithSlash: rc.path?.endsWith('/') ?? false,
-      regex,
-      host,
-      headers,
-      anyHeaders,
+      ...selects,
       basePathTrimmed,
       basePathOrSlash: parsed.path === '' ? '/' : parsed.path,
       baseQuery: parsed.query,
