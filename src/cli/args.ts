@@ -5,13 +5,13 @@ import { parseArgs } from 'node:util';
 import { closestName } from '../config/suggest.js';
 import { COMMANDS, commandHelp, globalHelp, isCommand, LOG_LEVELS, OPTIONS, type CommandName, type OptionName } from './commands.js';
 
-export type OptionValues = Partial<Record<Exclude<OptionName, 'help' | 'version'>, string>>;
+export type OptionValues = Partial<Record<Exclude<OptionName, 'help' | 'version' | 'fix'>, string>> & { fix?: boolean };
 
 export type ParsedCommandLine =
   | { readonly kind: 'help'; readonly text: string; readonly code: 0 | 2 }
   | { readonly kind: 'version' }
   | { readonly kind: 'usage-error'; readonly message: string }
-  | { readonly kind: 'command'; readonly command: CommandName; readonly values: OptionValues };
+  | { readonly kind: 'command'; readonly command: CommandName; readonly values: OptionValues; readonly argument?: string };
 
 const GLOBAL: readonly OptionName[] = ['help', 'version'];
 
@@ -61,13 +61,18 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
     // parseArgs's own sentences ("Option '--config <value>' argument missing"), on one line.
     return { kind: 'usage-error', message: `${(err as Error).message.split('\n')[0]!} (see wspass ${first} --help)` };
   }
-  if (positionals.length > 1) {
-    return { kind: 'usage-error', message: `${first} takes no argument "${positionals[1]!}" (see wspass ${first} --help)` };
+  const spec = COMMANDS[first] as { readonly argument?: string };
+  const wanted = spec.argument === undefined ? 0 : 1;
+  if (positionals.length > 1 + wanted) {
+    return { kind: 'usage-error', message: `${first} takes no argument "${positionals[1 + wanted]!}" (see wspass ${first} --help)` };
+  }
+  if (wanted === 1 && positionals[1] === undefined) {
+    return { kind: 'usage-error', message: `${first} needs ${spec.argument!} (see wspass ${first} --help)` };
   }
   const level = values['log-level'];
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
     const hint = didYouMean(level, LOG_LEVELS, (s) => `"${s}"`);
     return { kind: 'usage-error', message: `--log-level "${level}" is not a level${hint} (one of ${LOG_LEVELS.join(', ')})` };
   }
-  return { kind: 'command', command: first, values };
+  return { kind: 'command', command: first, values, ...(wanted === 1 && { argument: positionals[1]! }) };
 }

@@ -10,6 +10,10 @@ export type OptionName =
   | 'member'
   | 'state'
   | 'weight'
+  | 'server-root'
+  | 'listen-map'
+  | 'define'
+  | 'fix'
   | 'help'
   | 'version';
 
@@ -23,6 +27,10 @@ export const OPTIONS: Readonly<Record<OptionName, { readonly type: 'string' | 'b
   member: { type: 'string' },
   state: { type: 'string' },
   weight: { type: 'string' },
+  'server-root': { type: 'string' },
+  'listen-map': { type: 'string' },
+  define: { type: 'string', short: 'D' },
+  fix: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 };
@@ -35,7 +43,14 @@ interface CommandSpec {
   readonly options: readonly OptionName[];
   /** Lines of detail shown by `wspass <command> --help`. */
   readonly details: readonly string[];
+  /** The one positional argument the command takes, if any. */
+  readonly argument?: string;
 }
+
+const APACHE_OPTIONS = [
+  '  --server-root DIR    an Apache config\'s ServerRoot when it sets none (default: its folder)',
+  '  --define, -D NAMES   names Define\'d for <IfDefine> and ${NAME}, comma-separated (httpd -D)',
+];
 
 const ADMIN_TARGET = [
   '  --config FILE    the config of the running wspass: its `admin.listen` is where to reach it',
@@ -44,11 +59,13 @@ const ADMIN_TARGET = [
 
 export const COMMANDS = {
   run: {
-    usage: 'wspass run --config FILE [--workers N] [--log-level LEVEL]',
+    usage: 'wspass run --config FILE [--workers N] [--log-level LEVEL] [--listen-map PORT=ADDR]',
     summary: 'start the proxy (N worker threads; default: one per core)',
-    options: ['config', 'workers', 'log-level', 'help'],
+    options: ['config', 'workers', 'log-level', 'listen-map', 'server-root', 'define', 'help'],
     details: [
-      '  --config, -c FILE    YAML or JSON config (checked first; a bad one never starts)',
+      '  --config, -c FILE    YAML, JSON or Apache httpd (.conf) config (checked first; a bad one never starts)',
+      '  --listen-map MAP     bind the config\'s listeners elsewhere: PORT=ADDRESS[,...], e.g. 443=127.0.0.1:8443',
+      ...APACHE_OPTIONS,
       '  --workers, -w N      worker threads, 1 to 256 (default: one per available core)',
       `  --log-level LEVEL    ${LOG_LEVELS.join(', ')} (default: the config's log.level)`,
       '',
@@ -59,9 +76,11 @@ export const COMMANDS = {
   validate: {
     usage: 'wspass validate --config FILE',
     summary: 'check a config file; exit 0 when valid, 1 otherwise',
-    options: ['config', 'help'],
+    options: ['config', 'listen-map', 'server-root', 'define', 'help'],
     details: [
-      '  --config, -c FILE    YAML or JSON config',
+      '  --config, -c FILE    YAML, JSON or Apache httpd (.conf) config',
+      '  --listen-map MAP     as for run',
+      ...APACHE_OPTIONS,
       '',
       'Checks the schema, listener addresses, routes and backend URLs, and that every certificate, key and',
       'CA file exists, is readable and parses as PEM; every problem is listed at once with its key path.',
@@ -99,6 +118,19 @@ export const COMMANDS = {
       '  --weight N       1 to 1000',
     ],
   },
+  'import-apache': {
+    usage: 'wspass import-apache FILE [--fix] [--server-root DIR]',
+    summary: 'print the wspass YAML equivalent of an Apache httpd config',
+    options: ['server-root', 'define', 'fix', 'help'],
+    argument: 'FILE',
+    details: [
+      '  FILE                 the Apache config (Include, Define and <IfModule> are followed)',
+      '  --fix                write the likely intended form of diagnosed mistakes, one comment per correction',
+      ...APACHE_OPTIONS,
+      '',
+      'Each block is commented with the Apache lines it came from. Exits 1 when the config cannot be run.',
+    ],
+  },
   demo: {
     usage: 'wspass demo [--port N] [--log-level LEVEL]',
     summary: 'a demo echo backend with wspass in front of it',
@@ -132,7 +164,7 @@ export function globalHelp(): string {
   return (
     'wspass — a reverse proxy that tunnels WebSocket (and any HTTP/1.1 Upgrade) to backends\n\n' +
     `Usage:\n${lines.join('\n')}\n  wspass --help | --version\n  ${'wspass COMMAND --help'.padEnd(column - 2)}the options of one command\n\n` +
-    'Config files are YAML or JSON; see the README for every option, and schema/wspass.schema.json.\n' +
+    'Config files are YAML, JSON or Apache httpd (.conf); see the README for every option, and schema/wspass.schema.json.\n' +
     'Signals (run): SIGHUP reloads the config, SIGTERM/SIGINT drain and exit.\n'
   );
 }

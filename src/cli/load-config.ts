@@ -4,7 +4,7 @@
 // at once: when the schema rejects part of the file, backend URLs and files are still checked.
 import type { ConfigIssue } from '../config/config-error.js';
 import { checkTlsFiles } from '../config/file-checks.js';
-import { loadConfigFile } from '../config/load.js';
+import { loadConfigFile, type LoadOptions } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { isBalancerUrl, parseBackendUrl, parseBalancerUrl } from '../routing/backend-url.js';
 import { RouteCompileError } from '../routing/compile-issues.js';
@@ -38,8 +38,12 @@ function merge(first: readonly ConfigIssue[], more: readonly ConfigIssue[]): Con
   return [...first, ...more.filter((i) => !taken.has(JSON.stringify(i.path)))];
 }
 
-export function loadAndCheckConfig(file: string): Config {
+/** How a config file is read beyond its own text: --listen-map, Apache options, where notices go. */
+export type ReadSettings = Pick<LoadOptions, 'listenMap' | 'apache' | 'onNotice'>;
+
+export function loadAndCheckConfig(file: string, settings: ReadSettings = {}): Config {
   return loadConfigFile(file, {
+    ...settings,
     extraChecks: (config) => merge(routeIssues(config), checkTlsFiles(config)),
     rawChecks: (data) => [...backendUrlIssues(data), ...checkTlsFiles(data)],
   });

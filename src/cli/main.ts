@@ -8,7 +8,11 @@ import type { MemberStatus } from '../balancer/registry.js';
 import { parseCommandLine } from './args.js';
 import { adminBase, adminCall, adminJson } from './admin-client.js';
 import { runDemo } from './demo-command.js';
-import { loadAndCheckConfig } from './load-config.js';
+import { apacheToYaml } from '../config/apache/emit-yaml.js';
+import { formatNote, loadApache } from '../config/apache/index.js';
+import { parseListenMap } from '../config/listen-map.js';
+import { loadAndCheckConfig, type ReadSettings } from './load-config.js';
+import type { OptionValues } from './args.js';
 import { runProxy } from './run-command.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -24,11 +28,26 @@ async function main(argv: string[]): Promise<number> {
       return usage(parsed.message);
   }
   const { command, values } = parsed;
+  let read: ReadSettings;
+  try {
+    read = readSettings(values);
+  } catch (err) {
+    return usage((err as Error).message);
+  }
   switch (command) {
+    case 'import-apache': {
+      const file = parsed.argument!;
+      const result = loadApache(file, { ...read.apache, fix: values.fix === true });
+      const errors = result.notes.filter((n) => n.level === 'error');
+      for (const n of errors) process.stderr.write(`${formatNote(n)}\n`);
+      if (errors.length > 0) return 1;
+      process.stdout.write(apacheToYaml(file, result));
+      return 0;
+    }
     case 'validate': {
       if (!values.config) return usage('validate needs --config FILE');
       try {
-        const config = loadAndCheckConfig(values.config);
+        const config = loadAndCheckConfig(values.config, read);
         process.stdout.write(`${values.config}: valid (${config.routes.length} route(s))\n`);
         return 0;
       } catch (err) {
@@ -39,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
       if (!values.config) return usage('run needs --config FILE');
       let config;
       try {
-        config = loadAndCheckConfig(values.config);
+        config = loadAndCheckConfig(values.config, read);
       } catch (err) {
         return reportConfigError(err);
       }
@@ -49,7 +68,8 @@ async function main(argv: string[]): Promise<number> {
         workers = Number(values.workers);
         if (!Number.isInteger(workers) || workers < 1 || workers > 256) return usage('--workers takes a number from 1 to 256');
       }
-      return runProxy(values.config, config, createLogger(level), { workers });
+      // Reloads list the Apache notes again only when something is wrong: start-up said them once.
+      return runProxy(values.config, config, createLogger(level), { workers, read: { ...read, onNotice: () => undefined } });
     }
     case 'reload':
     case 'status':
@@ -87,6 +107,23 @@ async function main(argv: string[]): Promise<number> {
       return runDemo(port, createLogger((values['log-level'] as LogLevel | undefined) ?? 'info'));
     }
   }
+}
+
+/** --listen-map, --server-root and --define as load settings; throws with a usage message. */
+function readSettings(values: OptionValues): ReadSettings {
+  let listenMap;
+  if (values['listen-map'] !== undefined) {
+    const parsed = parseListenMap(values['listen-map']);
+    if (typeof parsed === 'string') throw new Error(parsed);
+    listenMap = parsed;
+  }
+  const defines = values.define?.split(',').map((d) => d.trim()).filter((d) => d !== '');
+  return {
+    listenMap,
+    apache: { ...(values['server-root'] !== undefined && { serverRoot: values['server-root'] }), ...(defines !== undefined && { defines }) },
+    // httpd prints its start-up warnings on stderr too.
+    onNotice: (line) => process.stderr.write(`${line}\n`),
+  };
 }
 
 /** One line on stderr: what is wrong and where to look; no stack, no page of help. */

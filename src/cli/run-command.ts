@@ -16,11 +16,13 @@ import type { Logger } from '../log.js';
 import { createMetrics } from '../metrics/prometheus.js';
 import { missingFeatures, runtimeSupport } from '../workers/runtime-support.js';
 import { Supervisor } from '../workers/supervisor.js';
-import { loadAndCheckConfig } from './load-config.js';
+import { loadAndCheckConfig, type ReadSettings } from './load-config.js';
 
 export interface RunOptions {
   /** Worker threads; default: the number of available cores. */
   readonly workers?: number;
+  /** How the config file is read again on reload (--listen-map, Apache options). */
+  readonly read?: ReadSettings;
 }
 
 export async function runProxy(file: string, config: Config, log: Logger, opts: RunOptions = {}): Promise<number> {
@@ -71,7 +73,7 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
   // All or nothing: the primary's balancers are prepared beside the workers' routes and swapped in only
   // when every worker has prepared the new config too.
   const reload = async () => {
-    const next = loadAndCheckConfig(file);
+    const next = loadAndCheckConfig(file, opts.read);
     await supervisor.reload(next, (members) => {
       const prepared = balancing(next, members);
       return () => {

@@ -10,6 +10,8 @@ export interface ConfigIssue {
   /** 1-based position of the offending key or value in the file. */
   readonly line?: number;
   readonly column?: number;
+  /** The file the position is in, when not the config file itself (an included Apache file). */
+  readonly file?: string;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -26,7 +28,7 @@ export function formatKeyPath(path: readonly (string | number)[]): string {
 }
 
 function formatIssue(file: string, issue: ConfigIssue): string {
-  let where = file;
+  let where = issue.file ?? file;
   if (issue.line !== undefined) {
     where += `:${issue.line}`;
     if (issue.column !== undefined) where += `:${issue.column}`;

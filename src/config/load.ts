@@ -6,9 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
+import { formatNote, isApacheConfig, loadApache, type ApacheOptions, type Origin } from './apache/index.js';
 import { ConfigError, formatIssues } from './config-error.js';
 import type { ConfigIssue } from './config-error.js';
 import { parseListenAddress } from './listen-address.js';
+import { applyListenMap, type ListenMap } from './listen-map.js';
 import { configSchema } from './schema.js';
 import type { Config } from './schema.js';
 import { describeZodIssues } from './validation-messages.js';
@@ -25,6 +27,12 @@ export interface LoadOptions {
    * unknown shape: so a file with a schema error and a bad backend URL shows both at once.
    */
   rawChecks?: (data: unknown) => readonly ConfigIssue[];
+  /** Listeners bound elsewhere (`--listen-map`), applied before validation. */
+  listenMap?: ListenMap;
+  /** Apache httpd configs: ServerRoot, defines, environment. */
+  apache?: ApacheOptions;
+  /** Receives what the Apache reader says about lines it ignored or diagnosed (one line each). */
+  onNotice?: (line: string) => void;
 }
 
 type Located = ConfigIssue & { at?: 'key' | 'value' };
@@ -155,16 +163,45 @@ export function loadConfigText(text: string, file: string, opts: LoadOptions = {
     }
   }
 
+  return validateData(applyListenMap(data, opts.listenMap), file, opts, (issues) => place(issues, doc, lineCounter));
+}
+
+/** Schema, listener and extra checks on parsed data; `place` gives each issue its position. */
+function validateData(data: unknown, file: string, opts: LoadOptions, placeIssues: (issues: Located[]) => ConfigIssue[]): Config {
   const parsed = configSchema.safeParse(data);
   if (!parsed.success) {
     const issues: Located[] = describeZodIssues(parsed.error.issues, configSchema, data);
-    throw new ConfigError(file, place([...issues, ...besideSchemaIssues(issues, data, opts)], doc, lineCounter));
+    throw new ConfigError(file, placeIssues([...issues, ...besideSchemaIssues(issues, data, opts)]));
   }
   // Frozen before the extra checks run, so no check can change what the caller gets.
   const config = deepFreeze(parsed.data);
   const issues: Located[] = [...listenerIssues(config.listen), ...(opts.extraChecks?.(config) ?? [])];
-  if (issues.length > 0) throw new ConfigError(file, place(issues, doc, lineCounter));
+  if (issues.length > 0) throw new ConfigError(file, placeIssues(issues));
   return config;
+}
+
+/** An Apache httpd config: read and mapped (apache/), then validated like a YAML one. */
+function loadApacheText(file: string, opts: LoadOptions): Config {
+  const result = loadApache(file, opts.apache);
+  const errors = result.notes.filter((n) => n.level === 'error');
+  for (const n of result.notes) if (n.level !== 'error') opts.onNotice?.(formatNote(n));
+  if (errors.length > 0) {
+    throw new ConfigError(
+      file,
+      errors.map((n) => ({ path: [], message: `${n.message}${n.directive === '' ? '' : `  [${n.directive}]`}`, ...(n.line > 0 && { line: n.line, file: n.file }) })),
+    );
+  }
+  // A problem in the mapped config is placed at the Apache line the offending part came from.
+  const originOf = (path: readonly (string | number)[]): Origin | undefined => {
+    const key = path[0] === 'routes' || path[0] === 'balancers' ? `${path[0]}.${String(path[1])}` : String(path[0]);
+    return result.origins.get(key)?.[0];
+  };
+  return validateData(applyListenMap(result.data, opts.listenMap), file, opts, (issues) =>
+    issues.map(({ at: _at, ...issue }) => {
+      const o = originOf(issue.path);
+      return o === undefined ? issue : { ...issue, file: o.file, line: o.line };
+    }),
+  );
 }
 
 function readError(err: unknown): string {
@@ -183,5 +220,6 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): Config {
   } catch (err) {
     throw new ConfigError(file, [{ path: [], message: readError(err) }], { cause: err });
   }
+  if (isApacheConfig(file, text)) return loadApacheText(file, opts);
   return loadConfigText(text, file, opts);
 }

@@ -83,10 +83,11 @@ export const routeSchema = z
   .strictObject({
     name: z.string().min(1).optional().describe('Name used in logs and metrics; defaults to routes[i]'),
     host: z
-      .string()
-      .min(1)
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
       .optional()
-      .describe('Only requests whose Host is this name ("*.example.com" matches one or more labels)'),
+      .describe(
+        'Only requests whose Host is this name, or one of these names ("*.example.com" matches one or more labels)',
+      ),
     path: z.string().startsWith('/').optional().describe('Prefix route (ProxyPass): the path starts with this'),
     match: z
       .string()
@@ -94,12 +95,27 @@ export const routeSchema = z
       .optional()
       .describe('Regex route (ProxyPassMatch) on the normalised path; $1..$9 in backend are substituted'),
     when: z
-      .strictObject({ header: headerConditionSchema })
+      .strictObject({
+        header: headerConditionSchema.optional(),
+        any: z
+          .array(z.strictObject({ header: headerConditionSchema }))
+          .min(1)
+          .optional()
+          .describe('Alternatives: at least one of them must hold as well (RewriteCond ... [OR])'),
+      })
       .optional()
       .describe('Conditions the request must also meet (RewriteCond %{HTTP:...} idiom)'),
+    exclude: z
+      .literal(true)
+      .optional()
+      .describe(
+        'An exclusion (ProxyPass path !): a request this route matches is proxied by no later route and gets 404; ' +
+          'takes no backend',
+      ),
     backend: z
       .string()
       .min(1)
+      .optional()
       .describe(
         'ws://, wss://, http:// or https:// URL, or balancer://name/path (a balancer of `balancers`); ' +
           'its path replaces the matched prefix',
@@ -124,6 +140,19 @@ export const routeSchema = z
   .superRefine((route, ctx) => {
     if ((route.path === undefined) === (route.match === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'a route needs exactly one of "path" (prefix) or "match" (regex)' });
+    }
+    if (route.exclude === true && route.backend !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['backend'], message: 'an exclusion (`exclude: true`) proxies nowhere: remove `backend`' });
+    }
+    if (route.exclude === undefined && route.backend === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['backend'],
+        message:
+          'required key "backend" is missing; expected a string — ws://, wss://, http:// or https:// URL, or ' +
+          'balancer://name/path (a balancer of `balancers`); its path replaces the matched prefix ' +
+          '(an exclusion has `exclude: true` instead)',
+      });
     }
   });
 

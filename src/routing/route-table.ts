@@ -59,13 +59,16 @@ interface HeaderCondition {
 
 /** Everything match() needs for one route, resolved at compile time. */
 interface Matcher {
-  readonly route: CompiledRoute;
+  /** Undefined for an exclusion (`exclude: true`): a match ends the search with no route. */
+  readonly route: CompiledRoute | undefined;
   /** Prefix route: the prefix; undefined for a regex route. */
   readonly prefix: string | undefined;
   readonly prefixEndsWithSlash: boolean;
   readonly regex: RegExp | undefined;
   readonly host: HostMatcher | undefined;
   readonly headers: readonly HeaderCondition[];
+  /** `when.any`: at least one group must hold (empty: no alternatives). */
+  readonly anyHeaders: readonly (readonly HeaderCondition[])[];
   /** Backend path without its trailing slash (prefix routes). */
   readonly basePathTrimmed: string;
   /** Backend path, or '/' when the URL has none. */
@@ -100,7 +103,7 @@ class Table implements RouteTable {
 
   constructor(matchers: readonly Matcher[], balancers: ReadonlyMap<string, Balancer>) {
     this.#matchers = matchers;
-    this.routes = Object.freeze(matchers.map((m) => m.route));
+    this.routes = Object.freeze(matchers.flatMap((m) => (m.route === undefined ? [] : [m.route])));
     this.balancers = balancers;
   }
 
@@ -129,6 +132,9 @@ class Table implements RouteTable {
         if (host === undefined || !m.host(host)) continue;
       }
       if (m.headers.length !== 0 && !headersMatch(m.headers, req)) continue;
+      if (m.anyHeaders.length !== 0 && !m.anyHeaders.some((group) => headersMatch(group, req))) continue;
+      // ProxyPass path !: the path is proxied by no later rule.
+      if (m.route === undefined) return null;
       return { route: m.route, backendPath: backendPath(m, path, query, captures) };
     }
     return null;
@@ -191,29 +197,57 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
 
     let host: HostMatcher | undefined;
     if (rc.host !== undefined) {
-      const h = compileHostPattern(rc.host);
-      if (typeof h === 'string') report(at('host'), h);
-      else host = h;
+      const list = typeof rc.host === 'string' ? [rc.host] : rc.host;
+      const matchers: HostMatcher[] = [];
+      list.forEach((pattern, i) => {
+        const h = compileHostPattern(pattern);
+        if (typeof h === 'string') report(typeof rc.host === 'string' ? at('host') : at('host', i), h);
+        else matchers.push(h);
+      });
+      host = matchers.length === 1 ? matchers[0] : (name) => matchers.some((h) => h(name));
     }
 
-    const headers: HeaderCondition[] = [];
-    for (const [header, raw] of Object.entries(rc.when?.header ?? {})) {
-      const negate = raw.startsWith('!');
-      try {
-        // Like RewriteCond [NC]: case-insensitive, unanchored.
-        headers.push({ name: header.toLowerCase(), pattern: new RegExp(negate ? raw.slice(1) : raw, 'i'), negate });
-      } catch (err) {
-        report(at('when', 'header', header), `not a valid regular expression: ${(err as Error).message}`);
+    const conditions = (map: Readonly<Record<string, string>> | undefined, where: (string | number)[]): HeaderCondition[] => {
+      const list: HeaderCondition[] = [];
+      for (const [header, raw] of Object.entries(map ?? {})) {
+        const negate = raw.startsWith('!');
+        try {
+          // Like RewriteCond [NC]: case-insensitive, unanchored.
+          list.push({ name: header.toLowerCase(), pattern: new RegExp(negate ? raw.slice(1) : raw, 'i'), negate });
+        } catch (err) {
+          report(at(...where, header), `not a valid regular expression: ${(err as Error).message}`);
+        }
       }
+      return list;
+    };
+    const headers = conditions(rc.when?.header, ['when', 'header']);
+    const anyHeaders = (rc.when?.any ?? []).map((alt, i) => conditions(alt.header, ['when', 'any', i, 'header']));
+    // What selects the request, for routes and exclusions alike.
+    const selects = { prefix: rc.path, prefixEndsWithSlash: rc.path?.endsWith('/') ?? false, regex, host, headers, anyHeaders };
+
+    if (rc.backend === undefined) {
+      // An exclusion: matched like any route, proxies nowhere.
+      if (issues.length !== ok) return;
+      matchers.push({
+        route: undefined,
+        ...selects,
+        basePathTrimmed: '',
+        basePathOrSlash: '/',
+        baseQuery: undefined,
+        pathTemplate: undefined,
+        queryTemplate: undefined,
+      });
+      return;
     }
+    const backend = rc.backend;
 
     // A balancer route maps paths on the balancer URL's path; each member's origin is added per request.
     let balancer: Balancer | undefined;
     let origin: BackendOrigin | undefined;
     let upgrade: UpgradePolicy | undefined;
     let parsed: Pick<ParsedBackend, 'path' | 'query'> | string;
-    if (isBalancerUrl(rc.backend)) {
-      const b = parseBalancerUrl(rc.backend);
+    if (isBalancerUrl(backend)) {
+      const b = parseBalancerUrl(backend);
       parsed = b;
       if (typeof b === 'string') report(at('backend'), b);
       else if (!balancerNames.includes(b.name)) {
@@ -230,7 +264,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
         }
       }
     } else {
-      const single = parseBackendUrl(rc.backend);
+      const single = parseBackendUrl(backend);
       parsed = single;
       if (typeof single === 'string') report(at('backend'), single);
       else {
@@ -241,7 +275,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
 
     let pathTemplate: Template | undefined;
     let queryTemplate: Template | undefined;
-    if (typeof parsed !== 'string' && regex !== undefined && hasPlaceholder(rc.backend)) {
+    if (typeof parsed !== 'string' && regex !== undefined && hasPlaceholder(backend)) {
       const groups = groupCount(regex);
       const p = compileTemplate(parsed.path, groups);
       const q = parsed.query === undefined ? undefined : compileTemplate(parsed.query, groups);
@@ -296,11 +330,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
     const basePathTrimmed = parsed.path.endsWith('/') ? parsed.path.slice(0, -1) : parsed.path;
     matchers.push({
       route,
-      prefix: rc.path,
-      prefixEndsWithSlash: rc.path?.endsWith('/') ?? false,
-      regex,
-      host,
-      headers,
+      ...selects,
       basePathTrimmed,
       basePathOrSlash: parsed.path === '' ? '/' : parsed.path,
       baseQuery: parsed.query,

@@ -25,9 +25,9 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `wspass ...args` to completion. */
-export async function runCli(args: string[]): Promise<RunResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `wspass ...args` to completion (with `env` added to this process's environment). */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

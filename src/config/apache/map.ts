@@ -1,0 +1,487 @@
+// Turns the gathered httpd contexts into the config object the YAML loader produces, and remembers which
+// Apache lines each part came from (for `import-apache`). The mapping is the README's table "Running an
+// Apache config": RewriteRule [P] before every ProxyPass, <Location> ProxyPass before the server's list,
+// a virtual host's rules before the main server's, timeouts as httpd resolves them. With `fix`, the
+// tutorial mistakes diagnosed here are mapped as their likely intended form instead. Pure.
+import { isAbsolute, join } from 'node:path';
+import { parseDurationMs, type BalancerSpec, type Gathered, type ProxyPassRule, type RewriteRuleSpec, type ServerContext, type Settings } from './contexts.js';
+import type { ApacheNote, Origin } from './types.js';
+
+type Json = Record<string, unknown>;
+
+export interface MapOptions {
+  /** Map the diagnosed mistakes as their intended form (import-apache --fix). */
+  readonly fix?: boolean;
+  /** Relative certificate paths start here (httpd: ServerRoot). */
+  readonly serverRoot: string;
+}
+
+export interface Mapped {
+  readonly data: Json;
+  /** Lines each part came from: 'listen', 'defaults', 'routes.N', 'balancers.NAME'. */
+  readonly origins: Map<string, Origin[]>;
+  /** Comments for import-apache, by part: one per correction (--fix) and per mapping device worth a word. */
+  readonly corrections: Map<string, string[]>;
+}
+
+const DEFAULT_TIMEOUT_S = 60; // httpd's Timeout default
+const SCHEME = /^(wss?|https?):\/\//i;
+const ONE_SLASH = /^(wss?|https?):\/(?!\/)/i;
+const SECURE = /^(wss|https):/i;
+const WORKER_IGNORED = new Set(['disablereuse', 'enablereuse', 'flushpackets', 'flushwait', 'keepalive', 'ttl', 'min', 'max', 'smax', 'acquire', 'iobuffersize', 'receivebuffersize', 'ping', 'responsefieldsize', 'lbset', 'hcmethod', 'hcinterval', 'hcpasses', 'hcfails', 'hcuri', 'hcexpr', 'hctemplate']);
+const BALANCER_KEYS = new Set(['lbmethod', 'stickysession', 'nofailover', 'maxattempts', 'timeout', 'growth', 'forcerecovery', 'nonce', 'scolonpathdelim', 'stickysessionsep', 'failonstatus', 'failontimeout']);
+
+function effective(ctx: ServerContext, main: ServerContext): Settings {
+  const s: Settings = { ...main.settings };
+  for (const [k, v] of Object.entries(ctx.settings)) if (v !== undefined && k !== 'origins') (s as unknown as Json)[k] = v;
+  s.origins = ctx === main ? main.settings.origins : [...main.settings.origins, ...ctx.settings.origins];
+  return s;
+}
+
+/** `[Aa]`-style folding for RewriteRule [NC]: JavaScript's `u` regexes have no inline (?i). */
+function foldCase(pattern: string): string | undefined {
+  if (/[[\\]/.test(pattern) && /[A-Za-z]/.test(pattern)) return undefined;
+  return pattern.replace(/[A-Za-z]/g, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`);
+}
+
+const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): Mapped {
+  const origins = new Map<string, Origin[]>();
+  const corrections = new Map<string, string[]>();
+  const note = (o: Origin, level: ApacheNote['level'], message: string) => notes.push({ file: o.file, line: o.line, directive: o.directive, level, message });
+  const correct = (key: string, o: Origin, text: string) => {
+    const list = corrections.get(key) ?? [];
+    const line = `fixed ${o.file}:${o.line}: ${text}`;
+    if (!list.includes(line)) list.push(line);
+    corrections.set(key, list);
+  };
+  const remark = (key: string, text: string) => {
+    const list = corrections.get(key) ?? [];
+    corrections.set(key, [...list, text.trim()]);
+  };
+  const fix = opts.fix === true;
+  const main = g.main;
+
+  // ── listeners and which contexts serve each ────────────────────────────────────────────────────
+  if (g.listens.length === 0) {
+    notes.push({ file: '', line: 0, directive: '', level: 'error', message: 'no Listen directive: httpd would not start ("no listening sockets available"); add e.g. "Listen 80"' });
+  }
+  const listen: Json[] = [];
+  const listenOrigins: Origin[] = [];
+  const groups = new Map<string, ServerContext[]>();
+  for (const { address, origin } of g.listens) {
+    const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:]+):)?(\d+)$/.exec(address);
+    if (m === null) {
+      note(origin, 'error', `Listen "${address}" is not [address:]port`);
+      continue;
+    }
+    const port = Number(m[2]);
+    const served = g.vhosts.filter((v) => v.ports.includes(port));
+    const contexts = served.length > 0 ? served : [main];
+    groups.set(contexts.map((c) => (c.origin === undefined ? 'main' : `${c.origin.file}:${c.origin.line}`)).join(','), contexts);
+    const entry: Json = { address: `${m[1] ?? ''}:${port}` };
+    const tlsHosts = served.filter((v) => v.tls.engine);
+    if (tlsHosts.length > 0) {
+      const first = tlsHosts[0]!;
+      const file = (f: string | undefined, what: string): string => {
+        if (f === undefined) {
+          note(first.origin!, 'error', `SSLEngine On needs ${what}`);
+          return '';
+        }
+        return isAbsolute(f) ? f : join(opts.serverRoot, f);
+      };
+      const tls: Json = { certFile: file(first.tls.certFile, 'SSLCertificateFile'), keyFile: file(first.tls.keyFile, 'SSLCertificateKeyFile') };
+      const sni: Json = {};
+      for (const v of tlsHosts.slice(1)) {
+        for (const name of v.names) sni[name] = { certFile: file(v.tls.certFile, 'SSLCertificateFile'), keyFile: file(v.tls.keyFile, 'SSLCertificateKeyFile') };
+      }
+      if (Object.keys(sni).length > 0) tls.sni = sni;
+      entry.tls = tls;
+      listenOrigins.push(...tlsHosts.flatMap((v) => v.tls.origins));
+    }
+    listen.push(entry);
+    listenOrigins.push(origin);
+  }
+  for (const v of g.vhosts) {
+    if (!v.ports.some((p) => g.listens.some((l) => l.address.endsWith(String(p))))) {
+      note(v.origin!, 'warning', `no Listen for port ${v.ports.join(', ')}: httpd never gives this virtual host a request, so its rules are left out`);
+    }
+  }
+  if (groups.size > 1) {
+    const where = [...groups.values()].map((cs) => cs.map((c) => (c.origin === undefined ? 'the main server' : `${c.origin.file}:${c.origin.line}`)).join(' + ')).join('; ');
+    notes.push({ file: '', line: 0, directive: '', level: 'error', message: `different listeners are served by different servers (${where}): routes scoped to a listener are not supported yet; split the config into one file per port and run one wspass each` });
+  }
+  origins.set('listen', listenOrigins);
+
+  // ── defaults from the main server ──────────────────────────────────────────────────────────────
+  const mainSettings = effective(main, main);
+  const timeouts = (s: Settings, params: ReadonlyMap<string, string> = new Map()) => {
+    const serverS = s.timeoutS ?? DEFAULT_TIMEOUT_S;
+    const timeoutParam = params.get('timeout');
+    const backendS = timeoutParam !== undefined && /^\d+$/.test(timeoutParam) ? Number(timeoutParam) : (s.proxyTimeoutS ?? serverS);
+    const connectMs = parseDurationMs(params.get('connectiontimeout')) ?? backendS * 1000;
+    // httpd's tunnel waits max(client timeout, backend timeout) for activity (2.4.53+); the trunk
+    // ProxyWebsocketIdleTimeout, when set above 0, is the idle limit itself.
+    const idleMs = s.wsIdleMs !== undefined && s.wsIdleMs > 0 ? s.wsIdleMs : Math.max(serverS, backendS) * 1000;
+    return { idleTimeoutMs: idleMs, connectTimeoutMs: connectMs, handshakeTimeoutMs: backendS * 1000 };
+  };
+  const routeOptions = (s: Settings, params?: ReadonlyMap<string, string>): Json => ({
+    ...timeouts(s, params),
+    preserveHost: s.preserveHost ?? false,
+    forwardedHeaders: s.addHeaders ?? true,
+    async: s.wsAsync ?? false,
+  });
+  const defaults: Json = routeOptions(mainSettings);
+  const backendTls = (s: Settings): Json => ({ rejectUnauthorized: s.sslProxyVerify ?? false, ...(s.sslProxyCaFile !== undefined && { caFile: s.sslProxyCaFile }) });
+  const data: Json = { listen };
+  if (g.headTimeoutS !== undefined) {
+    data.headTimeoutMs = g.headTimeoutS.seconds * 1000;
+    origins.set('headTimeoutMs', [g.headTimeoutS.origin]);
+  }
+  data.defaults = defaults;
+  origins.set('defaults', mainSettings.origins);
+
+  // ── routes ─────────────────────────────────────────────────────────────────────────────────────
+  const routes: Json[] = [];
+  const usedBalancers = new Set<string>();
+
+  /** The backend as httpd would use it, or a reason it cannot be proxied (then an exclusion route). */
+  const slashNoted = new Set<Origin>();
+  /** The one-slash URL diagnosis, once per line; returns the URL to use (corrected with --fix). */
+  const oneSlash = (target: string, o: Origin, key: string): string | undefined => {
+    if (!ONE_SLASH.test(target)) return target;
+    const intended = target.replace(ONE_SLASH, '$1://');
+    if (!slashNoted.has(o)) {
+      slashNoted.add(o);
+      note(o, 'warning', `"${target}" has one slash after the scheme: httpd cannot use it (no host in the URL; the request is answered 400). Likely meant: "${intended}"`);
+    }
+    if (!fix) return undefined;
+    correct(key, o, `"${target}" → "${intended}"`);
+    return intended;
+  };
+
+  const checkTarget = (url: string, s: Settings, o: Origin, key: string): { url: string } | { blocked: string } | undefined => {
+    const target = oneSlash(url, o, key);
+    if (target === undefined) return { blocked: 'the URL has no host (httpd answers 400)' };
+    if (/^balancer:\/\//i.test(target)) return { url: target };
+    if (!SCHEME.test(target)) {
+      note(o, 'error', `backend "${target}" is not supported: wspass proxies to ws://, wss://, http://, https:// and balancer:// URLs`);
+      return undefined;
+    }
+    if (SECURE.test(target) && s.sslProxyEngine !== true) {
+      note(o, 'warning', `backend "${target}" needs TLS but this server has no "SSLProxyEngine On": httpd answers 500 (AH01144) to every request of this rule. Likely meant: add "SSLProxyEngine On"`);
+      if (!fix) return { blocked: 'SSLProxyEngine is not On (httpd answers 500)' };
+      correct(key, o, 'added SSLProxyEngine On for this backend');
+    }
+    return { url: target };
+  };
+
+  const push = (route: Json, from: Origin[]) => {
+    const key = `routes.${routes.length}`;
+    routes.push(route);
+    origins.set(key, from);
+  };
+
+  const scopedRoutes = (ctx: ServerContext, host: string[] | undefined) => {
+    const s = effective(ctx, main);
+    const opts = routeOptions(s);
+    const hostKey = host === undefined ? {} : { host: host.length === 1 ? host[0]! : host };
+    const differing = (o: Json): Json => Object.fromEntries(Object.entries(o).filter(([k, v]) => defaults[k] !== v));
+
+    const withTarget = (route: Json, target: string, params: ReadonlyMap<string, string>, o: Origin, extra: Origin[], extraFirst = false) => {
+      const from = extraFirst ? [...extra, o] : [o, ...extra];
+      const key = `routes.${routes.length}`;
+      const checked = checkTarget(target, s, o, key);
+      if (checked === undefined) return;
+      if ('blocked' in checked) {
+        note(o, 'warning', `mapped as an exclusion (answered 404): ${checked.blocked}`);
+        push({ ...hostKey, ...route, exclude: true }, from);
+        return;
+      }
+      const r: Json = { ...hostKey, ...route, backend: checked.url };
+      const m = /^balancer:\/\/([^/]+)/i.exec(checked.url);
+      if (m !== null) {
+        usedBalancers.add(m[1]!);
+        balancerParams(m[1]!, params, o);
+      } else {
+        workerParams(r, params, o);
+      }
+      Object.assign(r, differing({ ...opts, ...timeouts(s, params) }));
+      if (SECURE.test(checked.url)) r.tls = backendTls(s);
+      if (s.wsFallbackOff === true && /^wss?:/i.test(checked.url)) {
+        // The legacy translate-time veto: a ws:// rule is skipped for a request without Upgrade.
+        r.when = { header: { ...((r.when as Json | undefined)?.header as Json | undefined), upgrade: '' } };
+      }
+      push(r, from);
+    };
+
+    if (ctx.rewriteEngine) for (const rule of ctx.rewrites) rewriteRoute(rule, withTarget);
+    else for (const rule of ctx.rewrites) note(rule.origin, 'ignored', 'RewriteEngine is not On in this server, so httpd ignores the rule');
+    const passes = ctx === main ? [...main.locationPasses, ...main.passes] : [...ctx.locationPasses, ...main.locationPasses, ...ctx.passes, ...main.passes];
+    for (const p of passes) passRoute(p, withTarget, hostKey);
+  };
+
+  const passRoute = (p: ProxyPassRule, withTarget: (r: Json, t: string, params: ReadonlyMap<string, string>, o: Origin, extra: Origin[], extraFirst?: boolean) => void, hostKey: Json) => {
+    const where: Json = p.regex ? { match: p.pattern } : { path: p.pattern };
+    if (p.target === '!') {
+      push({ ...hostKey, ...where, exclude: true }, [p.origin]);
+      return;
+    }
+    withTarget(where, p.target, p.params, p.origin, []);
+  };
+
+  const rewriteRoute = (rule: RewriteRuleSpec, withTarget: (r: Json, t: string, params: ReadonlyMap<string, string>, o: Origin, extra: Origin[], extraFirst?: boolean) => void) => {
+    const o = rule.origin;
+    const flags = new Set(rule.flags.map((f) => f.replace(/=.*/, '')));
+    if (!flags.has('P')) {
+      note(o, 'error', 'RewriteRule without [P] (an internal rewrite or a redirect) is not supported: proxy with [P], or do the redirect in the backend');
+      return;
+    }
+    for (const f of flags) {
+      if (!['P', 'L', 'NC', 'NE', 'QSA', 'END'].includes(f)) note(o, 'error', `RewriteRule flag [${f}] is not supported: only P, L, NC, NE, QSA and END`);
+    }
+    if (rule.pattern.startsWith('!')) return note(o, 'error', 'a negated RewriteRule pattern cannot proxy (it captures nothing): write the positive pattern');
+    let pattern = rule.pattern;
+    if (flags.has('NC')) {
+      const folded = foldCase(pattern);
+      if (folded === undefined) return note(o, 'error', 'RewriteRule [NC] on a pattern with letters inside [...] or escapes is not supported: write the case variants out');
+      pattern = folded;
+    }
+    if (/%\{|%[0-9]/.test(rule.target)) return note(o, 'error', 'a %{VAR} or %n in the RewriteRule target is not supported yet: use $n from the rule pattern');
+    const header: Json = {};
+    const extra: Origin[] = [];
+    const key = `routes.${routes.length}`;
+    // Every mistake of the rule is diagnosed, even when an earlier one already keeps it from applying.
+    oneSlash(rule.target, o, key);
+    for (const c of rule.conditions) {
+      if (!c.test.startsWith('${')) continue;
+      const intended = `%${c.test.slice(1)}`;
+      const outcome = conditionOnEmpty(c.pattern) === true ? 'this condition always holds' : `this condition never matches "${c.pattern}"`;
+      note(c.origin, 'warning', `"${c.test}" starts with "$": httpd reads it as a RewriteMap lookup of an undefined map and tests the empty string, so ${outcome}. Likely meant: RewriteCond ${intended} ${c.pattern}${c.flags.length > 0 ? ` [${c.flags.join(',')}]` : ''}`);
+    }
+    // Each condition becomes a header test, or (a faithful `${...}`, which tests '') a constant.
+    type Item = { readonly or: boolean } & ({ readonly kind: 'always' | 'never' } | { readonly kind: 'test'; readonly name: string; readonly pat: string; readonly origin: Origin });
+    const items: Item[] = [];
+    for (const c of rule.conditions) {
+      extra.push(c.origin);
+      const or = c.flags.includes('OR');
+      let test = c.test;
+      if (test.startsWith('${')) {
+        if (!fix) {
+          const holds = conditionOnEmpty(c.pattern);
+          if (holds === undefined) return note(c.origin, 'error', `condition pattern "${c.pattern}" is not supported`);
+          items.push({ or, kind: holds ? 'always' : 'never' });
+          continue;
+        }
+        test = `%${test.slice(1)}`;
+        correct(key, c.origin, `"${c.test}" → "${test}"`);
+      }
+      // %{HTTP_HOST} is the Host header.
+      const m = /^%\{HTTP:([A-Za-z0-9-]+)\}$/.exec(test) ?? (/^%\{HTTP_HOST\}$/i.test(test) ? [test, 'Host'] : null);
+      if (m === null) return note(c.origin, 'error', `RewriteCond on "${test}" is not supported yet: only %{HTTP:Header-Name} and %{HTTP_HOST}`);
+      const unknown = c.flags.filter((f) => f !== 'NC' && f !== 'OR');
+      if (unknown.length > 0) return note(c.origin, 'error', `RewriteCond flag [${unknown.join(',')}] is not supported yet: only [NC] and [OR]`);
+      if (!c.flags.includes('NC')) note(c.origin, 'warning', 'wspass compares header conditions case-insensitively, as with [NC]');
+      const pat = headerPattern(c.pattern);
+      if (pat === undefined) return note(c.origin, 'error', `condition pattern "${c.pattern}" is not supported: write a regular expression, "=value" or "!" before either`);
+      items.push({ or, kind: 'test', name: m[1].toLowerCase(), pat, origin: c.origin });
+    }
+    // `A [OR] B` then `C`: (A or B) and C. A chain runs up to the first condition without [OR].
+    const chains: Item[][] = [];
+    let chain: Item[] = [];
+    for (const item of items) {
+      chain.push(item);
+      if (!item.or) {
+        chains.push(chain);
+        chain = [];
+      }
+    }
+    if (chain.length > 0) chains.push(chain); // a trailing [OR] ORs with nothing more
+    const any: Json[] = [];
+    for (const ch of chains) {
+      if (ch.some((i) => i.kind === 'always')) continue;
+      const tests = ch.filter((i): i is Item & { kind: 'test'; name: string; pat: string; origin: Origin } => i.kind === 'test');
+      if (tests.length === 0) return note(o, 'warning', 'this rule never applies (a condition on an undefined map never matches): no route is made for it');
+      if (tests.length === 1) {
+        const t = tests[0]!;
+        if (header[t.name] !== undefined) return note(t.origin, 'error', `two conditions on ${t.name} in one rule are not supported yet: join them into one pattern`);
+        header[t.name] = t.pat;
+      } else {
+        if (any.length > 0) return note(tests[0]!.origin, 'error', 'more than one [OR] group in a rule is not supported yet: split the rule in two');
+        any.push(...tests.map((t) => ({ header: { [t.name]: t.pat } })));
+      }
+    }
+    const route: Json = { match: pattern };
+    if (Object.keys(header).length > 0 || any.length > 0) route.when = { ...(Object.keys(header).length > 0 && { header }), ...(any.length > 0 && { any }) };
+    let target = rule.target;
+    if (!/\$[0-9]/.test(target)) {
+      // mod_rewrite sends the target as written, while a regex route without $n appends the request
+      // path (ProxyPassMatch): an empty group at the end, placed in the target, keeps the path as written.
+      const exact = exactTarget(pattern, target);
+      if (exact !== undefined) {
+        route.match = exact.match;
+        target = exact.target;
+        remark(key, ` the empty group "()" and $${exact.group} keep the target path as written (mod_rewrite appends nothing)`);
+      }
+    }
+    withTarget(route, target, new Map(), o, extra, true);
+  };
+
+  const workerParams = (r: Json, params: ReadonlyMap<string, string>, o: Origin) => {
+    for (const [k, v] of params) {
+      if (k === 'upgrade') r.upgrade = v.toUpperCase() === 'ANY' ? 'ANY' : v.toUpperCase() === 'NONE' ? 'NONE' : v.split(',').length > 1 ? v.split(',') : v;
+      else if (k === 'timeout' || k === 'connectiontimeout') {
+        if (k === 'timeout' ? !/^\d+$/.test(v) : parseDurationMs(v) === undefined) note(o, 'error', `${k}=${v} expects seconds${k === 'connectiontimeout' ? ' (or milliseconds with "ms")' : ''}`);
+      } else if (k === 'retry' || k === 'loadfactor' || k === 'status' || k === 'route' || k === 'redirect') {
+        note(o, 'ignored', `${k}= on a backend outside a balancer: httpd does not use it there (a standalone backend is retried on every request)`);
+      } else if (WORKER_IGNORED.has(k)) note(o, 'ignored', `${k}= (connection pooling and flushing are wspass's own: each tunnel has its own backend connection and is never buffered)`);
+      else note(o, 'error', `ProxyPass parameter "${k}${v === '' ? '' : `=${v}`}" is not supported (httpd: unknown or a flag wspass does not emulate)`);
+    }
+  };
+
+  const balancerExtra = new Map<string, Map<string, { v: string; o: Origin }>>();
+  const balancerParams = (name: string, params: ReadonlyMap<string, string>, o: Origin) => {
+    const m = balancerExtra.get(name) ?? new Map<string, { v: string; o: Origin }>();
+    balancerExtra.set(name, m);
+    for (const [k, v] of params) {
+      if (BALANCER_KEYS.has(k)) m.set(k, { v, o });
+      else if (k === 'timeout' || k === 'connectiontimeout' || k === 'upgrade') note(o, 'error', `${k}= on a balancer:// ProxyPass is not supported yet: put it on each BalancerMember`);
+      else workerParams({}, new Map([[k, v]]), o);
+    }
+  };
+
+  // Which contexts serve requests: one listener group (see the check above).
+  const served = [...groups.values()][0] ?? [main];
+  if (served.length === 1) scopedRoutes(served[0]!, undefined);
+  else {
+    // Name-based virtual hosts: the first is the default, so it goes last and unscoped; each other one
+    // ends with an exclusion for its names, so its unmatched requests get 404 as in httpd.
+    for (const v of served.slice(1)) {
+      if (v.names.length === 0) {
+        note(v.origin!, 'warning', 'a virtual host without ServerName never gets a request (the first one of its address is the default)');
+        continue;
+      }
+      scopedRoutes(v, v.names);
+      push({ host: v.names.length === 1 ? v.names[0]! : v.names, path: '/', exclude: true }, [v.origin!]);
+    }
+    scopedRoutes(served[0]!, undefined);
+  }
+  if (routes.length === 0) {
+    notes.push({ file: '', line: 0, directive: '', level: 'error', message: 'no ProxyPass, ProxyPassMatch or RewriteRule [P] reaches a listener: nothing would be proxied' });
+  }
+  data.routes = routes;
+
+  // ── balancers ──────────────────────────────────────────────────────────────────────────────────
+  const balancers: Json = {};
+  for (const spec of g.balancers.values()) {
+    if (!usedBalancers.has(spec.name)) {
+      note(spec.origin, 'ignored', `balancer://${spec.name} is used by no ProxyPass or RewriteRule`);
+      continue;
+    }
+    balancers[spec.name] = mapBalancer(spec, balancerExtra.get(spec.name), effective(main, main));
+    origins.set(`balancers.${spec.name}`, [spec.origin, ...spec.members.map((m) => m.origin), ...spec.paramOrigins]);
+  }
+  for (const name of usedBalancers) {
+    if (!g.balancers.has(name)) notes.push({ file: '', line: 0, directive: '', level: 'error', message: `balancer://${name} is used but no <Proxy "balancer://${name}"> defines its members` });
+  }
+  if (Object.keys(balancers).length > 0) data.balancers = balancers;
+  if (routes.some((r) => typeof r.backend === 'string' && /^balancer:/i.test(r.backend)) && mainSettings.sslProxyEngine === true) {
+    defaults.tls = backendTls(mainSettings);
+  }
+
+  function mapBalancer(spec: BalancerSpec, extra: Map<string, { v: string; o: Origin }> | undefined, s: Settings): Json {
+    const all = new Map<string, { v: string; o: Origin }>();
+    for (const [k, v] of spec.params) all.set(k, { v, o: spec.paramOrigins[0] ?? spec.origin });
+    for (const [k, v] of extra ?? []) all.set(k, v);
+    const b: Json = {};
+    let retryMs: number | undefined;
+    const members = spec.members.map((m) => {
+      const member: Json = { url: m.url };
+      if (ONE_SLASH.test(m.url) || !SCHEME.test(m.url)) note(m.origin, 'error', `BalancerMember "${m.url}" must be a ws://, wss://, http:// or https:// URL`);
+      if (SECURE.test(m.url) && s.sslProxyEngine !== true) note(m.origin, 'error', 'a TLS member without "SSLProxyEngine On" (httpd answers 500): add SSLProxyEngine On');
+      for (const [k, v] of m.params) {
+        if (k === 'loadfactor') {
+          const n = Number(v);
+          if (!(n >= 1 && n <= 100)) note(m.origin, 'error', 'loadfactor= must be 1 to 100');
+          member.weight = Math.max(1, Math.round(n));
+          if (!Number.isInteger(n)) note(m.origin, 'warning', `loadfactor=${v} rounded to ${String(member.weight)} (weights are whole numbers)`);
+        } else if (k === 'route') member.route = v;
+        else if (k === 'upgrade') member.upgrade = v.toUpperCase() === 'ANY' ? 'ANY' : v;
+        else if (k === 'status') {
+          const flags = v.replace(/^[+-]/, '').toUpperCase();
+          if (v.startsWith('-')) continue;
+          if (flags.includes('D') || flags.includes('S')) member.state = 'disabled';
+          else if (flags.includes('H') || flags.includes('R')) member.state = 'standby';
+          else if (flags.includes('N')) member.state = 'draining';
+          else if (flags.includes('I') || flags.includes('E')) note(m.origin, 'ignored', `status=${v}: error state is tracked by wspass itself`);
+        } else if (k === 'retry') {
+          retryMs = Math.max(retryMs ?? 0, Number(v) * 1000);
+          if (spec.members.length > 1) note(m.origin, 'warning', 'retry= is one value per balancer in wspass: the largest of the members is used');
+        } else if (WORKER_IGNORED.has(k)) note(m.origin, 'ignored', `${k}= (connection pooling is wspass's own)`);
+        else note(m.origin, 'error', `BalancerMember parameter "${k}" is not supported yet`);
+      }
+      return member;
+    });
+    for (const [k, { v, o }] of all) {
+      if (k === 'lbmethod') {
+        if (['byrequests', 'bybusyness', 'bytraffic'].includes(v.toLowerCase())) b.strategy = v.toLowerCase();
+        else note(o, 'error', `lbmethod=${v} is not supported: byrequests, bybusyness or bytraffic`);
+      } else if (k === 'stickysession') {
+        const [cookie, param] = v.split('|');
+        b.sticky = { cookie };
+        if (param !== undefined) note(o, 'warning', `the URL parameter part "${param}" of stickysession is not read yet: only the cookie`);
+        else note(o, 'warning', `stickiness from a "${v}=" URL parameter is not read yet: only the cookie`);
+      } else if (k === 'maxattempts') b.maxAttempts = Math.min(20, Number(v) + 1);
+      else if (k === 'nofailover') {
+        if (v.toLowerCase() === 'on') note(o, 'error', 'nofailover=On is not supported yet: a request whose sticky member is down goes to another member');
+      } else if (k === 'stickysessionsep') {
+        if (v !== '.') note(o, 'error', 'stickysessionsep other than "." is not supported');
+      } else if (k === 'timeout') note(o, 'warning', 'balancer timeout= is not emulated: with no usable member wspass answers 503 at once');
+      else note(o, 'ignored', `${k}= (balancer-manager and recovery settings are wspass's own)`);
+    }
+    b.members = members;
+    // httpd tries one member then up to members−1 others.
+    if (b.maxAttempts === undefined) b.maxAttempts = Math.max(1, Math.min(20, members.length));
+    if (retryMs !== undefined) b.retryMs = retryMs;
+    return b;
+  }
+
+  return { data, origins, corrections };
+}
+
+/** `pattern` with an empty group appended and `target` with that group in its path; undefined past $9. */
+function exactTarget(pattern: string, target: string): { match: string; target: string; group: number } | undefined {
+  let groups: number;
+  try {
+    groups = new RegExp(`${pattern}|`, 'u').exec('')!.length - 1;
+  } catch {
+    return undefined; // the route table reports the pattern
+  }
+  const group = groups + 1;
+  if (group > 9) return undefined;
+  const q = target.indexOf('?');
+  let base = q === -1 ? target : target.slice(0, q);
+  if (/^[a-z]+:\/\/[^/]*$/i.test(base)) base += '/';
+  return { match: `(?:${pattern})()`, target: `${base}$${group}${q === -1 ? '' : target.slice(q)}`, group };
+}
+
+/** A RewriteCond pattern as a route header pattern ("!" negates; "=x" is an exact comparison). */
+function headerPattern(p: string): string | undefined {
+  const negate = p.startsWith('!');
+  const body = negate ? p.slice(1) : p;
+  if (/^[<>]|^-[a-zA-Z]$/.test(body)) return undefined;
+  const regex = body.startsWith('=') ? `^${escapeRegex(body.slice(1))}$` : body;
+  return negate ? `!${regex}` : regex;
+}
+
+function conditionOnEmpty(p: string): boolean | undefined {
+  const pat = headerPattern(p);
+  if (pat === undefined) return undefined;
+  const negate = pat.startsWith('!');
+  try {
+    return new RegExp(negate ? pat.slice(1) : pat, 'i').test('') !== negate;
+  } catch {
+    return undefined;
+  }
+}
