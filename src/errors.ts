@@ -29,6 +29,7 @@ export const ERRORS = {
   WSP_CLIENT_ERROR: { status: 0, reason: 'client connection failed' },
   WSP_BACKEND_ERROR: { status: 0, reason: 'backend connection failed after the upgrade' },
   WSP_CONFIG_INVALID: { status: 0, reason: 'configuration is invalid' },
+  WSP_NATIVE_UNAVAILABLE: { status: 0, reason: 'tunnel.engine is native but the native engine could not be loaded' },
   WSP_UNKNOWN_MEMBER: { status: 404, reason: 'no such balancer or balancer member' },
 } as const satisfies Record<string, ErrorSpec>;
 

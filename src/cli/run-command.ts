@@ -52,8 +52,10 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
     log.fatal({ err: (err as Error).message }, 'cannot start');
     return 1;
   }
+  // The tunnel engine each worker runs (native or js), so a silent fallback shows at start-up.
+  const engine = [...new Set(supervisor.status().workers.map((w) => w.engine))].join(',');
   resolveListeners(config).forEach((l, i) =>
-    lifecycle.info({ address: l.host, port: ports[i], workers }, 'listening'),
+    lifecycle.info({ address: l.host, engine, port: ports[i], workers }, 'listening'),
   );
 
   // Balancers: runtime control and active health checks live here, in the primary, over the member table

@@ -384,6 +384,18 @@ export const configSchema = z
       })
       .optional()
       .describe('Admin HTTP endpoint of the primary thread (status, metrics, reload, balancer control); off when absent'),
+    tunnel: z
+      .strictObject({
+        engine: z
+          .enum(['auto', 'native', 'js'])
+          .default('auto')
+          .describe(
+            'What relays tunnel bytes: native (the C engine on each worker loop; a start-up error when it is not built), ' +
+              'js (Node sockets), or auto (native for plain TCP on both sides when it loaded, js otherwise with one warning)',
+          ),
+      })
+      .default({ engine: 'auto' })
+      .describe('The tunnel data plane'),
     shutdown: z
       .strictObject({
         tunnelDrainMs: durationMs('On SIGTERM/SIGINT, close open tunnels spread evenly over this window').default(5_000),

@@ -30,14 +30,15 @@ import type { Logger } from '../log.js';
 import type { RouteTable } from '../routing/route-table.js';
 import { composeRoutes } from './compose-routes.js';
 import type { RequestFacts } from '../routing/types.js';
-import type { ByteTunnel, TunnelCloseInfo } from '../tunnel/byte-tunnel.js';
+import type { Tunnel, TunnelCloseInfo } from '../tunnel/tunnel.js';
+import { resolveTunnelEngine, type TunnelEngine } from '../tunnel/tunnel-engine.js';
 import { decideUpgrade, type UpgradeDecision } from './upgrade-decision.js';
 import { handleUpgrade, type UpgradeContext } from './upgrade-handler.js';
 
 /** Where the proxy reports what it does (the worker engine writes these into shared counters). */
 export interface ProxyStats {
   tunnelOpened(route: string): void;
-  tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: ByteTunnel): void;
+  tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: Tunnel): void;
   httpRequest(route: string): void;
   error(code: ErrorCode, route: string | undefined): void;
 }
@@ -83,7 +84,9 @@ export class ProxyServer {
   #routes: RouteTable;
   readonly #servers: { server: http.Server; proto: Proto; host: string; port: number }[] = [];
   /** Live tunnels and their route names (shutdown, byte counters while they run). */
-  readonly #tunnels = new Map<ByteTunnel, string>();
+  readonly #tunnels = new Map<Tunnel, string>();
+  /** The tunnel engine of this thread (config `tunnel.engine`). */
+  #engine: TunnelEngine;
   /** Resolves a drain waiting for the last tunnel to close. */
   #onLastTunnel: (() => void) | undefined;
   readonly #httpProxy: HttpProxy;
@@ -95,6 +98,7 @@ export class ProxyServer {
     this.#serverName = opts.serverName ?? hostname();
     this.#config = config;
     this.#routes = opts.routes ?? composeRoutes(config);
+    this.#engine = this.#resolveEngine(config, undefined);
     this.#httpProxy = new HttpProxy({
       serverName: this.#serverName,
       onError: (code: ErrorCode, err: Error, req: IncomingMessage) => {
@@ -104,13 +108,28 @@ export class ProxyServer {
     });
   }
 
+  /** The engine new tunnels of plain TCP connections run on ('native' or 'js'). */
+  get tunnelEngine(): 'native' | 'js' {
+    return this.#engine.name;
+  }
+
+  /** Throws WSP_NATIVE_UNAVAILABLE for `native` without the addon; `auto` without it warns once. */
+  #resolveEngine(config: Config, previous: TunnelEngine | undefined): TunnelEngine {
+    const engine = resolveTunnelEngine(config.tunnel.engine);
+    if (engine.fallback !== undefined && previous?.fallback === undefined) {
+      this.#log.warn({ err: engine.fallback }, 'native tunnel engine not available; tunnels use the JavaScript engine');
+    }
+    engine.warn = (why) => this.#log.warn({ why }, 'tunnel runs on the JavaScript engine');
+    return engine;
+  }
+
   /** Live tunnels on this thread. */
   get tunnelCount(): number {
     return this.#tunnels.size;
   }
 
   /** Live tunnels with their route names. */
-  liveTunnels(): IterableIterator<[ByteTunnel, string]> {
+  liveTunnels(): IterableIterator<[Tunnel, string]> {
     return this.#tunnels.entries();
   }
 
@@ -146,6 +165,7 @@ export class ProxyServer {
    * `config`, already composed (a worker prepares them before the commit); otherwise they are composed here.
    */
   reload(config: Config, routes: RouteTable = composeRoutes(config)): void {
+    this.#engine = this.#resolveEngine(config, this.#engine);
     this.#routes = routes;
     this.#config = config;
   }
@@ -244,6 +264,7 @@ export class ProxyServer {
       serverName: this.#serverName,
       maxHeaderBytes: this.#config.maxHeaderBytes,
       clientProto: proto,
+      tunnelEngine: () => this.#engine,
       reinject: (socket: Socket) => {
         // Give the connection back to node:http: it parses the next request as if the socket were new.
         server.emit(proto === 'https' ? 'secureConnection' : 'connection', socket);

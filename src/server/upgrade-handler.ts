@@ -25,7 +25,8 @@ import { requestHost } from '../routing/normalize-path.js';
 import type { CompiledRoute } from '../routing/types.js';
 import { connectBackend } from '../tunnel/backend-connect.js';
 import { backendHandshake, type HandshakeResult } from '../tunnel/backend-handshake.js';
-import { ByteTunnel, type TunnelCloseInfo } from '../tunnel/byte-tunnel.js';
+import { JS_ENGINE, openTunnel, type TunnelEngine } from '../tunnel/tunnel-engine.js';
+import type { Tunnel, TunnelCloseInfo } from '../tunnel/tunnel.js';
 import { relayResponse } from './response-relay.js';
 import type { UpgradeDecision } from './upgrade-decision.js';
 import { UpgradeRequestReader } from './upgrade-request-reader.js';
@@ -42,9 +43,11 @@ export interface UpgradeContext {
   /** Hands a socket back to node:http so it parses the next request on it. */
   reinject(socket: Socket): void;
   /** A tunnel started (after the 101 was relayed); the server keeps it for shutdown and metrics. */
-  onTunnelOpen(routeName: string, tunnel: ByteTunnel): void;
+  onTunnelOpen(routeName: string, tunnel: Tunnel): void;
   /** A tunnel ended. */
-  onTunnelClose(info: TunnelCloseInfo, routeName: string, tunnel: ByteTunnel): void;
+  onTunnelClose(info: TunnelCloseInfo, routeName: string, tunnel: Tunnel): void;
+  /** The engine new tunnels run on (JavaScript when absent). */
+  tunnelEngine?(): TunnelEngine;
   /** Called for every error answered to a client on the upgrade path. */
   onError?(code: ErrorCode, routeName: string): void;
 }
@@ -281,7 +284,8 @@ function startTunnel(
   const started = Date.now();
   const balancer = route.balancer?.balancer;
   if (member !== undefined) balancer?.tunnelOpened(member);
-  const tunnel = new ByteTunnel(
+  const tunnel = openTunnel(
+    ctx.tunnelEngine?.() ?? JS_ENGINE,
     client,
     upgraded,
     {

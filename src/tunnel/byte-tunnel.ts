@@ -13,59 +13,18 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { TunnelLane } from './tunnel-lane.js';
+import { DEFAULT_CLOSE_GRACE_MS, type Tunnel, type TunnelCloseInfo, type TunnelCloseReason, type TunnelInitialBytes, type TunnelOptions } from './tunnel.js';
 
-export interface TunnelOptions {
-  /** Close both sides after no byte in either direction for this long; 0 disables it. */
-  readonly idleTimeoutMs: number;
-  /** Pause a side when the other side holds more than this many bytes not yet sent. */
-  readonly highWaterMarkBytes: number;
-  /** Cork writes (DESIGN D4); false is write-through. */
-  readonly async: boolean;
-  /** With async, hold writes up to this long (or highWaterMarkBytes/4); 0 means one event-loop turn. */
-  readonly asyncDelayMs: number;
-}
-
-export interface TunnelInitialBytes {
-  /** Bytes the client sent after its request head (held until the 101). */
-  readonly toBackend?: Buffer | undefined;
-  /** Bytes the backend sent right after its 101 head. */
-  readonly toClient?: Buffer | undefined;
-  /** The client's FIN arrived before the 101 and was already passed to the backend. */
-  readonly clientEnded?: boolean | undefined;
-}
-
-export type TunnelCloseReason =
-  | 'client-closed'
-  | 'backend-closed'
-  | 'idle-timeout'
-  | 'client-error'
-  | 'backend-error'
-  | 'closed'
-  | 'destroyed';
-
-export interface TunnelCloseInfo {
-  /** What ended the tunnel first. */
-  readonly reason: TunnelCloseReason;
-  readonly bytesToBackend: number;
-  readonly bytesToClient: number;
-  /** Chunks written, both directions. */
-  readonly writes: number;
-  /** Times data was handed to a socket, both directions (equals `writes` without async). */
-  readonly flushes: number;
-  readonly durationMs: number;
-  /** The socket error behind a '*-error' reason, or the error given to destroy(). */
-  readonly error?: Error;
-}
-
-/** How long close() lets both sides flush and finish before destroying them. */
-export const DEFAULT_CLOSE_GRACE_MS = 2_000;
+export type { TunnelCloseInfo, TunnelCloseReason, TunnelInitialBytes, TunnelOptions } from './tunnel.js';
+export { DEFAULT_CLOSE_GRACE_MS } from './tunnel.js';
 
 /** TCP keep-alive probe delay for the client socket (DESIGN D4: keep-alive on for both sockets). */
 const KEEP_ALIVE_DELAY_MS = 30_000;
 
 type Side = 'client' | 'backend';
 
-export class ByteTunnel {
+export class ByteTunnel implements Tunnel {
+  readonly engine = 'js';
   private readonly toBackend: TunnelLane;
   private readonly toClient: TunnelLane;
   private readonly startedAt = performance.now();

@@ -47,7 +47,7 @@ export type PrimaryMessage =
   | { readonly type: 'fail-next-prepare' };
 
 export type WorkerMessage =
-  | { readonly type: 'ready'; readonly ports: readonly number[] }
+  | { readonly type: 'ready'; readonly ports: readonly number[]; readonly engine: 'native' | 'js' }
   | { readonly type: 'startup-failed'; readonly error: WireError }
   | { readonly type: 'reload-done'; readonly phase: ReloadPhase; readonly seq: number }
   | { readonly type: 'reload-failed'; readonly phase: ReloadPhase; readonly seq: number; readonly error: WireError }

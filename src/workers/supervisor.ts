@@ -34,6 +34,8 @@ export interface WorkerStatus {
   readonly state: WorkerState;
   readonly threadId: number | undefined;
   readonly restarts: number;
+  /** The tunnel engine of plain TCP tunnels on this worker (undefined until it is ready). */
+  readonly engine: 'native' | 'js' | undefined;
   readonly lastError: WireError | undefined;
 }
 
@@ -45,6 +47,8 @@ interface Slot {
   startupFailures: number;
   backoffMs: number;
   readyAt: number;
+  /** The tunnel engine the worker reported when it became ready. */
+  engine: 'native' | 'js' | undefined;
   lastError: WireError | undefined;
   respawnTimer: NodeJS.Timeout | undefined;
 }
@@ -93,6 +97,7 @@ export class Supervisor {
       startupFailures: 0,
       backoffMs: FIRST_BACKOFF_MS,
       readyAt: 0,
+      engine: undefined,
       lastError: undefined,
       respawnTimer: undefined,
     }));
@@ -130,6 +135,7 @@ export class Supervisor {
         state: s.state,
         threadId: s.worker?.threadId,
         restarts: s.restarts,
+        engine: s.engine,
         lastError: s.lastError,
       })),
       counters: this.#counters.snapshot(this.#slots.map),
@@ -287,8 +293,9 @@ export class Supervisor {
         case 'ready':
           slot.state = 'ready';
           slot.readyAt = Date.now();
+          slot.engine = msg.engine;
           slot.startupFailures = 0;
-          this.#log.info({ worker: slot.id, threadId: worker.threadId, ports: msg.ports }, 'worker ready');
+          this.#log.info({ worker: slot.id, threadId: worker.threadId, ports: msg.ports, engine: msg.engine }, 'worker ready');
           if (spawnedWith !== this.#config) this.#catchUp(slot);
           startup?.resolve([...msg.ports]);
           break;

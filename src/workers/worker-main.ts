@@ -31,7 +31,7 @@ async function start(): Promise<void> {
   try {
     const addrs = await proxy.listen(init.ports);
     stats.start(proxy);
-    send({ type: 'ready', ports: addrs.map((a) => a.port) });
+    send({ type: 'ready', ports: addrs.map((a) => a.port), engine: proxy.tunnelEngine });
   } catch (err) {
     send({ type: 'startup-failed', error: toWireError(err) });
     await proxy.destroy();

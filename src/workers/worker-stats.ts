@@ -3,7 +3,7 @@
 // touches no shared memory.
 import type { ErrorCode } from '../errors.js';
 import type { ProxyServer, ProxyStats } from '../server/proxy-server.js';
-import type { ByteTunnel, TunnelCloseInfo } from '../tunnel/byte-tunnel.js';
+import type { Tunnel, TunnelCloseInfo } from '../tunnel/tunnel.js';
 import type { CounterWriter } from './shared-counters.js';
 import { MAX_ROUTES } from './shared-counters.js';
 
@@ -13,7 +13,7 @@ export class WorkerStats implements ProxyStats {
   readonly #writer: CounterWriter;
   #slots: ReadonlyMap<string, number>;
   /** Bytes of each live tunnel already added to the counters. */
-  readonly #reported = new WeakMap<ByteTunnel, { toBackend: number; toClient: number }>();
+  readonly #reported = new WeakMap<Tunnel, { toBackend: number; toClient: number }>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(writer: CounterWriter, slots: ReadonlyMap<string, number>) {
@@ -35,7 +35,7 @@ export class WorkerStats implements ProxyStats {
     this.#writer.add(slot, 'tunnelsOpened', 1);
   }
 
-  tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: ByteTunnel): void {
+  tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: Tunnel): void {
     const slot = this.#slot(route);
     const seen = this.#reported.get(tunnel);
     this.#writer.add(slot, 'activeTunnels', -1);

@@ -13,11 +13,22 @@ export interface TestProxy {
   readonly httpBase: string;
 }
 
+/**
+ * The tunnel engine test proxies run: WSPASS_TEST_TUNNEL_ENGINE when set (the `*-js` suites re-run a
+ * tunnel suite with `js`), else `native` with CI=true (a build that silently fell back to JS fails there),
+ * else `auto` (native where it was built).
+ */
+export function testTunnelEngine(): 'auto' | 'native' | 'js' {
+  const env = process.env.WSPASS_TEST_TUNNEL_ENGINE;
+  if (env === 'auto' || env === 'native' || env === 'js') return env;
+  return process.env.CI === 'true' ? 'native' : 'auto';
+}
+
 export async function startProxy(
   t: TestContext,
   config: Omit<ConfigInput, 'listen'> & { listen?: ConfigInput['listen'] },
 ): Promise<TestProxy> {
-  const proxy = new ProxyServer(configSchema.parse({ listen: '127.0.0.1:0', ...config }), { log: silentLogger() });
+  const proxy = new ProxyServer(configSchema.parse({ listen: '127.0.0.1:0', tunnel: { engine: testTunnelEngine() }, ...config }), { log: silentLogger() });
   const [addr] = await proxy.listen();
   t.after(() => proxy.destroy());
   const port = addr!.port;

@@ -1,0 +1,16 @@
+{
+  "targets": [
+    {
+      "target_name": "wspass_native",
+      "sources": [
+        "src/native/addon.c",
+        "src/native/relay.c",
+        "src/native/thread_state.c",
+        "src/native/tunnel.c"
+      ],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Werror"],
+      "cflags!": ["-fno-exceptions"]
+    }
+  ]
+}

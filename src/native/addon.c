@@ -1,0 +1,193 @@
+/* The Node-API surface of the native tunnel engine (used by src/tunnel/native-engine.ts):
+ *
+ *   setCloseHandler(fn)   fn(id, reason, bytesToBackend, bytesToClient, writes, errno) once per tunnel
+ *   open(clientFd, backendFd, toBackend?, toClient?, clientEnded, backendEnded, idleMs, readMax) -> id
+ *   close(id, graceMs)    FIN both ways after pending bytes; destroyed after graceMs
+ *   destroy(id)           both sides closed now
+ *   counters(Float64Array) -> n   [id, bytesToBackend, bytesToClient] of each open tunnel, in bulk
+ *
+ * open() never takes the caller's fds: it dup()s them and owns only the duplicates (closing them itself
+ * when it fails), so the JS sockets can be destroyed right after it returns without ending the
+ * connections: closing the JS handle drops the old fd from Node's epoll, the duplicate keeps the socket. */
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "thread_state.h"
+
+#define CHECK(env, call)                                         \
+  do {                                                           \
+    if ((call) != napi_ok) {                                     \
+      napi_throw_error((env), "WSP_NATIVE", #call " failed");    \
+      return NULL;                                               \
+    }                                                            \
+  } while (0)
+
+static napi_value set_close_handler(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct thread_state *ts = thread_state_get(env);
+  if (ts == NULL) return NULL;
+  if (ts->on_close != NULL) napi_delete_reference(env, ts->on_close);
+  ts->on_close = NULL;
+  CHECK(env, napi_create_reference(env, argv[0], 1, &ts->on_close));
+  return NULL;
+}
+
+/* Copies a Buffer argument (undefined: nothing) into lane `src`. */
+static int queue_arg(napi_env env, struct relay *r, enum relay_side src, napi_value v) {
+  bool is_buffer = false;
+  if (napi_is_buffer(env, v, &is_buffer) != napi_ok || !is_buffer) return 0;
+  void *data;
+  size_t len;
+  if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return -EINVAL;
+  return relay_queue(r, src, data, len);
+}
+
+static napi_value open_tunnel(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  int32_t fds[2] = {-1, -1};
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8 || napi_get_value_int32(env, argv[0], &fds[0]) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &fds[1]) != napi_ok) {
+    napi_throw_type_error(env, "WSP_NATIVE", "open(clientFd, backendFd, ...): bad arguments");
+    return NULL;
+  }
+  bool client_ended = false, backend_ended = false;
+  uint32_t idle_ms = 0, read_max = 0;
+  napi_get_value_bool(env, argv[4], &client_ended);
+  napi_get_value_bool(env, argv[5], &backend_ended);
+  napi_get_value_uint32(env, argv[6], &idle_ms);
+  napi_get_value_uint32(env, argv[7], &read_max);
+  if (read_max == 0 || read_max > THREAD_BUFFER_BYTES) read_max = THREAD_BUFFER_BYTES;
+
+  struct thread_state *ts = thread_state_get(env);
+  if (ts == NULL) return NULL;
+  int dups[2];
+  dups[0] = fcntl(fds[0], F_DUPFD_CLOEXEC, 0);
+  if (dups[0] < 0) {
+    napi_throw_error(env, "WSP_NATIVE", "dup of the client fd failed");
+    return NULL;
+  }
+  dups[1] = fcntl(fds[1], F_DUPFD_CLOEXEC, 0);
+  if (dups[1] < 0) {
+    close(dups[0]);
+    napi_throw_error(env, "WSP_NATIVE", "dup of the backend fd failed");
+    return NULL;
+  }
+  /* Ownership: from here the duplicates belong to the tunnel (relay_close_fds closes them). */
+  struct tunnel *t = calloc(1, sizeof *t);
+  if (t == NULL) {
+    close(dups[0]);
+    close(dups[1]);
+    napi_throw_error(env, "WSP_NATIVE", "out of memory");
+    return NULL;
+  }
+  relay_init(&t->relay, dups[0], dups[1]);
+  t->idle_ms = idle_ms;
+  t->read_max = read_max;
+  int rc = queue_arg(env, &t->relay, RELAY_CLIENT, argv[2]);
+  if (rc == 0) rc = queue_arg(env, &t->relay, RELAY_BACKEND, argv[3]);
+  if (rc == 0) rc = thread_state_add(ts, t) == 0 ? 0 : -ENOMEM;
+  if (rc != 0) {
+    relay_close_fds(&t->relay); /* frees queued bytes too */
+    free(t);
+    napi_throw_error(env, "WSP_NATIVE", "native tunnel could not be created");
+    return NULL;
+  }
+  if (client_ended) relay_src_ended(&t->relay, RELAY_CLIENT);
+  if (backend_ended) relay_src_ended(&t->relay, RELAY_BACKEND);
+  /* Everything that can throw happens before tunnel_start: once a byte is sent, open() must succeed,
+   * or the caller's fallback would send the hand-off bytes a second time. */
+  napi_value id;
+  if (napi_create_double(env, thread_state_id(t), &id) != napi_ok) rc = -ENOMEM;
+  if (rc == 0) rc = tunnel_start(t, ts->loop);
+  if (rc != 0) {
+    thread_state_discard(ts, t); /* closes the fds, frees t */
+    napi_throw_error(env, "WSP_NATIVE", uv_strerror(rc));
+    return NULL;
+  }
+  if (idle_ms != 0) thread_state_need_timer(ts, idle_ms);
+  return id;
+}
+
+/* The open tunnel named by argv[0], or NULL (closed already, or unknown). */
+static struct tunnel *tunnel_arg(napi_env env, napi_value v) {
+  double id;
+  if (napi_get_value_double(env, v, &id) != napi_ok) return NULL;
+  struct thread_state *ts = thread_state_get(env);
+  return ts == NULL ? NULL : thread_state_find(ts, id);
+}
+
+static napi_value close_tunnel(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct tunnel *t = argc < 2 ? NULL : tunnel_arg(env, argv[0]);
+  if (t == NULL) return NULL;
+  uint32_t grace = 0;
+  napi_get_value_uint32(env, argv[1], &grace);
+  uint64_t deadline = uv_now(t->ts->loop) + grace;
+  if (t->deadline == 0 || deadline < t->deadline) t->deadline = deadline;
+  relay_drain(&t->relay, RELAY_CLOSED);
+  thread_state_need_timer(t->ts, grace);
+  tunnel_update(t);
+  return NULL;
+}
+
+static napi_value destroy_tunnel(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct tunnel *t = argc < 1 ? NULL : tunnel_arg(env, argv[0]);
+  if (t == NULL) return NULL;
+  relay_fail(&t->relay, RELAY_DESTROYED, 0);
+  tunnel_update(t);
+  return NULL;
+}
+
+static napi_value counters(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (argc < 1 || napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_float64_array) {
+    napi_throw_type_error(env, "WSP_NATIVE", "counters(Float64Array)");
+    return NULL;
+  }
+  struct thread_state *ts = thread_state_get(env);
+  if (ts == NULL) return NULL;
+  double *out = data;
+  uint32_t n = 0;
+  for (struct tunnel *t = ts->head; t != NULL && (size_t)(n + 1) * 3 <= length; t = t->next, n++) {
+    out[n * 3] = thread_state_id(t);
+    out[n * 3 + 1] = (double)t->relay.lane[RELAY_CLIENT].bytes;
+    out[n * 3 + 2] = (double)t->relay.lane[RELAY_BACKEND].bytes;
+  }
+  napi_value result;
+  CHECK(env, napi_create_uint32(env, n, &result));
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"setCloseHandler", NULL, set_close_handler, NULL, NULL, NULL, napi_default, NULL},
+      {"open", NULL, open_tunnel, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, close_tunnel, NULL, NULL, NULL, napi_default, NULL},
+      {"destroy", NULL, destroy_tunnel, NULL, NULL, NULL, napi_default, NULL},
+      {"counters", NULL, counters, NULL, NULL, NULL, napi_default, NULL},
+  };
+  CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE_INIT() {
+  return init(env, exports);
+}

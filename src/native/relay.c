@@ -1,0 +1,181 @@
+/* The relay logic of one tunnel (see relay.h). Every syscall's failure is decided next to the call:
+ * EAGAIN/EINTR mean "not now" (level-triggered polling brings us back), anything else fails the tunnel
+ * with the side it happened on. */
+#define _GNU_SOURCE
+#include "relay.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static enum relay_reason closed_reason(enum relay_side side) {
+  return side == RELAY_CLIENT ? RELAY_CLIENT_CLOSED : RELAY_BACKEND_CLOSED;
+}
+
+static enum relay_reason error_reason(enum relay_side side) {
+  return side == RELAY_CLIENT ? RELAY_CLIENT_ERROR : RELAY_BACKEND_ERROR;
+}
+
+static void record(struct relay *r, enum relay_reason reason, int err) {
+  if (r->reason != RELAY_OPEN) return;
+  r->reason = (uint8_t)reason;
+  r->error = err;
+}
+
+void relay_init(struct relay *r, int client_fd, int backend_fd) {
+  memset(r, 0, sizeof *r);
+  r->fd[RELAY_CLIENT] = client_fd;
+  r->fd[RELAY_BACKEND] = backend_fd;
+}
+
+int relay_queue(struct relay *r, enum relay_side src, const char *data, size_t len) {
+  struct relay_lane *lane = &r->lane[src];
+  if (len == 0) return 0;
+  size_t have = lane->pending_len - lane->pending_off;
+  if (have + len > UINT32_MAX) return -ENOMEM;
+  /* Ownership: the lane gets a fresh copy; the caller keeps `data`. */
+  char *p = malloc(have + len);
+  if (p == NULL) return -ENOMEM;
+  if (have > 0) memcpy(p, lane->pending + lane->pending_off, have);
+  memcpy(p + have, data, len);
+  free(lane->pending);
+  lane->pending = p;
+  lane->pending_off = 0;
+  lane->pending_len = (uint32_t)(have + len);
+  return 0;
+}
+
+void relay_src_ended(struct relay *r, enum relay_side src) {
+  r->lane[src].read_eof = true;
+  record(r, closed_reason(src), 0);
+}
+
+static void drop_pending(struct relay_lane *lane) {
+  free(lane->pending);
+  lane->pending = NULL;
+  lane->pending_len = lane->pending_off = 0;
+}
+
+/* Passes the FIN of lane `src` on, once nothing of it waits to be sent. */
+static void maybe_shut(struct relay *r, enum relay_side src) {
+  struct relay_lane *lane = &r->lane[src];
+  if (lane->dst_shut || lane->pending != NULL) return;
+  if (!lane->read_eof && !r->draining) return;
+  lane->dst_shut = true;
+  if (shutdown(r->fd[!src], SHUT_WR) != 0 && errno != ENOTCONN) {
+    /* ENOTCONN: the peer is already gone; its read side reports how. */
+    r->failed = true;
+    record(r, error_reason((enum relay_side)!src), errno);
+  }
+}
+
+/* Sends `len` bytes of `data` to the destination of lane `src`. Returns how many were accepted, or -1
+ * after failing the relay. */
+static ssize_t send_some(struct relay *r, enum relay_side src, const char *data, size_t len) {
+  for (;;) {
+    ssize_t n = send(r->fd[!src], data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      r->lane[src].bytes += (uint64_t)n;
+      r->lane[src].sends++;
+      return n;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    r->failed = true;
+    record(r, error_reason((enum relay_side)!src), errno);
+    return -1;
+  }
+}
+
+/* The destination of lane `src` became writable: send what waits. */
+static void flush_lane(struct relay *r, enum relay_side src) {
+  struct relay_lane *lane = &r->lane[src];
+  if (lane->pending == NULL) return;
+  ssize_t n = send_some(r, src, lane->pending + lane->pending_off, lane->pending_len - lane->pending_off);
+  if (n < 0) return;
+  lane->pending_off += (uint32_t)n;
+  if (lane->pending_off == lane->pending_len) drop_pending(lane);
+  maybe_shut(r, src);
+}
+
+void relay_start(struct relay *r) {
+  flush_lane(r, RELAY_CLIENT);
+  flush_lane(r, RELAY_BACKEND);
+  maybe_shut(r, RELAY_CLIENT);
+  maybe_shut(r, RELAY_BACKEND);
+}
+
+/* fd[src] is readable: one read into the thread's buffer, sent on at once. */
+static void read_lane(struct relay *r, enum relay_side src, char *buf, size_t buf_size) {
+  struct relay_lane *lane = &r->lane[src];
+  ssize_t n;
+  do n = read(r->fd[src], buf, buf_size);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    r->failed = true;
+    record(r, error_reason(src), errno);
+    return;
+  }
+  if (n == 0) {
+    lane->read_eof = true;
+    record(r, closed_reason(src), 0);
+    maybe_shut(r, src);
+    return;
+  }
+  if (r->draining) return; /* after a graceful close the bytes have nowhere to go */
+  ssize_t sent = send_some(r, src, buf, (size_t)n);
+  if (sent < 0 || sent == n) return;
+  /* A partial send: keep only the remainder (the buffer is reused by the next read of any tunnel). The
+   * lane is empty here (a source is only read while nothing of it waits), so this allocates one block. */
+  if (relay_queue(r, src, buf + sent, (size_t)(n - sent)) != 0) {
+    r->failed = true;
+    record(r, error_reason(src), ENOMEM);
+  }
+}
+
+void relay_on_ready(struct relay *r, enum relay_side side, unsigned ready, char *buf, size_t buf_size) {
+  /* Writes first: a lane that empties may let its source be read in this same turn. */
+  if ((ready & RELAY_WRITE) && !r->failed) flush_lane(r, (enum relay_side)!side);
+  if ((ready & RELAY_READ) && !r->failed && (relay_wants(r, side) & RELAY_READ)) read_lane(r, side, buf, buf_size);
+}
+
+unsigned relay_wants(const struct relay *r, enum relay_side side) {
+  if (r->failed) return 0;
+  unsigned want = 0;
+  const struct relay_lane *from = &r->lane[side];
+  /* Back-pressure: a source is read only while nothing of it waits (draining reads and drops). */
+  if (!from->read_eof && (from->pending == NULL || r->draining)) want |= RELAY_READ;
+  if (r->lane[!side].pending != NULL) want |= RELAY_WRITE;
+  return want;
+}
+
+bool relay_finished(const struct relay *r) {
+  if (r->failed) return true;
+  for (int i = 0; i < 2; i++)
+    if (!r->lane[i].read_eof || !r->lane[i].dst_shut) return false;
+  return true;
+}
+
+void relay_drain(struct relay *r, enum relay_reason reason) {
+  record(r, reason, 0);
+  r->draining = true;
+  maybe_shut(r, RELAY_CLIENT);
+  maybe_shut(r, RELAY_BACKEND);
+}
+
+void relay_fail(struct relay *r, enum relay_reason reason, int err) {
+  record(r, reason, err);
+  r->failed = true;
+}
+
+void relay_close_fds(struct relay *r) {
+  for (int i = 0; i < 2; i++) {
+    drop_pending(&r->lane[i]);
+    /* close() errors (EINTR, EIO) leave nothing to retry on Linux: the fd is released either way. */
+    if (r->fd[i] >= 0) (void)close(r->fd[i]);
+    r->fd[i] = -1;
+  }
+}

@@ -1,0 +1,216 @@
+/* Per-environment state (see thread_state.h): created on the first call from an environment, freed
+ * when the environment's async cleanup hook has closed every handle. Node aborts the process when a
+ * worker's loop is closed with handles still open, so worker exit waits for the close callbacks here. */
+#include "thread_state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TIMER_MIN_MS 10u
+#define TIMER_MAX_MS 1000u
+
+void thread_state_handle_closed(struct thread_state *ts) {
+  ts->handles_open--;
+  if (ts->tearing_down && ts->handles_open == 0) {
+    /* The last handle of a dying environment is closed: nothing of ours is left on its loop. */
+    napi_async_cleanup_hook_handle hook = ts->cleanup;
+    free(ts->buf);
+    free(ts->slots);
+    free(ts->slot_gen);
+    free(ts);
+    napi_remove_async_cleanup_hook(hook);
+  }
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  thread_state_handle_closed(h->data);
+}
+
+/* Worker exit (or process exit): close every tunnel and the timer, call no JS. The state is freed by
+ * the last close callback, whichever handle it belongs to. */
+static void on_env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
+  struct thread_state *ts = arg;
+  ts->tearing_down = true;
+  ts->cleanup = hook;
+  while (ts->head != NULL) {
+    struct tunnel *t = ts->head;
+    relay_fail(&t->relay, RELAY_DESTROYED, 0);
+    tunnel_close(t); /* unlinks t */
+  }
+  if (ts->on_close != NULL) napi_delete_reference(ts->env, ts->on_close);
+  ts->on_close = NULL;
+  if (ts->async_ctx != NULL) napi_async_destroy(ts->env, ts->async_ctx);
+  ts->async_ctx = NULL;
+  uv_timer_stop(&ts->timer);
+  uv_close((uv_handle_t *)&ts->timer, on_timer_closed);
+}
+
+static void on_timer(uv_timer_t *timer) {
+  struct thread_state *ts = timer->data;
+  uint64_t now = uv_now(ts->loop);
+  struct tunnel *next;
+  for (struct tunnel *t = ts->head; t != NULL; t = next) {
+    next = t->next; /* acting on t may unlink it */
+    if (t->deadline != 0 && now >= t->deadline) {
+      relay_fail(&t->relay, RELAY_DESTROYED, 0);
+      tunnel_update(t);
+    } else if (t->idle_ms != 0 && t->deadline == 0 && now - t->last_active >= t->idle_ms) {
+      relay_drain(&t->relay, RELAY_IDLE_TIMEOUT);
+      t->deadline = now + 2000; /* the same grace as the JS engine's close() */
+      tunnel_update(t);
+    }
+  }
+  if (ts->head == NULL) {
+    uv_timer_stop(&ts->timer);
+    ts->timer_period = 0;
+  }
+}
+
+struct thread_state *thread_state_get(napi_env env) {
+  struct thread_state *ts = NULL;
+  if (napi_get_instance_data(env, (void **)&ts) == napi_ok && ts != NULL) return ts;
+  ts = calloc(1, sizeof *ts);
+  char *buf = malloc(THREAD_BUFFER_BYTES);
+  uv_loop_t *loop = NULL;
+  if (ts == NULL || buf == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    free(ts);
+    free(buf);
+    napi_throw_error(env, "WSP_NATIVE", "native tunnel state could not be created");
+    return NULL;
+  }
+  ts->env = env;
+  ts->loop = loop;
+  ts->buf = buf;
+  int rc = uv_timer_init(loop, &ts->timer);
+  if (rc != 0) {
+    free(ts);
+    free(buf);
+    napi_throw_error(env, "WSP_NATIVE", uv_strerror(rc));
+    return NULL;
+  }
+  ts->timer.data = ts;
+  ts->handles_open = 1;
+  /* The timer alone must not keep a loop alive: the tunnels' polls do that while tunnels exist. */
+  uv_unref((uv_handle_t *)&ts->timer);
+  napi_value name;
+  napi_create_string_utf8(env, "wspass.nativeTunnel", NAPI_AUTO_LENGTH, &name);
+  if (napi_async_init(env, NULL, name, &ts->async_ctx) != napi_ok ||
+      napi_add_async_cleanup_hook(env, on_env_cleanup, ts, &ts->cleanup) != napi_ok ||
+      napi_set_instance_data(env, ts, NULL, NULL) != napi_ok) {
+    /* Too early in start-up to have anything else: give the timer back and leave the state to it. */
+    if (ts->async_ctx != NULL) napi_async_destroy(env, ts->async_ctx);
+    uv_close((uv_handle_t *)&ts->timer, NULL); /* ts leaks (a few bytes, once) rather than race the close */
+    napi_throw_error(env, "WSP_NATIVE", "native tunnel state could not be registered");
+    return NULL;
+  }
+  return ts;
+}
+
+int thread_state_add(struct thread_state *ts, struct tunnel *t) {
+  uint32_t i = ts->free_slot;
+  while (i < ts->slot_count && ts->slots[i] != NULL) i++;
+  if (i == ts->slot_count) {
+    if (ts->slot_count >= (1u << SLOT_BITS)) return -1;
+    uint32_t n = ts->slot_count == 0 ? 64 : ts->slot_count * 2;
+    struct tunnel **slots = realloc(ts->slots, n * sizeof *slots);
+    if (slots == NULL) return -1;
+    ts->slots = slots;
+    uint32_t *gen = realloc(ts->slot_gen, n * sizeof *gen);
+    if (gen == NULL) return -1; /* the larger slots array is kept; slot_count still says the old size */
+    ts->slot_gen = gen;
+    memset(ts->slots + ts->slot_count, 0, (n - ts->slot_count) * sizeof *slots);
+    memset(ts->slot_gen + ts->slot_count, 0, (n - ts->slot_count) * sizeof *gen);
+    ts->slot_count = n;
+  }
+  ts->slots[i] = t;
+  ts->free_slot = i + 1;
+  t->slot = i;
+  t->gen = ts->slot_gen[i];
+  t->ts = ts;
+  t->prev = NULL;
+  t->next = ts->head;
+  if (ts->head != NULL) ts->head->prev = t;
+  ts->head = t;
+  ts->live++;
+  return 0;
+}
+
+struct tunnel *thread_state_find(struct thread_state *ts, double id) {
+  if (!(id >= 0)) return NULL;
+  uint64_t v = (uint64_t)id;
+  uint32_t slot = (uint32_t)(v & ((1u << SLOT_BITS) - 1));
+  uint32_t gen = (uint32_t)(v >> SLOT_BITS);
+  if (slot >= ts->slot_count || ts->slots[slot] == NULL || ts->slot_gen[slot] != gen) return NULL;
+  struct tunnel *t = ts->slots[slot];
+  return t->closing ? NULL : t;
+}
+
+void thread_state_unlink(struct thread_state *ts, struct tunnel *t) {
+  if (t->prev != NULL) t->prev->next = t->next;
+  else if (ts->head == t) ts->head = t->next;
+  if (t->next != NULL) t->next->prev = t->prev;
+  t->prev = t->next = NULL;
+}
+
+static void release_slot(struct thread_state *ts, struct tunnel *t) {
+  ts->slots[t->slot] = NULL;
+  ts->slot_gen[t->slot] = (ts->slot_gen[t->slot] + 1) & ((1u << 28) - 1);
+  if (t->slot < ts->free_slot) ts->free_slot = t->slot;
+}
+
+double thread_state_id(const struct tunnel *t) {
+  return (double)t->slot + (double)t->gen * (double)(1u << SLOT_BITS);
+}
+
+/* Calls the JS close handler. Exceptions go to the environment's uncaught-exception path (a worker
+ * that throws there dies and takes exactly its own tunnels with it). */
+static void report(struct thread_state *ts, struct tunnel *t) {
+  napi_env env = ts->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, recv, argv[6], result;
+  const struct relay *r = &t->relay;
+  if (napi_get_reference_value(env, ts->on_close, &fn) == napi_ok && fn != NULL &&
+      napi_get_global(env, &recv) == napi_ok /* make_callback wants an object */) {
+    napi_create_double(env, thread_state_id(t), &argv[0]);
+    napi_create_uint32(env, r->reason == RELAY_OPEN ? RELAY_CLOSED : r->reason, &argv[1]);
+    napi_create_double(env, (double)r->lane[RELAY_CLIENT].bytes, &argv[2]);
+    napi_create_double(env, (double)r->lane[RELAY_BACKEND].bytes, &argv[3]);
+    napi_create_double(env, (double)r->lane[RELAY_CLIENT].sends + (double)r->lane[RELAY_BACKEND].sends, &argv[4]);
+    napi_create_int32(env, r->error, &argv[5]);
+    if (napi_make_callback(env, ts->async_ctx, recv, fn, 6, argv, &result) != napi_ok) {
+      /* A throwing handler: raise it as the thread's uncaught exception, and leave no exception pending
+       * for the next call into this addon. */
+      bool pending = false;
+      napi_value err;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+          napi_get_and_clear_last_exception(env, &err) == napi_ok)
+        napi_fatal_exception(env, err);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+void thread_state_closed(struct thread_state *ts, struct tunnel *t) {
+  ts->live--;
+  if (!ts->tearing_down && ts->on_close != NULL) report(ts, t);
+  release_slot(ts, t);
+  free(t);
+}
+
+void thread_state_need_timer(struct thread_state *ts, uint64_t within_ms) {
+  uint64_t period = within_ms / 4;
+  if (period < TIMER_MIN_MS) period = TIMER_MIN_MS;
+  if (period > TIMER_MAX_MS) period = TIMER_MAX_MS;
+  if (ts->timer_period != 0 && ts->timer_period <= period) return;
+  ts->timer_period = period;
+  uv_timer_start(&ts->timer, on_timer, period, period);
+}
+
+void thread_state_discard(struct thread_state *ts, struct tunnel *t) {
+  thread_state_unlink(ts, t);
+  release_slot(ts, t);
+  ts->live--;
+  relay_close_fds(&t->relay);
+  free(t);
+}

@@ -1,0 +1,63 @@
+/* Everything the addon keeps per Node environment (main thread or worker), found through
+ * napi_get_instance_data: the one read buffer, the open tunnels, the coarse idle timer, the JS close
+ * handler. No globals: each worker thread relays on its own loop with its own state. */
+#ifndef WSPASS_THREAD_STATE_H
+#define WSPASS_THREAD_STATE_H
+
+#include <node_api.h>
+#include <uv.h>
+
+#include "tunnel.h"
+
+/* The thread's read buffer: one read of any tunnel, sent on before the next read. */
+#define THREAD_BUFFER_BYTES (64 * 1024)
+/* Ids are slot + generation * 2^24, exact in a JS number. */
+#define SLOT_BITS 24
+
+struct thread_state {
+  napi_env env;
+  uv_loop_t *loop;
+  char *buf;                     /* THREAD_BUFFER_BYTES, owned here */
+  struct tunnel *head;           /* open tunnels, not yet closing */
+  struct tunnel **slots;         /* slot -> tunnel (NULL: free); owned here, tunnels are not */
+  uint32_t *slot_gen;            /* generation of each slot, bumped when it is freed */
+  uint32_t slot_count;
+  uint32_t free_slot;            /* a hint: the lowest slot that may be free */
+  uv_timer_t timer;              /* the coarse idle / grace timer, one per thread */
+  uint64_t timer_period;         /* ms; 0: not running */
+  uint32_t live;                 /* tunnels whose close was not reported yet */
+  uint32_t handles_open;         /* libuv handles whose close callback has not run (worker exit waits) */
+  napi_ref on_close;             /* JS (id, reason, toBackend, toClient, writes, errno) => void */
+  napi_async_context async_ctx;  /* for napi_make_callback from libuv callbacks */
+  napi_async_cleanup_hook_handle cleanup;
+  bool tearing_down;             /* worker exit: close everything, call no JS */
+};
+
+/* The state of `env`, created on first use. NULL with a pending JS exception on failure. */
+struct thread_state *thread_state_get(napi_env env);
+
+/* Slot table: an id for a new tunnel, and the tunnel behind an id (NULL: unknown or already closed). */
+int thread_state_add(struct thread_state *ts, struct tunnel *t);
+struct tunnel *thread_state_find(struct thread_state *ts, double id);
+
+/* The JS id of a tunnel. */
+double thread_state_id(const struct tunnel *t);
+
+/* A tunnel that never started (tunnel_start failed): unlink it, free its slot, close its fds, free it. */
+void thread_state_discard(struct thread_state *ts, struct tunnel *t);
+
+/* A tunnel finished relaying: unlink it (its slot stays until its close is reported). */
+void thread_state_unlink(struct thread_state *ts, struct tunnel *t);
+
+/* The tunnel's handles are closed: report it to JS (unless tearing down), free its slot and memory. */
+void thread_state_closed(struct thread_state *ts, struct tunnel *t);
+
+/* One of the thread's libuv handles is closed (counted for worker exit, which frees the state after the
+ * last one). Call it last in a close callback: it may free `ts`. */
+void thread_state_handle_closed(struct thread_state *ts);
+
+/* A tunnel with this idle timeout or grace deadline exists: make sure the coarse timer ticks often
+ * enough for it. */
+void thread_state_need_timer(struct thread_state *ts, uint64_t within_ms);
+
+#endif

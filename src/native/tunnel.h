@@ -1,0 +1,41 @@
+/* A relay on a libuv loop: one uv_poll handle per fd, masks changed only when they change. */
+#ifndef WSPASS_TUNNEL_H
+#define WSPASS_TUNNEL_H
+
+#include <uv.h>
+
+#include "relay.h"
+
+struct thread_state;
+
+struct tunnel {
+  struct relay relay;
+  /* One poll per fd, never two on one fd. Stopped before the fd is closed; the struct is freed by the
+   * close callback of the second handle (libuv owns the handles until then). */
+  uv_poll_t poll[2];
+  unsigned mask[2];            /* the mask each poll runs with now (0: stopped) */
+  struct thread_state *ts;
+  struct tunnel *prev, *next;  /* the thread's open tunnels (timer scan, worker exit) */
+  uint64_t last_active;        /* uv_now() of the last readiness: the idle clock, no timer per tunnel */
+  uint64_t deadline;           /* after a graceful close: destroy at this uv_now(); 0: none */
+  uint32_t idle_ms;            /* 0: no idle timeout */
+  uint32_t read_max;           /* bytes per read: min(thread buffer, highWaterMarkBytes) */
+  uint32_t slot;               /* index in the thread's slot table; the JS id is slot + gen * 2^24 */
+  uint32_t gen;
+  uint8_t handles_open;        /* poll handles whose close callback has not run */
+  bool closing;                /* fds closed, waiting for the handles' close callbacks */
+};
+
+/* Starts relaying. The tunnel must be set up (relay_init/queue/src_ended) and linked by the caller.
+ * Returns 0 (the tunnel now belongs to the loop, even if it failed at once: its close is reported like any
+ * other) or a libuv error (nothing was started; the caller still owns the tunnel and its fds). */
+int tunnel_start(struct tunnel *t, uv_loop_t *loop);
+
+/* Forceful close now (worker exit, destroy from JS): stop polls, close fds, release the handles. */
+void tunnel_close(struct tunnel *t);
+
+/* Re-arms the polls after something outside a poll callback changed the relay (drain, fail). Closes
+ * the tunnel when it is finished. */
+void tunnel_update(struct tunnel *t);
+
+#endif

@@ -1,0 +1,43 @@
+// Loads the native tunnel engine (src/native, built to build/Release/wspass_native.node at install).
+// A missing or unloadable addon is not an error here: the caller decides (engine auto → JS with a
+// warning, engine native → start-up error). WSPASS_NATIVE_ADDON names another file (tests use it to
+// simulate a machine where the addon could not be built).
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The C side's API (src/native/addon.c). Ids are opaque numbers. */
+export interface NativeAddon {
+  /** `fn` runs once per closed tunnel, from the loop (never inside another call of this API). */
+  setCloseHandler(fn: (id: number, reason: number, toBackend: number, toClient: number, writes: number, errno: number) => void): void;
+  /** dup()s both fds and relays between the duplicates; the caller's fds stay the caller's. */
+  open(
+    clientFd: number,
+    backendFd: number,
+    toBackend: Buffer | undefined,
+    toClient: Buffer | undefined,
+    clientEnded: boolean,
+    backendEnded: boolean,
+    idleMs: number,
+    readMax: number,
+  ): number;
+  close(id: number, graceMs: number): void;
+  destroy(id: number): void;
+  /** Fills `out` with [id, bytesToBackend, bytesToClient] per open tunnel; returns how many. */
+  counters(out: Float64Array): number;
+}
+
+export type NativeLoad = { readonly addon: NativeAddon; readonly error?: undefined } | { readonly addon?: undefined; readonly error: string };
+
+let cached: NativeLoad | undefined;
+
+/** The addon of this thread (each worker thread loads its own instance), loaded once. */
+export function loadNative(): NativeLoad {
+  if (cached !== undefined) return cached;
+  const file = process.env.WSPASS_NATIVE_ADDON ?? fileURLToPath(new URL('../../../build/Release/wspass_native.node', import.meta.url));
+  try {
+    cached = { addon: createRequire(import.meta.url)(file) as NativeAddon };
+  } catch (err) {
+    cached = { error: `${file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+  }
+  return cached;
+}

@@ -1,0 +1,67 @@
+// What the server holds of a running tunnel, whichever engine relays it: the JavaScript one
+// (byte-tunnel.ts, Node sockets) or the native one (native-tunnel.ts, a C relay on the worker's loop).
+// The server closes, destroys, counts and lists tunnels only through this interface.
+
+export interface TunnelOptions {
+  /** Close both sides after no byte in either direction for this long; 0 disables it. */
+  readonly idleTimeoutMs: number;
+  /** Pause a side when the other side holds more than this many bytes not yet sent. */
+  readonly highWaterMarkBytes: number;
+  /** Cork writes (DESIGN D4); false is write-through. */
+  readonly async: boolean;
+  /** With async, hold writes up to this long (or highWaterMarkBytes/4); 0 means one event-loop turn. */
+  readonly asyncDelayMs: number;
+}
+
+export interface TunnelInitialBytes {
+  /** Bytes the client sent after its request head (held until the 101). */
+  readonly toBackend?: Buffer | undefined;
+  /** Bytes the backend sent right after its 101 head. */
+  readonly toClient?: Buffer | undefined;
+  /** The client's FIN arrived before the 101 and was already passed to the backend. */
+  readonly clientEnded?: boolean | undefined;
+}
+
+export type TunnelCloseReason =
+  | 'client-closed'
+  | 'backend-closed'
+  | 'idle-timeout'
+  | 'client-error'
+  | 'backend-error'
+  | 'closed'
+  | 'destroyed';
+
+export interface TunnelCloseInfo {
+  /** What ended the tunnel first. */
+  readonly reason: TunnelCloseReason;
+  readonly bytesToBackend: number;
+  readonly bytesToClient: number;
+  /** Chunks written, both directions. */
+  readonly writes: number;
+  /** Times data was handed to a socket, both directions (equals `writes` without async). */
+  readonly flushes: number;
+  readonly durationMs: number;
+  /** The socket error behind a '*-error' reason, or the error given to destroy(). */
+  readonly error?: Error;
+}
+
+/** How long close() lets both sides flush and finish before destroying them. */
+export const DEFAULT_CLOSE_GRACE_MS = 2_000;
+
+/** A running tunnel. `onClose` (given when it is created) runs exactly once, with its TunnelCloseInfo. */
+export interface Tunnel {
+  /** Which engine relays it. */
+  readonly engine: 'js' | 'native';
+  /** Bytes passed from client to backend so far (the native engine's count is at most ~0.1 s old). */
+  readonly bytesToBackend: number;
+  /** Bytes passed from backend to client so far. */
+  readonly bytesToClient: number;
+  /** Chunks written so far, both directions. */
+  readonly writes: number;
+  /** Times data was handed to a socket so far, both directions. */
+  readonly flushes: number;
+  /** Graceful: FIN both ways after what is queued; whatever is still open after `graceMs` is destroyed. */
+  close(graceMs?: number): void;
+  /** Forceful: both sides closed now. */
+  destroy(err?: Error): void;
+}

@@ -1,0 +1,83 @@
+// The native tunnel engine as users run it: `wspass run --workers 2` in a child process. The engine of
+// each worker is in /status and in the start-up line; a worker that throws with native tunnels open
+// loses exactly those, the process lives on, the other worker's tunnels keep echoing, and no fd leaks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { WebSocket } from 'ws';
+import { spawnSync } from 'node:child_process';
+import { CLI, spawnProxy, tempFile, waitForStatus } from '../helpers/cli.js';
+import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
+import { loadNative } from '../../src/tunnel/native-addon.js';
+
+const native = loadNative();
+const skip = native.addon === undefined && process.env.CI !== 'true' ? `native addon not available: ${native.error}` : false;
+
+function config(backendPort: number, engine: string) {
+  return {
+    listen: '127.0.0.1:0',
+    admin: { listen: '127.0.0.1:0' },
+    log: { level: 'warn' },
+    tunnel: { engine },
+    routes: [{ name: 'echo', path: '/', backend: `ws://127.0.0.1:${backendPort}/` }],
+  };
+}
+
+async function echo(ws: WebSocket, text: string): Promise<string> {
+  const reply = nextMessage(ws);
+  ws.send(text);
+  return (await reply).data.toString();
+}
+
+function fdsOf(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+interface EngineStatus {
+  workers: { engine?: string; restarts: number; state: string }[];
+}
+
+test('a worker that throws with 1,000 native tunnels open loses exactly those; the rest keep echoing; no fd leaks', { skip, timeout: 120_000 }, async (t) => {
+  const backend = await startWsBackend(t);
+  const { port, admin, child } = await spawnProxy(t, config(backend.port, 'native'), { args: ['--workers', '2'], env: { WSPASS_FAULT_INJECTION: '1' } });
+  const ready = (await waitForStatus(admin!, (s) => s.workers.every((w) => w.state === 'ready'), 'workers ready')) as unknown as EngineStatus;
+  assert.deepEqual(ready.workers.map((w) => w.engine), ['native', 'native']);
+  const baseline = fdsOf(child.pid!);
+  const sockets: WebSocket[] = [];
+  for (let wave = 0; wave < 4; wave++) sockets.push(...(await Promise.all(Array.from({ length: 250 }, () => openWs(t, `ws://127.0.0.1:${port}/`)))));
+  const before = await waitForStatus(admin!, (s) => s.counters.routes.echo?.activeTunnels === 1000, '1000 active tunnels');
+  const onWorker1 = before.counters.workers[1]!.activeTunnels;
+  assert.ok(onWorker1 > 0 && onWorker1 < 1000, `worker 1 holds ${onWorker1} of 1000`);
+  const closed = sockets.map((ws) => new Promise<void>((r) => ws.once('close', () => r())));
+  const res = await fetch(`${admin}/debug/crash-worker?id=1`, { method: 'POST' });
+  assert.equal(res.status, 202);
+  await waitForStatus(admin!, (s) => s.workers[1]!.restarts === 1 && s.workers[1]!.state === 'ready', 'worker 1 respawned');
+  // The crashed worker's tunnels are closed by its exit: wait until that many clients saw their close.
+  let closedCount = 0;
+  for (const p of closed) void p.then(() => closedCount++);
+  for (let i = 0; i < 400 && closedCount < onWorker1; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(child.exitCode, null, 'the process lives on');
+  const survivors = sockets.filter((ws) => ws.readyState === WebSocket.OPEN);
+  assert.equal(survivors.length, 1000 - onWorker1);
+  for (const [i, ws] of survivors.slice(0, 100).entries()) assert.equal(await echo(ws, `still ${i}`), `still ${i}`);
+  // Every tunnel closed from the client side: the proxy's fds return to where they were.
+  for (const ws of sockets) ws.terminate();
+  await waitForStatus(admin!, (s) => s.counters.routes.echo?.activeTunnels === 0, 'no active tunnels');
+  for (let i = 0; i < 200 && fdsOf(child.pid!) > baseline; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(fdsOf(child.pid!), baseline);
+});
+
+test('auto without the addon runs the JS engine and says so; native without it is a start-up error', async (t) => {
+  const backend = await startWsBackend(t);
+  const env = { WSPASS_NATIVE_ADDON: '/nonexistent/wspass_native.node' };
+  const { admin, port } = await spawnProxy(t, config(backend.port, 'auto'), { args: ['--workers', '1'], env });
+  const s = (await waitForStatus(admin!, (st) => st.workers.every((w) => w.state === 'ready'), 'ready')) as unknown as EngineStatus;
+  assert.deepEqual(s.workers.map((w) => w.engine), ['js']);
+  const ws = await openWs(t, `ws://127.0.0.1:${port}/`);
+  assert.equal(await echo(ws, 'on js'), 'on js');
+
+  const file = tempFile(t, 'native.json', JSON.stringify(config(backend.port, 'native')));
+  const r = spawnSync(process.execPath, [CLI, 'run', '--config', file, '--workers', '1'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, /tunnel\.engine is native/);
+});
