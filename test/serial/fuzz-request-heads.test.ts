@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { seededRandom } from '../../bench/gate/stats.js';
 import { adminStatus, spawnProxy } from '../helpers/cli.js';
 import { startHttpBackend, startWsBackend, wsHandshake } from '../helpers/peers.js';
 
@@ -19,18 +20,6 @@ const ANSWER_BOUND_MS = 5_000;
 const FIN_AFTER_MS = 1_500;
 /** The lane stops generating after this long, however many cases it ran. */
 const TIME_BUDGET_MS = 18_000;
-
-/** mulberry32: small, seedable, good enough to pick mutations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FRAME = Buffer.from([0x81, 0x85, 1, 2, 3, 4, 0x69, 0x67, 0x6f, 0x68, 0x6e]); // masked text "hello"
 
@@ -143,7 +132,7 @@ function exchange(port: number, bytes: Buffer, fin: boolean): Promise<Outcome> {
 test('fuzzed request heads: no worker restarts, every connection answered or closed, fds back to baseline', async (t) => {
   const seed = process.env.WSPASS_FUZZ_SEED !== undefined ? Number(process.env.WSPASS_FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
   t.diagnostic(`seed ${seed} (replay with WSPASS_FUZZ_SEED=${seed})`);
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const ws = await startWsBackend(t);
   // Connection: close keeps no pooled backend connection behind, so the fd count can be compared exactly.
   const plain = await startHttpBackend(t, (req, res) => {
