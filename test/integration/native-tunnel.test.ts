@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/log.js';
 import { ProxyServer, type ProxyStats } from '../../src/server/proxy-server.js';
 import { loadNative } from '../../src/tunnel/native-addon.js';
 import type { TunnelCloseInfo } from '../../src/tunnel/tunnel.js';
+import { readUntil } from '../helpers/peers.js';
 
 const native = loadNative();
 
@@ -31,9 +32,16 @@ interface Closed {
 
 async function startNativeProxy(t: TestContext, backendPort: number, extra: Record<string, unknown> = {}) {
   const closed: Closed[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  /** Resolves once `n` tunnels have reported their close. */
+  const closedCount = (n: number): Promise<void> =>
+    closed.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }));
   const stats: ProxyStats = {
     tunnelOpened: () => undefined,
-    tunnelClosed: (route, info) => closed.push({ route, info }),
+    tunnelClosed: (route, info) => {
+      closed.push({ route, info });
+      for (const w of waiters) if (closed.length >= w.n) w.resolve();
+    },
     httpRequest: () => undefined,
     error: () => undefined,
   };
@@ -45,7 +53,7 @@ async function startNativeProxy(t: TestContext, backendPort: number, extra: Reco
   const proxy = new ProxyServer(config, { log: silentLogger(), stats });
   const [addr] = await proxy.listen();
   t.after(() => proxy.destroy());
-  return { proxy, port: addr!.port, closed };
+  return { proxy, port: addr!.port, closed, closedCount };
 }
 
 function head(path: string): string {
@@ -133,7 +141,7 @@ test('randomised streams: 200 tunnels, 1 B to 1 MiB messages both ways, reader s
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(() => server.close());
-  const { proxy, port, closed } = await startNativeProxy(t, (server.address() as AddressInfo).port);
+  const { proxy, port, closed, closedCount } = await startNativeProxy(t, (server.address() as AddressInfo).port);
 
   let sawNative = 0;
   const one = async (i: number) => {
@@ -162,7 +170,7 @@ test('randomised streams: 200 tunnels, 1 B to 1 MiB messages both ways, reader s
   for (let wave = 0; wave < WAVES; wave++) await Promise.all(Array.from({ length: PER }, (_, i) => one(wave * PER + i)));
   assert.ok(sawNative > 0, 'tunnels ran on the native engine');
   // Every tunnel reports its close once, with the bytes that went each way.
-  while (closed.length < WAVES * PER) await new Promise((r) => setTimeout(r, 10));
+  await closedCount(WAVES * PER);
   let toBackend = 0;
   let expected = 0;
   for (const c of closed) toBackend += c.info.bytesToBackend;
@@ -180,24 +188,24 @@ test('counts are pulled while the tunnel runs; close() passes FIN both ways and 
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(() => server.close());
-  const { proxy, port, closed } = await startNativeProxy(t, (server.address() as AddressInfo).port);
+  const { proxy, port, closed, closedCount } = await startNativeProxy(t, (server.address() as AddressInfo).port);
   const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   s.on('error', () => undefined);
   t.after(() => s.destroy());
-  let got = '';
-  s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+  const greeted = readUntil(s, (b) => b.toString('latin1').endsWith('hello'));
   s.write(head('/'));
-  while (!got.endsWith('hello')) await new Promise((r) => setTimeout(r, 5));
+  await greeted;
   const tunnel = [...proxy.liveTunnels()][0]?.[0];
   assert.equal(tunnel!.engine, 'native');
   s.write('12345');
+  // Counters are pulled from the C side in bulk (no event per byte): a bounded poll.
   while (tunnel!.bytesToBackend < 5) await new Promise((r) => setTimeout(r, 20));
   assert.equal(tunnel!.bytesToBackend, 5);
   assert.equal(tunnel!.bytesToClient, 5);
   tunnel!.close();
   await once(s, 'end');
   s.end();
-  while (closed.length === 0) await new Promise((r) => setTimeout(r, 5));
+  await closedCount(1);
   assert.equal(closed[0]!.info.reason, 'closed');
   assert.equal(closed[0]!.info.bytesToBackend, 5);
 });
@@ -215,7 +223,7 @@ test('fds return to their baseline after 10,000 native tunnels in waves of 1,000
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(() => server.close());
-  const { proxy, port } = await startNativeProxy(t, (server.address() as AddressInfo).port);
+  const { proxy, port, closedCount } = await startNativeProxy(t, (server.address() as AddressInfo).port);
   const baseline = openFds();
   for (let wave = 0; wave < 10; wave++) {
     const sockets = await Promise.all(
@@ -231,7 +239,8 @@ test('fds return to their baseline after 10,000 native tunnels in waves of 1,000
     assert.ok([...proxy.liveTunnels()].every(([tunnel]) => tunnel.engine === 'native'));
     // Half end politely, half reset: both paths must release every fd.
     sockets.forEach((s, i) => (i % 2 === 0 ? s.end() : s.resetAndDestroy()));
-    while (proxy.tunnelCount > 0) await new Promise((r) => setTimeout(r, 10));
+    await closedCount((wave + 1) * 1_000);
+    assert.equal(proxy.tunnelCount, 0);
     for (const s of sockets) s.destroy();
   }
   // Sockets of the test's own peers close asynchronously: wait (bounded) for the count to settle.

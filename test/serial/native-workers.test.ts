@@ -54,8 +54,9 @@ test('a worker that throws with 1,000 native tunnels open loses exactly those; t
   await waitForStatus(admin!, (s) => s.workers[1]!.restarts === 1 && s.workers[1]!.state === 'ready', 'worker 1 respawned');
   // The crashed worker's tunnels are closed by its exit: wait until that many clients saw their close.
   let closedCount = 0;
-  for (const p of closed) void p.then(() => closedCount++);
-  for (let i = 0; i < 400 && closedCount < onWorker1; i++) await new Promise((r) => setTimeout(r, 25));
+  await new Promise<void>((resolve) => {
+    for (const p of closed) void p.then(() => ++closedCount === onWorker1 && resolve());
+  });
   assert.equal(child.exitCode, null, 'the process lives on');
   const survivors = sockets.filter((ws) => ws.readyState === WebSocket.OPEN);
   assert.equal(survivors.length, 1000 - onWorker1);
