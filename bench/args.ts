@@ -35,12 +35,12 @@ Options:
   --out DIR                where results.json and report.html go (default bench/out)
   --baseline FILE          gate: the baseline file (default bench/baseline.json; gate-accept.json beside it)
   --base REV               gate/selftest/baseline: the base revision (default: the baseline's baseCommit)
-  --pairs N                gate: ABBA pairs of windows per CPU figure (default 10)
-  --blocks N               gate: fresh base + head proxy processes per CPU figure, pairs split over them (default 5)
+  --pairs N                gate: windows per CPU figure, each measuring base and head at once (default 12)
+  --blocks N               gate: fresh base + head proxy processes per CPU figure, windows split over them (default 6)
   --window TIME            gate: length of each measured window (default 1.5s)
-  --memory-pairs N         gate: pairs of fresh proxies for the memory figure (default 3)
+  --memory-pairs N         gate: samples of fresh base + head proxies per memory figure (default 4)
   --inject PCT             selftest: injected CPU per message, percent of the base's (default 10)
-  --figure KEY[,KEY]       gate/selftest: only these figures (for experiments; default all five)
+  --figure KEY[,KEY]       gate/selftest: only these figures (for experiments; default all)
   --kind NAME              gate: label stored in the JSON record (e.g. aa for an A/A run; default gate)
   --json FILE              gate/selftest: where the JSON record goes (default OUT/gate.json)
   --records DIR            estimate: directory of gate JSON records (default bench/gate-records)
@@ -223,10 +223,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     pin: !v['no-pin'],
     outDir: v.out ?? 'bench/out',
     baselineFile: v.baseline ?? 'bench/baseline.json',
-    pairs: v.pairs === undefined ? 10 : parseIntIn('pairs', v.pairs, 3, 100),
-    blocks: v.blocks === undefined ? 5 : parseIntIn('blocks', v.blocks, 3, 50),
+    pairs: v.pairs === undefined ? 12 : parseIntIn('pairs', v.pairs, 3, 100),
+    blocks: v.blocks === undefined ? 6 : parseIntIn('blocks', v.blocks, 3, 50),
     windowS: v.window === undefined ? 1.5 : parseDuration(v.window),
-    memoryPairs: v['memory-pairs'] === undefined ? 3 : parseIntIn('memory-pairs', v['memory-pairs'], 3, 50),
+    memoryPairs: v['memory-pairs'] === undefined ? 4 : parseIntIn('memory-pairs', v['memory-pairs'], 3, 50),
     injectPct: v.inject === undefined ? 10 : parseIntIn('inject', v.inject.replace(/%$/, ''), 1, 200),
     kind: v.kind ?? 'gate',
     recordsDir: v.records ?? 'bench/gate-records',

@@ -1,28 +1,37 @@
-// The gate's measurements. CPU figures: per scenario one fresh backend, blocks of a fresh base and head
-// proxy pinned to the proxy's core (see runCpuFigure), and short windows alternated in ABBA order so the
-// machine's drift and other tenants' load fall on both revisions alike. Memory: fresh processes per
-// sample (RSS growth is a one-shot figure), alternated ABBA as well.
+// The gate's measurements: the base and the head proxy measured at the same time. Per CPU figure one
+// fresh backend, then blocks: each block starts a fresh base and a fresh head proxy, both pinned to the
+// proxy core, runs the same load against both at once (pair-drivers.ts), and after an unrecorded warm-up
+// reads, at each window edge, both proxies' CPU time and the work each one did. A window is a pair: base
+// and head measured over the same instants, so the machine's speed at that moment, the other tenants'
+// load and the load generator's own hiccups fall on both alike (bench/README.md: why not alternating
+// windows). Memory: per sample, a fresh backend and both proxies holding the same idle tunnels.
 import type { PinPlan } from '../measure/pinning.js';
+import { foreignCoreFraction } from '../measure/cost.js';
+import { clockTicksPerSecond, readCpuTicks, readProcessCpuNs, readProcessCpuTicks, readSystemCpu } from '../measure/proc.js';
+import { LoadSession } from '../loadgen/run-shards.js';
 import { startBackend } from '../processes/backend.js';
 import { startProxy, type ProxyProcess } from '../processes/proxy.js';
-import { contextFor } from '../runner.js';
+import { settledRss } from '../scenarios/idle.js';
 import { SCENARIOS } from '../scenarios/registry.js';
-import type { Measurement, ScenarioSettings } from '../scenarios/types.js';
-import { windowRecordOf, type FigureRecord } from './decision.js';
+import type { ScenarioSettings } from '../scenarios/types.js';
+import type { FigureRecord, WindowRecord } from './decision.js';
 import type { GateFigure } from './figures.js';
-import { abbaRev, type Rev } from './stats.js';
+import { startPairLoad, type PairDriver } from './pair-drivers.js';
+import type { Rev } from './stats.js';
 import type { Revision } from './tree.js';
 
 export interface AbOptions {
   pin: PinPlan | null;
   shards: number;
-  /** Pairs of windows per cpu figure, split over `blocks` pairs of proxy processes. */
+  /** Windows per cpu figure (each one a pair: both revisions at once), split over `blocks`. */
   pairs: number;
   blocks: number;
+  /** Memory samples (fresh processes, both revisions at once). */
   memoryPairs: number;
   windowS: number;
+  /** Unrecorded load at the start of each block (V8 compiles the hot paths in the first second). */
   warmupS: number;
-  /** Idle connections held per memory sample. */
+  /** Idle connections each proxy holds per memory sample. */
   idleConnections: number;
 }
 
@@ -35,80 +44,153 @@ export interface Revisions {
 
 export function settingsOf(fig: GateFigure, o: AbOptions): ScenarioSettings {
   const s: ScenarioSettings = { ...SCENARIOS[fig.scenario].defaults, inFlight: 1, shards: o.shards, ...fig.sizes };
-  // idle: warmupS is the settle time before each RSS reading.
-  if (fig.kind === 'memory') return { ...s, connections: o.idleConnections, warmupS: 0.3, durationS: 0.1 };
+  if (fig.kind === 'memory') return { ...s, connections: o.idleConnections };
   return { ...s, durationS: o.windowS, warmupS: o.warmupS };
 }
 
-function startProxyOf(rev: Revision, backendPort: number, pin: PinPlan | null): Promise<ProxyProcess> {
-  return startProxy({ backendPort, cpus: pin?.proxy, workers: 1, cli: rev.cli, plainOnly: true });
+/**
+ * V8 flags of the proxies in memory samples: each isolate's young generation at its full 16 MiB
+ * semi-spaces from the start. V8 grows it from 1 MiB under the first thousands of handshakes' garbage,
+ * about 15 MiB per isolate at a moment that differs from run to run; measured without these flags, a
+ * step of 400 tunnels that caught that growth read 8 MiB more than the others, and the RSS drop of a
+ * young generation shrinking again made a native-engine sample negative. Both revisions run them.
+ */
+const MEMORY_NODE_FLAGS = ['--min-semi-space-size=16', '--max-semi-space-size=16'];
+
+function startProxyOf(rev: Revision, backendPort: number, fig: GateFigure, pin: PinPlan | null): Promise<ProxyProcess> {
+  const opts = { backendPort, cpus: pin?.proxy, workers: 1, cli: rev.cli, plainOnly: true, ...(fig.kind === 'memory' ? { nodeFlags: MEMORY_NODE_FLAGS } : {}) };
+  return startProxy(fig.engine ? { ...opts, engine: fig.engine } : opts);
 }
 
-/** First line of an error (a proxy's exit message carries its stderr tail after it). */
+/** First lines of an error (a proxy's exit message carries its stderr tail after it). */
 function reason(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.split('\n').filter((l) => l.trim() !== '').slice(0, 3).join(' | ');
 }
 
-/** Start order of the two proxies in a block: alternated, so neither revision is always started first. */
+/** Which revision starts first and opens its connections first in a block: alternated. */
 export function blockStartOrder(block: number): readonly [Rev, Rev] {
   return block % 2 === 0 ? ['head', 'base'] : ['base', 'head'];
 }
 
-/** Pairs per block: `pairs` split over the blocks, the first ones taking the remainder. */
+/** Windows per block: `pairs` split over the blocks, the first ones taking the remainder. */
 export function pairsPerBlock(pairs: number, blocks: number): number[] {
   return Array.from({ length: blocks }, (_, b) => Math.floor(pairs / blocks) + (b < pairs % blocks ? 1 : 0));
 }
 
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+type Proxies = Record<Rev, ProxyProcess>;
+
+/** Starts both proxies in `order`; on failure stops what started and says which revision failed. */
+async function startBoth(revs: Record<Rev, Revision>, backendPort: number, fig: GateFigure, o: AbOptions, order: readonly [Rev, Rev]): Promise<Proxies | { rev: Rev; error: string }> {
+  const started: Partial<Proxies> = {};
+  for (const rev of order) {
+    try {
+      started[rev] = await startProxyOf(revs[rev], backendPort, fig, o.pin);
+    } catch (err) {
+      await stopAll(started);
+      const what = rev === 'base' ? 'base proxy did not start (config rejected or crashed)' : 'head proxy did not start';
+      return { rev, error: `${what}: ${reason(err)}` };
+    }
+  }
+  return started as Proxies;
+}
+
+async function stopAll(p: Partial<Proxies>): Promise<void> {
+  await Promise.all([p.base?.stop(), p.head?.stop()]);
+}
+
+function exited(p: ProxyProcess): boolean {
+  return p.child.process.exitCode !== null || p.child.process.signalCode !== null;
+}
+
+/** What is read at a window edge: each revision's work, CPU time (ns) and ticks, and the machine's busy ticks. */
+interface Edge {
+  t: number;
+  work: Record<Rev, number>;
+  ns: Record<Rev, number | null>;
+  ticks: Record<Rev, number | null>;
+  others: number;
+  busy: number;
+}
+
+async function readEdge(driver: PairDriver, p: Proxies, backendPid: number): Promise<Edge> {
+  // The work first (one message round trip to the shards), then the counters: the few hundred µs
+  // between them fall on both revisions alike.
+  const work = await driver.counts();
+  return {
+    t: performance.now(),
+    work,
+    ns: { base: readProcessCpuNs(p.base.child.pid), head: readProcessCpuNs(p.head.child.pid) },
+    ticks: { base: readProcessCpuTicks(p.base.child.pid), head: readProcessCpuTicks(p.head.child.pid) },
+    others: readCpuTicks([backendPid, process.pid]),
+    busy: readSystemCpu().busy,
+  };
+}
+
+/** The two records (base, head) of the window between edges a and b. */
+function windowRecords(fig: GateFigure, a: Edge, b: Edge, block: number): WindowRecord[] {
+  const seconds = (b.t - a.t) / 1000;
+  const hz = clockTicksPerSecond();
+  const diff = (x: number | null, y: number | null) => (x === null || y === null ? null : y - x);
+  const own = (['base', 'head'] as const).reduce((n, rev) => n + (diff(a.ticks[rev], b.ticks[rev]) ?? 0), b.others - a.others);
+  const foreignCores = foreignCoreFraction(b.busy - a.busy, own, seconds, hz);
+  return (['base', 'head'] as const).map((rev) => {
+    const units = b.work[rev] - a.work[rev];
+    const ns = diff(a.ns[rev], b.ns[rev]);
+    let cost: number | null = null;
+    if (ns !== null && units > 0) cost = fig.unit === 'ms/GB' ? ns / 1e6 / (units / 1e9) : ns / 1e3 / units;
+    return { rev, cost, units, ticks: diff(a.ticks[rev], b.ticks[rev]), cpuMs: ns === null ? null : ns / 1e6, seconds, foreignCores, backendCost: null, block };
+  });
+}
+
 /**
- * Interleaved windows in blocks. Each block starts a fresh base and head proxy (in alternating order),
- * runs a short unrecorded window on each (V8 compiles the hot paths in the first seconds), then its
- * ABBA pairs. Several blocks because a proxy's cost depends on its process as well as on its code: on
- * the development machine two proxies of the same commit differed by 1.5× per GB in every pair of one
- * run and by 0.67× in the next, so with one process per revision that difference would be read as a
- * regression. The decision's units are the blocks' mean log ratios.
+ * One CPU figure: `o.blocks` blocks of a fresh base and head proxy, each running the load against both
+ * at once and recording its share of the `o.pairs` windows. The decision's units are the blocks' mean
+ * log ratios (a proxy's cost depends on its process as well as on its code: bench/README.md).
  */
 export async function runCpuFigure(fig: GateFigure, revs: Revisions, o: AbOptions, log: (l: string) => void): Promise<FigureRecord> {
   const rec: FigureRecord = { key: fig.key, windows: [] };
   if (!revs.base) return { ...rec, baseError: revs.baseError ?? 'no base revision' };
+  if (fig.scenario === 'idle') throw new Error(`${fig.key} is a memory figure`);
   const settings = settingsOf(fig, o);
-  const warmSettings = { ...settings, durationS: Math.min(0.5, settings.durationS) };
   const paths: Record<Rev, Revision> = { head: revs.head, base: revs.base };
   const backend = await startBackend({ cpus: o.pin?.backend });
   try {
     const counts = pairsPerBlock(o.pairs, o.blocks);
     for (let block = 0; block < counts.length; block++) {
-      const proxies: Partial<Record<Rev, ProxyProcess>> = {};
+      const order = blockStartOrder(block);
+      const proxies = await startBoth(paths, backend.port, fig, o, order);
+      if ('error' in proxies) return { ...rec, [proxies.rev === 'base' ? 'baseError' : 'headError']: proxies.error };
       try {
-        for (const rev of blockStartOrder(block)) {
-          try {
-            proxies[rev] = await startProxyOf(paths[rev], backend.port, o.pin);
-          } catch (err) {
-            const what = rev === 'base' ? 'base proxy did not start (config rejected or crashed)' : 'head proxy did not start';
-            return { ...rec, [rev === 'base' ? 'baseError' : 'headError']: `${what}: ${reason(err)}` };
+        const driver = await startPairLoad(fig.scenario, { base: proxies.base.port, head: proxies.head.port }, order, settings);
+        let stopped: Awaited<ReturnType<PairDriver['stop']>> | undefined;
+        try {
+          await delay(o.warmupS * 1000);
+          let edge = await readEdge(driver, proxies, backend.child.pid);
+          for (let w = 0; w < counts[block]!; w++) {
+            await delay(o.windowS * 1000);
+            const next = await readEdge(driver, proxies, backend.child.pid);
+            const [b, h] = windowRecords(fig, edge, next, block);
+            rec.windows.push(b!, h!);
+            log(`  block ${block + 1} window ${w + 1}: base ${fmt(b!.cost)} · head ${fmt(h!.cost)} ${fig.unit}`);
+            edge = next;
           }
+        } finally {
+          stopped = await driver.stop();
         }
-        const windowOn = (rev: Rev, st: ScenarioSettings) => {
-          const p = proxies[rev]!;
-          return SCENARIOS[fig.scenario].run(contextFor(`127.0.0.1:${p.port}`, '/', [p.child.pid], backend.child.pid, st, null));
-        };
-        for (const rev of blockStartOrder(block)) await windowOn(rev, warmSettings);
-        for (let i = 0; i < 2 * counts[block]!; i++) {
-          const rev = abbaRev(i);
-          const p = proxies[rev]!;
-          if (p.child.process.exitCode !== null || p.child.process.signalCode !== null) {
-            const tail = p.child.stderrTail().split('\n').slice(-2).join(' | ');
+        for (const rev of order) {
+          if (exited(proxies[rev])) {
+            const tail = proxies[rev].child.stderrTail().split('\n').slice(-2).join(' | ');
             return { ...rec, [rev === 'base' ? 'baseError' : 'headError']: `${rev} proxy exited during the windows: ${tail}` };
           }
-          rec.windows.push({ ...windowRecordOf(rev, fig.kind, await windowOn(rev, settings)), block });
-          if (i % 2 === 1) {
-            const [a, b] = rec.windows.slice(-2);
-            log(`  block ${block + 1} pair ${(i + 1) / 2}: ${a!.rev} ${fmt(a!.cost)} · ${b!.rev} ${fmt(b!.cost)} ${fig.unit}`);
-          }
+        }
+        if (stopped.errors > 0) {
+          return { ...rec, headError: `${stopped.errors} load error(s) in block ${block + 1} (base or head): ${stopped.firstError ?? ''}` };
         }
       } finally {
-        await proxies.base?.stop();
-        await proxies.head?.stop();
+        await stopAll(proxies);
       }
     }
     return rec;
@@ -117,16 +199,60 @@ export async function runCpuFigure(fig: GateFigure, revs: Revisions, o: AbOption
   }
 }
 
-/** One fresh backend + proxy of `rev` per sample: RSS growth per connection over the held tunnels. */
-async function memorySample(fig: GateFigure, rev: Revision, o: AbOptions): Promise<Measurement> {
+/** RSS moves in pages: a growth below one page over a sample counts as one page. */
+const PAGE_KIB = 4;
+
+/** KiB per tunnel from the RSS before and after `n` tunnels were opened (null when a reading failed). */
+export function growthPerTunnel(before: number | null, after: number | null, n: number): number | null {
+  if (before === null || after === null || n <= 0) return null;
+  return Math.max(after - before, PAGE_KIB) / n;
+}
+
+/**
+ * One memory sample: a fresh backend and both proxies (with MEMORY_NODE_FLAGS); a second of handshakes
+ * on both first (code loading, first-use allocations, the young generation's pages touched), then each
+ * proxy's RSS before and after it holds `idleConnections` idle tunnels, opened on both proxies in turns.
+ */
+async function memorySample(fig: GateFigure, revs: Record<Rev, Revision>, o: AbOptions, order: readonly [Rev, Rev], block: number): Promise<WindowRecord[] | { rev: Rev; error: string }> {
   const backend = await startBackend({ cpus: o.pin?.backend });
   try {
-    const p = await startProxyOf(rev, backend.port, o.pin);
+    const proxies = await startBoth(revs, backend.port, fig, o, order);
+    if ('error' in proxies) return proxies;
     try {
-      const ctx = contextFor(`127.0.0.1:${p.port}`, '/', [p.child.pid], backend.child.pid, settingsOf(fig, o), null);
-      return await SCENARIOS[fig.scenario].run(ctx);
+      const ports = { base: proxies.base.port, head: proxies.head.port };
+      const churn = await startPairLoad('handshake', ports, order, { ...SCENARIOS.handshake.defaults, inFlight: 1, shards: o.shards });
+      await delay(1000);
+      await churn.stop();
+      const rss = async () => {
+        const out: Partial<Record<Rev, number | null>> = {};
+        for (const rev of order) out[rev] = await settledRss([proxies[rev].child.pid]);
+        return out as Record<Rev, number | null>;
+      };
+      const before = await rss();
+      const hold = await LoadSession.open({ kind: 'idle', urls: order.map((rev) => `ws://127.0.0.1:${ports[rev]}/echo`), connections: o.idleConnections, shards: o.shards, sizeBytes: 0 });
+      let after: Record<Rev, number | null>;
+      try {
+        hold.start();
+        hold.measure();
+        after = await rss();
+      } finally {
+        hold.stop();
+        await hold.results(0);
+        await hold.close();
+      }
+      return (['base', 'head'] as const).map((rev) => ({
+        rev,
+        cost: growthPerTunnel(before[rev], after[rev], o.idleConnections),
+        units: o.idleConnections,
+        ticks: null,
+        cpuMs: null,
+        seconds: 0,
+        foreignCores: null,
+        backendCost: null,
+        block,
+      }));
     } finally {
-      await p.stop();
+      await stopAll(proxies);
     }
   } finally {
     await backend.child.stop();
@@ -136,20 +262,12 @@ async function memorySample(fig: GateFigure, rev: Revision, o: AbOptions): Promi
 export async function runMemoryFigure(fig: GateFigure, revs: Revisions, o: AbOptions, log: (l: string) => void): Promise<FigureRecord> {
   const rec: FigureRecord = { key: fig.key, windows: [] };
   if (!revs.base) return { ...rec, baseError: revs.baseError ?? 'no base revision' };
-  for (let i = 0; i < 2 * o.memoryPairs; i++) {
-    const rev = abbaRev(i);
-    let m: Measurement;
-    try {
-      m = await memorySample(fig, rev === 'base' ? revs.base : revs.head, o);
-    } catch (err) {
-      const what = `${rev} proxy did not start${rev === 'base' ? ' (config rejected or crashed)' : ''}: ${reason(err)}`;
-      return { ...rec, [rev === 'base' ? 'baseError' : 'headError']: what };
-    }
-    rec.windows.push(windowRecordOf(rev, fig.kind, m));
-    if (i % 2 === 1) {
-      const [a, b] = rec.windows.slice(-2);
-      log(`  pair ${(i + 1) / 2}: ${a!.rev} ${fmt(a!.cost)} · ${b!.rev} ${fmt(b!.cost)} ${fig.unit}`);
-    }
+  const paths: Record<Rev, Revision> = { head: revs.head, base: revs.base };
+  for (let i = 0; i < o.memoryPairs; i++) {
+    const got = await memorySample(fig, paths, o, blockStartOrder(i), i);
+    if ('error' in got) return { ...rec, [got.rev === 'base' ? 'baseError' : 'headError']: got.error };
+    rec.windows.push(...got);
+    log(`  sample ${i + 1}: base ${fmt(got[0]!.cost)} · head ${fmt(got[1]!.cost)} ${fig.unit}`);
   }
   return rec;
 }

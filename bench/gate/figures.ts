@@ -1,6 +1,7 @@
 // The figures the perf gate compares between the base and the head revision. All are "lower is
 // better" and absolute (µs, ms, KiB): base and head are measured in the same minutes on the same
 // machine, so the machine's speed cancels in their ratio and no stored figure can go stale.
+import type { TunnelEngine } from '../processes/proxy.js';
 import type { CostUnit, ScenarioName, ScenarioSettings } from '../scenarios/types.js';
 
 export type GateScenario = Extract<ScenarioName, 'echo' | 'bulk' | 'handshake' | 'http' | 'idle'>;
@@ -10,18 +11,27 @@ export interface GateFigure {
   scenario: GateScenario;
   description: string;
   unit: CostUnit;
-  /** cpu: interleaved windows through two live proxies; memory: fresh proxies, alternated. */
+  /** cpu: windows through two live proxies at once; memory: fresh proxies per sample. */
   kind: 'cpu' | 'memory';
+  /** The tunnel engine both revisions run (`tunnel.engine`); unset for plain HTTP, which has no tunnel. */
+  engine?: TunnelEngine;
   /** Settings over the scenario's defaults (none today: the gate runs the bench's own loads). */
   sizes?: Partial<ScenarioSettings>;
 }
 
+const ENGINES: readonly TunnelEngine[] = ['native', 'js'];
+
+/** A tunnel figure once per engine: key `<scenario>.<figure>.<engine>`. */
+function perEngine(f: Omit<GateFigure, 'engine'>): GateFigure[] {
+  return ENGINES.map((engine) => ({ ...f, key: `${f.key}.${engine}`, description: `${f.description}, ${engine} engine`, engine }));
+}
+
 export const GATE_FIGURES: readonly GateFigure[] = [
-  { key: 'echo.cpu_per_msg', scenario: 'echo', description: 'proxy CPU per 64 B message', unit: 'µs/msg', kind: 'cpu' },
-  { key: 'bulk.cpu_per_gb', scenario: 'bulk', description: 'proxy CPU per GB (64 KiB messages)', unit: 'ms/GB', kind: 'cpu' },
-  { key: 'handshake.cpu_per_handshake', scenario: 'handshake', description: 'proxy CPU per handshake', unit: 'µs/handshake', kind: 'cpu' },
+  ...perEngine({ key: 'echo.cpu_per_msg', scenario: 'echo', description: 'proxy CPU per 64 B message', unit: 'µs/msg', kind: 'cpu' }),
+  ...perEngine({ key: 'bulk.cpu_per_gb', scenario: 'bulk', description: 'proxy CPU per GB (64 KiB messages)', unit: 'ms/GB', kind: 'cpu' }),
+  ...perEngine({ key: 'handshake.cpu_per_handshake', scenario: 'handshake', description: 'proxy CPU per handshake', unit: 'µs/handshake', kind: 'cpu' }),
   { key: 'http.cpu_per_request', scenario: 'http', description: 'proxy CPU per HTTP request', unit: 'µs/req', kind: 'cpu' },
-  { key: 'idle.rss_per_tunnel', scenario: 'idle', description: 'proxy RSS per idle tunnel (all growth)', unit: 'KiB/conn', kind: 'memory' },
+  ...perEngine({ key: 'idle.rss_per_tunnel', scenario: 'idle', description: 'proxy RSS per idle tunnel', unit: 'KiB/conn', kind: 'memory' }),
 ];
 
 export const GATE_FIGURE_KEYS: readonly string[] = GATE_FIGURES.map((f) => f.key);

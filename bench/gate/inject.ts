@@ -1,21 +1,32 @@
-// The self-test's regression, applied as a patch to the compiled output of a temporary tree (never a
-// switch in wspass itself): a module that makes every net.Socket write spin for a fixed time first,
-// imported at the top of every compiled src file so it loads in the main thread and in each worker
-// thread's isolate. A tunnel writes once per message per direction, so `spinUs` per write adds
-// writes-per-message × spinUs of CPU to each relayed message.
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+// The self-test's regressions, applied as patches to a temporary tree (never a switch in wspass itself).
+// JavaScript engine: a module that makes every net.Socket write spin for a fixed time first, imported at
+// the top of every compiled src file so it loads in the main thread and in each worker thread's isolate.
+// Native engine: the same spin at the top of the C relay's send function, and the addon rebuilt. A
+// tunnel writes once per message per direction, so `spinUs` per write adds writes-per-message × spinUs
+// of CPU to each relayed message.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 export const INJECTED_FILE = 'injected-regression.js';
 
+/**
+ * The injected JavaScript module. It spins on the thread's own CPU clock (process.threadCpuUsage, one
+ * getrusage per read), not on wall time: under the gate's load the proxy core is shared, and a wall-clock
+ * spin that the scheduler preempts ends having used less CPU than its length (measured: a native spin of
+ * 10 % of the cost per message showed as 2.6 %). Runtimes without threadCpuUsage spin on hrtime.
+ */
 export function injectedModule(spinUs: number): string {
   return `// Written by the perf gate's self-test into a temporary tree: a calibrated regression, not wspass code.
 import net from 'node:net';
-const SPIN_NS = ${BigInt(Math.max(1, Math.round(spinUs * 1000)))}n;
+const SPIN_NS = ${Math.max(1, Math.round(spinUs * 1000))};
+const now = typeof process.threadCpuUsage === 'function'
+  ? () => { const u = process.threadCpuUsage(); return (u.user + u.system) * 1000; }
+  : () => Number(process.hrtime.bigint());
 const write = net.Socket.prototype.write;
 net.Socket.prototype.write = function injectedWrite(...args) {
-  const until = process.hrtime.bigint() + SPIN_NS;
-  while (process.hrtime.bigint() < until);
+  const until = now() + SPIN_NS;
+  while (now() < until);
   return write.apply(this, args);
 };
 `;
@@ -47,4 +58,29 @@ export function injectWriteCost(treeDir: string, spinUs: number): number {
     writeFileSync(f, text.slice(0, at) + importLine(distSrc, f) + text.slice(at));
   }
   return files.length;
+}
+
+/** Where the native engine's injected cost goes: the one function that sends relayed bytes. */
+export const NATIVE_PATCH_POINT = 'static ssize_t send_some(struct relay *r, enum relay_side src, const char *data, size_t len) {\n';
+
+/**
+ * The self-test's regression for the native engine: `<tree>/src/native/relay.c` patched so every send
+ * of relayed bytes spins `spinUs` first (CLOCK_THREAD_CPUTIME_ID), then the tree's addon rebuilt with its own
+ * build script. Throws when the source no longer has the patch point or the build fails.
+ */
+export function injectNativeSendCost(treeDir: string, spinUs: number): void {
+  const file = join(treeDir, 'src', 'native', 'relay.c');
+  const text = readFileSync(file, 'utf8');
+  if (!text.includes(NATIVE_PATCH_POINT)) throw new Error(`${file}: the patch point (send_some) is not there; update bench/gate/inject.ts`);
+  const ns = Math.max(1, Math.round(spinUs * 1000));
+  const spin = `  /* Injected by the perf gate's self-test: a calibrated regression, not wspass code. */
+  { struct timespec t0, t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    do clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < ${ns}L); }
+`;
+  writeFileSync(file, `#include <time.h>\n${text.replace(NATIVE_PATCH_POINT, NATIVE_PATCH_POINT + spin)}`);
+  rmSync(join(treeDir, 'build'), { recursive: true, force: true });
+  const r = spawnSync(process.execPath, [join('scripts', 'build-native.mjs')], { cwd: treeDir, encoding: 'utf8' });
+  if (!existsSync(join(treeDir, 'build', 'Release', 'wspass_native.node'))) {
+    throw new Error(`the injected native engine did not build: ${`${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-3).join(' | ')}`);
+  }
 }

@@ -48,7 +48,10 @@ export async function measureAndDecide(c: GateContext): Promise<GateRecord> {
   const records: FigureRecord[] = [];
   for (const fig of GATE_FIGURES.filter((f) => c.only.length === 0 || c.only.includes(f.key))) {
     const t0 = performance.now();
-    const what = fig.kind === 'cpu' ? `${c.ab.pairs} ABBA pairs of ${c.ab.windowS} s windows` : `${c.ab.memoryPairs} ABBA pairs of fresh proxies, ${c.ab.idleConnections} idle tunnels each`;
+    const what =
+      fig.kind === 'cpu'
+        ? `${c.ab.pairs} windows of ${c.ab.windowS} s, base and head at once, in ${c.ab.blocks} blocks of fresh proxies`
+        : `${c.ab.memoryPairs} samples of fresh proxies, base and head at once, ${c.ab.idleConnections} idle tunnels each`;
     c.log(`${fig.key}: ${what}`);
     const rec = fig.kind === 'cpu' ? await runCpuFigure(fig, c.revs, c.ab, c.log) : await runMemoryFigure(fig, c.revs, c.ab, c.log);
     records.push(rec);

@@ -3,7 +3,7 @@
 // this checkout's (else `npm ci` in it), built with the revision's own `tsc -p tsconfig.json`, and
 // removed with `git worktree remove --force` afterwards, also when the gate fails or is interrupted.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,27 @@ function tail(text: string, lines = 15): string {
   return text.trim().split('\n').slice(-lines).join('\n');
 }
 
+const ADDON = join('build', 'Release', 'wspass_native.node');
+
+/**
+ * The native tunnel engine of a temporary tree: this checkout's compiled addon, copied, when the
+ * revision's C sources and binding.gyp are the same as this working tree's (the usual case, and
+ * seconds saved); else the revision's own build script. A revision from before the engine has none
+ * (its figures for the native engine then show "no base": its config schema has no engine key).
+ */
+function provideNativeAddon(commit: string, dir: string): string {
+  if (!existsSync(join(dir, 'binding.gyp'))) return 'no native engine in this revision';
+  const same = git(['diff', '--quiet', commit, '--', 'binding.gyp', 'src/native']).ok;
+  if (same && existsSync(join(REPO_ROOT, ADDON))) {
+    mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
+    copyFileSync(join(REPO_ROOT, ADDON), join(dir, ADDON));
+    return 'native addon copied (same C sources)';
+  }
+  const r = spawnSync(process.execPath, [join('scripts', 'build-native.mjs'), '--quiet'], { cwd: dir, encoding: 'utf8' });
+  const said = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] ?? '';
+  return existsSync(join(dir, ADDON)) ? 'native addon built' : `native addon not built: ${said || `exit ${String(r.status)}`}`;
+}
+
 /** Checks out `commit` in a new temporary worktree and builds it; throws TreeError saying what failed. */
 export function prepareTree(commit: string, label: string): TempTree {
   removeAllOnExit();
@@ -104,6 +125,7 @@ export function prepareTree(commit: string, label: string): TempTree {
     const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' });
     if (build.status !== 0) throw new TreeError(`tsc -p tsconfig.json in ${commit.slice(0, 10)} failed:\n${tail(`${build.stdout}${build.stderr}`)}`);
     if (!existsSync(tree.cli)) throw new TreeError(`${commit.slice(0, 10)} has no dist/src/cli/main.js after its build`);
+    tree.setup += `; ${provideNativeAddon(commit, dir)}`;
   } catch (err) {
     tree.remove();
     throw err instanceof TreeError ? err : new TreeError((err as Error).message);

@@ -6,6 +6,7 @@
 //   connect all its sockets ─▶ {ready}
 //                            ◀─ {start}     load begins (warm-up, not recorded)
 //                            ◀─ {measure}   recording begins; main reads CPU counters
+//                            ◀─ {snapshot}  (any number, while recording) ─▶ {counts} per target so far
 //                            ◀─ {stop}      recording ends; main reads CPU counters; shard closes all
 //   (burst: no sockets before {ready}; all of them are opened at once on {measure} and held to {stop})
 //   task resolves with ShardResult (histogram encoded, counts) — merged in the main thread.
@@ -16,9 +17,12 @@ export type ShardKind = 'echo' | 'open-loop' | 'bulk' | 'handshake' | 'idle' | '
 
 export interface ShardTask {
   kind: ShardKind;
-  /** ws:// URL to connect to. */
-  url: string;
-  /** Connections this shard opens (handshake: parallel open/close loops; burst: opened all at once on 'measure'). */
+  /**
+   * ws:// URLs to connect to: the same load is run against each (the perf gate drives a base and a head
+   * proxy at once); the bench's scenarios pass one.
+   */
+  urls: readonly string[];
+  /** Connections this shard opens per URL (handshake: parallel open/close loops; burst: opened all at once on 'measure'). */
   connections: number;
   /** Message size in bytes (echo, open-loop, bulk). */
   sizeBytes: number;
@@ -31,8 +35,15 @@ export interface ShardTask {
   port: MessagePort;
 }
 
-export type ControlMessage = { type: 'start' } | { type: 'measure' } | { type: 'stop' };
-export type ShardEvent = { type: 'ready' } | { type: 'error'; message: string };
+export type ControlMessage = { type: 'start' } | { type: 'measure' } | { type: 'snapshot' } | { type: 'stop' };
+
+/** Work recorded since {measure} for one URL of the task. */
+export interface TargetCounts {
+  units: number;
+  bytes: number;
+}
+
+export type ShardEvent = { type: 'ready' } | { type: 'error'; message: string } | { type: 'counts'; counts: TargetCounts[] };
 
 export interface ShardResult {
   /** Units completed inside the measured window: messages echoed, handshakes, or (bulk) bytes acked. */
@@ -46,4 +57,6 @@ export interface ShardResult {
   firstError?: string;
   /** open-loop: messages still unanswered when the window closed. */
   outstanding?: number;
+  /** units and bytes per URL of the task, in its order (they add up to the totals above). */
+  perTarget: TargetCounts[];
 }

@@ -23,20 +23,26 @@ function open(url: string): Promise<WebSocket> {
   });
 }
 
-/** Opens n connections, a bounded number at a time (a burst of thousands would overflow listen backlogs). */
-async function openMany(url: string, n: number): Promise<WebSocket[]> {
-  const out: WebSocket[] = [];
+/**
+ * Opens n connections to each URL, a bounded number at a time (a burst of thousands would overflow listen
+ * backlogs), the URLs taking turns batch by batch so neither target's connections are all the older ones.
+ * Opened sockets are pushed to `out` as they come, so a caller can close them when a later one fails.
+ */
+async function openMany(urls: readonly string[], n: number, out: { ws: WebSocket; target: number }[]): Promise<void> {
   const parallel = 64;
   for (let i = 0; i < n; i += parallel) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(parallel, n - i) }, () => open(url)))));
+    for (const [target, url] of urls.entries()) {
+      const batch = await Promise.all(Array.from({ length: Math.min(parallel, n - i) }, () => open(url)));
+      for (const ws of batch) out.push({ ws, target });
+    }
   }
-  return out;
 }
 
 export default async function runShard(task: ShardTask): Promise<ShardResult> {
   const port = task.port;
   const hist = createLatencyHistogram();
-  const result: ShardResult = { units: 0, bytes: 0, histogram: '', errors: 0 };
+  const result: ShardResult = { units: 0, bytes: 0, histogram: '', errors: 0, perTarget: task.urls.map(() => ({ units: 0, bytes: 0 })) };
+  const counts = result.perTarget;
   let recording = false;
   let running = false;
   const onError = (err: Error) => {
@@ -56,16 +62,21 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
   const startP = phase('start');
   const measureP = phase('measure');
   const stopP = phase('stop');
+  // Counts so far, whenever the main thread asks (the gate's windows are the differences between them).
+  port.on('message', (msg: ControlMessage) => {
+    if (msg.type === 'snapshot') port.postMessage({ type: 'counts', counts: counts.map((c) => ({ ...c })) });
+  });
 
-  let sockets: WebSocket[] = [];
+  const opened: { ws: WebSocket; target: number }[] = [];
   try {
-    if (task.kind !== 'handshake' && task.kind !== 'burst') sockets = await openMany(task.url, task.connections);
+    if (task.kind !== 'handshake' && task.kind !== 'burst') await openMany(task.urls, task.connections, opened);
   } catch (err) {
-    port.postMessage({ type: 'error', message: `connect ${task.url}: ${(err as Error).message}` });
-    for (const s of sockets) s.terminate();
+    port.postMessage({ type: 'error', message: `connect ${task.urls.join(', ')}: ${(err as Error).message}` });
+    for (const s of opened) s.ws.terminate();
     port.close();
     throw err;
   }
+  const sockets = opened.map((s) => s.ws);
   for (const s of sockets) s.on('error', onError);
   port.postMessage({ type: 'ready' });
 
@@ -80,7 +91,8 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
       // Closed loop: each connection keeps `inFlight` messages outstanding and sends the next when an
       // answer arrives. Echoes come back in order, so the send times form a ring per connection.
       const depth = Math.max(1, task.inFlight);
-      for (const ws of sockets) {
+      for (const { ws, target } of opened) {
+        const c = counts[target]!;
         const sentAt = new Float64Array(depth);
         let head = 0;
         let tail = 0;
@@ -95,8 +107,8 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
           tail = tail + 1 === depth ? 0 : tail + 1;
           if (recording) {
             hist.recordValue(Math.max(1, Math.round((now - t) * 1000)));
-            result.units++;
-            result.bytes += 2 * data.length;
+            c.units++;
+            c.bytes += 2 * data.length;
           }
           if (running) send();
         });
@@ -107,15 +119,16 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
     case 'open-loop': {
       const perConn = task.ratePerSec / sockets.length;
       const t0 = performance.now() + 1;
-      const conns = sockets.map((ws, i) => {
+      const conns = opened.map(({ ws, target }, i) => {
+        const tc = counts[target]!;
         // Stagger the connections over one interval so the shard's sends are spread evenly in time.
         const c = new OpenLoopConnection(t0 + (i / sockets.length) * (1000 / perConn), perConn);
         ws.on('message', (data: Buffer) => {
           const latencyMs = c.onResponse(performance.now());
           if (recording && latencyMs !== undefined) {
             hist.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
-            result.units++;
-            result.bytes += 2 * data.length;
+            tc.units++;
+            tc.bytes += 2 * data.length;
           }
         });
         return { ws, c };
@@ -139,7 +152,8 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
     }
     case 'bulk': {
       // Upload to the sink with a bounded window: send while fewer than windowBytes are unacknowledged.
-      for (const ws of sockets) {
+      for (const { ws, target } of opened) {
+        const c = counts[target]!;
         let sent = 0;
         let acked = 0;
         const pump = () => {
@@ -151,8 +165,8 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
         ws.on('message', () => {
           acked += ACK_BYTES;
           if (recording) {
-            result.units += ACK_BYTES;
-            result.bytes += ACK_BYTES;
+            c.units += ACK_BYTES;
+            c.bytes += ACK_BYTES;
           }
           pump();
         });
@@ -162,26 +176,29 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
     }
     case 'handshake': {
       // Each loop opens a connection, records the time to 'open', closes it, waits for the close, repeats.
-      for (let i = 0; i < task.connections; i++) {
+      for (let i = 0; i < task.connections * task.urls.length; i++) {
+        const target = i % task.urls.length;
+        const url = task.urls[target]!;
+        const c = counts[target]!;
         handshakeLoops.push(
           (async () => {
             while (running) {
               const t = performance.now();
               let ws: WebSocket;
               try {
-                ws = await open(task.url);
+                ws = await open(url);
               } catch (err) {
                 onError(err as Error);
                 if (result.errors > 100) return; // the target is down: stop hammering it
                 continue;
               }
-              const opened = performance.now();
+              const openedAt = performance.now();
               const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
               ws.close();
               await closed;
               if (recording) {
-                hist.recordValue(Math.max(1, Math.round((opened - t) * 1000)));
-                result.units++;
+                hist.recordValue(Math.max(1, Math.round((openedAt - t) * 1000)));
+                c.units++;
               }
             }
           })(),
@@ -202,7 +219,7 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
     const t0 = performance.now();
     const settled = await Promise.allSettled(
       Array.from({ length: task.connections }, () =>
-        open(task.url).then((ws) => {
+        open(task.urls[0]!).then((ws) => {
           hist.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
           ws.on('error', onError);
           return ws;
@@ -212,7 +229,7 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
     for (const r of settled) {
       if (r.status === 'fulfilled') {
         sockets.push(r.value);
-        result.units++;
+        counts[0]!.units++;
       } else onError(r.reason as Error);
     }
   }
@@ -232,6 +249,10 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
     ),
   );
   port.close();
+  for (const c of counts) {
+    result.units += c.units;
+    result.bytes += c.bytes;
+  }
   result.histogram = hist.totalCount > 0 ? encodeHistogram(hist) : '';
   hist.destroy();
   return result;

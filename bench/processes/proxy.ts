@@ -17,6 +17,9 @@ export const ROUTE_PREFIX = { plain: '/', asyncOn: '/async-on/', asyncDelay: '/a
 /** asyncDelayMs of the async-delay route. */
 export const ASYNC_DELAY_MS = 1;
 
+/** The tunnel engines a config can ask for (`tunnel.engine`). */
+export type TunnelEngine = 'native' | 'js';
+
 export interface ProxyProcess {
   child: Child;
   port: number;
@@ -29,7 +32,7 @@ export interface ProxyProcess {
  * The bench's wspass config. `plainOnly` leaves out the async routes: the perf gate starts older
  * revisions with it, so only keys every revision knows decide whether a base can run.
  */
-export function benchProxyConfig(backendPort: number, admin = false, plainOnly = false): object {
+export function benchProxyConfig(backendPort: number, admin = false, plainOnly = false, engine?: TunnelEngine): object {
   const backend = `ws://127.0.0.1:${backendPort}/`;
   const asyncRoutes = [
     { name: 'async-on', path: ROUTE_PREFIX.asyncOn, backend, async: true },
@@ -40,6 +43,8 @@ export function benchProxyConfig(backendPort: number, admin = false, plainOnly =
     log: { level: 'warn' },
     // Only when a scenario reads /status: the admin's metrics registry runs timers of its own.
     ...(admin ? { admin: { listen: '127.0.0.1:0' } } : {}),
+    // Only when asked for: a revision from before the engines existed rejects the key.
+    ...(engine ? { tunnel: { engine } } : {}),
     routes: [...(plainOnly ? [] : asyncRoutes), { name: 'echo', path: ROUTE_PREFIX.plain, backend }],
   };
 }
@@ -78,11 +83,15 @@ export async function startProxy(opts: {
   cli?: string;
   /** Only the plain route (see benchProxyConfig). */
   plainOnly?: boolean;
+  /** `tunnel.engine` of the config (unset: the revision's default). */
+  engine?: TunnelEngine;
+  /** Node/V8 flags before the CLI entry (the perf gate's memory figure fixes the young generation's size). */
+  nodeFlags?: readonly string[];
 }): Promise<ProxyProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'wspass-bench-'));
   const configFile = join(dir, 'wspass.json');
-  writeFileSync(configFile, JSON.stringify(benchProxyConfig(opts.backendPort, opts.admin, opts.plainOnly), null, 2));
-  const args = [opts.cli ?? CLI, 'run', '--config', configFile, '--workers', String(opts.workers)];
+  writeFileSync(configFile, JSON.stringify(benchProxyConfig(opts.backendPort, opts.admin, opts.plainOnly, opts.engine), null, 2));
+  const args = [...(opts.nodeFlags ?? []), opts.cli ?? CLI, 'run', '--config', configFile, '--workers', String(opts.workers)];
   const child = spawnChild(process.execPath, args, { cpus: opts.cpus });
   const stop = async () => {
     await child.stop();

@@ -3,7 +3,8 @@
 import { baseMeasurement, costOf, measureWsLoad } from './ws-load.js';
 import type { ScenarioDef } from './types.js';
 
-const WINDOW_BYTES = 4 * 1024 * 1024;
+/** Bytes a connection may have sent and not had acknowledged (the perf gate uses the same). */
+export const WINDOW_BYTES = 4 * 1024 * 1024;
 
 export const bulkScenario: ScenarioDef = {
   name: 'bulk',

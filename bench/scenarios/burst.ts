@@ -43,12 +43,12 @@ export const burstScenario: ScenarioDef = {
     if (!ctx.admin) throw new Error('the burst scenario needs wspass started with its admin endpoint');
     // A few connections first, opened and closed, so a cold process's first-call costs (code loading,
     // JIT) are not charged to the burst; the share counts only what the burst opened.
-    await runLoad({ kind: 'idle', url: `${ctx.wsBase}echo`, connections: Math.min(WARM_CONNECTIONS, s.connections), shards: s.shards, sizeBytes: 0, warmupMs: 0, durationMs: 0 });
+    await runLoad({ kind: 'idle', urls: [`${ctx.wsBase}echo`], connections: Math.min(WARM_CONNECTIONS, s.connections), shards: s.shards, sizeBytes: 0, warmupMs: 0, durationMs: 0 });
     const before = await openedPerWorker(ctx.admin);
     const win = new CpuWindow(ctx.proxyPids, [ctx.backendPid]);
     const load = await runLoad({
       kind: 'burst',
-      url: `${ctx.wsBase}echo`,
+      urls: [`${ctx.wsBase}echo`],
       connections: s.connections,
       shards: s.shards,
       sizeBytes: 0,

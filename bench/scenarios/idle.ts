@@ -13,7 +13,7 @@ function rssOf(pids: readonly number[] | null): number | null {
 }
 
 /** Median of three readings 100 ms apart (RSS moves a little while the allocator settles). */
-async function settledRss(pids: readonly number[] | null): Promise<number | null> {
+export async function settledRss(pids: readonly number[] | null): Promise<number | null> {
   const xs: (number | null)[] = [];
   for (let i = 0; i < 3; i++) {
     xs.push(rssOf(pids));
@@ -54,7 +54,7 @@ export const idleScenario: ScenarioDef = {
     const s = ctx.settings;
     const url = ctx.wsBase + 'echo';
     // Warm up first so code loading and first-connection allocations are not charged to the held ones.
-    await runLoad({ kind: 'idle', url, connections: Math.min(WARM_CONNECTIONS, s.connections), shards: s.shards, sizeBytes: 0, warmupMs: 0, durationMs: 0 });
+    await runLoad({ kind: 'idle', urls: [url], connections: Math.min(WARM_CONNECTIONS, s.connections), shards: s.shards, sizeBytes: 0, warmupMs: 0, durationMs: 0 });
     const settleMs = s.warmupS * 1000;
     const settle = () => new Promise((r) => setTimeout(r, settleMs));
     await new Promise((r) => setTimeout(r, settleMs / 2));
@@ -68,7 +68,7 @@ export const idleScenario: ScenarioDef = {
     let backendAfter: number | null = null;
     let inner: Awaited<ReturnType<typeof runLoad>> | undefined;
     const hold = (connections: number, onReady: () => Promise<void>) =>
-      runLoad({ kind: 'idle', url, connections, shards: s.shards, sizeBytes: 0, warmupMs: 0, durationMs: s.durationS * 1000, onReady });
+      runLoad({ kind: 'idle', urls: [url], connections, shards: s.shards, sizeBytes: 0, warmupMs: 0, durationMs: s.durationS * 1000, onReady });
     const outer = await hold(firstHalf, async () => {
       await settle();
       proxyHalf = await settledRss(ctx.proxyPids);

@@ -16,7 +16,7 @@ export async function measureWsLoad(
   const s = ctx.settings;
   const load = await runLoad({
     kind,
-    url: ctx.wsBase + path,
+    urls: [ctx.wsBase + path],
     connections: s.connections,
     shards: s.shards,
     sizeBytes: s.sizeBytes,

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ArgError, parseBenchArgs, parseDuration, parseSize } from '../../bench/args.js';
 import { settingsFor } from '../../bench/settings.js';
 
-test('defaults: run every scenario, direct baseline on, pinned; the gate takes 10 pairs of 1.5 s windows', () => {
+test('defaults: run every scenario, direct baseline on, pinned; the gate takes 12 windows of 1.5 s in 6 blocks', () => {
   const a = parseBenchArgs([]);
   assert.equal(a.command, 'run');
   assert.deepEqual(a.scenarios, []);
@@ -13,7 +13,7 @@ test('defaults: run every scenario, direct baseline on, pinned; the gate takes 1
   assert.equal(a.workers, undefined);
   const g = parseBenchArgs(['gate']);
   assert.equal(g.command, 'gate');
-  assert.deepEqual([g.pairs, g.blocks, g.windowS, g.memoryPairs, g.base, g.kind], [10, 5, 1.5, 3, undefined, 'gate']);
+  assert.deepEqual([g.pairs, g.blocks, g.windowS, g.memoryPairs, g.base, g.kind], [12, 6, 1.5, 4, undefined, 'gate']);
   const s = parseBenchArgs(['selftest', '--base', 'main', '--inject', '15%', '--pairs', '12', '--window', '2s']);
   assert.deepEqual([s.command, s.base, s.injectPct, s.pairs, s.windowS], ['selftest', 'main', 15, 12, 2]);
   const e = parseBenchArgs(['estimate', '--records', 'r', '--trials', '2000']);
@@ -22,7 +22,7 @@ test('defaults: run every scenario, direct baseline on, pinned; the gate takes 1
 
 test('gate options are checked: at least 3 pairs, a label for the record', () => {
   fails(['gate', '--pairs', '2'], /--pairs: 2 is out of range; use 3 to 100/);
-  fails(['gate', '--pairs', '4'], /--blocks: 5 blocks need at least as many pairs \(--pairs 4\)/);
+  fails(['gate', '--pairs', '4'], /--blocks: 6 blocks need at least as many pairs \(--pairs 4\)/);
   fails(['gate', '--kind', 'A A'], /--kind: "A A" is not a short lower-case label/);
   fails(['gate', '--inject', 'lots'], /--inject: "lots" is not a whole number/);
 });
