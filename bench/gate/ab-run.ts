@@ -31,7 +31,7 @@ export interface AbOptions {
   windowS: number;
   /** Unrecorded load at the start of each block (V8 compiles the hot paths in the first second). */
   warmupS: number;
-  /** Idle connections each proxy holds per memory sample. */
+  /** Idle connections each proxy opens per half of a memory sample (the figure is the second half's). */
   idleConnections: number;
 }
 
@@ -208,41 +208,48 @@ export function growthPerTunnel(before: number | null, after: number | null, n: 
   return Math.max(after - before, PAGE_KIB) / n;
 }
 
+/** Idle connections each proxy opens and closes before the first reading (code loading, first use). */
+const MEMORY_WARM_CONNECTIONS = 50;
+
+/** Opens `n` idle tunnels on each proxy (in turns) and holds them until the session is stopped. */
+async function holdIdle(ports: Record<Rev, number>, order: readonly [Rev, Rev], n: number, shards: number): Promise<LoadSession> {
+  const hold = await LoadSession.open({ kind: 'idle', urls: order.map((rev) => `ws://127.0.0.1:${ports[rev]}/echo`), connections: n, shards, sizeBytes: 0 });
+  hold.start();
+  hold.measure();
+  return hold;
+}
+
 /**
- * One memory sample: a fresh backend and both proxies (with MEMORY_NODE_FLAGS); a second of handshakes
- * on both first (code loading, first-use allocations, the young generation's pages touched), then each
- * proxy's RSS before and after it holds `idleConnections` idle tunnels, opened on both proxies in turns.
+ * One memory sample, the bench's own definition with one difference: a fresh backend and both proxies
+ * (with MEMORY_NODE_FLAGS), a few tunnels opened and closed, then `idleConnections` idle tunnels held on
+ * each, RSS read, `idleConnections` more, RSS again: the figure is the second half's growth per tunnel
+ * (what each further tunnel costs; the first half takes one-time growth such as the garbage collection
+ * of the warm-up's handshakes). A growth under one 4 KiB page counts as one page.
  */
 async function memorySample(fig: GateFigure, revs: Record<Rev, Revision>, o: AbOptions, order: readonly [Rev, Rev], block: number): Promise<WindowRecord[] | { rev: Rev; error: string }> {
   const backend = await startBackend({ cpus: o.pin?.backend });
   try {
     const proxies = await startBoth(revs, backend.port, fig, o, order);
     if ('error' in proxies) return proxies;
+    const holds: LoadSession[] = [];
     try {
       const ports = { base: proxies.base.port, head: proxies.head.port };
-      const churn = await startPairLoad('handshake', ports, order, { ...SCENARIOS.handshake.defaults, inFlight: 1, shards: o.shards });
-      await delay(1000);
-      await churn.stop();
+      const warm = await holdIdle(ports, order, MEMORY_WARM_CONNECTIONS, o.shards);
+      warm.stop();
+      await warm.results(0);
+      await warm.close();
       const rss = async () => {
         const out: Partial<Record<Rev, number | null>> = {};
         for (const rev of order) out[rev] = await settledRss([proxies[rev].child.pid]);
         return out as Record<Rev, number | null>;
       };
-      const before = await rss();
-      const hold = await LoadSession.open({ kind: 'idle', urls: order.map((rev) => `ws://127.0.0.1:${ports[rev]}/echo`), connections: o.idleConnections, shards: o.shards, sizeBytes: 0 });
-      let after: Record<Rev, number | null>;
-      try {
-        hold.start();
-        hold.measure();
-        after = await rss();
-      } finally {
-        hold.stop();
-        await hold.results(0);
-        await hold.close();
-      }
+      holds.push(await holdIdle(ports, order, o.idleConnections, o.shards));
+      const half = await rss();
+      holds.push(await holdIdle(ports, order, o.idleConnections, o.shards));
+      const all = await rss();
       return (['base', 'head'] as const).map((rev) => ({
         rev,
-        cost: growthPerTunnel(before[rev], after[rev], o.idleConnections),
+        cost: growthPerTunnel(half[rev], all[rev], o.idleConnections),
         units: o.idleConnections,
         ticks: null,
         cpuMs: null,
@@ -252,6 +259,13 @@ async function memorySample(fig: GateFigure, revs: Record<Rev, Revision>, o: AbO
         block,
       }));
     } finally {
+      for (const h of holds) h.stop();
+      await Promise.all(
+        holds.map(async (h) => {
+          await h.results(0);
+          await h.close();
+        }),
+      );
       await stopAll(proxies);
     }
   } finally {

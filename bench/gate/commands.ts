@@ -51,7 +51,7 @@ function abOptions(args: BenchArgs, pinning: Pinning): AbOptions {
     windowS: args.windowS,
     // Unrecorded load at the start of each block: V8 compiles the hot paths in the first second.
     warmupS: 1,
-    idleConnections: 2000,
+    idleConnections: 1000,
   };
 }
 

@@ -11,22 +11,18 @@ import { join, relative, sep } from 'node:path';
 export const INJECTED_FILE = 'injected-regression.js';
 
 /**
- * The injected JavaScript module. It spins on the thread's own CPU clock (process.threadCpuUsage, one
- * getrusage per read), not on wall time: under the gate's load the proxy core is shared, and a wall-clock
- * spin that the scheduler preempts ends having used less CPU than its length (measured: a native spin of
- * 10 % of the cost per message showed as 2.6 %). Runtimes without threadCpuUsage spin on hrtime.
+ * The injected JavaScript module: a wall-clock spin (hrtime). Node has no per-thread CPU clock fine
+ * enough for a spin of a microsecond: process.threadCpuUsage() advances in scheduler ticks, and a spin
+ * on it ran 112× the base's cost per message. The native spin counts thread CPU time (below).
  */
 export function injectedModule(spinUs: number): string {
   return `// Written by the perf gate's self-test into a temporary tree: a calibrated regression, not wspass code.
 import net from 'node:net';
-const SPIN_NS = ${Math.max(1, Math.round(spinUs * 1000))};
-const now = typeof process.threadCpuUsage === 'function'
-  ? () => { const u = process.threadCpuUsage(); return (u.user + u.system) * 1000; }
-  : () => Number(process.hrtime.bigint());
+const SPIN_NS = ${BigInt(Math.max(1, Math.round(spinUs * 1000)))}n;
 const write = net.Socket.prototype.write;
 net.Socket.prototype.write = function injectedWrite(...args) {
-  const until = now() + SPIN_NS;
-  while (now() < until);
+  const until = process.hrtime.bigint() + SPIN_NS;
+  while (process.hrtime.bigint() < until);
   return write.apply(this, args);
 };
 `;

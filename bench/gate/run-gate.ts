@@ -51,7 +51,7 @@ export async function measureAndDecide(c: GateContext): Promise<GateRecord> {
     const what =
       fig.kind === 'cpu'
         ? `${c.ab.pairs} windows of ${c.ab.windowS} s, base and head at once, in ${c.ab.blocks} blocks of fresh proxies`
-        : `${c.ab.memoryPairs} samples of fresh proxies, base and head at once, ${c.ab.idleConnections} idle tunnels each`;
+        : `${c.ab.memoryPairs} samples of fresh proxies, base and head at once, 2 × ${c.ab.idleConnections} idle tunnels each`;
     c.log(`${fig.key}: ${what}`);
     const rec = fig.kind === 'cpu' ? await runCpuFigure(fig, c.revs, c.ab, c.log) : await runMemoryFigure(fig, c.revs, c.ab, c.log);
     records.push(rec);

@@ -142,9 +142,9 @@ test('the self-test patch makes every compiled src file import the calibrated wr
   assert.equal(readFileSync(join(src, 'main.js'), 'utf8'), `#!/usr/bin/env node\nimport './${INJECTED_FILE}';\nexport const C = 3;\n`);
   assert.equal(readFileSync(join(src, 'errors.js'), 'utf8'), `import './${INJECTED_FILE}';\nexport const A = 1;\n`);
   assert.equal(readFileSync(join(src, 'tunnel', 'lane.js'), 'utf8'), `import '../${INJECTED_FILE}';\nexport const B = 2;\n`);
-  assert.match(readFileSync(join(src, INJECTED_FILE), 'utf8'), /const SPIN_NS = 1250;/);
+  assert.match(readFileSync(join(src, INJECTED_FILE), 'utf8'), /const SPIN_NS = 1250n;/);
   assert.equal(importLine(src, join(src, 'a', 'b', 'c.js')), `import '../../${INJECTED_FILE}';\n`);
-  assert.match(injectedModule(0.0001), /SPIN_NS = 1;/, 'at least one nanosecond');
+  assert.match(injectedModule(0.0001), /SPIN_NS = 1n/, 'at least one nanosecond');
 });
 
 test('tunnel figures are gated once per engine; plain HTTP, which has no tunnel, once', () => {
