@@ -39,8 +39,70 @@ export const backendTlsSchema = z
   })
   .describe('TLS settings for wss:// and https:// backends');
 
+const reverseEntrySchema = z.union([
+  z
+    .string()
+    .min(1)
+    .describe('A backend URL (or balancer://name/path) mapped back to this route\'s path, at a path-segment boundary'),
+  z
+    .strictObject({
+      url: z
+        .string()
+        .min(1)
+        .describe(
+          'Backend URL prefix (ProxyPassReverse url): a value starting with it, compared literally, has it replaced by `path`; ' +
+            'balancer://name/path stands for each member of that balancer; a value starting with "/" matches the path of any URL',
+        ),
+      path: z.string().startsWith('/').describe('Public path put in its place (ProxyPassReverse path)'),
+    })
+    .describe('One ProxyPassReverse pair'),
+]);
+
+export const reverseSchema = z
+  .union([
+    z
+      .boolean()
+      .refine((v) => v, 'false is the default: remove the key')
+      .meta({ const: true }),
+    z.strictObject({
+      urls: z
+        .union([
+          z
+            .boolean()
+            .refine((v) => v, 'false is the default: remove the key')
+            .meta({ const: true }),
+          z.array(reverseEntrySchema).min(1),
+        ])
+        .optional()
+        .describe(
+          'true: this route\'s own backend URL (each member\'s, for a balancer; with its http:// or https:// twin for ' +
+            'ws:// and wss://) is mapped back to the route\'s path; or a list of backend URLs and { url, path } pairs',
+        ),
+      cookieDomain: z
+        .record(z.string().min(1), z.string())
+        .optional()
+        .describe('Backend cookie domain → public domain: a Set-Cookie Domain equal to a key (any letter case) is replaced (ProxyPassReverseCookieDomain)'),
+      cookiePath: z
+        .record(z.string().min(1), z.string())
+        .optional()
+        .describe(
+          'Backend cookie path → public path: a Set-Cookie Path starting with a key (the first in order) is replaced by its value ' +
+            '(ProxyPassReverseCookiePath)',
+        ),
+    }),
+  ])
+  .describe(
+    'Rewrite answers as ProxyPassReverse does: Location, Content-Location, URI and Destination values pointing into the ' +
+      'backend point at this proxy (the scheme and Host the client used, the public path); `true` is { urls: true }',
+  );
+
 /** Settings a route inherits from `defaults` when it does not set them itself. */
 const inheritable = {
+  serverName: z
+    .string()
+    .min(1)
+    .regex(/^[\x21-\x7e]+$/, 'must be a host name (visible ASCII, no spaces)')
+    .describe('Value appended as X-Forwarded-Server (Apache: the virtual host\'s ServerName); the OS host name when not set'),
   idleTimeoutMs: durationMs('Close a tunnel after no byte in either direction for this long'),
   connectTimeoutMs: durationMs('Give up connecting to the backend after this long (answers 504)'),
   handshakeTimeoutMs: durationMs('Give up waiting for the backend status line after this long (answers 504)'),
@@ -59,6 +121,7 @@ const inheritable = {
 
 export const defaultsSchema = z
   .strictObject({
+    serverName: inheritable.serverName.optional(),
     idleTimeoutMs: inheritable.idleTimeoutMs.default(0),
     connectTimeoutMs: inheritable.connectTimeoutMs.default(5_000),
     handshakeTimeoutMs: inheritable.handshakeTimeoutMs.default(30_000),
@@ -127,6 +190,8 @@ export const routeSchema = z
           'false for http:// and https://; for a balancer, its `upgrade`, else its members\' (which must agree)',
       ),
     upgradeOnly: z.boolean().default(false).describe('Refuse requests without Upgrade (426) instead of proxying them as HTTP'),
+    reverse: reverseSchema.optional(),
+    serverName: inheritable.serverName.optional(),
     idleTimeoutMs: inheritable.idleTimeoutMs.optional(),
     connectTimeoutMs: inheritable.connectTimeoutMs.optional(),
     handshakeTimeoutMs: inheritable.handshakeTimeoutMs.optional(),
@@ -143,6 +208,9 @@ export const routeSchema = z
     }
     if (route.exclude === true && route.backend !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['backend'], message: 'an exclusion (`exclude: true`) proxies nowhere: remove `backend`' });
+    }
+    if (route.exclude === true && route.reverse !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['reverse'], message: 'an exclusion (`exclude: true`) relays no answer: remove `reverse`' });
     }
     if (route.exclude === undefined && route.backend === undefined) {
       ctx.addIssue({
@@ -427,5 +495,6 @@ export type BalancerHealthCheckConfig = z.output<typeof balancerHealthCheckSchem
 export type BalancerHashConfig = z.output<typeof balancerHashSchema>;
 export type BalancerStickyConfig = z.output<typeof balancerStickySchema>;
 export type UpgradeSetting = z.output<typeof upgradeSchema>;
+export type ReverseSetting = z.output<typeof reverseSchema>;
 export type MemberState = (typeof MEMBER_STATES)[number];
 export type BalancerStrategy = (typeof BALANCER_STRATEGIES)[number];

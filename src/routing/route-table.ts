@@ -21,6 +21,7 @@ import {
 } from './backend-path.js';
 import { compileHostPattern, hostName, type HostMatcher } from './host-pattern.js';
 import { normalizeTarget } from './normalize-path.js';
+import { compileReverse } from './reverse-map.js';
 import type {
   BackendOrigin,
   BackendTls,
@@ -303,6 +304,14 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       );
     }
 
+    const reverse = compileReverse(rc.reverse, {
+      routePath: rc.path,
+      backend,
+      balancers,
+      balancerNames,
+      report: (keys, message) => report(at('reverse', ...keys), message),
+    });
+
     if (issues.length !== ok || typeof parsed === 'string' || origin === undefined || upgrade === undefined) return;
 
     const base = {
@@ -318,6 +327,8 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       highWaterMarkBytes: rc.highWaterMarkBytes ?? defaults.highWaterMarkBytes,
       upgrade,
       upgradeOnly: rc.upgradeOnly,
+      ...(reverse !== undefined && { reverse }),
+      ...((rc.serverName ?? defaults.serverName) !== undefined && { serverName: rc.serverName ?? defaults.serverName }),
     };
     let route: CompiledRoute;
     if (balancer === undefined) route = Object.freeze({ ...base, backend: origin, tls });
