@@ -93,8 +93,6 @@ const REFUSED: Readonly<Record<string, string>> = {
   scriptalias: 'wspass runs no CGI: proxy the path to an application server instead',
   sethandler: 'handlers (balancer-manager, server-status) are not supported: use `wspass status` and `wspass members`',
   proxyvia: 'Via headers are not added: remove the line (ProxyVia Off is the default)',
-  proxypassreversecookiedomain: 'Set-Cookie rewriting is not supported yet: set the cookie domain in the backend',
-  proxypassreversecookiepath: 'Set-Cookie rewriting is not supported yet: set the cookie path in the backend',
   proxyremote: 'forwarding through another proxy is not supported',
   proxyremotematch: 'forwarding through another proxy is not supported',
   proxyerroroverride: 'backend error pages are always relayed as they are',

@@ -29,8 +29,21 @@ export interface RewriteRuleSpec {
   readonly origin: Origin;
 }
 
+/** One ProxyPassReverse (fake = the public path, real = the backend URL) or cookie map (from → to). */
+export interface ReverseSpec {
+  readonly kind: 'url' | 'cookieDomain' | 'cookiePath';
+  /** ProxyPassReverse: the public path; cookie maps: the backend's domain or path. */
+  readonly from: string;
+  /** ProxyPassReverse: the backend URL; cookie maps: the public domain or path. */
+  readonly to: string;
+  /** Set when the directive is inside <Location>: it applies to requests under this path. */
+  readonly location: string | undefined;
+  readonly origin: Origin;
+}
+
 /** Settings a virtual host takes from the main server unless it sets them. */
 export interface Settings {
+  serverName?: string;
   timeoutS?: number;
   proxyTimeoutS?: number;
   preserveHost?: boolean;
@@ -53,6 +66,8 @@ export interface ServerContext {
   readonly settings: Settings;
   readonly passes: ProxyPassRule[];
   readonly locationPasses: ProxyPassRule[];
+  /** ProxyPassReverse and its cookie variants, in file order (server level and <Location>). */
+  readonly reverses: ReverseSpec[];
   rewriteEngine: boolean;
   readonly rewrites: RewriteRuleSpec[];
   tls: { engine: boolean; certFile?: string; keyFile?: string; origins: Origin[] };
@@ -83,6 +98,7 @@ function newContext(origin: Origin | undefined, ports: number[]): ServerContext 
     settings: { origins: [] },
     passes: [],
     locationPasses: [],
+    reverses: [],
     rewriteEngine: false,
     rewrites: [],
     tls: { engine: false, origins: [] },
@@ -202,9 +218,13 @@ export function gather(directives: readonly Directive[], notes: ApacheNote[]): G
         out.listens.push({ address: a[0] ?? '', origin: d });
         if (a[1] !== undefined) note(d, 'ignored', `the protocol argument "${a[1]}" (TLS comes from SSLEngine On in the virtual host)`);
         return;
-      case 'servername':
-        if (a[0] !== undefined) ctx.names.unshift(a[0].replace(/^[a-z]+:\/\//i, '').replace(/:\d+$/, ''));
-        return;
+      case 'servername': {
+        if (a[0] === undefined) return note(d, 'error', 'ServerName needs a host name');
+        const name = a[0].replace(/^[a-z]+:\/\//i, '').replace(/:\d+$/, '');
+        ctx.names.unshift(name);
+        // X-Forwarded-Server carries it (a virtual host without one has the main server's).
+        return setting(ctx, d, 'serverName', name, 'a host name');
+      }
       case 'serveralias':
         ctx.names.push(...a);
         return;
@@ -219,7 +239,9 @@ export function gather(directives: readonly Directive[], notes: ApacheNote[]): G
         return;
       }
       case 'proxypassreverse':
-        return note(d, 'warning', 'ProxyPassReverse is not applied yet: Location, Content-Location and URI headers of answers are relayed as the backend wrote them');
+      case 'proxypassreversecookiedomain':
+      case 'proxypassreversecookiepath':
+        return reverse(d, lower, ctx, inLocation);
       case 'proxypreservehost':
         return setting(ctx, d, 'preserveHost', onOff(a[0]), 'On or Off');
       case 'proxyaddheaders':
@@ -295,6 +317,27 @@ export function gather(directives: readonly Directive[], notes: ApacheNote[]): G
         return note(d, 'error', `unknown directive ${d.name}: httpd would say "Invalid command" unless a module wspass does not emulate defines it; remove it, or do what it does in the backend`);
       }
     }
+  };
+
+  /** ProxyPassReverse [path] url, ProxyPassReverseCookieDomain/Path internal public; `interpolate` is refused. */
+  const reverse = (d: Directive, lower: string, ctx: ServerContext, inLocation: string | undefined) => {
+    const words = [...d.args];
+    if (words.length > 1 && words[words.length - 1]!.toLowerCase() === 'interpolate') {
+      return note(d, 'error', `${d.name} ... interpolate (environment variables in the mapping) is not supported: write the values out`);
+    }
+    if (lower !== 'proxypassreverse') {
+      if (words.length !== 2) return note(d, 'error', `${d.name} needs the backend's value and the public one`);
+      const kind = lower === 'proxypassreversecookiedomain' ? 'cookieDomain' : 'cookiePath';
+      ctx.reverses.push({ kind, from: words[0]!, to: words[1]!, location: inLocation, origin: d });
+      return;
+    }
+    // Inside <Location> the one-argument form takes the location as the public path (as ProxyPass does).
+    const [fake, real] = words.length === 1 && inLocation !== undefined ? [inLocation, words[0]!] : words;
+    if (words.length > 2 || fake === undefined || real === undefined) {
+      return note(d, 'error', inLocation === undefined ? 'ProxyPassReverse needs a path and a URL outside <Location>' : 'ProxyPassReverse takes a URL (or a path and a URL)');
+    }
+    if (!fake.startsWith('/')) return note(d, 'error', `ProxyPassReverse to "${fake}" is not supported: write the public path (the answer gets the scheme and host the client used)`);
+    ctx.reverses.push({ kind: 'url', from: fake, to: real, location: inLocation, origin: d });
   };
 
   const conds = new WeakMap<ServerContext, RewriteCondition[]>();

@@ -4,7 +4,7 @@
 // a virtual host's rules before the main server's, timeouts as httpd resolves them. With `fix`, the
 // tutorial mistakes diagnosed here are mapped as their likely intended form instead. Pure.
 import { isAbsolute, join } from 'node:path';
-import { parseDurationMs, type BalancerSpec, type Gathered, type ProxyPassRule, type RewriteRuleSpec, type ServerContext, type Settings } from './contexts.js';
+import { parseDurationMs, type BalancerSpec, type Gathered, type ProxyPassRule, type ReverseSpec, type RewriteRuleSpec, type ServerContext, type Settings } from './contexts.js';
 import type { ApacheNote, Origin } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -127,6 +127,7 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     return { idleTimeoutMs: idleMs, connectTimeoutMs: connectMs, handshakeTimeoutMs: backendS * 1000 };
   };
   const routeOptions = (s: Settings, params?: ReadonlyMap<string, string>): Json => ({
+    ...(s.serverName !== undefined && { serverName: s.serverName }),
     ...timeouts(s, params),
     preserveHost: s.preserveHost ?? false,
     forwardedHeaders: s.addHeaders ?? true,
@@ -183,8 +184,57 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     origins.set(key, from);
   };
 
+  /** Location-scoped reverse lines already said to be partly applied. */
+  const partlyNoted = new Set<Origin>();
+  /**
+   * The route's `reverse` from the ProxyPassReverse lines that apply to its requests (httpd merges them per
+   * request: the main server's, the virtual host's, then those of the <Location> sections around the
+   * request path, the first that matches winning), and the lines it came from.
+   */
+  const reverseOf = (route: Json, specs: readonly ReverseSpec[], key: string): { value: Json; from: Origin[] } | undefined => {
+    const path = typeof route.path === 'string' ? route.path : undefined;
+    const urls: Json[] = [];
+    const cookieDomain: Json = {};
+    const cookiePath: Json = {};
+    const from: Origin[] = [];
+    for (const spec of specs) {
+      if (spec.location !== undefined && (path === undefined || !within(path, spec.location))) {
+        // Some of this route's requests may lie under the location: the rule cannot follow them there.
+        if ((path === undefined || within(spec.location, path)) && !partlyNoted.has(spec.origin)) {
+          partlyNoted.add(spec.origin);
+          note(spec.origin, 'warning', `applies to routes whose path lies in <Location ${spec.location}>; requests under it that ${key} (${path ?? String(route.match)}) proxies are not rewritten (wspass maps answers per route)`);
+        }
+        continue;
+      }
+      if (spec.kind === 'cookieDomain') cookieDomain[spec.from] ??= spec.to;
+      else if (spec.kind === 'cookiePath') cookiePath[spec.from] ??= spec.to;
+      else {
+        const b = /^balancer:\/\/([^/]+)/i.exec(spec.to);
+        if (b !== null && !g.balancers.has(b[1]!)) {
+          if (!partlyNoted.has(spec.origin)) note(spec.origin, 'warning', `no <Proxy "balancer://${b[1]!}"> defines this balancer: httpd compares the URL literally, so it never matches`);
+          partlyNoted.add(spec.origin);
+          continue;
+        }
+        if (b !== null) usedBalancers.add(b[1]!);
+        urls.push({ url: spec.to, path: spec.from });
+      }
+      from.push(spec.origin);
+    }
+    if (from.length === 0) return undefined;
+    const value: Json = {};
+    if (urls.length > 0) value.urls = urls;
+    if (Object.keys(cookieDomain).length > 0) value.cookieDomain = cookieDomain;
+    if (Object.keys(cookiePath).length > 0) value.cookiePath = cookiePath;
+    return { value, from };
+  };
+
   const scopedRoutes = (ctx: ServerContext, host: string[] | undefined) => {
     const s = effective(ctx, main);
+    const level = (list: readonly ReverseSpec[], inLocation: boolean) => list.filter((r) => (r.location !== undefined) === inLocation);
+    const reverseSpecs =
+      ctx === main
+        ? [...level(main.reverses, false), ...level(main.reverses, true)]
+        : [...level(main.reverses, false), ...level(ctx.reverses, false), ...level(main.reverses, true), ...level(ctx.reverses, true)];
     const opts = routeOptions(s);
     const hostKey = host === undefined ? {} : { host: host.length === 1 ? host[0]! : host };
     const differing = (o: Json): Json => Object.fromEntries(Object.entries(o).filter(([k, v]) => defaults[k] !== v));
@@ -212,6 +262,11 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       if (s.wsFallbackOff === true && /^wss?:/i.test(checked.url)) {
         // The legacy translate-time veto: a ws:// rule is skipped for a request without Upgrade.
         r.when = { header: { ...((r.when as Json | undefined)?.header as Json | undefined), upgrade: '' } };
+      }
+      const reverse = reverseOf(r, reverseSpecs, key);
+      if (reverse !== undefined) {
+        r.reverse = reverse.value;
+        from.push(...reverse.from);
       }
       push(r, from);
     };
@@ -448,6 +503,12 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
   }
 
   return { data, origins, corrections };
+}
+
+/** Whether URL path `inner` lies in `outer` (a prefix at a segment boundary, as <Location> matches). */
+function within(inner: string, outer: string): boolean {
+  if (!inner.startsWith(outer)) return false;
+  return outer.endsWith('/') || inner.length === outer.length || inner[outer.length] === '/';
 }
 
 /** `pattern` with an empty group appended and `target` with that group in its path; undefined past $9. */
