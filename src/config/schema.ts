@@ -356,7 +356,7 @@ export const listenerTlsSchema = z
       .optional()
       .describe(
         'Further TLS virtual hosts on this listener, chosen by SNI (the first whose names match); a request whose Host ' +
-          'names a host with other certificate files than the SNI chose gets 421',
+          'names a host with another certificate or key file than the SNI chose gets 421',
       ),
     sni: z
       .record(

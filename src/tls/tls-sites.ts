@@ -18,7 +18,7 @@ export interface TlsSite {
   /** Names as written (empty for a default without `names`). */
   readonly names: readonly string[];
   readonly files: CertificateFiles;
-  /** Hosts with the same files share a TLS setup: a request may name any of them over the other's SNI. */
+  /** Hosts with the same certificate and key files share a TLS setup: a request may name any of them over the other's SNI. */
   readonly setup: string;
   /** Key path of the host in the config, for messages. */
   readonly path: readonly (string | number)[];
@@ -71,6 +71,8 @@ export class TlsSites {
 
 function site(names: readonly string[], f: CertificateFiles, path: readonly (string | number)[]): TlsSite {
   const files: CertificateFiles = { certFile: f.certFile, keyFile: f.keyFile, ...(f.chainFile !== undefined && { chainFile: f.chainFile }) };
-  const setup = JSON.stringify([resolve(f.certFile), resolve(f.keyFile), f.chainFile === undefined ? null : resolve(f.chainFile)]);
+  // httpd's ssl_server_compatible compares the certificate and key files (not the chain), beside protocol,
+  // ciphers and client verification, which wspass does not set per host.
+  const setup = JSON.stringify([resolve(f.certFile), resolve(f.keyFile)]);
   return { names, files, setup, path };
 }
