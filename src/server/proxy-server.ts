@@ -26,6 +26,7 @@ import { requestHeadProblem } from '../http/request-checks.js';
 import { requestHasBody } from '../http/request-framing.js';
 import { HttpProxy } from '../http/http-proxy.js';
 import type { Logger } from '../log.js';
+import { requestHost } from '../routing/normalize-path.js';
 import type { RouteTable } from '../routing/route-table.js';
 import { composeRoutes } from './compose-routes.js';
 import type { RequestFacts } from '../routing/types.js';
@@ -417,7 +418,8 @@ function ignoreError(): void {}
  * by SNI: httpd answers 421 (AH02032) rather than serve one host's content under another's certificate.
  */
 function misdirected(req: IncomingMessage, sites: TlsSites | undefined): boolean {
-  return sites !== undefined && sites.misdirected((req.socket as TLSSocket).servername, req.headers.host);
+  // The host the request names is the one routes match: an absolute-form target's authority, else Host.
+  return sites !== undefined && sites.misdirected((req.socket as TLSSocket).servername, requestHost(req.url, req.headers.host));
 }
 
 /**

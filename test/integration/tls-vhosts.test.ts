@@ -99,6 +99,8 @@ test('421 when Host names a host with another certificate than the SNI chose, on
     await tlsExchange(t, port, 'a.test', wsHandshake('/', { Host: 'b.test:443' })),
     // An unknown Host is the default host's (a), whose certificate is not the one b's SNI chose.
     await tlsExchange(t, port, 'b.test', get('unknown.test')),
+    // An absolute-form target names the host itself (RFC 9112 §3.2.2), as routes read it.
+    await tlsExchange(t, port, 'b.test', 'GET https://a.test/ HTTP/1.1\r\nHost: b.test\r\n\r\n'),
   ];
   for (const r of misdirected) {
     assert.equal(statusOf(r.head), 421, r.head);
