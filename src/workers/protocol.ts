@@ -31,6 +31,7 @@ export interface WorkerInit {
  * A reload is two rounds, so it applies everywhere or nowhere: every worker prepares the new config
  * (compiles it, keeps it aside) and answers; only when all have, the primary commits its own part and
  * sends commit; if any prepare fails or times out, every worker is sent abort and nothing changed.
+ * 'tls' answers a certificate swap (one round: the primary has already read and checked the files).
  */
 export type ReloadPhase = 'prepare' | 'commit' | 'tls';
 

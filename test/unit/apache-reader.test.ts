@@ -211,6 +211,43 @@ test('virtual hosts: TLS listener from SSLEngine; name-based hosts on one port, 
   );
 });
 
+test('TLS virtual hosts inherit SSL settings from the main server; a further one without ServerName is noted', (t) => {
+  const r = load(
+    t,
+    [
+      'Listen 443',
+      'SSLEngine on',
+      'SSLCertificateChainFile /abs/chain.pem',
+      '<VirtualHost *:443>',
+      '  ServerName a.example',
+      '  SSLCertificateFile /abs/a.pem',
+      '  SSLCertificateKeyFile /abs/a.key',
+      '  ProxyPass / ws://a:1/',
+      '</VirtualHost>',
+      '<VirtualHost *:443>',
+      '  ServerName b.example',
+      '  SSLCertificateFile /abs/b.pem',
+      '  SSLCertificateKeyFile /abs/b.key',
+      '  SSLCertificateChainFile /abs/b-chain.pem',
+      '  ProxyPass / ws://b:1/',
+      '</VirtualHost>',
+      '<VirtualHost *:443>',
+      '  SSLCertificateFile /abs/c.pem',
+      '  SSLCertificateKeyFile /abs/c.key',
+      '</VirtualHost>',
+    ].join('\n'),
+  );
+  const tls = (r.data.listen as Route[])[0]!.tls as Route;
+  assert.deepEqual(tls, {
+    names: ['a.example'],
+    certFile: '/abs/a.pem',
+    keyFile: '/abs/a.key',
+    chainFile: '/abs/chain.pem',
+    hosts: [{ names: ['b.example'], certFile: '/abs/b.pem', keyFile: '/abs/b.key', chainFile: '/abs/b-chain.pem' }],
+  });
+  assert.ok(at(r.notes, 'warning').some((n) => /^17 a TLS virtual host without ServerName is never chosen by SNI/.test(n)), at(r.notes, 'warning').join('\n'));
+});
+
 test('virtual hosts on different ports stop start-up until routes can be scoped to a listener', (t) => {
   const r = load(t, 'Listen 80\nListen 81\n<VirtualHost *:80>\nProxyPass / ws://a:1/\n</VirtualHost>\n<VirtualHost *:81>\nProxyPass / ws://b:1/\n</VirtualHost>\n');
   assert.match(errors(r.notes).map((n) => n.message).join('\n'), /routes scoped to a listener are not supported yet/);
