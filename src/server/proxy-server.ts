@@ -335,13 +335,14 @@ export class ProxyServer {
   #decide(req: IncomingMessage, sites: TlsSites | undefined): UpgradeDecision {
     // A head that must be refused is not tunnelled: the plain path answers it with 400 (or 421).
     if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return { tunnel: false };
-    if (misdirected(req, sites)) return { tunnel: false };
+    if (tlsHostProblem(req, sites) !== undefined) return { tunnel: false };
     return decideUpgrade(req.httpVersion, req.headers.upgrade, this.#routes.match(factsOf(req)));
   }
 
   #declinedUpgradeCode(req: IncomingMessage, sites: TlsSites | undefined): ErrorCode {
     if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return 'WSP_BAD_REQUEST';
-    if (misdirected(req, sites)) return 'WSP_MISDIRECTED_REQUEST';
+    const tlsProblem = tlsHostProblem(req, sites);
+    if (tlsProblem !== undefined) return tlsProblem;
     const match = this.#routes.match(factsOf(req));
     if (match === null) return 'WSP_NO_ROUTE';
     if (match === 'bad-request') return 'WSP_BAD_REQUEST';
@@ -361,8 +362,9 @@ export class ProxyServer {
       sendError(res, 'WSP_BAD_REQUEST', { close: true });
       return;
     }
-    if (misdirected(req, sites)) {
-      this.#reject(req, res, 'WSP_MISDIRECTED_REQUEST');
+    const tlsProblem = tlsHostProblem(req, sites);
+    if (tlsProblem !== undefined) {
+      this.#reject(req, res, tlsProblem);
       return;
     }
     const match = this.#routes.match(factsOf(req));
@@ -414,12 +416,15 @@ export class ProxyServer {
 function ignoreError(): void {}
 
 /**
- * A request whose Host names a TLS virtual host with another certificate than the one its handshake chose
- * by SNI: httpd answers 421 (AH02032) rather than serve one host's content under another's certificate.
+ * On a TLS listener, a request whose host does not fit the handshake's SNI: naming a virtual host with
+ * another certificate than the one SNI chose gets 421 (httpd's AH02032) rather than one host's content
+ * under another host's certificate; naming no host at all (HTTP/1.0) gets 400 (AH02031).
  */
-function misdirected(req: IncomingMessage, sites: TlsSites | undefined): boolean {
+function tlsHostProblem(req: IncomingMessage, sites: TlsSites | undefined): ErrorCode | undefined {
+  if (sites === undefined) return undefined;
   // The host the request names is the one routes match: an absolute-form target's authority, else Host.
-  return sites !== undefined && sites.misdirected((req.socket as TLSSocket).servername, requestHost(req.url, req.headers.host));
+  const problem = sites.check((req.socket as TLSSocket).servername, requestHost(req.url, req.headers.host));
+  return problem === 'misdirected' ? 'WSP_MISDIRECTED_REQUEST' : problem === 'no-host' ? 'WSP_BAD_REQUEST' : undefined;
 }
 
 /**

@@ -60,12 +60,14 @@ export class TlsSites {
   }
 
   /**
-   * Whether a request on a connection whose handshake chose a site by `sni` names, in its Host, a site with
-   * another TLS setup: httpd answers such a request 421 (AH02032). Not when the client sent no SNI.
+   * httpd's check of a request against the handshake's SNI (mod_ssl, ssl_hook_ReadReq): with SNI, a request
+   * naming no host is refused (AH02031: 400), and one whose host selects a site with another TLS setup is
+   * misdirected (AH02032: 421). Without SNI nothing is checked.
    */
-  misdirected(sni: string | false | null | undefined, host: string | undefined): boolean {
-    if (typeof sni !== 'string' || sni === '' || host === undefined || host === '') return false;
-    return this.sites[this.indexFor(sni)]!.setup !== this.sites[this.indexFor(host)]!.setup;
+  check(sni: string | false | null | undefined, host: string | undefined): 'no-host' | 'misdirected' | undefined {
+    if (typeof sni !== 'string' || sni === '') return undefined;
+    if (host === undefined || host === '') return 'no-host';
+    return this.sites[this.indexFor(sni)]!.setup === this.sites[this.indexFor(host)]!.setup ? undefined : 'misdirected';
   }
 }
 

@@ -92,7 +92,7 @@ test('two TLS virtual hosts with certificates made at test time: SNI picks the c
   }
 });
 
-test('421 when Host names a host with another certificate than the SNI chose, on plain HTTP and on upgrade; not without SNI, nor on a shared certificate', async (t) => {
+test('421 when Host names a host with another certificate than the SNI chose, on plain HTTP and on upgrade; not without SNI, nor on a shared certificate; 400 for no host with SNI', async (t) => {
   const { port } = await twoHosts(t);
   const misdirected = [
     await tlsExchange(t, port, 'a.test', get('b.test')),
@@ -116,6 +116,12 @@ test('421 when Host names a host with another certificate than the SNI chose, on
   assert.equal(statusOf(shared.head), 200);
   assert.match(shared.rest, /C/);
   assert.equal(statusOf((await tlsExchange(t, port, 'a.test', wsHandshake('/', { Host: 'c.test' }))).head), 101);
+  // With SNI, a request naming no host (HTTP/1.0 without Host) gets 400, as httpd's AH02031.
+  const noHost = await tlsExchange(t, port, 'a.test', 'GET / HTTP/1.0\r\n\r\n');
+  assert.equal(statusOf(noHost.head), 400);
+  assert.match(noHost.head, /X-Wspass-Error: WSP_BAD_REQUEST/);
+  // Without SNI it is an ordinary request: every route here names a host, so none matches.
+  assert.equal(statusOf((await tlsExchange(t, port, undefined, 'GET / HTTP/1.0\r\n\r\n')).head), 404);
   // SNI and Host naming the same host, in other spellings (case, port, wildcard).
   assert.equal(statusOf((await tlsExchange(t, port, 'x.b.test', get('Y.b.test:443'))).head), 200);
 });

@@ -28,16 +28,16 @@ test('a name selects the first host whose names match, in the order default, hos
   assert.equal(sites.sites.length, 5);
 });
 
-test('misdirected: Host names a host with other certificate or key files than the SNI chose; never without SNI or Host', () => {
+test('misdirected: Host names a host with other certificate or key files than the SNI chose; no Host with SNI; nothing without SNI', () => {
   const sites = new TlsSites(tls);
-  assert.equal(sites.misdirected('a.example', 'b.example'), true);
-  assert.equal(sites.misdirected('b.example', 'other.test'), true, 'an unknown Host is the default host');
-  assert.equal(sites.misdirected('a.example', 'c.example'), false, 'same certificate and key');
-  assert.equal(sites.misdirected('other.test', 'a.example:443'), false, 'an unknown SNI name is the default host');
-  assert.equal(sites.misdirected('x.b.example', 'B.example'), false);
-  assert.equal(sites.misdirected(false, 'b.example'), false);
-  assert.equal(sites.misdirected(undefined, 'b.example'), false);
-  assert.equal(sites.misdirected('a.example', undefined), false);
+  assert.equal(sites.check('a.example', 'b.example'), 'misdirected');
+  assert.equal(sites.check('b.example', 'other.test'), 'misdirected', 'an unknown Host is the default host');
+  assert.equal(sites.check('a.example', 'c.example'), undefined, 'same certificate and key');
+  assert.equal(sites.check('other.test', 'a.example:443'), undefined, 'an unknown SNI name is the default host');
+  assert.equal(sites.check('x.b.example', 'B.example'), undefined);
+  assert.equal(sites.check('a.example', undefined), 'no-host');
+  assert.equal(sites.check(false, 'b.example'), undefined);
+  assert.equal(sites.check(undefined, undefined), undefined);
 });
 
 test('names that are not host name patterns are reported with their key path', () => {
