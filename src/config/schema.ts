@@ -394,19 +394,47 @@ export const balancerSchema = z
   })
   .describe('A named group of members a route can use as `backend: balancer://name/path` (mod_proxy_balancer)');
 
+const certificateFiles = {
+  certFile: z.string().min(1).describe('PEM certificate (SSLCertificateFile), optionally followed by its chain'),
+  keyFile: z.string().min(1).describe('PEM private key (SSLCertificateKeyFile)'),
+  chainFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('PEM intermediate certificates sent after the certificate (SSLCertificateChainFile)'),
+};
+
+const serverNames = z
+  .array(z.string().min(1))
+  .min(1)
+  .describe('Server names (SNI and Host) of this virtual host: "example.com", or "*.example.com" for one or more labels');
+
+export const tlsHostSchema = z
+  .strictObject({ names: serverNames, ...certificateFiles })
+  .describe('A TLS virtual host: the certificate sent to clients whose SNI names it');
+
 export const listenerTlsSchema = z
   .strictObject({
-    certFile: z.string().min(1).describe('PEM certificate chain'),
-    keyFile: z.string().min(1).describe('PEM private key'),
+    ...certificateFiles,
+    names: serverNames
+      .optional()
+      .describe('Server names of the default virtual host (looked up before `hosts`); it also serves clients without SNI or with an unknown name'),
+    hosts: z
+      .array(tlsHostSchema)
+      .optional()
+      .describe(
+        'Further TLS virtual hosts on this listener, chosen by SNI (the first whose names match); a request whose Host ' +
+          'names a host with another certificate or key file than the SNI chose gets 421',
+      ),
     sni: z
       .record(
         z.string().min(1),
         z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }),
       )
       .optional()
-      .describe('Server name → certificate, for TLS virtual hosts on one listener'),
+      .describe('Server name → certificate: the short form of `hosts` (one name each, looked up after them)'),
   })
-  .describe('Serve TLS (https/wss) on this listener');
+  .describe('Serve TLS (https/wss) on this listener; the certificate files are reloaded when they change on disk and on SIGHUP');
 
 export const listenerSchema = z.strictObject({
   address: z.string().min(1).describe('"host:port", "[v6]:port" or ":port"'),
@@ -489,6 +517,8 @@ export type RouteConfig = z.output<typeof routeSchema>;
 export type DefaultsConfig = z.output<typeof defaultsSchema>;
 export type BackendTlsConfig = z.output<typeof backendTlsSchema>;
 export type ListenerConfig = z.output<typeof listenerSchema>;
+export type ListenerTlsConfig = z.output<typeof listenerTlsSchema>;
+export type TlsHostConfig = z.output<typeof tlsHostSchema>;
 export type BalancerConfig = z.output<typeof balancerSchema>;
 export type BalancerMemberConfig = z.output<typeof balancerMemberSchema>;
 export type BalancerHealthCheckConfig = z.output<typeof balancerHealthCheckSchema>;

@@ -199,7 +199,8 @@ test('virtual hosts: TLS listener from SSLEngine; name-based hosts on one port, 
   assert.equal(listen.length, 1);
   const tls = listen[0]!.tls as Route;
   assert.match(String(tls.certFile), /a\.pem$/);
-  assert.deepEqual(tls.sni, { 'b.example': { certFile: '/abs/b.pem', keyFile: '/abs/b.key' }, '*.b.example': { certFile: '/abs/b.pem', keyFile: '/abs/b.key' } });
+  assert.deepEqual(tls.names, ['a.example']);
+  assert.deepEqual(tls.hosts, [{ names: ['b.example', '*.b.example'], certFile: '/abs/b.pem', keyFile: '/abs/b.key' }]);
   assert.deepEqual(
     routesOf(r).map((x) => [x.host, x.path, x.exclude ?? x.backend]),
     [
@@ -208,6 +209,43 @@ test('virtual hosts: TLS listener from SSLEngine; name-based hosts on one port, 
       [undefined, '/', 'ws://a:1/'],
     ],
   );
+});
+
+test('TLS virtual hosts inherit SSL settings from the main server; a further one without ServerName is noted', (t) => {
+  const r = load(
+    t,
+    [
+      'Listen 443',
+      'SSLEngine on',
+      'SSLCertificateChainFile /abs/chain.pem',
+      '<VirtualHost *:443>',
+      '  ServerName a.example',
+      '  SSLCertificateFile /abs/a.pem',
+      '  SSLCertificateKeyFile /abs/a.key',
+      '  ProxyPass / ws://a:1/',
+      '</VirtualHost>',
+      '<VirtualHost *:443>',
+      '  ServerName b.example',
+      '  SSLCertificateFile /abs/b.pem',
+      '  SSLCertificateKeyFile /abs/b.key',
+      '  SSLCertificateChainFile /abs/b-chain.pem',
+      '  ProxyPass / ws://b:1/',
+      '</VirtualHost>',
+      '<VirtualHost *:443>',
+      '  SSLCertificateFile /abs/c.pem',
+      '  SSLCertificateKeyFile /abs/c.key',
+      '</VirtualHost>',
+    ].join('\n'),
+  );
+  const tls = (r.data.listen as Route[])[0]!.tls as Route;
+  assert.deepEqual(tls, {
+    names: ['a.example'],
+    certFile: '/abs/a.pem',
+    keyFile: '/abs/a.key',
+    chainFile: '/abs/chain.pem',
+    hosts: [{ names: ['b.example'], certFile: '/abs/b.pem', keyFile: '/abs/b.key', chainFile: '/abs/b-chain.pem' }],
+  });
+  assert.ok(at(r.notes, 'warning').some((n) => /^17 a TLS virtual host without ServerName is never chosen by SNI/.test(n)), at(r.notes, 'warning').join('\n'));
 });
 
 test('virtual hosts on different ports stop start-up until routes can be scoped to a listener', (t) => {

@@ -108,8 +108,8 @@ test('unknown key far from every allowed one gets no suggestion', () => {
 test('unknown key inside a union member is found in the member the value was meant for', () => {
   const text = 'listen:\n  - address: ":0"\n    tls: { certFile: a.crt, keyfile: a.key }\n' + ROUTE;
   assert.deepEqual(lines(text), [
-    'wspass.yaml:3:10: listen[0].tls.keyFile: required key "keyFile" is missing; expected a string — PEM private key',
-    'wspass.yaml:3:29: listen[0].tls.keyfile: unknown key "keyfile" (did you mean keyFile?); allowed keys: certFile, keyFile, sni',
+    'wspass.yaml:3:10: listen[0].tls.keyFile: required key "keyFile" is missing; expected a string — PEM private key (SSLCertificateKeyFile)',
+    'wspass.yaml:3:29: listen[0].tls.keyfile: unknown key "keyfile" (did you mean keyFile?); allowed keys: certFile, keyFile, chainFile, names, hosts, sni',
   ]);
 });
 

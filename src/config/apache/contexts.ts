@@ -70,7 +70,8 @@ export interface ServerContext {
   readonly reverses: ReverseSpec[];
   rewriteEngine: boolean;
   readonly rewrites: RewriteRuleSpec[];
-  tls: { engine: boolean; certFile?: string; keyFile?: string; origins: Origin[] };
+  /** SSL settings as written here; a virtual host inherits what it leaves unset from the main server. */
+  tls: { engine?: boolean; certFile?: string; keyFile?: string; chainFile?: string; origins: Origin[] };
 }
 
 export interface BalancerSpec {
@@ -101,7 +102,7 @@ function newContext(origin: Origin | undefined, ports: number[]): ServerContext 
     reverses: [],
     rewriteEngine: false,
     rewrites: [],
-    tls: { engine: false, origins: [] },
+    tls: { origins: [] },
   };
 }
 
@@ -288,7 +289,9 @@ export function gather(directives: readonly Directive[], notes: ApacheNote[]): G
         ctx.tls.origins.push(d);
         return;
       case 'sslcertificatechainfile':
-        return note(d, 'error', 'SSLCertificateChainFile is not supported yet: append the chain to the SSLCertificateFile file (httpd 2.4.8+ reads it there too) and remove this line');
+        ctx.tls.chainFile = a[0];
+        ctx.tls.origins.push(d);
+        return;
       case 'sslproxyengine':
         return setting(ctx, d, 'sslProxyEngine', onOff(a[0]), 'On or Off');
       case 'sslproxyverify': {

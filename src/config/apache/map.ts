@@ -63,6 +63,46 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
   const fix = opts.fix === true;
   const main = g.main;
 
+  /**
+   * The TLS virtual hosts of one port: each TLS context (SSL settings inherited from the main server, as
+   * mod_ssl merges them), the first being the default, as httpd picks the first virtual host of an address
+   * for an unknown SNI name.
+   */
+  const listenerTls = (contexts: readonly ServerContext[]): Json | undefined => {
+    const hosts: Json[] = [];
+    for (const c of contexts) {
+      const t = {
+        engine: c.tls.engine ?? main.tls.engine,
+        certFile: c.tls.certFile ?? main.tls.certFile,
+        keyFile: c.tls.keyFile ?? main.tls.keyFile,
+        chainFile: c.tls.chainFile ?? main.tls.chainFile,
+      };
+      if (t.engine !== true) continue;
+      const at = c.origin ?? main.tls.origins[0];
+      const file = (f: string | undefined, what: string): string => {
+        if (f === undefined) {
+          if (at !== undefined) note(at, 'error', `SSLEngine On needs ${what}`);
+          return '';
+        }
+        return isAbsolute(f) ? f : join(opts.serverRoot, f);
+      };
+      const host: Json = {
+        ...(c.names.length > 0 && { names: [...c.names] }),
+        certFile: file(t.certFile, 'SSLCertificateFile'),
+        keyFile: file(t.keyFile, 'SSLCertificateKeyFile'),
+        ...(t.chainFile !== undefined && { chainFile: file(t.chainFile, 'SSLCertificateChainFile') }),
+      };
+      if (c.names.length === 0 && hosts.length > 0) {
+        if (at !== undefined) note(at, 'warning', 'a TLS virtual host without ServerName is never chosen by SNI (the first one of its address is the default)');
+        continue;
+      }
+      hosts.push(host);
+    }
+    const [first, ...rest] = hosts;
+    if (first === undefined) return undefined;
+    return rest.length > 0 ? { ...first, hosts: rest } : first;
+  };
+
   // ── listeners and which contexts serve each ────────────────────────────────────────────────────
   if (g.listens.length === 0) {
     notes.push({ file: '', line: 0, directive: '', level: 'error', message: 'no Listen directive: httpd would not start ("no listening sockets available"); add e.g. "Listen 80"' });
@@ -81,24 +121,10 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     const contexts = served.length > 0 ? served : [main];
     groups.set(contexts.map((c) => (c.origin === undefined ? 'main' : `${c.origin.file}:${c.origin.line}`)).join(','), contexts);
     const entry: Json = { address: `${m[1] ?? ''}:${port}` };
-    const tlsHosts = served.filter((v) => v.tls.engine);
-    if (tlsHosts.length > 0) {
-      const first = tlsHosts[0]!;
-      const file = (f: string | undefined, what: string): string => {
-        if (f === undefined) {
-          note(first.origin!, 'error', `SSLEngine On needs ${what}`);
-          return '';
-        }
-        return isAbsolute(f) ? f : join(opts.serverRoot, f);
-      };
-      const tls: Json = { certFile: file(first.tls.certFile, 'SSLCertificateFile'), keyFile: file(first.tls.keyFile, 'SSLCertificateKeyFile') };
-      const sni: Json = {};
-      for (const v of tlsHosts.slice(1)) {
-        for (const name of v.names) sni[name] = { certFile: file(v.tls.certFile, 'SSLCertificateFile'), keyFile: file(v.tls.keyFile, 'SSLCertificateKeyFile') };
-      }
-      if (Object.keys(sni).length > 0) tls.sni = sni;
+    const tls = listenerTls(contexts);
+    if (tls !== undefined) {
       entry.tls = tls;
-      listenOrigins.push(...tlsHosts.flatMap((v) => v.tls.origins));
+      listenOrigins.push(...main.tls.origins, ...contexts.flatMap((c) => (c === main ? [] : c.tls.origins)));
     }
     listen.push(entry);
     listenOrigins.push(origin);
