@@ -357,7 +357,34 @@ export const configSchema = z
       .min(1024)
       .max(1024 * 1024)
       .default(16 * 1024)
-      .describe('Largest request head accepted, in bytes; a larger one gets 431'),
+      .describe(
+        'Largest request head accepted (the request target plus every header name and value), in bytes; a larger ' +
+          'one gets 431',
+      ),
+    maxRequestLineBytes: z
+      .number()
+      .int()
+      .min(64)
+      .max(1024 * 1024)
+      .default(8190)
+      .describe("Longest request line accepted (method, target and version), in bytes; a longer one gets 414 (Apache's LimitRequestLine)"),
+    maxHeaderFieldBytes: z
+      .number()
+      .int()
+      .min(64)
+      .max(1024 * 1024)
+      .default(8190)
+      .describe(
+        'Longest header field ("Name: value", and the merged value of a repeated field) accepted, in bytes; a ' +
+          "longer one gets 400 (Apache's LimitRequestFieldSize)",
+      ),
+    maxHeaderFields: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(100)
+      .describe("Most header fields in a request; more get 400 (Apache's LimitRequestFields); 0 sets no limit"),
     headTimeoutMs: z
       .number()
       .int()

@@ -7,6 +7,10 @@
 //     ├─ 'connect' ──▶ 405 (a reverse proxy serves no CONNECT)
 //     └─ 'clientError' ──▶ 400 / 408 / 431 by the parser's reason
 //
+// Request limits (maxRequestLineBytes, maxHeaderFieldBytes, maxHeaderFields: httpd's LimitRequest*) are
+// checked on the parsed head before anything else, on both paths; the parser's own limit sits above them
+// (http/request-limits.ts) so a head over a per-line limit gets httpd's status, not the parser's.
+//
 // A client may half-close (FIN) after a complete request and still read its answer (httpAllowHalfOpen), as
 // health checkers and `nc`-style probes expect; node:http then ends the connection after that answer.
 //
@@ -24,6 +28,7 @@ import type { ErrorCode } from '../errors.js';
 import { ERRORS } from '../errors.js';
 import { endSocketWithError, lingerThenDestroy, sendError } from '../http/error-response.js';
 import { requestHeadProblem } from '../http/request-checks.js';
+import { overflowCode, parserFieldCount, parserHeadLimit, requestLimitProblem, type LimitProblem } from '../http/request-limits.js';
 import { requestHasBody } from '../http/request-framing.js';
 import { HttpProxy } from '../http/http-proxy.js';
 import type { Logger } from '../log.js';
@@ -227,7 +232,7 @@ export class ProxyServer {
 
   #serverOptions(): http.ServerOptions {
     const options: http.ServerOptions & { shouldUpgradeCallback?: (req: IncomingMessage) => boolean } = {
-      maxHeaderSize: this.#config.maxHeaderBytes,
+      maxHeaderSize: parserHeadLimit(this.#config),
       // Long uploads and downloads are streamed: no whole-request deadline; slow heads are still bounded
       // by headersTimeout.
       requestTimeout: 0,
@@ -280,6 +285,8 @@ export class ProxyServer {
       },
       onError: (code, route) => this.#opts.stats?.error(code, route),
     };
+    // Fields beyond node:http's count are dropped unseen; one more than the limit shows a head over it.
+    server.maxHeadersCount = parserFieldCount(this.#config);
     // Answer a complete request even when the client has already sent its FIN (see the top of the file).
     (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res, proto));
@@ -318,13 +325,20 @@ export class ProxyServer {
     return decision.tunnel;
   }
 
+  #limitProblem(req: IncomingMessage): LimitProblem | undefined {
+    return requestLimitProblem(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders, this.#config);
+  }
+
   #decide(req: IncomingMessage): UpgradeDecision {
-    // A head that must be refused is not tunnelled: the plain path answers it with 400.
+    // A head that must be refused is not tunnelled: the plain path answers it (400, 414 or 431).
+    if (this.#limitProblem(req) !== undefined) return { tunnel: false };
     if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return { tunnel: false };
     return decideUpgrade(req.httpVersion, req.headers.upgrade, this.#routes.match(factsOf(req)));
   }
 
   #declinedUpgradeCode(req: IncomingMessage): ErrorCode {
+    const limit = this.#limitProblem(req);
+    if (limit !== undefined) return limit.code;
     if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return 'WSP_BAD_REQUEST';
     const match = this.#routes.match(factsOf(req));
     if (match === null) return 'WSP_NO_ROUTE';
@@ -335,6 +349,14 @@ export class ProxyServer {
   #onRequest(req: IncomingMessage, res: ServerResponse, proto: Proto): void {
     if (this.#closing) {
       sendError(res, 'WSP_SHUTTING_DOWN', { close: true });
+      return;
+    }
+    const limit = this.#limitProblem(req);
+    if (limit !== undefined) {
+      // httpd closes the connection after these answers too.
+      this.#log.info({ code: limit.code, status: ERRORS[limit.code].status, problem: limit.reason }, ERRORS[limit.code].reason);
+      this.#opts.stats?.error(limit.code, undefined);
+      sendError(res, limit.code, { close: true });
       return;
     }
     const problem = requestHeadProblem(req.httpVersion, req.rawHeaders);
@@ -384,7 +406,7 @@ export class ProxyServer {
       lingerThenDestroy(socket);
       return;
     }
-    const code = clientErrorCode(err.code);
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? overflowCode(this.#config) : clientErrorCode(err.code);
     this.#log.info({ code, status: ERRORS[code].status, parserError: err.code }, ERRORS[code].reason);
     this.#opts.stats?.error(code, undefined);
     endSocketWithError(socket, code);
@@ -419,7 +441,6 @@ function guardRequestBody(req: IncomingMessage, res: ServerResponse): void {
 
 /** The catalogue code for a request node:http's parser refused. */
 function clientErrorCode(parserCode: string | undefined): ErrorCode {
-  if (parserCode === 'HPE_HEADER_OVERFLOW') return 'WSP_HEADERS_TOO_LARGE';
   if (parserCode === 'ERR_HTTP_REQUEST_TIMEOUT') return 'WSP_HEAD_TIMEOUT';
   return 'WSP_BAD_REQUEST';
 }

@@ -4,7 +4,7 @@
 // a virtual host's rules before the main server's, timeouts as httpd resolves them. With `fix`, the
 // tutorial mistakes diagnosed here are mapped as their likely intended form instead. Pure.
 import { isAbsolute, join } from 'node:path';
-import { parseDurationMs, type BalancerSpec, type Gathered, type ProxyPassRule, type RewriteRuleSpec, type ServerContext, type Settings } from './contexts.js';
+import { parseDurationMs, type BalancerSpec, type RequestLimitKey, type Gathered, type ProxyPassRule, type RewriteRuleSpec, type ServerContext, type Settings } from './contexts.js';
 import type { ApacheNote, Origin } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -25,6 +25,7 @@ export interface Mapped {
 }
 
 const DEFAULT_TIMEOUT_S = 60; // httpd's Timeout default
+const MAX_HEAD_BYTES = 1024 * 1024; // the schema's largest maxHeaderBytes
 const SCHEME = /^(wss?|https?):\/\//i;
 const ONE_SLASH = /^(wss?|https?):\/(?!\/)/i;
 const SECURE = /^(wss|https):/i;
@@ -138,6 +139,20 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
   if (g.headTimeoutS !== undefined) {
     data.headTimeoutMs = g.headTimeoutS.seconds * 1000;
     origins.set('headTimeoutMs', [g.headTimeoutS.origin]);
+  }
+  // httpd's LimitRequest* (its defaults are wspass's), and no limit on the whole head beyond what they
+  // allow together: maxHeaderBytes is set to that sum (at most the schema's 1 MiB).
+  const limit = (key: RequestLimitKey, fallback: number): number => g.limits[key]?.value ?? fallback;
+  for (const [key, { value, origin }] of Object.entries(g.limits)) {
+    data[key] = value;
+    origins.set(key, [origin]);
+  }
+  const fields = limit('maxHeaderFields', 100);
+  const allowed = limit('maxRequestLineBytes', 8190) + (fields === 0 ? Infinity : fields) * limit('maxHeaderFieldBytes', 8190);
+  data.maxHeaderBytes = Math.min(MAX_HEAD_BYTES, allowed);
+  if (allowed > MAX_HEAD_BYTES) {
+    const o = g.limits.maxHeaderFields?.origin ?? g.limits.maxHeaderFieldBytes?.origin ?? g.limits.maxRequestLineBytes!.origin;
+    note(o, 'warning', `these limits allow a request head of ${fields === 0 ? 'any size' : `${allowed} bytes`}; wspass reads at most ${MAX_HEAD_BYTES} (maxHeaderBytes), a larger head gets 431`);
   }
   data.defaults = defaults;
   origins.set('defaults', mainSettings.origins);
