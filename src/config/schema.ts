@@ -93,7 +93,10 @@ export const routeSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('Regex route (ProxyPassMatch) on the normalised path; $1..$9 in backend are substituted'),
+      .describe(
+        'Regex route (ProxyPassMatch) on the normalised path; $1..$9 in backend are substituted, and %1..%9 ' +
+          'with the groups of the last `when` pattern that matched (RewriteCond back-references)',
+      ),
     when: z
       .strictObject({
         header: headerConditionSchema.optional(),
@@ -104,7 +107,11 @@ export const routeSchema = z
           .describe('Alternatives: at least one of them must hold as well (RewriteCond ... [OR])'),
       })
       .optional()
-      .describe('Conditions the request must also meet (RewriteCond %{HTTP:...} idiom)'),
+      .describe(
+        'Conditions the request must also meet (RewriteCond %{HTTP:...} idiom). For %n in backend, the ' +
+          'patterns count in this order: the `any` alternative that held, then `header` in order; a negated ' +
+          'pattern captures nothing',
+      ),
     exclude: z
       .literal(true)
       .optional()

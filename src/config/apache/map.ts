@@ -263,7 +263,13 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       if (folded === undefined) return note(o, 'error', 'RewriteRule [NC] on a pattern with letters inside [...] or escapes is not supported: write the case variants out');
       pattern = folded;
     }
-    if (/%\{|%[0-9]/.test(rule.target)) return note(o, 'error', 'a %{VAR} or %n in the RewriteRule target is not supported yet: use $n from the rule pattern');
+    if (/%\{/.test(rule.target)) return note(o, 'error', 'a %{VAR} in the RewriteRule target is not supported yet: use $n from the rule pattern, or %n from a RewriteCond');
+    const conditionRefs = /%[0-9]/.test(rule.target);
+    if (conditionRefs) {
+      // %n is always a back-reference in mod_rewrite; in a wspass backend "%1a" would read as an encoded byte.
+      if (/%[0-9][0-9A-Fa-f]/.test(rule.target)) return note(o, 'error', 'a %n followed by a hex digit (e.g. "%1a") is not supported: wspass would read it as a percent-encoded byte; put a "/" or another character after it');
+      if (/^[a-z]+:\/\/[^/?]*%[0-9]/i.test(rule.target)) return note(o, 'error', 'a %n in the host of the RewriteRule target is not supported: a route has one backend host; use %n in the path or query');
+    }
     const header: Json = {};
     const extra: Origin[] = [];
     const key = `routes.${routes.length}`;
@@ -314,7 +320,10 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     }
     if (chain.length > 0) chains.push(chain); // a trailing [OR] ORs with nothing more
     const any: Json[] = [];
-    for (const ch of chains) {
+    // For %n: where the [OR] group is, and the last header condition that captures (a positive one).
+    let anyAt = -1;
+    let lastPositiveAt = -1;
+    for (const [at, ch] of chains.entries()) {
       if (ch.some((i) => i.kind === 'always')) continue;
       const tests = ch.filter((i): i is Item & { kind: 'test'; name: string; pat: string; origin: Origin } => i.kind === 'test');
       if (tests.length === 0) return note(o, 'warning', 'this rule never applies (a condition on an undefined map never matches): no route is made for it');
@@ -322,10 +331,17 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         const t = tests[0]!;
         if (header[t.name] !== undefined) return note(t.origin, 'error', `two conditions on ${t.name} in one rule are not supported yet: join them into one pattern`);
         header[t.name] = t.pat;
+        if (!t.pat.startsWith('!')) lastPositiveAt = at;
       } else {
         if (any.length > 0) return note(tests[0]!.origin, 'error', 'more than one [OR] group in a rule is not supported yet: split the rule in two');
         any.push(...tests.map((t) => ({ header: { [t.name]: t.pat } })));
+        if (tests.some((t) => !t.pat.startsWith('!'))) anyAt = at;
       }
+    }
+    // httpd's %n are the groups of the last condition that matched, in file order; wspass takes the [OR]
+    // group's first, then the other conditions': the same unless a capturing condition precedes the group.
+    if (conditionRefs && anyAt !== -1 && lastPositiveAt !== -1 && lastPositiveAt < anyAt) {
+      return note(o, 'error', 'with %n, a condition before the [OR] group would give wspass different groups than httpd: put the [OR] conditions first (the rule applies the same)');
     }
     const route: Json = { match: pattern };
     if (Object.keys(header).length > 0 || any.length > 0) route.when = { ...(Object.keys(header).length > 0 && { header }), ...(any.length > 0 && { any }) };
