@@ -232,8 +232,16 @@ export const balancerStickySchema = z
       .regex(TOKEN, 'must be a cookie name (an RFC 9110 token)')
       .default('WSPASS_ROUTE')
       .describe(
-        'Cookie naming the member route (Apache stickysession=); a value "anything.route" also matches, ' +
-          'so an application session cookie can carry the route',
+        'Cookie naming the member route (Apache stickysession=): the route is what follows the first "." of ' +
+          'the value ("session.route"), so an application session cookie can carry it; wspass sets ".route"',
+      ),
+    param: z
+      .string()
+      .regex(TOKEN, 'must be a URL parameter name (an RFC 9110 token)')
+      .optional()
+      .describe(
+        'URL parameter read before the cookie, as a query parameter or a ";name=" path parameter, its value ' +
+          'in the same "session.route" form (Apache stickysession=COOKIE|param); default: the cookie name',
       ),
     path: z.string().startsWith('/').default('/').describe('Path attribute of the cookie wspass sets'),
     secure: z.boolean().default(false).describe('Add the Secure attribute to the cookie wspass sets'),
@@ -246,8 +254,8 @@ export const balancerStickySchema = z
       .describe('Max-Age of the cookie wspass sets, in seconds; a session cookie when absent'),
   })
   .describe(
-    'Cookie stickiness over any strategy: a request naming a usable member route goes there; otherwise the ' +
-      'strategy picks and wspass sets the cookie on the response',
+    'Stickiness over any strategy: a request whose URL parameter, else cookie, names a usable member route ' +
+      'goes there; otherwise the strategy picks and wspass sets the cookie on the response',
   );
 
 export const balancerHealthCheckSchema = z

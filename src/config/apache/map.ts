@@ -459,13 +459,14 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         if (['byrequests', 'bybusyness', 'bytraffic'].includes(v.toLowerCase())) b.strategy = v.toLowerCase();
         else note(o, 'error', `lbmethod=${v} is not supported: byrequests, bybusyness or bytraffic`);
       } else if (k === 'stickysession') {
+        // httpd reads the URL parameter (the cookie's name unless "COOKIE|param") before the cookie.
         const [cookie, param] = v.split('|');
-        b.sticky = { cookie };
-        if (param !== undefined) note(o, 'warning', `the URL parameter part "${param}" of stickysession is not read yet: only the cookie`);
-        else note(o, 'warning', `stickiness from a "${v}=" URL parameter is not read yet: only the cookie`);
+        b.sticky = { cookie, ...(param !== undefined && param !== cookie && { param }) };
       } else if (k === 'maxattempts') b.maxAttempts = Math.min(20, Number(v) + 1);
       else if (k === 'nofailover') {
         if (v.toLowerCase() === 'on') note(o, 'error', 'nofailover=On is not supported yet: a request whose sticky member is down goes to another member');
+      } else if (k === 'scolonpathdelim') {
+        if (v.toLowerCase() === 'on') note(o, 'warning', 'scolonpathdelim=On is not emulated: a sticky URL parameter value runs to the next "?" or "&", not ";"');
       } else if (k === 'stickysessionsep') {
         if (v !== '.') note(o, 'error', 'stickysessionsep other than "." is not supported');
       } else if (k === 'timeout') note(o, 'warning', 'balancer timeout= is not emulated: with no usable member wspass answers 503 at once');
