@@ -88,6 +88,13 @@ export const routeSchema = z
       .describe(
         'Only requests whose Host is this name, or one of these names ("*.example.com" matches one or more labels)',
       ),
+    listener: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .optional()
+      .describe(
+        'Only requests that arrived on this listener, or one of these (by `listen[].name`), as an Apache ' +
+          '<VirtualHost addr:port> serves its own port; default: every listener',
+      ),
     path: z.string().startsWith('/').optional().describe('Prefix route (ProxyPass): the path starts with this'),
     match: z
       .string()
@@ -357,6 +364,11 @@ export const listenerTlsSchema = z
 
 export const listenerSchema = z.strictObject({
   address: z.string().min(1).describe('"host:port", "[v6]:port" or ":port"'),
+  name: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Name routes give in `listener` to serve only this listener (virtual hosts on several ports)'),
   tls: listenerTlsSchema.optional(),
 });
 

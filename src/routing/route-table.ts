@@ -66,6 +66,8 @@ interface Matcher {
   readonly prefix: string | undefined;
   readonly prefixEndsWithSlash: boolean;
   readonly regex: RegExp | undefined;
+  /** `listener`: the indexes in `listen` the route serves; undefined for every listener. */
+  readonly listeners: ReadonlySet<number> | undefined;
   readonly host: HostMatcher | undefined;
   readonly headers: readonly HeaderCondition[];
   /** `when.any`: at least one group must hold (empty: no alternatives). */
@@ -161,6 +163,7 @@ class Table implements RouteTable {
     // target names the host itself; RFC 9112 §3.2.2 says to use it over the Host header.
     let host: string | undefined | null = null;
     for (const m of this.#matchers) {
+      if (m.listeners !== undefined && (req.listener === undefined || !m.listeners.has(req.listener))) continue;
       let captures: RegExpExecArray | null = null;
       if (m.prefix !== undefined) {
         if (!path.startsWith(m.prefix)) continue;
@@ -194,6 +197,19 @@ class Table implements RouteTable {
   }
 }
 
+/** `listen[].name` → index in `listen`; a name given twice is reported. */
+function listenerNames(config: Config, report: (path: (string | number)[], message: string) => void): Map<string, number> {
+  const names = new Map<string, number>();
+  if (typeof config.listen === 'string') return names;
+  config.listen.forEach((entry, i) => {
+    if (typeof entry === 'string' || entry.name === undefined) return;
+    const previous = names.get(entry.name);
+    if (previous !== undefined) report(['listen', i, 'name'], `name "${entry.name}" is already used by listen[${previous}]`);
+    else names.set(entry.name, i);
+  });
+  return names;
+}
+
 function backendPath(m: Matcher, path: string, query: string, captures: RegExpExecArray | null, groups: RegExpExecArray | null): string {
   if (m.prefix !== undefined) {
     // What follows the prefix, without the `/` that separates it; null when the path is the prefix.
@@ -224,6 +240,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
   const matchers: Matcher[] = [];
   const balancers = opts.balancers ?? new Map<string, Balancer>();
   const balancerNames = Object.keys(config.balancers ?? {});
+  const listenerIndex = listenerNames(config, report);
 
   config.routes.forEach((rc, index) => {
     const at = (...keys: (string | number)[]): (string | number)[] => ['routes', index, ...keys];
@@ -246,6 +263,18 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       if (rc.path.includes('//') || DOT_SEGMENT.test(rc.path)) {
         report(at('path'), 'must be a normalised path (no "//", "." or ".." segments): it is compared with the normalised request path');
       }
+    }
+
+    let listeners: Set<number> | undefined;
+    if (rc.listener !== undefined) {
+      const scoped = (listeners = new Set<number>());
+      const names = typeof rc.listener === 'string' ? [rc.listener] : rc.listener;
+      names.forEach((n, i) => {
+        const found = listenerIndex.get(n);
+        const known = listenerIndex.size === 0 ? 'no listener has a name' : `named: ${[...listenerIndex.keys()].join(', ')}`;
+        if (found === undefined) report(typeof rc.listener === 'string' ? at('listener') : at('listener', i), `no listener named "${n}" in \`listen\` (${known})`);
+        else scoped.add(found);
+      });
     }
 
     let host: HostMatcher | undefined;
@@ -276,7 +305,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
     const headers = conditions(rc.when?.header, ['when', 'header']);
     const anyHeaders = (rc.when?.any ?? []).map((alt, i) => conditions(alt.header, ['when', 'any', i, 'header']));
     // What selects the request, for routes and exclusions alike.
-    const selects = { prefix: rc.path, prefixEndsWithSlash: rc.path?.endsWith('/') ?? false, regex, host, headers, anyHeaders };
+    const selects = { prefix: rc.path, prefixEndsWithSlash: rc.path?.endsWith('/') ?? false, regex, listeners, host, headers, anyHeaders };
 
     if (rc.backend === undefined) {
       // An exclusion: matched like any route, proxies nowhere.

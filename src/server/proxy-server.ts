@@ -70,10 +70,12 @@ type Proto = 'http' | 'https';
 
 const decisions = new WeakMap<IncomingMessage, UpgradeDecision>();
 
-function factsOf(req: IncomingMessage): RequestFacts {
+/** What the route table reads of a request that arrived on listener `listener` (its index in `listen`). */
+function factsOf(req: IncomingMessage, listener: number): RequestFacts {
   return {
     url: req.url ?? '',
     host: req.headers.host,
+    listener,
     header(name: string) {
       const v = req.headers[name.toLowerCase()];
       return Array.isArray(v) ? v.join(', ') : v;
@@ -148,8 +150,8 @@ export class ProxyServer {
     for (const [i, configured] of listeners.entries()) {
       const l = { ...configured, port: ports?.[i] ?? configured.port };
       const proto: Proto = l.tls ? 'https' : 'http';
-      const server = l.tls ? this.#createTlsServer(l.tls) : http.createServer(this.#serverOptions());
-      this.#wire(server, proto);
+      const server = l.tls ? this.#createTlsServer(l.tls, i) : http.createServer(this.#serverOptions(i));
+      this.#wire(server, proto, i);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ host: l.host, port: l.port, reusePort: this.#opts.reusePort ?? false }, () => {
@@ -230,7 +232,7 @@ export class ProxyServer {
     await this.#httpProxy.destroy();
   }
 
-  #serverOptions(): http.ServerOptions {
+  #serverOptions(listener: number): http.ServerOptions {
     const options: http.ServerOptions & { shouldUpgradeCallback?: (req: IncomingMessage) => boolean } = {
       maxHeaderSize: parserHeadLimit(this.#config),
       // Long uploads and downloads are streamed: no whole-request deadline; slow heads are still bounded
@@ -240,12 +242,12 @@ export class ProxyServer {
       keepAliveTimeout: 5_000,
       // Host is checked by requestHeadProblem on both paths, answered from the error catalogue.
       requireHostHeader: false,
-      shouldUpgradeCallback: (req) => this.#shouldUpgrade(req),
+      shouldUpgradeCallback: (req) => this.#shouldUpgrade(req, listener),
     };
     return options;
   }
 
-  #createTlsServer(t: { certFile: string; keyFile: string; sni?: Record<string, { certFile: string; keyFile: string }> }): http.Server {
+  #createTlsServer(t: { certFile: string; keyFile: string; sni?: Record<string, { certFile: string; keyFile: string }> }, listener: number): http.Server {
     const contexts = new Map<string, tls.SecureContext>();
     for (const [name, files] of Object.entries(t.sni ?? {})) {
       contexts.set(
@@ -254,7 +256,7 @@ export class ProxyServer {
       );
     }
     return https.createServer({
-      ...this.#serverOptions(),
+      ...this.#serverOptions(listener),
       cert: readFileSync(t.certFile),
       key: readFileSync(t.keyFile),
       SNICallback: contexts.size
@@ -263,7 +265,7 @@ export class ProxyServer {
     });
   }
 
-  #wire(server: http.Server, proto: Proto): void {
+  #wire(server: http.Server, proto: Proto, listener: number): void {
     const ctx: UpgradeContext = {
       log: this.#log,
       serverName: this.#serverName,
@@ -289,7 +291,7 @@ export class ProxyServer {
     server.maxHeadersCount = parserFieldCount(this.#config);
     // Answer a complete request even when the client has already sent its FIN (see the top of the file).
     (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res, proto));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res, proto, listener));
     server.on('connect', (req: IncomingMessage, socket: Duplex) => {
       socket.on('error', ignoreError);
       this.#log.info({ code: 'WSP_CONNECT_METHOD', status: 405, url: req.url }, ERRORS.WSP_CONNECT_METHOD.reason);
@@ -305,9 +307,9 @@ export class ProxyServer {
         return;
       }
       // Without shouldUpgradeCallback (older runtimes) every flagged request lands here undecided.
-      const decision = decisions.get(req) ?? this.#decide(req);
+      const decision = decisions.get(req) ?? this.#decide(req, listener);
       if (!decision.tunnel) {
-        endSocketWithError(socket, this.#declinedUpgradeCode(req));
+        endSocketWithError(socket, this.#declinedUpgradeCode(req, listener));
         return;
       }
       handleUpgrade(ctx, req, socket as Socket, head, decision).catch((err: unknown) => {
@@ -318,9 +320,9 @@ export class ProxyServer {
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#onClientError(err, socket));
   }
 
-  #shouldUpgrade(req: IncomingMessage): boolean {
+  #shouldUpgrade(req: IncomingMessage, listener: number): boolean {
     if (this.#closing) return false;
-    const decision = this.#decide(req);
+    const decision = this.#decide(req, listener);
     decisions.set(req, decision);
     return decision.tunnel;
   }
@@ -329,24 +331,24 @@ export class ProxyServer {
     return requestLimitProblem(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders, this.#config);
   }
 
-  #decide(req: IncomingMessage): UpgradeDecision {
+  #decide(req: IncomingMessage, listener: number): UpgradeDecision {
     // A head that must be refused is not tunnelled: the plain path answers it (400, 414 or 431).
     if (this.#limitProblem(req) !== undefined) return { tunnel: false };
     if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return { tunnel: false };
-    return decideUpgrade(req.httpVersion, req.headers.upgrade, this.#routes.match(factsOf(req)));
+    return decideUpgrade(req.httpVersion, req.headers.upgrade, this.#routes.match(factsOf(req, listener)));
   }
 
-  #declinedUpgradeCode(req: IncomingMessage): ErrorCode {
+  #declinedUpgradeCode(req: IncomingMessage, listener: number): ErrorCode {
     const limit = this.#limitProblem(req);
     if (limit !== undefined) return limit.code;
     if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return 'WSP_BAD_REQUEST';
-    const match = this.#routes.match(factsOf(req));
+    const match = this.#routes.match(factsOf(req, listener));
     if (match === null) return 'WSP_NO_ROUTE';
     if (match === 'bad-request') return 'WSP_BAD_REQUEST';
     return 'WSP_UPGRADE_REFUSED';
   }
 
-  #onRequest(req: IncomingMessage, res: ServerResponse, proto: Proto): void {
+  #onRequest(req: IncomingMessage, res: ServerResponse, proto: Proto, listener: number): void {
     if (this.#closing) {
       sendError(res, 'WSP_SHUTTING_DOWN', { close: true });
       return;
@@ -367,7 +369,7 @@ export class ProxyServer {
       sendError(res, 'WSP_BAD_REQUEST', { close: true });
       return;
     }
-    const match = this.#routes.match(factsOf(req));
+    const match = this.#routes.match(factsOf(req, listener));
     if (match === 'bad-request') {
       this.#reject(req, res, 'WSP_BAD_REQUEST');
       return;

@@ -210,9 +210,11 @@ test('virtual hosts: TLS listener from SSLEngine; name-based hosts on one port, 
   );
 });
 
-test('virtual hosts on different ports stop start-up until routes can be scoped to a listener', (t) => {
+test('virtual hosts on different ports: each port\'s routes are scoped to its listener, named by its Listen', (t) => {
   const r = load(t, 'Listen 80\nListen 81\n<VirtualHost *:80>\nProxyPass / ws://a:1/\n</VirtualHost>\n<VirtualHost *:81>\nProxyPass / ws://b:1/\n</VirtualHost>\n');
-  assert.match(errors(r.notes).map((n) => n.message).join('\n'), /routes scoped to a listener are not supported yet/);
+  assert.deepEqual(errors(r.notes), []);
+  assert.deepEqual(r.data.listen, [{ address: ':80', name: '80' }, { address: ':81', name: '81' }]);
+  assert.deepEqual(routesOf(r).map((x) => [x.listener, x.backend]), [['80', 'ws://a:1/'], ['81', 'ws://b:1/']]);
 });
 
 test('unbalanced sections are errors with their line', (t) => {

@@ -70,7 +70,8 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
   }
   const listen: Json[] = [];
   const listenOrigins: Origin[] = [];
-  const groups = new Map<string, ServerContext[]>();
+  /** The servers of each listener group (the same servers on several ports share one), and its listeners. */
+  const groups = new Map<string, { contexts: ServerContext[]; listeners: string[] }>();
   for (const { address, origin } of g.listens) {
     const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:]+):)?(\d+)$/.exec(address);
     if (m === null) {
@@ -80,8 +81,12 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     const port = Number(m[2]);
     const served = g.vhosts.filter((v) => v.ports.includes(port));
     const contexts = served.length > 0 ? served : [main];
-    groups.set(contexts.map((c) => (c.origin === undefined ? 'main' : `${c.origin.file}:${c.origin.line}`)).join(','), contexts);
-    const entry: Json = { address: `${m[1] ?? ''}:${port}` };
+    const groupKey = contexts.map((c) => (c.origin === undefined ? 'main' : `${c.origin.file}:${c.origin.line}`)).join(',');
+    const group = groups.get(groupKey) ?? { contexts, listeners: [] };
+    group.listeners.push(address);
+    groups.set(groupKey, group);
+    // Named by the Listen argument, so routes can be scoped to it (see below).
+    const entry: Json = { address: `${m[1] ?? ''}:${port}`, name: address };
     const tlsHosts = served.filter((v) => v.tls.engine);
     if (tlsHosts.length > 0) {
       const first = tlsHosts[0]!;
@@ -109,10 +114,8 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       note(v.origin!, 'warning', `no Listen for port ${v.ports.join(', ')}: httpd never gives this virtual host a request, so its rules are left out`);
     }
   }
-  if (groups.size > 1) {
-    const where = [...groups.values()].map((cs) => cs.map((c) => (c.origin === undefined ? 'the main server' : `${c.origin.file}:${c.origin.line}`)).join(' + ')).join('; ');
-    notes.push({ file: '', line: 0, directive: '', level: 'error', message: `different listeners are served by different servers (${where}): routes scoped to a listener are not supported yet; split the config into one file per port and run one wspass each` });
-  }
+  // Listener names are needed only when different listeners serve different routes.
+  if (groups.size <= 1) for (const entry of listen) delete entry.name;
   origins.set('listen', listenOrigins);
 
   // ── defaults from the main server ──────────────────────────────────────────────────────────────
@@ -382,10 +385,10 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     }
   };
 
-  // Which contexts serve requests: one listener group (see the check above).
-  const served = [...groups.values()][0] ?? [main];
-  if (served.length === 1) scopedRoutes(served[0]!, undefined);
-  else {
+  // Which contexts serve requests on which listeners: each group's routes, scoped to its listeners when
+  // the groups differ (a <VirtualHost *:8080> serves only port 8080, as in httpd).
+  const serveGroup = (served: ServerContext[]) => {
+    if (served.length === 1) return scopedRoutes(served[0]!, undefined);
     // Name-based virtual hosts: the first is the default, so it goes last and unscoped; each other one
     // ends with an exclusion for its names, so its unmatched requests get 404 as in httpd.
     for (const v of served.slice(1)) {
@@ -397,6 +400,15 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       push({ host: v.names.length === 1 ? v.names[0]! : v.names, path: '/', exclude: true }, [v.origin!]);
     }
     scopedRoutes(served[0]!, undefined);
+  };
+  if (groups.size <= 1) serveGroup([...groups.values()][0]?.contexts ?? [main]);
+  else {
+    for (const { contexts, listeners } of groups.values()) {
+      const first = routes.length;
+      serveGroup(contexts);
+      const listener = listeners.length === 1 ? listeners[0]! : listeners;
+      for (let i = first; i < routes.length; i++) routes[i] = { listener, ...routes[i] };
+    }
   }
   if (routes.length === 0) {
     notes.push({ file: '', line: 0, directive: '', level: 'error', message: 'no ProxyPass, ProxyPassMatch or RewriteRule [P] reaches a listener: nothing would be proxied' });
