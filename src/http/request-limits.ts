@@ -45,7 +45,7 @@ export function parserFieldCount(l: RequestLimits): number {
  */
 export function overflowCode(l: RequestLimits): ErrorCode {
   const fields = l.maxHeaderFields === 0 ? UNLIMITED_FIELDS : l.maxHeaderFields;
-  return l.maxHeaderBytes >= l.maxRequestLineBytes + fields * l.maxHeaderFieldBytes ? 'WSP_HEADERS_TOO_LARGE' : 'WSP_HEADER_LIMIT';
+  return l.maxHeaderBytes > l.maxRequestLineBytes + fields * l.maxHeaderFieldBytes ? 'WSP_HEADERS_TOO_LARGE' : 'WSP_HEADER_LIMIT';
 }
 
 /**
