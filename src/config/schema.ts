@@ -411,7 +411,10 @@ export const configSchema = z
       .min(0)
       .max(10_000)
       .default(100)
-      .describe("Most header fields in a request; more get 400 (Apache's LimitRequestFields); 0 sets no limit"),
+      .describe(
+        "Most header fields in a request; more get 400 (Apache's LimitRequestFields); 0 sets no limit (the head " +
+          'is then bounded by maxHeaderBytes alone)',
+      ),
     headTimeoutMs: z
       .number()
       .int()

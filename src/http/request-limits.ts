@@ -21,16 +21,20 @@ export interface LimitProblem {
   readonly reason: string;
 }
 
-/** Fields at most, when maxHeaderFields is 0 ("no limit"): node:http's own default cap on what it keeps. */
-const UNLIMITED_FIELDS = 2000;
+/**
+ * The largest head the per-line limits allow together; with no limit on the number of fields
+ * (maxHeaderFields 0), one line and one field: the whole head is then bounded by maxHeaderBytes alone.
+ */
+function perLineRoom(l: RequestLimits): number {
+  return l.maxRequestLineBytes + Math.max(1, l.maxHeaderFields) * l.maxHeaderFieldBytes;
+}
 
 /**
  * The parser limit (node:http maxHeaderSize) for these limits: above any head that keeps to every
  * per-line limit, so only a head that breaks one of them (or is larger than maxHeaderBytes) trips it.
  */
 export function parserHeadLimit(l: RequestLimits): number {
-  const fields = l.maxHeaderFields === 0 ? UNLIMITED_FIELDS : l.maxHeaderFields;
-  return Math.max(l.maxHeaderBytes, l.maxRequestLineBytes + fields * l.maxHeaderFieldBytes) + 1;
+  return Math.max(l.maxHeaderBytes, perLineRoom(l)) + 1;
 }
 
 /** node:http maxHeadersCount: one more than the limit, so that a head over it can be told apart. */
@@ -41,11 +45,10 @@ export function parserFieldCount(l: RequestLimits): number {
 /**
  * What the parser's "header overflow" means: the head passed parserHeadLimit(), so it breaks a per-line
  * limit (400; httpd answers 414 when it is the request line, which cannot be told from here) unless
- * maxHeaderBytes is the larger limit (431).
+ * maxHeaderBytes is the larger limit, or the number of fields is not limited (431).
  */
 export function overflowCode(l: RequestLimits): ErrorCode {
-  const fields = l.maxHeaderFields === 0 ? UNLIMITED_FIELDS : l.maxHeaderFields;
-  return l.maxHeaderBytes > l.maxRequestLineBytes + fields * l.maxHeaderFieldBytes ? 'WSP_HEADERS_TOO_LARGE' : 'WSP_HEADER_LIMIT';
+  return l.maxHeaderFields === 0 || l.maxHeaderBytes > perLineRoom(l) ? 'WSP_HEADERS_TOO_LARGE' : 'WSP_HEADER_LIMIT';
 }
 
 /**

@@ -32,6 +32,8 @@ test('the parser limit sits above every head the per-line limits allow', () => {
   assert.equal(parserHeadLimit(HTTPD), 8190 + 100 * 8190 + 1);
   assert.equal(parserFieldCount(HTTPD), 101);
   assert.equal(parserFieldCount({ ...HTTPD, maxHeaderFields: 0 }), 0);
+  assert.equal(parserHeadLimit({ ...HTTPD, maxHeaderFields: 0 }), 16384 + 1);
+  assert.equal(overflowCode({ ...HTTPD, maxHeaderFields: 0 }), 'WSP_HEADERS_TOO_LARGE');
   assert.equal(overflowCode(HTTPD), 'WSP_HEADER_LIMIT');
   assert.equal(overflowCode({ ...HTTPD, maxHeaderFields: 1, maxHeaderBytes: 1024 * 1024 }), 'WSP_HEADERS_TOO_LARGE');
 });
