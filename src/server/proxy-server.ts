@@ -175,6 +175,8 @@ export class ProxyServer {
     this.#engine = this.#resolveEngine(config, this.#engine);
     this.#routes = routes;
     this.#config = config;
+    // The parser's room (maxHeaderSize) is fixed when a listener starts; the field count is not.
+    for (const { server } of this.#servers) server.maxHeadersCount = parserFieldCount(config);
   }
 
   /**
