@@ -151,12 +151,22 @@ export const routeSchema = z
       .describe(
         'Only requests whose Host is this name, or one of these names ("*.example.com" matches one or more labels)',
       ),
+    listener: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .optional()
+      .describe(
+        'Only requests that arrived on this listener, or one of these (by `listen[].name`), as an Apache ' +
+          '<VirtualHost addr:port> serves its own port; default: every listener',
+      ),
     path: z.string().startsWith('/').optional().describe('Prefix route (ProxyPass): the path starts with this'),
     match: z
       .string()
       .min(1)
       .optional()
-      .describe('Regex route (ProxyPassMatch) on the normalised path; $1..$9 in backend are substituted'),
+      .describe(
+        'Regex route (ProxyPassMatch) on the normalised path; $1..$9 in backend are substituted, and %1..%9 ' +
+          'with the groups of the last `when` pattern that matched (RewriteCond back-references)',
+      ),
     when: z
       .strictObject({
         header: headerConditionSchema.optional(),
@@ -167,7 +177,11 @@ export const routeSchema = z
           .describe('Alternatives: at least one of them must hold as well (RewriteCond ... [OR])'),
       })
       .optional()
-      .describe('Conditions the request must also meet (RewriteCond %{HTTP:...} idiom)'),
+      .describe(
+        'Conditions the request must also meet (RewriteCond %{HTTP:...} idiom). For %n in backend, the ' +
+          'patterns count in this order: the `any` alternative that held, then `header` in order; a negated ' +
+          'pattern captures nothing',
+      ),
     exclude: z
       .literal(true)
       .optional()
@@ -293,8 +307,16 @@ export const balancerStickySchema = z
       .regex(TOKEN, 'must be a cookie name (an RFC 9110 token)')
       .default('WSPASS_ROUTE')
       .describe(
-        'Cookie naming the member route (Apache stickysession=); a value "anything.route" also matches, ' +
-          'so an application session cookie can carry the route',
+        'Cookie naming the member route (Apache stickysession=): the route is what follows the first "." of ' +
+          'the value ("session.route"), so an application session cookie can carry it; wspass sets ".route"',
+      ),
+    param: z
+      .string()
+      .regex(TOKEN, 'must be a URL parameter name (an RFC 9110 token)')
+      .optional()
+      .describe(
+        'URL parameter read before the cookie, as a query parameter or a ";name=" path parameter, its value ' +
+          'in the same "session.route" form (Apache stickysession=COOKIE|param); default: the cookie name',
       ),
     path: z.string().startsWith('/').default('/').describe('Path attribute of the cookie wspass sets'),
     secure: z.boolean().default(false).describe('Add the Secure attribute to the cookie wspass sets'),
@@ -307,8 +329,8 @@ export const balancerStickySchema = z
       .describe('Max-Age of the cookie wspass sets, in seconds; a session cookie when absent'),
   })
   .describe(
-    'Cookie stickiness over any strategy: a request naming a usable member route goes there; otherwise the ' +
-      'strategy picks and wspass sets the cookie on the response',
+    'Stickiness over any strategy: a request whose URL parameter, else cookie, names a usable member route ' +
+      'goes there; otherwise the strategy picks and wspass sets the cookie on the response',
   );
 
 export const balancerHealthCheckSchema = z
@@ -438,6 +460,11 @@ export const listenerTlsSchema = z
 
 export const listenerSchema = z.strictObject({
   address: z.string().min(1).describe('"host:port", "[v6]:port" or ":port"'),
+  name: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Name routes give in `listener` to serve only this listener (virtual hosts on several ports)'),
   tls: listenerTlsSchema.optional(),
 });
 
@@ -453,7 +480,37 @@ export const configSchema = z
       .min(1024)
       .max(1024 * 1024)
       .default(16 * 1024)
-      .describe('Largest request head accepted, in bytes; a larger one gets 431'),
+      .describe(
+        'Largest request head accepted (the request target plus every header name and value), in bytes; a larger ' +
+          'one gets 431',
+      ),
+    maxRequestLineBytes: z
+      .number()
+      .int()
+      .min(64)
+      .max(1024 * 1024)
+      .default(8190)
+      .describe("Longest request line accepted (method, target and version), in bytes; a longer one gets 414 (Apache's LimitRequestLine)"),
+    maxHeaderFieldBytes: z
+      .number()
+      .int()
+      .min(64)
+      .max(1024 * 1024)
+      .default(8190)
+      .describe(
+        'Longest header field ("Name: value", and the merged value of a repeated field) accepted, in bytes; a ' +
+          "longer one gets 400 (Apache's LimitRequestFieldSize)",
+      ),
+    maxHeaderFields: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(100)
+      .describe(
+        "Most header fields in a request; more get 400 (Apache's LimitRequestFields); 0 sets no limit (the head " +
+          'is then bounded by maxHeaderBytes alone)',
+      ),
     headTimeoutMs: z
       .number()
       .int()

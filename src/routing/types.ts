@@ -79,6 +79,8 @@ export interface RequestFacts {
   readonly url: string;
   /** Host header value, if any. */
   readonly host: string | undefined;
+  /** Index in `listen` of the listener the request arrived on (routes with `listener` need it). */
+  readonly listener?: number;
   /** Returns the header value (several values joined with ", "), or undefined when absent. */
   header(name: string): string | undefined;
 }

@@ -7,6 +7,10 @@
 //     ├─ 'connect' ──▶ 405 (a reverse proxy serves no CONNECT)
 //     └─ 'clientError' ──▶ 400 / 408 / 431 by the parser's reason
 //
+// Request limits (maxRequestLineBytes, maxHeaderFieldBytes, maxHeaderFields: httpd's LimitRequest*) are
+// checked on the parsed head before anything else, on both paths; the parser's own limit sits above them
+// (http/request-limits.ts) so a head over a per-line limit gets httpd's status, not the parser's.
+//
 // A client may half-close (FIN) after a complete request and still read its answer (httpAllowHalfOpen), as
 // health checkers and `nc`-style probes expect; node:http then ends the connection after that answer.
 //
@@ -23,6 +27,7 @@ import type { ErrorCode } from '../errors.js';
 import { ERRORS } from '../errors.js';
 import { endSocketWithError, lingerThenDestroy, sendError } from '../http/error-response.js';
 import { requestHeadProblem } from '../http/request-checks.js';
+import { overflowCode, parserFieldCount, parserHeadLimit, requestLimitProblem, type LimitProblem } from '../http/request-limits.js';
 import { requestHasBody } from '../http/request-framing.js';
 import { HttpProxy } from '../http/http-proxy.js';
 import type { Logger } from '../log.js';
@@ -73,10 +78,12 @@ type Proto = 'http' | 'https';
 
 const decisions = new WeakMap<IncomingMessage, UpgradeDecision>();
 
-function factsOf(req: IncomingMessage): RequestFacts {
+/** What the route table reads of a request that arrived on listener `listener` (its index in `listen`). */
+function factsOf(req: IncomingMessage, listener: number): RequestFacts {
   return {
     url: req.url ?? '',
     host: req.headers.host,
+    listener,
     header(name: string) {
       const v = req.headers[name.toLowerCase()];
       return Array.isArray(v) ? v.join(', ') : v;
@@ -161,13 +168,13 @@ export class ProxyServer {
       if (l.tls) {
         const contexts = new ListenerContexts(new TlsSites(l.tls), this.#tlsMaterial[i] ?? loadListenerMaterial(l.tls));
         sites = contexts.sites;
-        server = https.createServer({ ...this.#serverOptions(sites), ...contexts.serverOptions() });
+        server = https.createServer({ ...this.#serverOptions(i, sites), ...contexts.serverOptions() });
         contexts.attach(server as https.Server);
         this.#tlsContexts[i] = contexts;
       } else {
-        server = http.createServer(this.#serverOptions(undefined));
+        server = http.createServer(this.#serverOptions(i, undefined));
       }
-      this.#wire(server, proto, sites);
+      this.#wire(server, proto, i, sites);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ host: l.host, port: l.port, reusePort: this.#opts.reusePort ?? false }, () => {
@@ -191,6 +198,8 @@ export class ProxyServer {
     this.#engine = this.#resolveEngine(config, this.#engine);
     this.#routes = routes;
     this.#config = config;
+    // The parser's room (maxHeaderSize) is fixed when a listener starts; the field count is not.
+    for (const { server } of this.#servers) server.maxHeadersCount = parserFieldCount(config);
   }
 
   /**
@@ -257,9 +266,9 @@ export class ProxyServer {
     await this.#httpProxy.destroy();
   }
 
-  #serverOptions(sites: TlsSites | undefined): http.ServerOptions {
+  #serverOptions(listener: number, sites: TlsSites | undefined): http.ServerOptions {
     const options: http.ServerOptions & { shouldUpgradeCallback?: (req: IncomingMessage) => boolean } = {
-      maxHeaderSize: this.#config.maxHeaderBytes,
+      maxHeaderSize: parserHeadLimit(this.#config),
       // Long uploads and downloads are streamed: no whole-request deadline; slow heads are still bounded
       // by headersTimeout.
       requestTimeout: 0,
@@ -267,12 +276,12 @@ export class ProxyServer {
       keepAliveTimeout: 5_000,
       // Host is checked by requestHeadProblem on both paths, answered from the error catalogue.
       requireHostHeader: false,
-      shouldUpgradeCallback: (req) => this.#shouldUpgrade(req, sites),
+      shouldUpgradeCallback: (req) => this.#shouldUpgrade(req, listener, sites),
     };
     return options;
   }
 
-  #wire(server: http.Server, proto: Proto, sites: TlsSites | undefined): void {
+  #wire(server: http.Server, proto: Proto, listener: number, sites: TlsSites | undefined): void {
     const ctx: UpgradeContext = {
       log: this.#log,
       serverName: this.#serverName,
@@ -294,9 +303,13 @@ export class ProxyServer {
       },
       onError: (code, route) => this.#opts.stats?.error(code, route),
     };
+    // Fields beyond node:http's count are dropped unseen; one more than the limit shows a head over it.
+    server.maxHeadersCount = parserFieldCount(this.#config);
     // Answer a complete request even when the client has already sent its FIN (see the top of the file).
     (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res, proto, sites));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) =>
+      this.#onRequest(req, res, proto, listener, sites),
+    );
     server.on('connect', (req: IncomingMessage, socket: Duplex) => {
       socket.on('error', ignoreError);
       this.#log.info({ code: 'WSP_CONNECT_METHOD', status: 405, url: req.url }, ERRORS.WSP_CONNECT_METHOD.reason);
@@ -312,9 +325,9 @@ export class ProxyServer {
         return;
       }
       // Without shouldUpgradeCallback (older runtimes) every flagged request lands here undecided.
-      const decision = decisions.get(req) ?? this.#decide(req, sites);
+      const decision = decisions.get(req) ?? this.#decide(req, listener, sites);
       if (!decision.tunnel) {
-        endSocketWithError(socket, this.#declinedUpgradeCode(req, sites));
+        endSocketWithError(socket, this.#declinedUpgradeCode(req, listener, sites));
         return;
       }
       handleUpgrade(ctx, req, socket as Socket, head, decision).catch((err: unknown) => {
@@ -325,33 +338,54 @@ export class ProxyServer {
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#onClientError(err, socket));
   }
 
-  #shouldUpgrade(req: IncomingMessage, sites: TlsSites | undefined): boolean {
+  #shouldUpgrade(req: IncomingMessage, listener: number, sites: TlsSites | undefined): boolean {
     if (this.#closing) return false;
-    const decision = this.#decide(req, sites);
+    const decision = this.#decide(req, listener, sites);
     decisions.set(req, decision);
     return decision.tunnel;
   }
 
-  #decide(req: IncomingMessage, sites: TlsSites | undefined): UpgradeDecision {
-    // A head that must be refused is not tunnelled: the plain path answers it with 400 (or 421).
-    if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return { tunnel: false };
-    if (tlsHostProblem(req, sites) !== undefined) return { tunnel: false };
-    return decideUpgrade(req.httpVersion, req.headers.upgrade, this.#routes.match(factsOf(req)));
+  #limitProblem(req: IncomingMessage): LimitProblem | undefined {
+    return requestLimitProblem(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders, this.#config);
   }
 
-  #declinedUpgradeCode(req: IncomingMessage, sites: TlsSites | undefined): ErrorCode {
+  #decide(req: IncomingMessage, listener: number, sites: TlsSites | undefined): UpgradeDecision {
+    // A head that must be refused is not tunnelled: the plain path answers it (400, 414, 421 or 431).
+    if (this.#limitProblem(req) !== undefined) return { tunnel: false };
+    if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return { tunnel: false };
+    if (tlsHostProblem(req, sites) !== undefined) return { tunnel: false };
+    return decideUpgrade(req.httpVersion, req.headers.upgrade, this.#routes.match(factsOf(req, listener)));
+  }
+
+  #declinedUpgradeCode(req: IncomingMessage, listener: number, sites: TlsSites | undefined): ErrorCode {
+    const limit = this.#limitProblem(req);
+    if (limit !== undefined) return limit.code;
     if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return 'WSP_BAD_REQUEST';
     const tlsProblem = tlsHostProblem(req, sites);
     if (tlsProblem !== undefined) return tlsProblem;
-    const match = this.#routes.match(factsOf(req));
+    const match = this.#routes.match(factsOf(req, listener));
     if (match === null) return 'WSP_NO_ROUTE';
     if (match === 'bad-request') return 'WSP_BAD_REQUEST';
     return 'WSP_UPGRADE_REFUSED';
   }
 
-  #onRequest(req: IncomingMessage, res: ServerResponse, proto: Proto, sites: TlsSites | undefined): void {
+  #onRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    proto: Proto,
+    listener: number,
+    sites: TlsSites | undefined,
+  ): void {
     if (this.#closing) {
       sendError(res, 'WSP_SHUTTING_DOWN', { close: true });
+      return;
+    }
+    const limit = this.#limitProblem(req);
+    if (limit !== undefined) {
+      // httpd closes the connection after these answers too.
+      this.#log.info({ code: limit.code, status: ERRORS[limit.code].status, problem: limit.reason }, ERRORS[limit.code].reason);
+      this.#opts.stats?.error(limit.code, undefined);
+      sendError(res, limit.code, { close: true });
       return;
     }
     const problem = requestHeadProblem(req.httpVersion, req.rawHeaders);
@@ -367,7 +401,7 @@ export class ProxyServer {
       this.#reject(req, res, tlsProblem);
       return;
     }
-    const match = this.#routes.match(factsOf(req));
+    const match = this.#routes.match(factsOf(req, listener));
     if (match === 'bad-request') {
       this.#reject(req, res, 'WSP_BAD_REQUEST');
       return;
@@ -406,7 +440,7 @@ export class ProxyServer {
       lingerThenDestroy(socket);
       return;
     }
-    const code = clientErrorCode(err.code);
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? overflowCode(this.#config) : clientErrorCode(err.code);
     this.#log.info({ code, status: ERRORS[code].status, parserError: err.code }, ERRORS[code].reason);
     this.#opts.stats?.error(code, undefined);
     endSocketWithError(socket, code);
@@ -453,7 +487,6 @@ function guardRequestBody(req: IncomingMessage, res: ServerResponse): void {
 
 /** The catalogue code for a request node:http's parser refused. */
 function clientErrorCode(parserCode: string | undefined): ErrorCode {
-  if (parserCode === 'HPE_HEADER_OVERFLOW') return 'WSP_HEADERS_TOO_LARGE';
   if (parserCode === 'ERR_HTTP_REQUEST_TIMEOUT') return 'WSP_HEAD_TIMEOUT';
   return 'WSP_BAD_REQUEST';
 }

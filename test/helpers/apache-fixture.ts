@@ -19,10 +19,14 @@ export type FixtureMode = 'conf' | 'yaml' | 'fix';
 const LISTEN_MAP = new Map([
   ['80', '127.0.0.1:0'],
   ['443', '127.0.0.1:0'],
+  ['8080', '127.0.0.1:0'],
+  ['8081', '127.0.0.1:0'],
 ]);
 
 export interface RunningFixture {
   readonly port: number;
+  /** Every listener's port, in the config's order (`port` is the first). */
+  readonly ports: readonly number[];
   readonly http: string;
   readonly ws: string;
   /** Notices (ignored lines, diagnostics) of the .conf, one line each. */
@@ -43,8 +47,8 @@ export async function runFixture(t: TestContext, name: string, env: Record<strin
   }
   const config = loadAndCheckConfig(configFile, { listenMap: LISTEN_MAP, apache: { env }, onNotice: (l) => notices.push(l) });
   const proxy = new ProxyServer(config, { log: silentLogger() });
-  const [addr] = await proxy.listen();
+  const addrs = await proxy.listen();
   t.after(() => proxy.destroy());
-  const port = addr!.port;
-  return { port, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}`, notices, yaml };
+  const port = addrs[0]!.port;
+  return { port, ports: addrs.map((a) => a.port), http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}`, notices, yaml };
 }

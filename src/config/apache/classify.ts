@@ -99,9 +99,6 @@ const REFUSED: Readonly<Record<string, string>> = {
   rewritemap: 'RewriteMap is not supported: route with RewriteCond %{HTTP:...} and RewriteRule [P] only',
   rewriteoptions: 'RewriteOptions is not supported: repeat the rules in each virtual host',
   rewritebase: 'RewriteBase applies to per-folder rules, which are not supported',
-  limitrequestline: 'request limits map to maxHeaderBytes (one limit for the whole head): set it in YAML',
-  limitrequestfieldsize: 'request limits map to maxHeaderBytes (one limit for the whole head): set it in YAML',
-  limitrequestfields: 'request limits map to maxHeaderBytes (one limit for the whole head): set it in YAML',
   limitrequestbody: 'request body limits are not supported',
 };
 

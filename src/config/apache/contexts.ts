@@ -89,7 +89,18 @@ export interface Gathered {
   readonly listens: { address: string; origin: Origin }[];
   /** Whether RequestReadTimeout header= was set, and to how many seconds. */
   headTimeoutS?: { seconds: number; origin: Origin };
+  /** LimitRequestLine / LimitRequestFieldSize / LimitRequestFields, when set. */
+  readonly limits: Partial<Record<RequestLimitKey, { value: number; origin: Origin }>>;
 }
+
+/** The config keys httpd's LimitRequest* directives set. */
+export type RequestLimitKey = 'maxRequestLineBytes' | 'maxHeaderFieldBytes' | 'maxHeaderFields';
+
+const LIMIT_DIRECTIVES: Readonly<Record<string, { key: RequestLimitKey; min: number; max: number }>> = {
+  limitrequestline: { key: 'maxRequestLineBytes', min: 64, max: 1024 * 1024 },
+  limitrequestfieldsize: { key: 'maxHeaderFieldBytes', min: 64, max: 1024 * 1024 },
+  limitrequestfields: { key: 'maxHeaderFields', min: 0, max: 10_000 },
+};
 
 function newContext(origin: Origin | undefined, ports: number[]): ServerContext {
   return {
@@ -132,7 +143,7 @@ export function parseDurationMs(text: string | undefined, unitless: 'seconds' = 
 
 export function gather(directives: readonly Directive[], notes: ApacheNote[]): Gathered {
   const main = newContext(undefined, []);
-  const out: Gathered = { main, vhosts: [], balancers: new Map(), listens: [] };
+  const out: Gathered = { main, vhosts: [], balancers: new Map(), listens: [], limits: {} };
   const note = (d: Origin, level: ApacheNote['level'], message: string) => notes.push({ file: d.file, line: d.line, directive: d.directive, level, message });
 
   const walk = (list: readonly Directive[], ctx: ServerContext, inLocation: string | undefined) => {
@@ -262,6 +273,16 @@ export function gather(directives: readonly Directive[], notes: ApacheNote[]): G
           else note(d, 'error', `RequestReadTimeout "${w}" is not understood: write header=SECONDS`);
         }
         if (/-\d+|minrate/i.test(a.join(' '))) note(d, 'warning', 'the header= range and MinRate are not emulated: the first number is the whole time allowed for a request head');
+        return;
+      }
+      case 'limitrequestline':
+      case 'limitrequestfieldsize':
+      case 'limitrequestfields': {
+        const { key, min, max } = LIMIT_DIRECTIVES[lower]!;
+        const n = /^\d+$/.test(a[0] ?? '') ? Number(a[0]) : NaN;
+        if (!(n >= min && n <= max)) return note(d, 'error', `${d.name} expects a number from ${min} to ${max}`);
+        if (ctx !== main) note(d, 'warning', `${d.name} in a virtual host applies to every request in wspass (${key} is one limit for the process)`);
+        out.limits[key] = { value: n, origin: d };
         return;
       }
       case 'rewriteengine':

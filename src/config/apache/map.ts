@@ -4,7 +4,7 @@
 // a virtual host's rules before the main server's, timeouts as httpd resolves them. With `fix`, the
 // tutorial mistakes diagnosed here are mapped as their likely intended form instead. Pure.
 import { isAbsolute, join } from 'node:path';
-import { parseDurationMs, type BalancerSpec, type Gathered, type ProxyPassRule, type ReverseSpec, type RewriteRuleSpec, type ServerContext, type Settings } from './contexts.js';
+import { parseDurationMs, type BalancerSpec, type RequestLimitKey, type Gathered, type ProxyPassRule, type ReverseSpec, type RewriteRuleSpec, type ServerContext, type Settings } from './contexts.js';
 import type { ApacheNote, Origin } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -25,6 +25,7 @@ export interface Mapped {
 }
 
 const DEFAULT_TIMEOUT_S = 60; // httpd's Timeout default
+const MAX_HEAD_BYTES = 1024 * 1024; // the schema's largest maxHeaderBytes
 const SCHEME = /^(wss?|https?):\/\//i;
 const ONE_SLASH = /^(wss?|https?):\/(?!\/)/i;
 const SECURE = /^(wss|https):/i;
@@ -109,7 +110,8 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
   }
   const listen: Json[] = [];
   const listenOrigins: Origin[] = [];
-  const groups = new Map<string, ServerContext[]>();
+  /** The servers of each listener group (the same servers on several ports share one), and its listeners. */
+  const groups = new Map<string, { contexts: ServerContext[]; listeners: string[] }>();
   for (const { address, origin } of g.listens) {
     const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:]+):)?(\d+)$/.exec(address);
     if (m === null) {
@@ -119,8 +121,12 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     const port = Number(m[2]);
     const served = g.vhosts.filter((v) => v.ports.includes(port));
     const contexts = served.length > 0 ? served : [main];
-    groups.set(contexts.map((c) => (c.origin === undefined ? 'main' : `${c.origin.file}:${c.origin.line}`)).join(','), contexts);
-    const entry: Json = { address: `${m[1] ?? ''}:${port}` };
+    const groupKey = contexts.map((c) => (c.origin === undefined ? 'main' : `${c.origin.file}:${c.origin.line}`)).join(',');
+    const group = groups.get(groupKey) ?? { contexts, listeners: [] };
+    group.listeners.push(address);
+    groups.set(groupKey, group);
+    // Named by the Listen argument, so routes can be scoped to it (see below).
+    const entry: Json = { address: `${m[1] ?? ''}:${port}`, name: address };
     const tls = listenerTls(contexts);
     if (tls !== undefined) {
       entry.tls = tls;
@@ -134,10 +140,8 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       note(v.origin!, 'warning', `no Listen for port ${v.ports.join(', ')}: httpd never gives this virtual host a request, so its rules are left out`);
     }
   }
-  if (groups.size > 1) {
-    const where = [...groups.values()].map((cs) => cs.map((c) => (c.origin === undefined ? 'the main server' : `${c.origin.file}:${c.origin.line}`)).join(' + ')).join('; ');
-    notes.push({ file: '', line: 0, directive: '', level: 'error', message: `different listeners are served by different servers (${where}): routes scoped to a listener are not supported yet; split the config into one file per port and run one wspass each` });
-  }
+  // Listener names are needed only when different listeners serve different routes.
+  if (groups.size <= 1) for (const entry of listen) delete entry.name;
   origins.set('listen', listenOrigins);
 
   // ── defaults from the main server ──────────────────────────────────────────────────────────────
@@ -165,6 +169,20 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
   if (g.headTimeoutS !== undefined) {
     data.headTimeoutMs = g.headTimeoutS.seconds * 1000;
     origins.set('headTimeoutMs', [g.headTimeoutS.origin]);
+  }
+  // httpd's LimitRequest* (its defaults are wspass's), and no limit on the whole head beyond what they
+  // allow together: maxHeaderBytes is set to that sum (at most the schema's 1 MiB).
+  const limit = (key: RequestLimitKey, fallback: number): number => g.limits[key]?.value ?? fallback;
+  for (const [key, { value, origin }] of Object.entries(g.limits)) {
+    data[key] = value;
+    origins.set(key, [origin]);
+  }
+  const fields = limit('maxHeaderFields', 100);
+  const allowed = limit('maxRequestLineBytes', 8190) + (fields === 0 ? Infinity : fields) * limit('maxHeaderFieldBytes', 8190);
+  data.maxHeaderBytes = Math.min(MAX_HEAD_BYTES, allowed);
+  if (allowed > MAX_HEAD_BYTES) {
+    const o = g.limits.maxHeaderFields?.origin ?? g.limits.maxHeaderFieldBytes?.origin ?? g.limits.maxRequestLineBytes!.origin;
+    note(o, 'warning', `these limits allow a request head of ${fields === 0 ? 'any size' : `${allowed} bytes`}; wspass reads at most ${MAX_HEAD_BYTES} (maxHeaderBytes), a larger head gets 431`);
   }
   data.defaults = defaults;
   origins.set('defaults', mainSettings.origins);
@@ -329,7 +347,13 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       if (folded === undefined) return note(o, 'error', 'RewriteRule [NC] on a pattern with letters inside [...] or escapes is not supported: write the case variants out');
       pattern = folded;
     }
-    if (/%\{|%[0-9]/.test(rule.target)) return note(o, 'error', 'a %{VAR} or %n in the RewriteRule target is not supported yet: use $n from the rule pattern');
+    if (/%\{/.test(rule.target)) return note(o, 'error', 'a %{VAR} in the RewriteRule target is not supported yet: use $n from the rule pattern, or %n from a RewriteCond');
+    const conditionRefs = /%[0-9]/.test(rule.target);
+    if (conditionRefs) {
+      // %n is always a back-reference in mod_rewrite; in a wspass backend "%1a" would read as an encoded byte.
+      if (/%[0-9][0-9A-Fa-f]/.test(rule.target)) return note(o, 'error', 'a %n followed by a hex digit (e.g. "%1a") is not supported: wspass would read it as a percent-encoded byte; put a "/" or another character after it');
+      if (/^[a-z]+:\/\/[^/?]*%[0-9]/i.test(rule.target)) return note(o, 'error', 'a %n in the host of the RewriteRule target is not supported: a route has one backend host; use %n in the path or query');
+    }
     const header: Json = {};
     const extra: Origin[] = [];
     const key = `routes.${routes.length}`;
@@ -380,7 +404,10 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     }
     if (chain.length > 0) chains.push(chain); // a trailing [OR] ORs with nothing more
     const any: Json[] = [];
-    for (const ch of chains) {
+    // For %n: where the [OR] group is, and the last header condition that captures (a positive one).
+    let anyAt = -1;
+    let lastPositiveAt = -1;
+    for (const [at, ch] of chains.entries()) {
       if (ch.some((i) => i.kind === 'always')) continue;
       const tests = ch.filter((i): i is Item & { kind: 'test'; name: string; pat: string; origin: Origin } => i.kind === 'test');
       if (tests.length === 0) return note(o, 'warning', 'this rule never applies (a condition on an undefined map never matches): no route is made for it');
@@ -388,10 +415,17 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         const t = tests[0]!;
         if (header[t.name] !== undefined) return note(t.origin, 'error', `two conditions on ${t.name} in one rule are not supported yet: join them into one pattern`);
         header[t.name] = t.pat;
+        if (!t.pat.startsWith('!')) lastPositiveAt = at;
       } else {
         if (any.length > 0) return note(tests[0]!.origin, 'error', 'more than one [OR] group in a rule is not supported yet: split the rule in two');
         any.push(...tests.map((t) => ({ header: { [t.name]: t.pat } })));
+        if (tests.some((t) => !t.pat.startsWith('!'))) anyAt = at;
       }
+    }
+    // httpd's %n are the groups of the last condition that matched, in file order; wspass takes the [OR]
+    // group's first, then the other conditions': the same unless a capturing condition precedes the group.
+    if (conditionRefs && anyAt !== -1 && lastPositiveAt !== -1 && lastPositiveAt < anyAt) {
+      return note(o, 'error', 'with %n, a condition before the [OR] group would give wspass different groups than httpd: put the [OR] conditions first (the rule applies the same)');
     }
     const route: Json = { match: pattern };
     if (Object.keys(header).length > 0 || any.length > 0) route.when = { ...(Object.keys(header).length > 0 && { header }), ...(any.length > 0 && { any }) };
@@ -432,10 +466,10 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     }
   };
 
-  // Which contexts serve requests: one listener group (see the check above).
-  const served = [...groups.values()][0] ?? [main];
-  if (served.length === 1) scopedRoutes(served[0]!, undefined);
-  else {
+  // Which contexts serve requests on which listeners: each group's routes, scoped to its listeners when
+  // the groups differ (a <VirtualHost *:8080> serves only port 8080, as in httpd).
+  const serveGroup = (served: ServerContext[]) => {
+    if (served.length === 1) return scopedRoutes(served[0]!, undefined);
     // Name-based virtual hosts: the first is the default, so it goes last and unscoped; each other one
     // ends with an exclusion for its names, so its unmatched requests get 404 as in httpd.
     for (const v of served.slice(1)) {
@@ -447,6 +481,15 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       push({ host: v.names.length === 1 ? v.names[0]! : v.names, path: '/', exclude: true }, [v.origin!]);
     }
     scopedRoutes(served[0]!, undefined);
+  };
+  if (groups.size <= 1) serveGroup([...groups.values()][0]?.contexts ?? [main]);
+  else {
+    for (const { contexts, listeners } of groups.values()) {
+      const first = routes.length;
+      serveGroup(contexts);
+      const listener = listeners.length === 1 ? listeners[0]! : listeners;
+      for (let i = first; i < routes.length; i++) routes[i] = { listener, ...routes[i] };
+    }
   }
   if (routes.length === 0) {
     notes.push({ file: '', line: 0, directive: '', level: 'error', message: 'no ProxyPass, ProxyPassMatch or RewriteRule [P] reaches a listener: nothing would be proxied' });
@@ -509,13 +552,14 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         if (['byrequests', 'bybusyness', 'bytraffic'].includes(v.toLowerCase())) b.strategy = v.toLowerCase();
         else note(o, 'error', `lbmethod=${v} is not supported: byrequests, bybusyness or bytraffic`);
       } else if (k === 'stickysession') {
+        // httpd reads the URL parameter (the cookie's name unless "COOKIE|param") before the cookie.
         const [cookie, param] = v.split('|');
-        b.sticky = { cookie };
-        if (param !== undefined) note(o, 'warning', `the URL parameter part "${param}" of stickysession is not read yet: only the cookie`);
-        else note(o, 'warning', `stickiness from a "${v}=" URL parameter is not read yet: only the cookie`);
+        b.sticky = { cookie, ...(param !== undefined && param !== cookie && { param }) };
       } else if (k === 'maxattempts') b.maxAttempts = Math.min(20, Number(v) + 1);
       else if (k === 'nofailover') {
         if (v.toLowerCase() === 'on') note(o, 'error', 'nofailover=On is not supported yet: a request whose sticky member is down goes to another member');
+      } else if (k === 'scolonpathdelim') {
+        if (v.toLowerCase() === 'on') note(o, 'warning', 'scolonpathdelim=On is not emulated: a sticky URL parameter value runs to the next "?" or "&", not ";"');
       } else if (k === 'stickysessionsep') {
         if (v !== '.') note(o, 'error', 'stickysessionsep other than "." is not supported');
       } else if (k === 'timeout') note(o, 'warning', 'balancer timeout= is not emulated: with no usable member wspass answers 503 at once');
