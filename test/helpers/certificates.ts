@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import type { TestContext } from 'node:test';
+import { hasHead, readUntil } from './peers.js';
 
 export interface CertificateFiles {
   readonly certFile: string;
@@ -63,4 +64,16 @@ export async function presentedFingerprint(t: TestContext, port: number, servern
   const fingerprint = socket.getPeerCertificate().fingerprint256;
   socket.destroy();
   return fingerprint;
+}
+
+/** Sends `raw` over TLS (SNI `servername`, none when undefined) and resolves with the answer's head and body start. */
+export async function tlsExchange(t: TestContext, port: number, servername: string | undefined, raw: string): Promise<{ head: string; rest: string }> {
+  const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...(servername !== undefined && { servername }) });
+  t.after(() => socket.destroy());
+  await once(socket, 'secureConnect');
+  socket.write(raw);
+  const buf = await readUntil(socket, (b) => hasHead(b) && b.length > b.indexOf('\r\n\r\n') + 4);
+  socket.destroy();
+  const end = buf.indexOf('\r\n\r\n');
+  return { head: buf.subarray(0, end).toString('latin1'), rest: buf.subarray(end + 4).toString('latin1') };
 }

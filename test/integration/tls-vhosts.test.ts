@@ -7,16 +7,15 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import tls from 'node:tls';
 import { WebSocket, type ClientOptions } from 'ws';
 import { apacheToYaml } from '../../src/config/apache/emit-yaml.js';
 import { loadApache } from '../../src/config/apache/index.js';
 import { loadAndCheckConfig } from '../../src/cli/load-config.js';
 import { silentLogger } from '../../src/log.js';
 import { ProxyServer } from '../../src/server/proxy-server.js';
-import { makeCertificate, presentedFingerprint, tempDir, type CertificateFiles } from '../helpers/certificates.js';
+import { makeCertificate, presentedFingerprint, tempDir, tlsExchange, type CertificateFiles } from '../helpers/certificates.js';
 import { startProxy } from '../helpers/proxy.js';
-import { hasHead, nextMessage, readUntil, startWsBackend, statusOf, wsHandshake } from '../helpers/peers.js';
+import { nextMessage, startWsBackend, statusOf, wsHandshake } from '../helpers/peers.js';
 
 /** A ws backend that greets with `name` on a tunnel and answers `name` to plain HTTP. */
 async function namedBackend(t: TestContext, name: string): Promise<number> {
@@ -27,18 +26,6 @@ async function namedBackend(t: TestContext, name: string): Promise<number> {
     },
   });
   return b.port;
-}
-
-/** Sends `raw` over TLS (SNI `servername`, none when undefined) and resolves with the answer's head and body start. */
-async function tlsExchange(t: TestContext, port: number, servername: string | undefined, raw: string): Promise<{ head: string; rest: string }> {
-  const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...(servername !== undefined && { servername }) });
-  t.after(() => socket.destroy());
-  await once(socket, 'secureConnect');
-  socket.write(raw);
-  const buf = await readUntil(socket, (b) => hasHead(b) && b.length > b.indexOf('\r\n\r\n') + 4);
-  socket.destroy();
-  const end = buf.indexOf('\r\n\r\n');
-  return { head: buf.subarray(0, end).toString('latin1'), rest: buf.subarray(end + 4).toString('latin1') };
 }
 
 const get = (host: string) => `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
