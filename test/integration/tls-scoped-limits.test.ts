@@ -6,24 +6,9 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { apacheToYaml } from '../../src/config/apache/emit-yaml.js';
-import { loadApache } from '../../src/config/apache/index.js';
-import { loadAndCheckConfig } from '../../src/cli/load-config.js';
-import { silentLogger } from '../../src/log.js';
-import { ProxyServer } from '../../src/server/proxy-server.js';
+import { startConfAndYaml } from '../helpers/apache-fixture.js';
 import { makeCertificate, presentedFingerprint, tempDir, tlsExchange } from '../helpers/certificates.js';
-import { rawExchange, readUntil, startWsBackend, statusOf, wsHandshake } from '../helpers/peers.js';
-
-/** A ws backend that greets with `name` on a tunnel and answers `name` to plain HTTP. */
-async function namedBackend(t: TestContext, name: string): Promise<number> {
-  const b = await startWsBackend(t, {}, (ws) => ws.send(name), {
-    onRequest: (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(name);
-    },
-  });
-  return b.port;
-}
+import { rawExchange, readUntil, startNamedBackend, statusOf, wsHandshake } from '../helpers/peers.js';
 
 /** Sends `raw` in clear and resolves with the answer's head and the body start. */
 async function plainExchange(t: TestContext, port: number, raw: string): Promise<{ head: string; rest: string }> {
@@ -41,7 +26,7 @@ test('Apache: a plain <VirtualHost *:80> beside TLS ones on :443, with LimitRequ
   const dir = tempDir(t);
   const b = makeCertificate(dir, 'b', 'b.test');
   const c = makeCertificate(dir, 'c', 'c.test');
-  const [pa, pb, pc] = await Promise.all([namedBackend(t, 'A'), namedBackend(t, 'B'), namedBackend(t, 'C')]);
+  const [pa, pb, pc] = await Promise.all([startNamedBackend(t, 'A'), startNamedBackend(t, 'B'), startNamedBackend(t, 'C')]);
   const conf = join(dir, 'site.conf');
   writeFileSync(
     conf,
@@ -70,15 +55,8 @@ test('Apache: a plain <VirtualHost *:80> beside TLS ones on :443, with LimitRequ
       '',
     ].join('\n'),
   );
-  const yamlFile = join(dir, 'site.yaml');
-  writeFileSync(yamlFile, apacheToYaml('site.conf', loadApache(conf)));
-  for (const file of [conf, yamlFile]) {
-    const config = loadAndCheckConfig(file, { listenMap: new Map([['80', '127.0.0.1:0'], ['443', '127.0.0.1:0']]) });
-    const proxy = new ProxyServer(config, { log: silentLogger() });
-    const [plainAddr, tlsAddr] = await proxy.listen();
-    t.after(() => proxy.destroy());
-    const plain = plainAddr!.port;
-    const secure = tlsAddr!.port;
+  for (const { file, ports } of await startConfAndYaml(t, conf)) {
+    const [plain, secure] = ports as [number, number];
 
     // Port 80: in clear, the only virtual host there serves every Host, b.test's too.
     assert.match((await plainExchange(t, plain, get('a.test'))).rest, /A/, file);

@@ -8,25 +8,10 @@ import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket, type ClientOptions } from 'ws';
-import { apacheToYaml } from '../../src/config/apache/emit-yaml.js';
-import { loadApache } from '../../src/config/apache/index.js';
-import { loadAndCheckConfig } from '../../src/cli/load-config.js';
-import { silentLogger } from '../../src/log.js';
-import { ProxyServer } from '../../src/server/proxy-server.js';
 import { makeCertificate, presentedFingerprint, tempDir, tlsExchange, type CertificateFiles } from '../helpers/certificates.js';
+import { startConfAndYaml } from '../helpers/apache-fixture.js';
 import { startProxy } from '../helpers/proxy.js';
-import { nextMessage, startWsBackend, statusOf, wsHandshake } from '../helpers/peers.js';
-
-/** A ws backend that greets with `name` on a tunnel and answers `name` to plain HTTP. */
-async function namedBackend(t: TestContext, name: string): Promise<number> {
-  const b = await startWsBackend(t, {}, (ws) => ws.send(name), {
-    onRequest: (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(name);
-    },
-  });
-  return b.port;
-}
+import { nextMessage, startNamedBackend, statusOf, wsHandshake } from '../helpers/peers.js';
 
 const get = (host: string) => `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
 
@@ -34,7 +19,7 @@ async function twoHosts(t: TestContext): Promise<{ port: number; a: CertificateF
   const dir = tempDir(t);
   const a = makeCertificate(dir, 'a', 'a.test');
   const b = makeCertificate(dir, 'b', 'b.test');
-  const [pa, pb, pc] = await Promise.all([namedBackend(t, 'A'), namedBackend(t, 'B'), namedBackend(t, 'C')]);
+  const [pa, pb, pc] = await Promise.all([startNamedBackend(t, 'A'), startNamedBackend(t, 'B'), startNamedBackend(t, 'C')]);
   const { port } = await startProxy(t, {
     listen: [
       {
@@ -118,7 +103,7 @@ test('a chain file is sent after the certificate: a client trusting only the roo
   const root = makeCertificate(dir, 'root', 'Test Root');
   const intermediate = makeCertificate(dir, 'intermediate', 'Test Intermediate', root);
   const leaf = makeCertificate(dir, 'leaf', 'chain.test', intermediate);
-  const port = await namedBackend(t, 'chained');
+  const port = await startNamedBackend(t, 'chained');
   const listener = (chainFile?: string) => ({
     address: '127.0.0.1:0',
     tls: { certFile: leaf.certFile, keyFile: leaf.keyFile, ...(chainFile !== undefined && { chainFile }) },
@@ -136,7 +121,7 @@ test('Apache: two TLS <VirtualHost> blocks on one port (SSLCertificateFile, KeyF
   const root = makeCertificate(dir, 'root', 'Test Root');
   const intermediate = makeCertificate(dir, 'intermediate', 'Test Intermediate', root);
   const b = makeCertificate(dir, 'b', 'b.test', intermediate);
-  const [pa, pb] = await Promise.all([namedBackend(t, 'A'), namedBackend(t, 'B')]);
+  const [pa, pb] = await Promise.all([startNamedBackend(t, 'A'), startNamedBackend(t, 'B')]);
   const conf = join(dir, 'site.conf');
   writeFileSync(
     conf,
@@ -160,14 +145,8 @@ test('Apache: two TLS <VirtualHost> blocks on one port (SSLCertificateFile, KeyF
       '',
     ].join('\n'),
   );
-  const yamlFile = join(dir, 'site.yaml');
-  writeFileSync(yamlFile, apacheToYaml('site.conf', loadApache(conf)));
-  for (const file of [conf, yamlFile]) {
-    const config = loadAndCheckConfig(file, { listenMap: new Map([['443', '127.0.0.1:0']]) });
-    const proxy = new ProxyServer(config, { log: silentLogger() });
-    const [addr] = await proxy.listen();
-    t.after(() => proxy.destroy());
-    const port = addr!.port;
+  for (const { file, ports } of await startConfAndYaml(t, conf)) {
+    const port = ports[0]!;
     assert.equal(await presentedFingerprint(t, port, 'a.test'), a.fingerprint, file);
     assert.equal(await presentedFingerprint(t, port, 'b.test', root.certFile), b.fingerprint, file);
     assert.equal(await presentedFingerprint(t, port, undefined), a.fingerprint, 'the first virtual host is the default');
