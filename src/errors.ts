@@ -12,9 +12,12 @@ export interface ErrorSpec {
 export const ERRORS = {
   WSP_BAD_REQUEST: { status: 400, reason: 'malformed request' },
   WSP_HEADERS_TOO_LARGE: { status: 431, reason: 'request head larger than maxHeaderBytes' },
+  WSP_URI_TOO_LONG: { status: 414, reason: 'request line longer than maxRequestLineBytes' },
+  WSP_HEADER_LIMIT: { status: 400, reason: 'a header field longer than maxHeaderFieldBytes, or more than maxHeaderFields fields' },
   WSP_HEAD_TIMEOUT: { status: 408, reason: 'request head not complete within headTimeoutMs' },
   WSP_CONNECT_METHOD: { status: 405, reason: 'CONNECT is not served: wspass is a reverse proxy, not a forward proxy' },
   WSP_NO_ROUTE: { status: 404, reason: 'no route matches the request' },
+  WSP_MISDIRECTED_REQUEST: { status: 421, reason: 'Host names a TLS virtual host with another certificate than the one SNI chose' },
   WSP_UPGRADE_ONLY: { status: 426, reason: 'route accepts only upgrade requests' },
   WSP_UPGRADE_REFUSED: { status: 400, reason: 'upgrade protocol not allowed on this route' },
   WSP_BACKEND_REFUSED: { status: 503, reason: 'backend refused or unreachable' },

@@ -2,7 +2,7 @@
 // from the clock: the state lives in the shared MemberTable, the choice in a Strategy.
 //
 //   pick(facts, exclude)
-//     sticky cookie names a usable member ─▶ that member
+//     sticky URL parameter or cookie names a usable member ─▶ that member
 //     else usable active members (or, when none, usable standby members) minus `exclude` ─▶ strategy
 //   usable = state active/standby, not in error (errorUntil passed), not held out by health checks
 //
@@ -97,15 +97,12 @@ export class Balancer {
     const now = this.#now();
     let named: string | undefined;
     if (this.sticky !== undefined) {
-      const value = facts.cookie(this.sticky.name);
-      if (value !== undefined) {
-        for (const route of StickyCookie.routesIn(value)) {
-          const m = this.#byRoute.get(route);
-          if (m === undefined) continue;
-          named = route;
-          if (!exclude.has(m.index) && this.isUsable(m, now)) return { member: m, setCookie: undefined };
-          break;
-        }
+      const value = this.sticky.valueOf(facts.target, (name) => facts.cookie(name));
+      const route = value === undefined ? undefined : StickyCookie.routeIn(value);
+      const m = route === undefined ? undefined : this.#byRoute.get(route);
+      if (m !== undefined) {
+        named = m.route;
+        if (!exclude.has(m.index) && this.isUsable(m, now)) return { member: m, setCookie: undefined };
       }
     }
     let candidates = this.#usable('active', exclude, now);

@@ -9,6 +9,7 @@ export function balanceFacts(req: IncomingMessage): BalanceFacts {
   let query: URLSearchParams | undefined;
   return {
     clientIp: req.socket.remoteAddress ?? '',
+    target: req.url ?? '',
     header(name: string): string | undefined {
       const v = req.headers[name];
       return Array.isArray(v) ? v.join(', ') : v;

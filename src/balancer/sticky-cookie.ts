@@ -1,7 +1,9 @@
-// Cookie stickiness (Apache stickysession= + route=): the request's cookie names a member route; the
-// response of a request that did not name the member it reached sets the cookie. Apache leaves setting the
-// cookie to the admin (mod_headers) or the application; wspass sets it itself whenever the chosen member
-// differs from the one the request named, so stickiness works without touching the application. Pure.
+// Stickiness (Apache stickysession= + route=): a URL parameter, else a cookie, names a member route in
+// the part of its value after the first "." (`<session>.<route>`); the response of a request that did not
+// name the member it reached sets the cookie, in the form of Apache's recipe (`NAME=.<route>`). Apache
+// leaves setting the cookie to the admin (mod_headers) or the application; wspass sets it itself whenever
+// the chosen member differs from the one the request named, so stickiness works without touching the
+// application. Pure.
 import type { BalancerStickyConfig } from '../config/schema.js';
 
 /** The value of cookie `name` in a Cookie header (RFC 6265 §5.4 syntax), unquoted; undefined when absent. */
@@ -21,29 +23,50 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
+/**
+ * The value of URL parameter `name` in a request target, as mod_proxy_balancer finds it: the first
+ * `name=` anywhere in the target (a query parameter, or a `;name=` path parameter) with a non-empty
+ * value, which runs to the next `?` or `&`; undefined when there is none.
+ */
+export function urlParamValue(target: string, name: string): string | undefined {
+  const key = `${name}=`;
+  for (let at = target.indexOf(key); at !== -1; at = target.indexOf(key, at + 1)) {
+    const from = at + key.length;
+    let end = from;
+    while (end < target.length && target[end] !== '?' && target[end] !== '&') end++;
+    if (end > from) return target.slice(from, end);
+  }
+  return undefined;
+}
+
 export class StickyCookie {
   readonly name: string;
+  /** The URL parameter read before the cookie. */
+  readonly param: string;
   readonly #attributes: string;
 
   constructor(config: BalancerStickyConfig) {
     this.name = config.cookie;
+    this.param = config.param ?? config.cookie;
     let attributes = `; Path=${config.path}; HttpOnly; SameSite=Lax`;
     if (config.secure) attributes += '; Secure';
     if (config.maxAgeS !== undefined) attributes += `; Max-Age=${config.maxAgeS}`;
     this.#attributes = attributes;
   }
 
-  /**
-   * The routes a cookie value may name, in the order to try them: the whole value, then (Apache's
-   * `JSESSIONID=abc.route` convention) the part after its last dot.
-   */
-  static routesIn(value: string): [string] | [string, string] {
-    const dot = value.lastIndexOf('.');
-    return dot === -1 || dot === value.length - 1 ? [value] : [value, value.slice(dot + 1)];
+  /** The route a sticky value names: what follows its first "." (none without one, as in Apache). */
+  static routeIn(value: string): string | undefined {
+    const dot = value.indexOf('.');
+    return dot === -1 || dot === value.length - 1 ? undefined : value.slice(dot + 1);
   }
 
-  /** The Set-Cookie value that sends later requests to `route`. */
+  /** The sticky value of a request: its URL parameter, else its cookie (Apache looks in that order). */
+  valueOf(target: string, cookie: (name: string) => string | undefined): string | undefined {
+    return urlParamValue(target, this.param) ?? cookie(this.name);
+  }
+
+  /** The Set-Cookie value that sends later requests to `route` (Apache's recipe: `NAME=.route`). */
   setCookie(route: string): string {
-    return `${this.name}=${route}${this.#attributes}`;
+    return `${this.name}=.${route}${this.#attributes}`;
   }
 }

@@ -6,6 +6,8 @@ import type { BackendOrigin, BackendTls } from '../routing/types.js';
 export interface BalanceFacts {
   /** The peer address of the client connection (not X-Forwarded-For, which a client can forge). */
   readonly clientIp: string;
+  /** The request target as received (path and query): stickiness reads its URL parameter. */
+  readonly target: string;
   /** Header value (several joined with ", "), or undefined. `name` is lower case. */
   header(name: string): string | undefined;
   /** Value of a request cookie, or undefined. */

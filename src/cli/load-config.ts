@@ -4,11 +4,13 @@
 // at once: when the schema rejects part of the file, backend URLs and files are still checked.
 import type { ConfigIssue } from '../config/config-error.js';
 import { checkTlsFiles } from '../config/file-checks.js';
+import { resolveListeners } from '../config/listen-address.js';
 import { loadConfigFile, type LoadOptions } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { isBalancerUrl, parseBackendUrl, parseBalancerUrl } from '../routing/backend-url.js';
 import { RouteCompileError } from '../routing/compile-issues.js';
 import { composeRoutes } from '../server/compose-routes.js';
+import { TlsSites } from '../tls/tls-sites.js';
 
 function routeIssues(config: Config): readonly ConfigIssue[] {
   try {
@@ -18,6 +20,11 @@ function routeIssues(config: Config): readonly ConfigIssue[] {
     if (err instanceof RouteCompileError) return err.issues;
     throw err;
   }
+}
+
+/** The server names of TLS virtual hosts (wildcards as in routes' `host`). */
+function tlsNameIssues(config: Config): ConfigIssue[] {
+  return resolveListeners(config).flatMap((l, i) => (l.tls ? TlsSites.issues(l.tls, ['listen', i, 'tls']) : []));
 }
 
 /** Backend URLs as written, for a document the schema rejected (compileRoutes needs a valid Config). */
@@ -44,7 +51,7 @@ export type ReadSettings = Pick<LoadOptions, 'listenMap' | 'apache' | 'onNotice'
 export function loadAndCheckConfig(file: string, settings: ReadSettings = {}): Config {
   return loadConfigFile(file, {
     ...settings,
-    extraChecks: (config) => merge(routeIssues(config), checkTlsFiles(config)),
+    extraChecks: (config) => merge(routeIssues(config), [...tlsNameIssues(config), ...checkTlsFiles(config)]),
     rawChecks: (data) => [...backendUrlIssues(data), ...checkTlsFiles(data)],
   });
 }

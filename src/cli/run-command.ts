@@ -1,6 +1,7 @@
 // `wspass run`: the primary thread. Loads the config (already validated by the caller), starts the
 // worker threads that carry the traffic, serves the admin endpoint, and turns signals into actions:
-// SIGHUP reloads (a bad config is rejected and the old one stays), SIGTERM/SIGINT drain and exit 0.
+// SIGHUP reloads (a bad config is rejected and the old one stays; certificate files are read again),
+// SIGTERM/SIGINT drain and exit 0. Certificates are also reloaded when their files change.
 import { availableParallelism } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import type { Server } from 'node:http';
@@ -14,6 +15,8 @@ import { parseListenAddress, resolveListeners } from '../config/listen-address.j
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { createMetrics } from '../metrics/prometheus.js';
+import { CertificateLoadError, loadListenerMaterial, type ListenerMaterial } from '../tls/certificate-material.js';
+import { CertificateWatcher, type WatchedListener } from '../tls/certificate-watcher.js';
 import { missingFeatures, runtimeSupport } from '../workers/runtime-support.js';
 import { Supervisor } from '../workers/supervisor.js';
 import { loadAndCheckConfig, type ReadSettings } from './load-config.js';
@@ -38,12 +41,26 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
     // logged whatever the level, like the lifecycle lines.
     lifecycle.warn({ node: process.versions.node, platform: process.platform, missing }, 'this runtime lacks features wspass uses; running with less');
   }
+  // Certificates are read here, once, and handed to every worker: a worker respawned later starts with
+  // what is in service, not with whatever the files hold at that moment.
+  const tlsListeners = new Map<number, WatchedListener>();
+  try {
+    resolveListeners(config).forEach((l, i) => {
+      if (l.tls) tlsListeners.set(i, { address: l.address, tls: l.tls, material: loadListenerMaterial(l.tls) });
+    });
+  } catch (err) {
+    log.fatal({ file: err instanceof CertificateLoadError ? err.file : undefined, err: (err as Error).message }, 'cannot start');
+    return 1;
+  }
+  const tls: (ListenerMaterial | undefined)[] = [];
+  for (const [i, l] of tlsListeners) tls[i] = l.material;
   const supervisor = new Supervisor({
     config,
     workers,
     log,
     reusePort,
     faultInjection: process.env.WSPASS_FAULT_INJECTION === '1',
+    tls,
   });
   let ports: readonly number[];
   try {
@@ -52,6 +69,14 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
     log.fatal({ err: (err as Error).message }, 'cannot start');
     return 1;
   }
+  const certificates = new CertificateWatcher({
+    listeners: tlsListeners,
+    log: lifecycle,
+    apply: async (i, material) => {
+      const errors = await supervisor.updateTls(i, material);
+      if (errors.length) log.error({ errors }, 'new TLS certificate not applied on every worker');
+    },
+  });
   // The tunnel engine each worker runs (native or js), so a silent fallback shows at start-up.
   const engine = [...new Set(supervisor.status().workers.map((w) => w.engine))].join(',');
   resolveListeners(config).forEach((l, i) =>
@@ -75,6 +100,15 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
   // All or nothing: the primary's balancers are prepared beside the workers' routes and swapped in only
   // when every worker has prepared the new config too.
   const reload = async () => {
+    // The certificate files are read again even when the config is unchanged, or refused below.
+    const certificatesReloaded = certificates.reloadNow();
+    try {
+      await reloadConfig();
+    } finally {
+      await certificatesReloaded;
+    }
+  };
+  const reloadConfig = async () => {
     const next = loadAndCheckConfig(file, opts.read);
     await supervisor.reload(next, (members) => {
       const prepared = balancing(next, members);
@@ -109,6 +143,7 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
     ).catch(async (err: unknown) => {
       log.fatal({ err: (err as Error).message, admin: config.admin?.listen }, 'cannot start: the admin endpoint cannot listen');
       balancer.health.close();
+      certificates.close();
       await supervisor.terminate();
       return undefined;
     });
@@ -132,6 +167,7 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
       admin?.close();
       admin?.closeAllConnections();
       balancer.health.close();
+      certificates.close();
       supervisor.drain(tunnelDrainMs, deadlineMs).then(
         () => {
           process.removeListener('SIGHUP', onHup);

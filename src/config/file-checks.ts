@@ -68,8 +68,9 @@ class Checker {
     }
   }
 
-  /** A certificate and its key: both parse, and the key is the certificate's. */
+  /** A certificate and its key: both parse, and the key is the certificate's; a chain file holds certificates. */
   pair(files: Record<string, unknown>, path: Path): void {
+    this.caBundle(files.chainFile, [...path, 'chainFile']);
     const cert = this.certificate(files.certFile, [...path, 'certFile']);
     const key = this.key(files.keyFile, [...path, 'keyFile']);
     if (cert !== undefined && key !== undefined && !cert.checkPrivateKey(key)) {
@@ -80,7 +81,7 @@ class Checker {
     }
   }
 
-  /** A CA bundle: every PEM block in it is a certificate, and there is at least one. */
+  /** A CA bundle or chain: every PEM block in it is a certificate, and there is at least one. */
   caBundle(file: unknown, path: Path): void {
     if (typeof file !== 'string' || file === '') return;
     const text = this.#text(file, path);
@@ -101,6 +102,13 @@ class Checker {
   }
 }
 
+/** Every problem with the certificate, key and chain files of one TLS virtual host. */
+export function certificateFileIssues(files: Record<string, unknown>, path: Path, read: Reader = (f) => readFileSync(f, 'utf8')): ConfigIssue[] {
+  const check = new Checker(read);
+  check.pair(files, path);
+  return check.issues;
+}
+
 /** Every problem with the TLS files `data` (a config, validated or not) names, with its key path. */
 export function checkTlsFiles(data: unknown, read: Reader = (f) => readFileSync(f, 'utf8')): ConfigIssue[] {
   const check = new Checker(read);
@@ -109,6 +117,11 @@ export function checkTlsFiles(data: unknown, read: Reader = (f) => readFileSync(
   listen.forEach((entry, i) => {
     if (!isObject(entry) || !isObject(entry.tls)) return;
     check.pair(entry.tls, ['listen', i, 'tls']);
+    if (Array.isArray(entry.tls.hosts)) {
+      (entry.tls.hosts as unknown[]).forEach((host, j) => {
+        if (isObject(host)) check.pair(host, ['listen', i, 'tls', 'hosts', j]);
+      });
+    }
     if (isObject(entry.tls.sni)) {
       for (const [name, files] of Object.entries(entry.tls.sni)) {
         if (isObject(files)) check.pair(files, ['listen', i, 'tls', 'sni', name]);

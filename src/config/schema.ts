@@ -39,8 +39,70 @@ export const backendTlsSchema = z
   })
   .describe('TLS settings for wss:// and https:// backends');
 
+const reverseEntrySchema = z.union([
+  z
+    .string()
+    .min(1)
+    .describe('A backend URL (or balancer://name/path) mapped back to this route\'s path, at a path-segment boundary'),
+  z
+    .strictObject({
+      url: z
+        .string()
+        .min(1)
+        .describe(
+          'Backend URL prefix (ProxyPassReverse url): a value starting with it, compared literally, has it replaced by `path`; ' +
+            'balancer://name/path stands for each member of that balancer; a value starting with "/" matches the path of any URL',
+        ),
+      path: z.string().startsWith('/').describe('Public path put in its place (ProxyPassReverse path)'),
+    })
+    .describe('One ProxyPassReverse pair'),
+]);
+
+export const reverseSchema = z
+  .union([
+    z
+      .boolean()
+      .refine((v) => v, 'false is the default: remove the key')
+      .meta({ const: true }),
+    z.strictObject({
+      urls: z
+        .union([
+          z
+            .boolean()
+            .refine((v) => v, 'false is the default: remove the key')
+            .meta({ const: true }),
+          z.array(reverseEntrySchema).min(1),
+        ])
+        .optional()
+        .describe(
+          'true: this route\'s own backend URL (each member\'s, for a balancer; with its http:// or https:// twin for ' +
+            'ws:// and wss://) is mapped back to the route\'s path; or a list of backend URLs and { url, path } pairs',
+        ),
+      cookieDomain: z
+        .record(z.string().min(1), z.string())
+        .optional()
+        .describe('Backend cookie domain → public domain: a Set-Cookie Domain equal to a key (any letter case) is replaced (ProxyPassReverseCookieDomain)'),
+      cookiePath: z
+        .record(z.string().min(1), z.string())
+        .optional()
+        .describe(
+          'Backend cookie path → public path: a Set-Cookie Path starting with a key (the first in order) is replaced by its value ' +
+            '(ProxyPassReverseCookiePath)',
+        ),
+    }),
+  ])
+  .describe(
+    'Rewrite answers as ProxyPassReverse does: Location, Content-Location, URI and Destination values pointing into the ' +
+      'backend point at this proxy (the scheme and Host the client used, the public path); `true` is { urls: true }',
+  );
+
 /** Settings a route inherits from `defaults` when it does not set them itself. */
 const inheritable = {
+  serverName: z
+    .string()
+    .min(1)
+    .regex(/^[\x21-\x7e]+$/, 'must be a host name (visible ASCII, no spaces)')
+    .describe('Value appended as X-Forwarded-Server (Apache: the virtual host\'s ServerName); the OS host name when not set'),
   idleTimeoutMs: durationMs('Close a tunnel after no byte in either direction for this long'),
   connectTimeoutMs: durationMs('Give up connecting to the backend after this long (answers 504)'),
   handshakeTimeoutMs: durationMs('Give up waiting for the backend status line after this long (answers 504)'),
@@ -59,6 +121,7 @@ const inheritable = {
 
 export const defaultsSchema = z
   .strictObject({
+    serverName: inheritable.serverName.optional(),
     idleTimeoutMs: inheritable.idleTimeoutMs.default(0),
     connectTimeoutMs: inheritable.connectTimeoutMs.default(5_000),
     handshakeTimeoutMs: inheritable.handshakeTimeoutMs.default(30_000),
@@ -88,12 +151,22 @@ export const routeSchema = z
       .describe(
         'Only requests whose Host is this name, or one of these names ("*.example.com" matches one or more labels)',
       ),
+    listener: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .optional()
+      .describe(
+        'Only requests that arrived on this listener, or one of these (by `listen[].name`), as an Apache ' +
+          '<VirtualHost addr:port> serves its own port; default: every listener',
+      ),
     path: z.string().startsWith('/').optional().describe('Prefix route (ProxyPass): the path starts with this'),
     match: z
       .string()
       .min(1)
       .optional()
-      .describe('Regex route (ProxyPassMatch) on the normalised path; $1..$9 in backend are substituted'),
+      .describe(
+        'Regex route (ProxyPassMatch) on the normalised path; $1..$9 in backend are substituted, and %1..%9 ' +
+          'with the groups of the last `when` pattern that matched (RewriteCond back-references)',
+      ),
     when: z
       .strictObject({
         header: headerConditionSchema.optional(),
@@ -104,7 +177,11 @@ export const routeSchema = z
           .describe('Alternatives: at least one of them must hold as well (RewriteCond ... [OR])'),
       })
       .optional()
-      .describe('Conditions the request must also meet (RewriteCond %{HTTP:...} idiom)'),
+      .describe(
+        'Conditions the request must also meet (RewriteCond %{HTTP:...} idiom). For %n in backend, the ' +
+          'patterns count in this order: the `any` alternative that held, then `header` in order; a negated ' +
+          'pattern captures nothing',
+      ),
     exclude: z
       .literal(true)
       .optional()
@@ -127,6 +204,8 @@ export const routeSchema = z
           'false for http:// and https://; for a balancer, its `upgrade`, else its members\' (which must agree)',
       ),
     upgradeOnly: z.boolean().default(false).describe('Refuse requests without Upgrade (426) instead of proxying them as HTTP'),
+    reverse: reverseSchema.optional(),
+    serverName: inheritable.serverName.optional(),
     idleTimeoutMs: inheritable.idleTimeoutMs.optional(),
     connectTimeoutMs: inheritable.connectTimeoutMs.optional(),
     handshakeTimeoutMs: inheritable.handshakeTimeoutMs.optional(),
@@ -143,6 +222,9 @@ export const routeSchema = z
     }
     if (route.exclude === true && route.backend !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['backend'], message: 'an exclusion (`exclude: true`) proxies nowhere: remove `backend`' });
+    }
+    if (route.exclude === true && route.reverse !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['reverse'], message: 'an exclusion (`exclude: true`) relays no answer: remove `reverse`' });
     }
     if (route.exclude === undefined && route.backend === undefined) {
       ctx.addIssue({
@@ -225,8 +307,16 @@ export const balancerStickySchema = z
       .regex(TOKEN, 'must be a cookie name (an RFC 9110 token)')
       .default('WSPASS_ROUTE')
       .describe(
-        'Cookie naming the member route (Apache stickysession=); a value "anything.route" also matches, ' +
-          'so an application session cookie can carry the route',
+        'Cookie naming the member route (Apache stickysession=): the route is what follows the first "." of ' +
+          'the value ("session.route"), so an application session cookie can carry it; wspass sets ".route"',
+      ),
+    param: z
+      .string()
+      .regex(TOKEN, 'must be a URL parameter name (an RFC 9110 token)')
+      .optional()
+      .describe(
+        'URL parameter read before the cookie, as a query parameter or a ";name=" path parameter, its value ' +
+          'in the same "session.route" form (Apache stickysession=COOKIE|param); default: the cookie name',
       ),
     path: z.string().startsWith('/').default('/').describe('Path attribute of the cookie wspass sets'),
     secure: z.boolean().default(false).describe('Add the Secure attribute to the cookie wspass sets'),
@@ -239,8 +329,8 @@ export const balancerStickySchema = z
       .describe('Max-Age of the cookie wspass sets, in seconds; a session cookie when absent'),
   })
   .describe(
-    'Cookie stickiness over any strategy: a request naming a usable member route goes there; otherwise the ' +
-      'strategy picks and wspass sets the cookie on the response',
+    'Stickiness over any strategy: a request whose URL parameter, else cookie, names a usable member route ' +
+      'goes there; otherwise the strategy picks and wspass sets the cookie on the response',
   );
 
 export const balancerHealthCheckSchema = z
@@ -326,22 +416,55 @@ export const balancerSchema = z
   })
   .describe('A named group of members a route can use as `backend: balancer://name/path` (mod_proxy_balancer)');
 
+const certificateFiles = {
+  certFile: z.string().min(1).describe('PEM certificate (SSLCertificateFile), optionally followed by its chain'),
+  keyFile: z.string().min(1).describe('PEM private key (SSLCertificateKeyFile)'),
+  chainFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('PEM intermediate certificates sent after the certificate (SSLCertificateChainFile)'),
+};
+
+const serverNames = z
+  .array(z.string().min(1))
+  .min(1)
+  .describe('Server names (SNI and Host) of this virtual host: "example.com", or "*.example.com" for one or more labels');
+
+export const tlsHostSchema = z
+  .strictObject({ names: serverNames, ...certificateFiles })
+  .describe('A TLS virtual host: the certificate sent to clients whose SNI names it');
+
 export const listenerTlsSchema = z
   .strictObject({
-    certFile: z.string().min(1).describe('PEM certificate chain'),
-    keyFile: z.string().min(1).describe('PEM private key'),
+    ...certificateFiles,
+    names: serverNames
+      .optional()
+      .describe('Server names of the default virtual host (looked up before `hosts`); it also serves clients without SNI or with an unknown name'),
+    hosts: z
+      .array(tlsHostSchema)
+      .optional()
+      .describe(
+        'Further TLS virtual hosts on this listener, chosen by SNI (the first whose names match); a request whose Host ' +
+          'names a host with another certificate or key file than the SNI chose gets 421',
+      ),
     sni: z
       .record(
         z.string().min(1),
         z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }),
       )
       .optional()
-      .describe('Server name → certificate, for TLS virtual hosts on one listener'),
+      .describe('Server name → certificate: the short form of `hosts` (one name each, looked up after them)'),
   })
-  .describe('Serve TLS (https/wss) on this listener');
+  .describe('Serve TLS (https/wss) on this listener; the certificate files are reloaded when they change on disk and on SIGHUP');
 
 export const listenerSchema = z.strictObject({
   address: z.string().min(1).describe('"host:port", "[v6]:port" or ":port"'),
+  name: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Name routes give in `listener` to serve only this listener (virtual hosts on several ports)'),
   tls: listenerTlsSchema.optional(),
 });
 
@@ -357,7 +480,37 @@ export const configSchema = z
       .min(1024)
       .max(1024 * 1024)
       .default(16 * 1024)
-      .describe('Largest request head accepted, in bytes; a larger one gets 431'),
+      .describe(
+        'Largest request head accepted (the request target plus every header name and value), in bytes; a larger ' +
+          'one gets 431',
+      ),
+    maxRequestLineBytes: z
+      .number()
+      .int()
+      .min(64)
+      .max(1024 * 1024)
+      .default(8190)
+      .describe("Longest request line accepted (method, target and version), in bytes; a longer one gets 414 (Apache's LimitRequestLine)"),
+    maxHeaderFieldBytes: z
+      .number()
+      .int()
+      .min(64)
+      .max(1024 * 1024)
+      .default(8190)
+      .describe(
+        'Longest header field ("Name: value", and the merged value of a repeated field) accepted, in bytes; a ' +
+          "longer one gets 400 (Apache's LimitRequestFieldSize)",
+      ),
+    maxHeaderFields: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(100)
+      .describe(
+        "Most header fields in a request; more get 400 (Apache's LimitRequestFields); 0 sets no limit (the head " +
+          'is then bounded by maxHeaderBytes alone)',
+      ),
     headTimeoutMs: z
       .number()
       .int()
@@ -421,11 +574,14 @@ export type RouteConfig = z.output<typeof routeSchema>;
 export type DefaultsConfig = z.output<typeof defaultsSchema>;
 export type BackendTlsConfig = z.output<typeof backendTlsSchema>;
 export type ListenerConfig = z.output<typeof listenerSchema>;
+export type ListenerTlsConfig = z.output<typeof listenerTlsSchema>;
+export type TlsHostConfig = z.output<typeof tlsHostSchema>;
 export type BalancerConfig = z.output<typeof balancerSchema>;
 export type BalancerMemberConfig = z.output<typeof balancerMemberSchema>;
 export type BalancerHealthCheckConfig = z.output<typeof balancerHealthCheckSchema>;
 export type BalancerHashConfig = z.output<typeof balancerHashSchema>;
 export type BalancerStickyConfig = z.output<typeof balancerStickySchema>;
 export type UpgradeSetting = z.output<typeof upgradeSchema>;
+export type ReverseSetting = z.output<typeof reverseSchema>;
 export type MemberState = (typeof MEMBER_STATES)[number];
 export type BalancerStrategy = (typeof BALANCER_STRATEGIES)[number];

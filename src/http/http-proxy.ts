@@ -24,6 +24,7 @@ import { BackendPools } from './backend-pools.js';
 import { sendError } from './error-response.js';
 import { requestHasBody } from './request-framing.js';
 import { forwardedForValue, forwardRequestHeaders, forwardResponseHeaders, withoutHeader } from './headers.js';
+import { answerRewrite } from './reverse-headers.js';
 
 export interface HttpProxyOptions {
   /** Our own name, sent as X-Forwarded-Server. */
@@ -71,7 +72,9 @@ export class HttpProxy {
    * header is not forwarded: undici cannot send it, and the client already has its 100.
    */
   handle(req: IncomingMessage, res: ServerResponse, match: RouteMatch, clientProto: 'http' | 'https'): void {
-    const exchange = new Exchange(req, res, this.#onError);
+    // ProxyPassReverse: the route's map, with this request's public origin.
+    const rewrite = answerRewrite(match.route.reverse, clientProto, requestHost(req.url, req.headers.host), req.socket);
+    const exchange = new Exchange(req, res, this.#onError, rewrite);
     if (this.#closed) {
       exchange.onResponseError(undefined, new WspassError('WSP_SHUTTING_DOWN'));
       return;
@@ -122,7 +125,7 @@ export class HttpProxy {
         preserveHost: route.preserveHost,
         forwardedHeaders: route.forwardedHeaders,
         clientIp: forwardedForValue(req.socket.remoteAddress),
-        serverName: this.#serverName,
+        serverName: route.serverName ?? this.#serverName,
         clientProto,
       });
       if (req.headers.expect !== undefined) headers = withoutHeader(headers, 'expect');
@@ -175,11 +178,19 @@ class Exchange implements Dispatcher.DispatchHandler {
   #attempt: AttemptHooks | undefined;
   /** Response body bytes of the current attempt (balancer byte counters). */
   #bytes = 0;
+  /** Maps the backend's answer headers back to the proxy (the route's `reverse`). */
+  readonly #rewrite: ((headers: string[]) => void) | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, onError: HttpProxyOptions['onError']) {
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    onError: HttpProxyOptions['onError'],
+    rewrite: ((headers: string[]) => void) | undefined,
+  ) {
     this.#req = req;
     this.#res = res;
     this.#onError = onError;
+    this.#rewrite = rewrite;
     res.on('drain', () => this.#controller?.resume());
     res.on('close', () => {
       if (res.writableFinished || this.#done) return;
@@ -226,6 +237,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     // 1xx (e.g. 103 Early Hints) are informational: the final response follows on the same exchange.
     if (statusCode < 200 || this.#done) return;
     const headers = forwardResponseHeaders(rawHeaderStrings(controller.rawHeaders));
+    // The backend's own headers only: the sticky cookie below is ours.
+    this.#rewrite?.(headers);
     const setCookie = this.#attempt?.setCookie;
     if (setCookie !== undefined) headers.push('Set-Cookie', setCookie);
     // A throw here (a header node:http refuses) is caught by undici and comes back through onResponseError.

@@ -68,11 +68,18 @@ export function checkSwitch(head: BackendHead, requested: string | undefined): S
 /**
  * The head the client receives for an accepted 101 (`upgrade` from checkSwitch): the backend's reason
  * phrase, its headers minus hop-by-hop ones, those its Connection names and any framing header (a 1xx has
- * no content, RFC 9110 §8.6), then `extra` (e.g. a sticky-session cookie), then `Connection: Upgrade` and
- * `Upgrade`. Throws a TypeError only on a head checkSwitch refuses or on invalid `extra`.
+ * no content, RFC 9110 §8.6), mapped by `rewrite` (the route's `reverse`), then `extra` (e.g. a
+ * sticky-session cookie), then `Connection: Upgrade` and `Upgrade`. Throws a TypeError only on a head checkSwitch refuses or on invalid `extra`.
  */
-export function switchResponseHead(head: Pick<BackendHead, 'statusMessage' | 'rawHeaders'>, upgrade: string, extra: readonly string[] = []): Buffer {
+export function switchResponseHead(
+  head: Pick<BackendHead, 'statusMessage' | 'rawHeaders'>,
+  upgrade: string,
+  extra: readonly string[] = [],
+  rewrite?: (headers: string[]) => void,
+): Buffer {
   const headers = forwardResponseHeaders(head.rawHeaders, { upgrade, dropContentLength: true });
+  // ProxyPassReverse applies to a 101 as to any answer (the rebuilt Connection and Upgrade are not URLs).
+  rewrite?.(headers);
   // forwardResponseHeaders ends with the Connection and Upgrade pair; `extra` goes before it.
   headers.splice(headers.length - 4, 0, ...extra);
   return serializeResponseHead(101, head.statusMessage, headers);
@@ -91,7 +98,9 @@ export interface DeclinedOptions {
   /** The time written in `Date` when the backend sent none. */
   readonly now: Date;
   /** Headers added after the backend's (e.g. a sticky-session cookie). */
-  readonly extra?: readonly string[];
+  readonly extra?: readonly string[] | undefined;
+  /** Maps the backend's headers back to the proxy (the route's `reverse`), before `extra` is added. */
+  readonly rewrite?: ((headers: string[]) => void) | undefined;
 }
 
 export interface DeclinedResponse {
@@ -116,13 +125,14 @@ function routeTunnels(policy: UpgradePolicy, name: string): boolean {
 
 /**
  * A backend's final non-101 answer as relayed to the client: its status line, its end-to-end headers
- * (hop-by-hop ones and those its Connection names dropped), `Date` added when absent, `Trailer` dropped
+ * (hop-by-hop ones and those its Connection names dropped, then mapped by `rewrite`), `Date` added when absent, `Trailer` dropped
  * (the relay re-frames the body and forwards no trailer fields), the backend's `Upgrade` kept with
  * `Connection: Upgrade` only when the route tunnels every protocol it names (so a 426 tells the client what
  * to ask for, as Apache's worker check does), `extra`, then the framing headers and `Connection`.
  */
 export function declinedResponse(head: BackendHead, opts: DeclinedOptions): DeclinedResponse {
   const headers = forwardResponseHeaders(head.rawHeaders);
+  opts.rewrite?.(headers);
   for (let i = headers.length - 2; i >= 0; i -= 2) {
     if (headers[i]!.toLowerCase() === 'trailer') headers.splice(i, 2);
   }

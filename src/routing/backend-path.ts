@@ -1,26 +1,49 @@
 // How a matched request path becomes the path sent to the backend: the ProxyPass prefix mapping, the
-// ProxyPassMatch `$n` substitution (or, without `$n`, the request path appended), and the query join.
+// ProxyPassMatch `$n` substitution and mod_rewrite's `%n` (the groups of the last condition that matched;
+// without either, the request path is appended), and the query join.
 // Templates are split once at compile time so a request only concatenates strings. Pure.
 import { encodePath } from './normalize-path.js';
 
-/** Literal text and capture-group numbers, in order. */
-export type Template = readonly (string | number)[];
+/** A `%n` placeholder: group n of the last condition that matched. */
+export interface ConditionGroup {
+  readonly cond: number;
+}
 
-const PLACEHOLDER = /\$([0-9])/g;
+/** Literal text, capture-group numbers of the route pattern (`$n`) and condition groups (`%n`), in order. */
+export type Template = readonly (string | number | ConditionGroup)[];
 
-/** True when `text` holds a `$0`..`$9` placeholder. */
+// `%n` is a condition group unless it reads as a percent-encoded byte (`%2F`: a second hex digit follows).
+const PLACEHOLDER = /\$([0-9])|%([0-9])(?![0-9A-Fa-f])/g;
+const CONDITION_PLACEHOLDER = /%[0-9](?![0-9A-Fa-f])/;
+
+/** True when `text` holds a `$0`..`$9` or `%0`..`%9` placeholder. */
 export function hasPlaceholder(text: string): boolean {
-  return /\$[0-9]/.test(text);
+  return /\$[0-9]/.test(text) || CONDITION_PLACEHOLDER.test(text);
+}
+
+/** True when `text` holds a `%0`..`%9` placeholder (mod_rewrite's RewriteCond back-reference). */
+export function hasConditionPlaceholder(text: string): boolean {
+  return CONDITION_PLACEHOLDER.test(text);
 }
 
 /**
- * Splits `text` at its `$0`..`$9` placeholders. A `$` not followed by a digit is literal text. Returns a
- * message when a placeholder names a group the pattern does not have.
+ * Splits `text` at its `$0`..`$9` and `%0`..`%9` placeholders. A `$` not followed by a digit is literal
+ * text. Returns a message when a placeholder names a group the pattern (or every condition) does not have.
  */
-export function compileTemplate(text: string, groupCount: number): Template | string {
-  const parts: (string | number)[] = [];
+export function compileTemplate(text: string, groupCount: number, conditionGroups = 0): Template | string {
+  const parts: (string | number | ConditionGroup)[] = [];
   let last = 0;
   for (const m of text.matchAll(PLACEHOLDER)) {
+    if (m[2] !== undefined) {
+      const cond = Number(m[2]);
+      if (cond > conditionGroups) {
+        return `%${cond} refers to a capture group no \`when\` condition has (the most is ${conditionGroups})`;
+      }
+      if (m.index > last) parts.push(text.slice(last, m.index));
+      parts.push({ cond });
+      last = m.index + m[0].length;
+      continue;
+    }
     const group = Number(m[1]);
     if (group > groupCount) {
       return `$${group} refers to a capture group the pattern does not have (it has ${groupCount})`;
@@ -34,15 +57,16 @@ export function compileTemplate(text: string, groupCount: number): Template | st
 }
 
 /**
- * Fills a template with the captures of a match. Captures come from the decoded path, so they are
- * re-encoded; a group that did not take part in the match gives ''.
+ * Fills a template with the captures of a match, and `%n` with those of the last condition that matched
+ * (none: ''). Captures are re-encoded (the path's come decoded, a header's as sent); a group that did
+ * not take part in the match gives ''.
  */
-export function expandTemplate(template: Template, captures: RegExpExecArray): string {
+export function expandTemplate(template: Template, captures: RegExpExecArray, conditions?: RegExpExecArray | null): string {
   let out = '';
   for (const part of template) {
     if (typeof part === 'string') out += part;
     else {
-      const value = captures[part];
+      const value = typeof part === 'number' ? captures[part] : conditions?.[part.cond];
       if (value !== undefined) out += encodePath(value);
     }
   }

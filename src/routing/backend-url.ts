@@ -44,6 +44,9 @@ export function parseBackendUrl(raw: string): ParsedBackend | string {
   if (authority.includes('$')) {
     return '$n placeholders may appear only in the path or query, not in the host or port';
   }
+  if (/%[0-9](?![0-9A-Fa-f])/.test(authority)) {
+    return '%n placeholders may appear only in the path or query, not in the host or port';
+  }
   if (authority.includes('@')) return 'credentials (user@) in the backend URL are not supported';
   let url: URL;
   try {

@@ -14,6 +14,7 @@ import {
   appendBackendPath,
   compileTemplate,
   expandTemplate,
+  hasConditionPlaceholder,
   hasPlaceholder,
   joinQuery,
   prefixBackendPath,
@@ -21,6 +22,7 @@ import {
 } from './backend-path.js';
 import { compileHostPattern, hostName, type HostMatcher } from './host-pattern.js';
 import { normalizeTarget } from './normalize-path.js';
+import { compileReverse } from './reverse-map.js';
 import type {
   BackendOrigin,
   BackendTls,
@@ -65,6 +67,8 @@ interface Matcher {
   readonly prefix: string | undefined;
   readonly prefixEndsWithSlash: boolean;
   readonly regex: RegExp | undefined;
+  /** `listener`: the indexes in `listen` the route serves; undefined for every listener. */
+  readonly listeners: ReadonlySet<number> | undefined;
   readonly host: HostMatcher | undefined;
   readonly headers: readonly HeaderCondition[];
   /** `when.any`: at least one group must hold (empty: no alternatives). */
@@ -77,6 +81,8 @@ interface Matcher {
   /** Regex routes with `$n` in the backend: path and query templates. */
   readonly pathTemplate: Template | undefined;
   readonly queryTemplate: Template | undefined;
+  /** The backend uses `%n`: conditions are run with exec to keep the last one's groups. */
+  readonly conditionGroups: boolean;
 }
 
 const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
@@ -94,6 +100,49 @@ function headersMatch(conditions: readonly HeaderCondition[], req: RequestFacts)
     if (hit === c.negate) return false;
   }
   return true;
+}
+
+/** Result of conditions run for `%n`: whether they hold, and the groups of the last positive one. */
+const NO_MATCH = { holds: false, groups: null } as const;
+
+/**
+ * headersMatch, keeping the groups of the last positive condition that matched (mod_rewrite's %n: a
+ * negated condition captures nothing). `groups` is what held before these conditions.
+ */
+function headersMatchCapturing(
+  conditions: readonly HeaderCondition[],
+  req: RequestFacts,
+  groups: RegExpExecArray | null,
+): { readonly holds: boolean; readonly groups: RegExpExecArray | null } {
+  let last = groups;
+  for (const c of conditions) {
+    const value = req.header(c.name);
+    const found = value === undefined ? null : c.pattern.exec(value);
+    if ((found !== null) === c.negate) return NO_MATCH;
+    if (found !== null) last = found;
+  }
+  return { holds: true, groups: last };
+}
+
+/**
+ * The conditions of a route whose backend uses `%n`, in the order their groups are taken: the `when.any`
+ * alternative that holds (the first), then the `when.header` patterns in order. undefined: they do not hold.
+ */
+function conditionGroups(m: Matcher, req: RequestFacts): RegExpExecArray | null | undefined {
+  let groups: RegExpExecArray | null = null;
+  if (m.anyHeaders.length !== 0) {
+    let held = false;
+    for (const alt of m.anyHeaders) {
+      const r = headersMatchCapturing(alt, req, null);
+      if (!r.holds) continue;
+      held = true;
+      groups = r.groups;
+      break;
+    }
+    if (!held) return undefined;
+  }
+  const r = headersMatchCapturing(m.headers, req, groups);
+  return r.holds ? r.groups : undefined;
 }
 
 class Table implements RouteTable {
@@ -115,6 +164,7 @@ class Table implements RouteTable {
     // target names the host itself; RFC 9112 §3.2.2 says to use it over the Host header.
     let host: string | undefined | null = null;
     for (const m of this.#matchers) {
+      if (m.listeners !== undefined && (req.listener === undefined || !m.listeners.has(req.listener))) continue;
       let captures: RegExpExecArray | null = null;
       if (m.prefix !== undefined) {
         if (!path.startsWith(m.prefix)) continue;
@@ -131,25 +181,45 @@ class Table implements RouteTable {
         }
         if (host === undefined || !m.host(host)) continue;
       }
-      if (m.headers.length !== 0 && !headersMatch(m.headers, req)) continue;
-      if (m.anyHeaders.length !== 0 && !m.anyHeaders.some((group) => headersMatch(group, req))) continue;
+      let groups: RegExpExecArray | null = null;
+      if (m.conditionGroups) {
+        const found = conditionGroups(m, req);
+        if (found === undefined) continue;
+        groups = found;
+      } else {
+        if (m.headers.length !== 0 && !headersMatch(m.headers, req)) continue;
+        if (m.anyHeaders.length !== 0 && !m.anyHeaders.some((group) => headersMatch(group, req))) continue;
+      }
       // ProxyPass path !: the path is proxied by no later rule.
       if (m.route === undefined) return null;
-      return { route: m.route, backendPath: backendPath(m, path, query, captures) };
+      return { route: m.route, backendPath: backendPath(m, path, query, captures, groups) };
     }
     return null;
   }
 }
 
-function backendPath(m: Matcher, path: string, query: string, captures: RegExpExecArray | null): string {
+/** `listen[].name` → index in `listen`; a name given twice is reported. */
+function listenerNames(config: Config, report: (path: (string | number)[], message: string) => void): Map<string, number> {
+  const names = new Map<string, number>();
+  if (typeof config.listen === 'string') return names;
+  config.listen.forEach((entry, i) => {
+    if (typeof entry === 'string' || entry.name === undefined) return;
+    const previous = names.get(entry.name);
+    if (previous !== undefined) report(['listen', i, 'name'], `name "${entry.name}" is already used by listen[${previous}]`);
+    else names.set(entry.name, i);
+  });
+  return names;
+}
+
+function backendPath(m: Matcher, path: string, query: string, captures: RegExpExecArray | null, groups: RegExpExecArray | null): string {
   if (m.prefix !== undefined) {
     // What follows the prefix, without the `/` that separates it; null when the path is the prefix.
     const rest = path.length > m.prefix.length ? path.slice(m.prefixEndsWithSlash ? m.prefix.length : m.prefix.length + 1) : null;
     return prefixBackendPath(m.basePathTrimmed, m.basePathOrSlash, rest) + joinQuery(m.baseQuery, query);
   }
   if (m.pathTemplate !== undefined && captures !== null) {
-    const p = expandTemplate(m.pathTemplate, captures);
-    const q = m.queryTemplate === undefined ? undefined : expandTemplate(m.queryTemplate, captures);
+    const p = expandTemplate(m.pathTemplate, captures, groups);
+    const q = m.queryTemplate === undefined ? undefined : expandTemplate(m.queryTemplate, captures, groups);
     return (p === '' ? '/' : p) + joinQuery(q, query);
   }
   // Regex route without placeholders: ProxyPassMatch appends the request path to the backend URL.
@@ -171,6 +241,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
   const matchers: Matcher[] = [];
   const balancers = opts.balancers ?? new Map<string, Balancer>();
   const balancerNames = Object.keys(config.balancers ?? {});
+  const listenerIndex = listenerNames(config, report);
 
   config.routes.forEach((rc, index) => {
     const at = (...keys: (string | number)[]): (string | number)[] => ['routes', index, ...keys];
@@ -193,6 +264,18 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       if (rc.path.includes('//') || DOT_SEGMENT.test(rc.path)) {
         report(at('path'), 'must be a normalised path (no "//", "." or ".." segments): it is compared with the normalised request path');
       }
+    }
+
+    let listeners: Set<number> | undefined;
+    if (rc.listener !== undefined) {
+      const scoped = (listeners = new Set<number>());
+      const names = typeof rc.listener === 'string' ? [rc.listener] : rc.listener;
+      names.forEach((n, i) => {
+        const found = listenerIndex.get(n);
+        const known = listenerIndex.size === 0 ? 'no listener has a name' : `named: ${[...listenerIndex.keys()].join(', ')}`;
+        if (found === undefined) report(typeof rc.listener === 'string' ? at('listener') : at('listener', i), `no listener named "${n}" in \`listen\` (${known})`);
+        else scoped.add(found);
+      });
     }
 
     let host: HostMatcher | undefined;
@@ -223,7 +306,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
     const headers = conditions(rc.when?.header, ['when', 'header']);
     const anyHeaders = (rc.when?.any ?? []).map((alt, i) => conditions(alt.header, ['when', 'any', i, 'header']));
     // What selects the request, for routes and exclusions alike.
-    const selects = { prefix: rc.path, prefixEndsWithSlash: rc.path?.endsWith('/') ?? false, regex, host, headers, anyHeaders };
+    const selects = { prefix: rc.path, prefixEndsWithSlash: rc.path?.endsWith('/') ?? false, regex, listeners, host, headers, anyHeaders };
 
     if (rc.backend === undefined) {
       // An exclusion: matched like any route, proxies nowhere.
@@ -236,6 +319,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
         baseQuery: undefined,
         pathTemplate: undefined,
         queryTemplate: undefined,
+        conditionGroups: false,
       });
       return;
     }
@@ -275,10 +359,16 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
 
     let pathTemplate: Template | undefined;
     let queryTemplate: Template | undefined;
+    const usesConditionGroups = hasConditionPlaceholder(backend);
+    if (usesConditionGroups && regex === undefined) {
+      report(at('backend'), '%n (a group of a `when` condition) can be used only in a `match` route');
+    }
     if (typeof parsed !== 'string' && regex !== undefined && hasPlaceholder(backend)) {
       const groups = groupCount(regex);
-      const p = compileTemplate(parsed.path, groups);
-      const q = parsed.query === undefined ? undefined : compileTemplate(parsed.query, groups);
+      // %n may name a group of whichever condition matched last: up to the most any condition has.
+      const conditionMax = Math.max(0, ...[headers, ...anyHeaders].flat().filter((c) => !c.negate).map((c) => groupCount(c.pattern)));
+      const p = compileTemplate(parsed.path, groups, conditionMax);
+      const q = parsed.query === undefined ? undefined : compileTemplate(parsed.query, groups, conditionMax);
       if (typeof p === 'string') report(at('backend'), p);
       else if (typeof q === 'string') report(at('backend'), q);
       else {
@@ -303,6 +393,14 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       );
     }
 
+    const reverse = compileReverse(rc.reverse, {
+      routePath: rc.path,
+      backend,
+      balancers,
+      balancerNames,
+      report: (keys, message) => report(at('reverse', ...keys), message),
+    });
+
     if (issues.length !== ok || typeof parsed === 'string' || origin === undefined || upgrade === undefined) return;
 
     const base = {
@@ -318,6 +416,8 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       highWaterMarkBytes: rc.highWaterMarkBytes ?? defaults.highWaterMarkBytes,
       upgrade,
       upgradeOnly: rc.upgradeOnly,
+      ...(reverse !== undefined && { reverse }),
+      ...((rc.serverName ?? defaults.serverName) !== undefined && { serverName: rc.serverName ?? defaults.serverName }),
     };
     let route: CompiledRoute;
     if (balancer === undefined) route = Object.freeze({ ...base, backend: origin, tls });
@@ -336,6 +436,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       baseQuery: parsed.query,
       pathTemplate,
       queryTemplate,
+      conditionGroups: usesConditionGroups,
     });
   });
 

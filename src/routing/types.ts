@@ -1,6 +1,7 @@
 // Types shared by the route table (pure), the tunnel and the HTTP proxy. Nothing here touches sockets.
 import type { Balancer } from '../balancer/balancer.js';
 import type { BalancerMember } from '../balancer/types.js';
+import type { ReverseMap } from './reverse-map.js';
 
 /** A backend origin, parsed once when the config is compiled. */
 export interface BackendOrigin {
@@ -53,6 +54,10 @@ export interface CompiledRoute extends RouteOptions {
   readonly backend: BackendOrigin;
   /** Set for `backend: balancer://name/...` routes. */
   readonly balancer?: RouteBalancer | undefined;
+  /** How answers are mapped back (`reverse`); undefined: relayed as the backend wrote them. */
+  readonly reverse?: ReverseMap | undefined;
+  /** X-Forwarded-Server (`serverName`, else `defaults.serverName`); undefined: the proxy's own name. */
+  readonly serverName?: string | undefined;
 }
 
 /** This route aimed at one member: the origin, TLS and options to reach it, and its path prefix. */
@@ -74,6 +79,8 @@ export interface RequestFacts {
   readonly url: string;
   /** Host header value, if any. */
   readonly host: string | undefined;
+  /** Index in `listen` of the listener the request arrived on (routes with `listener` need it). */
+  readonly listener?: number;
   /** Returns the header value (several values joined with ", "), or undefined when absent. */
   header(name: string): string | undefined;
 }

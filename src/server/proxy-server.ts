@@ -7,6 +7,10 @@
 //     ├─ 'connect' ──▶ 405 (a reverse proxy serves no CONNECT)
 //     └─ 'clientError' ──▶ 400 / 408 / 431 by the parser's reason
 //
+// Request limits (maxRequestLineBytes, maxHeaderFieldBytes, maxHeaderFields: httpd's LimitRequest*) are
+// checked on the parsed head before anything else, on both paths; the parser's own limit sits above them
+// (http/request-limits.ts) so a head over a per-line limit gets httpd's status, not the parser's.
+//
 // A client may half-close (FIN) after a complete request and still read its answer (httpAllowHalfOpen), as
 // health checkers and `nc`-style probes expect; node:http then ends the connection after that answer.
 //
@@ -15,8 +19,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
-import tls from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import { resolveListeners } from '../config/listen-address.js';
@@ -24,12 +27,17 @@ import type { ErrorCode } from '../errors.js';
 import { ERRORS } from '../errors.js';
 import { endSocketWithError, lingerThenDestroy, sendError } from '../http/error-response.js';
 import { requestHeadProblem } from '../http/request-checks.js';
+import { overflowCode, parserFieldCount, parserHeadLimit, requestLimitProblem, type LimitProblem } from '../http/request-limits.js';
 import { requestHasBody } from '../http/request-framing.js';
 import { HttpProxy } from '../http/http-proxy.js';
 import type { Logger } from '../log.js';
+import { requestHost } from '../routing/normalize-path.js';
 import type { RouteTable } from '../routing/route-table.js';
 import { composeRoutes } from './compose-routes.js';
 import type { RequestFacts } from '../routing/types.js';
+import { loadListenerMaterial, type ListenerMaterial } from '../tls/certificate-material.js';
+import { ListenerContexts } from '../tls/listener-contexts.js';
+import { TlsSites } from '../tls/tls-sites.js';
 import type { Tunnel, TunnelCloseInfo } from '../tunnel/tunnel.js';
 import { resolveTunnelEngine, type TunnelEngine } from '../tunnel/tunnel-engine.js';
 import { decideUpgrade, type UpgradeDecision } from './upgrade-decision.js';
@@ -59,16 +67,23 @@ export interface ProxyServerOptions {
   readonly reusePort?: boolean;
   /** The routes of `config`, composed by the caller (a worker: over the shared member table). */
   readonly routes?: RouteTable;
+  /**
+   * The certificate material of each TLS listener, by listener index (a worker: read and checked by the
+   * primary); a TLS listener without it reads its files when it starts listening.
+   */
+  readonly tls?: readonly (ListenerMaterial | undefined)[];
 }
 
 type Proto = 'http' | 'https';
 
 const decisions = new WeakMap<IncomingMessage, UpgradeDecision>();
 
-function factsOf(req: IncomingMessage): RequestFacts {
+/** What the route table reads of a request that arrived on listener `listener` (its index in `listen`). */
+function factsOf(req: IncomingMessage, listener: number): RequestFacts {
   return {
     url: req.url ?? '',
     host: req.headers.host,
+    listener,
     header(name: string) {
       const v = req.headers[name.toLowerCase()];
       return Array.isArray(v) ? v.join(', ') : v;
@@ -83,6 +98,10 @@ export class ProxyServer {
   #config: Config;
   #routes: RouteTable;
   readonly #servers: { server: http.Server; proto: Proto; host: string; port: number }[] = [];
+  /** Certificate material by listener index: swapped by updateTls, used by listeners not bound yet. */
+  readonly #tlsMaterial: (ListenerMaterial | undefined)[];
+  /** The secure contexts of each bound TLS listener, by listener index. */
+  readonly #tlsContexts: (ListenerContexts | undefined)[] = [];
   /** Live tunnels and their route names (shutdown, byte counters while they run). */
   readonly #tunnels = new Map<Tunnel, string>();
   /** The tunnel engine of this thread (config `tunnel.engine`). */
@@ -97,6 +116,7 @@ export class ProxyServer {
     this.#log = opts.log;
     this.#serverName = opts.serverName ?? hostname();
     this.#config = config;
+    this.#tlsMaterial = [...(opts.tls ?? [])];
     this.#routes = opts.routes ?? composeRoutes(config);
     this.#engine = this.#resolveEngine(config, undefined);
     this.#httpProxy = new HttpProxy({
@@ -143,8 +163,18 @@ export class ProxyServer {
     for (const [i, configured] of listeners.entries()) {
       const l = { ...configured, port: ports?.[i] ?? configured.port };
       const proto: Proto = l.tls ? 'https' : 'http';
-      const server = l.tls ? this.#createTlsServer(l.tls) : http.createServer(this.#serverOptions());
-      this.#wire(server, proto);
+      let server: http.Server;
+      let sites: TlsSites | undefined;
+      if (l.tls) {
+        const contexts = new ListenerContexts(new TlsSites(l.tls), this.#tlsMaterial[i] ?? loadListenerMaterial(l.tls));
+        sites = contexts.sites;
+        server = https.createServer({ ...this.#serverOptions(i, sites), ...contexts.serverOptions() });
+        contexts.attach(server as https.Server);
+        this.#tlsContexts[i] = contexts;
+      } else {
+        server = http.createServer(this.#serverOptions(i, undefined));
+      }
+      this.#wire(server, proto, i, sites);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ host: l.host, port: l.port, reusePort: this.#opts.reusePort ?? false }, () => {
@@ -168,6 +198,17 @@ export class ProxyServer {
     this.#engine = this.#resolveEngine(config, this.#engine);
     this.#routes = routes;
     this.#config = config;
+    // The parser's room (maxHeaderSize) is fixed when a listener starts; the field count is not.
+    for (const { server } of this.#servers) server.maxHeadersCount = parserFieldCount(config);
+  }
+
+  /**
+   * New certificate material for TLS listener `listener` (one entry per virtual host): new handshakes get
+   * it, established connections and their tunnels keep theirs. Throws, changing nothing, if it does not load.
+   */
+  updateTls(listener: number, material: ListenerMaterial): void {
+    this.#tlsContexts[listener]?.update(material);
+    this.#tlsMaterial[listener] = material;
   }
 
   /**
@@ -225,9 +266,9 @@ export class ProxyServer {
     await this.#httpProxy.destroy();
   }
 
-  #serverOptions(): http.ServerOptions {
+  #serverOptions(listener: number, sites: TlsSites | undefined): http.ServerOptions {
     const options: http.ServerOptions & { shouldUpgradeCallback?: (req: IncomingMessage) => boolean } = {
-      maxHeaderSize: this.#config.maxHeaderBytes,
+      maxHeaderSize: parserHeadLimit(this.#config),
       // Long uploads and downloads are streamed: no whole-request deadline; slow heads are still bounded
       // by headersTimeout.
       requestTimeout: 0,
@@ -235,30 +276,12 @@ export class ProxyServer {
       keepAliveTimeout: 5_000,
       // Host is checked by requestHeadProblem on both paths, answered from the error catalogue.
       requireHostHeader: false,
-      shouldUpgradeCallback: (req) => this.#shouldUpgrade(req),
+      shouldUpgradeCallback: (req) => this.#shouldUpgrade(req, listener, sites),
     };
     return options;
   }
 
-  #createTlsServer(t: { certFile: string; keyFile: string; sni?: Record<string, { certFile: string; keyFile: string }> }): http.Server {
-    const contexts = new Map<string, tls.SecureContext>();
-    for (const [name, files] of Object.entries(t.sni ?? {})) {
-      contexts.set(
-        name.toLowerCase(),
-        tls.createSecureContext({ cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) }),
-      );
-    }
-    return https.createServer({
-      ...this.#serverOptions(),
-      cert: readFileSync(t.certFile),
-      key: readFileSync(t.keyFile),
-      SNICallback: contexts.size
-        ? (servername, cb) => cb(null, contexts.get(servername.toLowerCase()))
-        : undefined,
-    });
-  }
-
-  #wire(server: http.Server, proto: Proto): void {
+  #wire(server: http.Server, proto: Proto, listener: number, sites: TlsSites | undefined): void {
     const ctx: UpgradeContext = {
       log: this.#log,
       serverName: this.#serverName,
@@ -280,9 +303,13 @@ export class ProxyServer {
       },
       onError: (code, route) => this.#opts.stats?.error(code, route),
     };
+    // Fields beyond node:http's count are dropped unseen; one more than the limit shows a head over it.
+    server.maxHeadersCount = parserFieldCount(this.#config);
     // Answer a complete request even when the client has already sent its FIN (see the top of the file).
     (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res, proto));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) =>
+      this.#onRequest(req, res, proto, listener, sites),
+    );
     server.on('connect', (req: IncomingMessage, socket: Duplex) => {
       socket.on('error', ignoreError);
       this.#log.info({ code: 'WSP_CONNECT_METHOD', status: 405, url: req.url }, ERRORS.WSP_CONNECT_METHOD.reason);
@@ -298,9 +325,9 @@ export class ProxyServer {
         return;
       }
       // Without shouldUpgradeCallback (older runtimes) every flagged request lands here undecided.
-      const decision = decisions.get(req) ?? this.#decide(req);
+      const decision = decisions.get(req) ?? this.#decide(req, listener, sites);
       if (!decision.tunnel) {
-        endSocketWithError(socket, this.#declinedUpgradeCode(req));
+        endSocketWithError(socket, this.#declinedUpgradeCode(req, listener, sites));
         return;
       }
       handleUpgrade(ctx, req, socket as Socket, head, decision).catch((err: unknown) => {
@@ -311,30 +338,54 @@ export class ProxyServer {
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#onClientError(err, socket));
   }
 
-  #shouldUpgrade(req: IncomingMessage): boolean {
+  #shouldUpgrade(req: IncomingMessage, listener: number, sites: TlsSites | undefined): boolean {
     if (this.#closing) return false;
-    const decision = this.#decide(req);
+    const decision = this.#decide(req, listener, sites);
     decisions.set(req, decision);
     return decision.tunnel;
   }
 
-  #decide(req: IncomingMessage): UpgradeDecision {
-    // A head that must be refused is not tunnelled: the plain path answers it with 400.
-    if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return { tunnel: false };
-    return decideUpgrade(req.httpVersion, req.headers.upgrade, this.#routes.match(factsOf(req)));
+  #limitProblem(req: IncomingMessage): LimitProblem | undefined {
+    return requestLimitProblem(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders, this.#config);
   }
 
-  #declinedUpgradeCode(req: IncomingMessage): ErrorCode {
+  #decide(req: IncomingMessage, listener: number, sites: TlsSites | undefined): UpgradeDecision {
+    // A head that must be refused is not tunnelled: the plain path answers it (400, 414, 421 or 431).
+    if (this.#limitProblem(req) !== undefined) return { tunnel: false };
+    if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return { tunnel: false };
+    if (tlsHostProblem(req, sites) !== undefined) return { tunnel: false };
+    return decideUpgrade(req.httpVersion, req.headers.upgrade, this.#routes.match(factsOf(req, listener)));
+  }
+
+  #declinedUpgradeCode(req: IncomingMessage, listener: number, sites: TlsSites | undefined): ErrorCode {
+    const limit = this.#limitProblem(req);
+    if (limit !== undefined) return limit.code;
     if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return 'WSP_BAD_REQUEST';
-    const match = this.#routes.match(factsOf(req));
+    const tlsProblem = tlsHostProblem(req, sites);
+    if (tlsProblem !== undefined) return tlsProblem;
+    const match = this.#routes.match(factsOf(req, listener));
     if (match === null) return 'WSP_NO_ROUTE';
     if (match === 'bad-request') return 'WSP_BAD_REQUEST';
     return 'WSP_UPGRADE_REFUSED';
   }
 
-  #onRequest(req: IncomingMessage, res: ServerResponse, proto: Proto): void {
+  #onRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    proto: Proto,
+    listener: number,
+    sites: TlsSites | undefined,
+  ): void {
     if (this.#closing) {
       sendError(res, 'WSP_SHUTTING_DOWN', { close: true });
+      return;
+    }
+    const limit = this.#limitProblem(req);
+    if (limit !== undefined) {
+      // httpd closes the connection after these answers too.
+      this.#log.info({ code: limit.code, status: ERRORS[limit.code].status, problem: limit.reason }, ERRORS[limit.code].reason);
+      this.#opts.stats?.error(limit.code, undefined);
+      sendError(res, limit.code, { close: true });
       return;
     }
     const problem = requestHeadProblem(req.httpVersion, req.rawHeaders);
@@ -345,7 +396,12 @@ export class ProxyServer {
       sendError(res, 'WSP_BAD_REQUEST', { close: true });
       return;
     }
-    const match = this.#routes.match(factsOf(req));
+    const tlsProblem = tlsHostProblem(req, sites);
+    if (tlsProblem !== undefined) {
+      this.#reject(req, res, tlsProblem);
+      return;
+    }
+    const match = this.#routes.match(factsOf(req, listener));
     if (match === 'bad-request') {
       this.#reject(req, res, 'WSP_BAD_REQUEST');
       return;
@@ -384,7 +440,7 @@ export class ProxyServer {
       lingerThenDestroy(socket);
       return;
     }
-    const code = clientErrorCode(err.code);
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? overflowCode(this.#config) : clientErrorCode(err.code);
     this.#log.info({ code, status: ERRORS[code].status, parserError: err.code }, ERRORS[code].reason);
     this.#opts.stats?.error(code, undefined);
     endSocketWithError(socket, code);
@@ -392,6 +448,18 @@ export class ProxyServer {
 }
 
 function ignoreError(): void {}
+
+/**
+ * On a TLS listener, a request whose host does not fit the handshake's SNI: naming a virtual host with
+ * another certificate than the one SNI chose gets 421 (httpd's AH02032) rather than one host's content
+ * under another host's certificate; naming no host at all (HTTP/1.0) gets 400 (AH02031).
+ */
+function tlsHostProblem(req: IncomingMessage, sites: TlsSites | undefined): ErrorCode | undefined {
+  if (sites === undefined) return undefined;
+  // The host the request names is the one routes match: an absolute-form target's authority, else Host.
+  const problem = sites.check((req.socket as TLSSocket).servername, requestHost(req.url, req.headers.host));
+  return problem === 'misdirected' ? 'WSP_MISDIRECTED_REQUEST' : problem === 'no-host' ? 'WSP_BAD_REQUEST' : undefined;
+}
 
 /**
  * A client FIN inside the request body makes the request incomplete. node:http reports that as a parse error,
@@ -419,7 +487,6 @@ function guardRequestBody(req: IncomingMessage, res: ServerResponse): void {
 
 /** The catalogue code for a request node:http's parser refused. */
 function clientErrorCode(parserCode: string | undefined): ErrorCode {
-  if (parserCode === 'HPE_HEADER_OVERFLOW') return 'WSP_HEADERS_TOO_LARGE';
   if (parserCode === 'ERR_HTTP_REQUEST_TIMEOUT') return 'WSP_HEAD_TIMEOUT';
   return 'WSP_BAD_REQUEST';
 }

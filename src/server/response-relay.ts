@@ -13,7 +13,9 @@ export interface RelayOptions {
   /** The route's upgrade policy (decides whether the backend's Upgrade header is relayed). */
   readonly policy: UpgradePolicy;
   /** Headers added after the backend's (e.g. a sticky-session cookie). */
-  readonly extra?: readonly string[];
+  readonly extra?: readonly string[] | undefined;
+  /** Maps the backend's headers back to the proxy (the route's `reverse`). */
+  readonly rewrite?: ((headers: string[]) => void) | undefined;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface RelayOptions {
 export function relayResponse(client: Socket, response: IncomingMessage, opts: RelayOptions): Promise<boolean> {
   const { head, framing } = declinedResponse(
     { statusCode: response.statusCode ?? 502, statusMessage: response.statusMessage ?? '', rawHeaders: response.rawHeaders },
-    { method: opts.method, keepAlive: opts.keepAlive, policy: opts.policy, now: new Date(), extra: opts.extra },
+    { method: opts.method, keepAlive: opts.keepAlive, policy: opts.policy, now: new Date(), extra: opts.extra, rewrite: opts.rewrite },
   );
   client.write(head);
 

@@ -19,6 +19,7 @@ import { ERRORS, WspassError, type ErrorCode } from '../errors.js';
 import { endSocketWithError } from '../http/error-response.js';
 import { forwardRequestHeaders, hasToken, withoutHeader } from '../http/headers.js';
 import { requestFraming } from '../http/request-framing.js';
+import { answerRewrite } from '../http/reverse-headers.js';
 import { switchResponseHead } from '../http/switch-response.js';
 import type { Logger } from '../log.js';
 import { requestHost } from '../routing/normalize-path.js';
@@ -225,6 +226,8 @@ async function runUpgrade(
   }
   held.result = result;
   const early = reader.finish();
+  // ProxyPassReverse applies to whatever the backend answered, 101 or not.
+  const rewrite = answerRewrite(route.reverse, ctx.clientProto, requestHost(req.url, req.headers.host), client);
   if (clientGone) {
     if (result.kind === 'switched') result.socket.destroy();
     else result.response.destroy();
@@ -241,6 +244,7 @@ async function runUpgrade(
       keepAlive: reusable,
       policy: route.upgrade,
       extra: target.setCookie !== undefined ? ['Set-Cookie', target.setCookie] : undefined,
+      rewrite,
     });
     held.written = true;
     const whole = await relayed;
@@ -257,7 +261,7 @@ async function runUpgrade(
 
   // checkSwitch (switch-response.ts) accepted this 101 in the handshake. Its bytes are built before the
   // client's listeners go, so a refusal cannot come after the client was left without one.
-  const head101 = switchResponseHead(result, result.upgrade, target.setCookie !== undefined ? ['Set-Cookie', target.setCookie] : []);
+  const head101 = switchResponseHead(result, result.upgrade, target.setCookie !== undefined ? ['Set-Cookie', target.setCookie] : [], rewrite);
   client.removeListener('error', onClientError);
   client.removeListener('close', onClientClose);
   client.setNoDelay(true);
@@ -346,7 +350,7 @@ async function attemptBackend(
     preserveHost: route.preserveHost,
     forwardedHeaders: route.forwardedHeaders,
     clientIp: client.remoteAddress ?? '',
-    serverName: ctx.serverName,
+    serverName: route.serverName ?? ctx.serverName,
     clientProto: ctx.clientProto,
     keepTransferFraming: true,
     upgrade: protocol,

@@ -2,6 +2,7 @@
 // file (supervisor.ts, worker-main.ts); this is all they share. Errors cross as plain { code, message }
 // objects (custom properties do not survive structured clone).
 import type { Config } from '../config/schema.js';
+import type { ListenerMaterial } from '../tls/certificate-material.js';
 
 export interface WireError {
   readonly code: string;
@@ -22,14 +23,17 @@ export interface WorkerInit {
   /** Route name → counter slot. */
   readonly slots: readonly (readonly [string, number])[];
   readonly faultInjection: boolean;
+  /** Certificate material of each TLS listener, by listener index, as the primary read it. */
+  readonly tls: readonly (ListenerMaterial | undefined)[];
 }
 
 /**
  * A reload is two rounds, so it applies everywhere or nowhere: every worker prepares the new config
  * (compiles it, keeps it aside) and answers; only when all have, the primary commits its own part and
  * sends commit; if any prepare fails or times out, every worker is sent abort and nothing changed.
+ * 'tls' answers a certificate swap (one round: the primary has already read and checked the files).
  */
-export type ReloadPhase = 'prepare' | 'commit';
+export type ReloadPhase = 'prepare' | 'commit' | 'tls';
 
 export type PrimaryMessage =
   | {
@@ -41,6 +45,8 @@ export type PrimaryMessage =
     }
   | { readonly type: 'reload-commit'; readonly seq: number }
   | { readonly type: 'reload-abort'; readonly seq: number }
+  /** New certificate material of one TLS listener (answered as phase 'tls' of `seq`). */
+  | { readonly type: 'tls-update'; readonly seq: number; readonly listener: number; readonly material: ListenerMaterial }
   | { readonly type: 'drain'; readonly tunnelDrainMs: number; readonly deadlineMs: number }
   | { readonly type: 'crash'; readonly message: string }
   /** Fault injection (tests): the next reload-prepare fails. */

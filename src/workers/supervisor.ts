@@ -14,6 +14,7 @@ import { MemberTable } from '../balancer/member-table.js';
 import { resolveListeners } from '../config/listen-address.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import type { ListenerMaterial } from '../tls/certificate-material.js';
 import { assertPortsFree } from './port-probe.js';
 import type { PrimaryMessage, ReloadPhase, WireError, WorkerInit, WorkerMessage } from './protocol.js';
 import { RouteSlots, SharedCounters, type CounterSnapshot } from './shared-counters.js';
@@ -60,6 +61,8 @@ export interface SupervisorOptions {
   readonly reusePort: boolean;
   /** Lets the admin endpoint crash a worker on purpose (tests of the failure path). */
   readonly faultInjection?: boolean;
+  /** Certificate material of each TLS listener (read and checked by the caller), by listener index. */
+  readonly tls?: readonly (ListenerMaterial | undefined)[];
 }
 
 /** The counter name of each route: its name, or its position. */
@@ -75,6 +78,8 @@ export class Supervisor {
   readonly #workers: Slot[];
   #config: Config;
   #members: MemberTable;
+  /** The certificate material workers run with; a respawned worker starts with the latest. */
+  readonly #tls: (ListenerMaterial | undefined)[];
   #ports: number[] = [];
   #stopping = false;
   #reloadSeq = 0;
@@ -88,6 +93,7 @@ export class Supervisor {
     this.#config = opts.config;
     this.#counters = new SharedCounters(opts.workers);
     this.#members = new MemberTable(opts.config);
+    this.#tls = [...(opts.tls ?? [])];
     this.#slots.assign(routeNames(opts.config));
     this.#workers = Array.from({ length: opts.workers }, (_, id) => ({
       id,
@@ -211,6 +217,18 @@ export class Supervisor {
     this.#post(slot, { type: 'reload-commit', seq });
   }
 
+  /**
+   * Swaps the certificate material of TLS listener `listener` on every worker; resolves once they have
+   * applied it (new handshakes then get it everywhere), with the reasons of any worker that could not.
+   */
+  async updateTls(listener: number, material: ListenerMaterial): Promise<string[]> {
+    this.#tls[listener] = material;
+    const seq = ++this.#reloadSeq;
+    // A starting worker answers too: it keeps the material for the listener it is about to bind.
+    const live = this.#workers.filter((s) => s.worker && (s.state === 'ready' || s.state === 'starting'));
+    return this.#round('tls', seq, live, { type: 'tls-update', seq, listener, material });
+  }
+
   /** Graceful stop: every worker drains (see ProxyServer.drain); resolves when all have exited. */
   async drain(tunnelDrainMs: number, deadlineMs: number): Promise<void> {
     this.#stopping = true;
@@ -281,6 +299,7 @@ export class Supervisor {
       workers: this.#opts.workers,
       slots: [...this.#slots.map],
       faultInjection: this.#opts.faultInjection ?? false,
+      tls: this.#tls,
     };
     const spawnedWith = this.#config;
     const worker = new Worker(WORKER_ENTRY, { workerData: init });

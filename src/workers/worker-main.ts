@@ -25,7 +25,13 @@ function routesOver(config: Config, buffer: SharedArrayBuffer): RouteTable {
   return composeRoutes(config, { members: new MemberTable(config, buffer) });
 }
 
-const proxy = new ProxyServer(init.config, { log, stats, reusePort: init.reusePort, routes: routesOver(init.config, init.members) });
+const proxy = new ProxyServer(init.config, {
+  log,
+  stats,
+  reusePort: init.reusePort,
+  routes: routesOver(init.config, init.members),
+  tls: init.tls,
+});
 
 async function start(): Promise<void> {
   try {
@@ -75,6 +81,14 @@ port.on('message', (msg: PrimaryMessage) => {
     }
     case 'reload-abort':
       prepared.delete(msg.seq);
+      break;
+    case 'tls-update':
+      try {
+        proxy.updateTls(msg.listener, msg.material);
+        send({ type: 'reload-done', phase: 'tls', seq: msg.seq });
+      } catch (err) {
+        send({ type: 'reload-failed', phase: 'tls', seq: msg.seq, error: toWireError(err) });
+      }
       break;
     case 'fail-next-prepare':
       if (init.faultInjection) failNextPrepare = true;

@@ -3,6 +3,7 @@
 // YAML loader. Host names in the fixtures are ${VARS} filled with loopback test backends; every
 // listener is bound to 127.0.0.1:0 with the listen map.
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { apacheToYaml } from '../../src/config/apache/emit-yaml.js';
@@ -19,10 +20,14 @@ export type FixtureMode = 'conf' | 'yaml' | 'fix';
 const LISTEN_MAP = new Map([
   ['80', '127.0.0.1:0'],
   ['443', '127.0.0.1:0'],
+  ['8080', '127.0.0.1:0'],
+  ['8081', '127.0.0.1:0'],
 ]);
 
 export interface RunningFixture {
   readonly port: number;
+  /** Every listener's port, in the config's order (`port` is the first). */
+  readonly ports: readonly number[];
   readonly http: string;
   readonly ws: string;
   /** Notices (ignored lines, diagnostics) of the .conf, one line each. */
@@ -43,8 +48,25 @@ export async function runFixture(t: TestContext, name: string, env: Record<strin
   }
   const config = loadAndCheckConfig(configFile, { listenMap: LISTEN_MAP, apache: { env }, onNotice: (l) => notices.push(l) });
   const proxy = new ProxyServer(config, { log: silentLogger() });
-  const [addr] = await proxy.listen();
+  const addrs = await proxy.listen();
   t.after(() => proxy.destroy());
-  const port = addr!.port;
-  return { port, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}`, notices, yaml };
+  const port = addrs[0]!.port;
+  return { port, ports: addrs.map((a) => a.port), http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}`, notices, yaml };
+}
+
+/**
+ * The Apache config `conf` (paths in it relative to its folder) and its import-apache YAML, written beside
+ * it, each started in process; resolves with each one's file and listener ports, in the config's order.
+ */
+export async function startConfAndYaml(t: TestContext, conf: string): Promise<{ file: string; ports: number[] }[]> {
+  const yamlFile = join(conf, '..', 'site.yaml');
+  writeFileSync(yamlFile, apacheToYaml('site.conf', loadApache(conf)));
+  const started = [];
+  for (const file of [conf, yamlFile]) {
+    const proxy = new ProxyServer(loadAndCheckConfig(file, { listenMap: LISTEN_MAP }), { log: silentLogger() });
+    const addrs = await proxy.listen();
+    t.after(() => proxy.destroy());
+    started.push({ file, ports: addrs.map((a) => a.port) });
+  }
+  return started;
 }

@@ -49,6 +49,17 @@ export async function startWsBackend(
   return { port: (server.address() as AddressInfo).port, wss, requests };
 }
 
+/** A ws backend that greets with `name` on a tunnel and answers `name` to plain HTTP. */
+export async function startNamedBackend(t: TestContext, name: string): Promise<number> {
+  const b = await startWsBackend(t, {}, (ws) => ws.send(name), {
+    onRequest: (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(name);
+    },
+  });
+  return b.port;
+}
+
 export async function startHttpBackend(
   t: TestContext,
   handler: http.RequestListener,

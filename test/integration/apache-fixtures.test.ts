@@ -162,7 +162,7 @@ test('every fixture imports to YAML that validates, with and without --fix, each
       const result = loadApache(`${APACHE_FIXTURES}${name}`, { env, fix });
       const yaml = apacheToYaml(name, result);
       const routes = (result.data.routes as unknown[]).length;
-      assert.equal(yaml.match(/^ {2}# \S+:\d+ (ProxyPass|ProxyPassMatch|RewriteRule) /gm)?.length, routes, `${name}: one commented block per route`);
+      assert.equal(yaml.match(/^ {2}# \S+:\d+ (ProxyPass|ProxyPassMatch|RewriteRule|<VirtualHost) /gm)?.length, routes, `${name}: one commented block per route`);
       const config = loadAndCheckConfig(tempFile(t, name.replace(/\.conf$/, '.yaml'), yaml));
       assert.equal(config.routes.length, routes);
     }

@@ -205,7 +205,7 @@ test('cookie stickiness: the first answer sets the route cookie; requests and up
   const cookies = first.headers.getSetCookie();
   assert.ok(cookies.includes('app=1'), "the backend's own cookie is kept");
   const route = cookies.find((c) => c.startsWith('ROUTEID='));
-  assert.match(route ?? '', /^ROUTEID=[0-9a-z]+; Path=\/; HttpOnly; SameSite=Lax$/);
+  assert.match(route ?? '', /^ROUTEID=\.[0-9a-z]+; Path=\/; HttpOnly; SameSite=Lax$/);
   const pair = route!.split(';')[0]!;
   for (let i = 0; i < 8; i++) {
     const r = await get(port, '/', { cookie: `x=1; ${pair}` });
@@ -215,9 +215,9 @@ test('cookie stickiness: the first answer sets the route cookie; requests and up
   }
   // A new WebSocket client gets the cookie on the 101.
   const fresh = await connect(t, port);
-  assert.match(fresh.setCookie ?? '', /^ROUTEID=[0-9a-z]+; Path=\/; HttpOnly; SameSite=Lax$/);
+  assert.match(fresh.setCookie ?? '', /^ROUTEID=\.[0-9a-z]+; Path=\/; HttpOnly; SameSite=Lax$/);
   // Draining the member moves its clients, with a new cookie.
-  const stuck = registry.listMembers().find((m) => m.route === pair.split('=')[1])!;
+  const stuck = registry.listMembers().find((m) => m.route === pair.split('=.')[1])!;
   registry.setState('pool', stuck.url, 'draining');
   const moved = await get(port, '/', { cookie: pair });
   assert.notEqual(moved.body, first.body);

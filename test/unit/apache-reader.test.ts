@@ -199,7 +199,8 @@ test('virtual hosts: TLS listener from SSLEngine; name-based hosts on one port, 
   assert.equal(listen.length, 1);
   const tls = listen[0]!.tls as Route;
   assert.match(String(tls.certFile), /a\.pem$/);
-  assert.deepEqual(tls.sni, { 'b.example': { certFile: '/abs/b.pem', keyFile: '/abs/b.key' }, '*.b.example': { certFile: '/abs/b.pem', keyFile: '/abs/b.key' } });
+  assert.deepEqual(tls.names, ['a.example']);
+  assert.deepEqual(tls.hosts, [{ names: ['b.example', '*.b.example'], certFile: '/abs/b.pem', keyFile: '/abs/b.key' }]);
   assert.deepEqual(
     routesOf(r).map((x) => [x.host, x.path, x.exclude ?? x.backend]),
     [
@@ -210,9 +211,99 @@ test('virtual hosts: TLS listener from SSLEngine; name-based hosts on one port, 
   );
 });
 
-test('virtual hosts on different ports stop start-up until routes can be scoped to a listener', (t) => {
+test('TLS virtual hosts inherit SSL settings from the main server; a further one without ServerName is noted', (t) => {
+  const r = load(
+    t,
+    [
+      'Listen 443',
+      'SSLEngine on',
+      'SSLCertificateChainFile /abs/chain.pem',
+      '<VirtualHost *:443>',
+      '  ServerName a.example',
+      '  SSLCertificateFile /abs/a.pem',
+      '  SSLCertificateKeyFile /abs/a.key',
+      '  ProxyPass / ws://a:1/',
+      '</VirtualHost>',
+      '<VirtualHost *:443>',
+      '  ServerName b.example',
+      '  SSLCertificateFile /abs/b.pem',
+      '  SSLCertificateKeyFile /abs/b.key',
+      '  SSLCertificateChainFile /abs/b-chain.pem',
+      '  ProxyPass / ws://b:1/',
+      '</VirtualHost>',
+      '<VirtualHost *:443>',
+      '  SSLCertificateFile /abs/c.pem',
+      '  SSLCertificateKeyFile /abs/c.key',
+      '</VirtualHost>',
+    ].join('\n'),
+  );
+  const tls = (r.data.listen as Route[])[0]!.tls as Route;
+  assert.deepEqual(tls, {
+    names: ['a.example'],
+    certFile: '/abs/a.pem',
+    keyFile: '/abs/a.key',
+    chainFile: '/abs/chain.pem',
+    hosts: [{ names: ['b.example'], certFile: '/abs/b.pem', keyFile: '/abs/b.key', chainFile: '/abs/b-chain.pem' }],
+  });
+  assert.ok(at(r.notes, 'warning').some((n) => /^17 a TLS virtual host without ServerName is never chosen by SNI/.test(n)), at(r.notes, 'warning').join('\n'));
+});
+
+test('virtual hosts on different ports: each port\'s routes are scoped to its listener, named by its Listen', (t) => {
   const r = load(t, 'Listen 80\nListen 81\n<VirtualHost *:80>\nProxyPass / ws://a:1/\n</VirtualHost>\n<VirtualHost *:81>\nProxyPass / ws://b:1/\n</VirtualHost>\n');
-  assert.match(errors(r.notes).map((n) => n.message).join('\n'), /routes scoped to a listener are not supported yet/);
+  assert.deepEqual(errors(r.notes), []);
+  assert.deepEqual(r.data.listen, [{ address: ':80', name: '80' }, { address: ':81', name: '81' }]);
+  assert.deepEqual(routesOf(r).map((x) => [x.listener, x.backend]), [['80', 'ws://a:1/'], ['81', 'ws://b:1/']]);
+});
+
+test('a plain virtual host on :80 and TLS ones on :443: only the :443 listener gets TLS, each port its own routes', (t) => {
+  const r = load(
+    t,
+    [
+      'Listen 80',
+      'Listen 443',
+      '<VirtualHost *:80>',
+      '  ServerName a.example',
+      '  ProxyPass / ws://a:1/',
+      '</VirtualHost>',
+      '<VirtualHost *:443>',
+      '  ServerName b.example',
+      '  SSLEngine on',
+      '  SSLCertificateFile /abs/b.pem',
+      '  SSLCertificateKeyFile /abs/b.key',
+      '  ProxyPass / ws://b:1/',
+      '</VirtualHost>',
+      '<VirtualHost *:443>',
+      '  ServerName c.example',
+      '  SSLEngine on',
+      '  SSLCertificateFile /abs/c.pem',
+      '  SSLCertificateKeyFile /abs/c.key',
+      '  ProxyPass / ws://c:1/',
+      '</VirtualHost>',
+    ].join('\n'),
+  );
+  assert.deepEqual(errors(r.notes), []);
+  assert.deepEqual(r.data.listen, [
+    { address: ':80', name: '80' },
+    {
+      address: ':443',
+      name: '443',
+      tls: {
+        names: ['b.example'],
+        certFile: '/abs/b.pem',
+        keyFile: '/abs/b.key',
+        hosts: [{ names: ['c.example'], certFile: '/abs/c.pem', keyFile: '/abs/c.key' }],
+      },
+    },
+  ]);
+  assert.deepEqual(
+    routesOf(r).map((x) => [x.listener, x.host, x.exclude ?? x.backend]),
+    [
+      ['80', undefined, 'ws://a:1/'],
+      ['443', 'c.example', 'ws://c:1/'],
+      ['443', 'c.example', true],
+      ['443', undefined, 'ws://b:1/'],
+    ],
+  );
 });
 
 test('unbalanced sections are errors with their line', (t) => {

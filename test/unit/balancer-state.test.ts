@@ -18,9 +18,10 @@ function config(balancers: ConfigInput['balancers']): Config {
 
 const TWO = { pool: { members: [{ url: 'ws://127.0.0.1:9001' }, { url: 'ws://127.0.0.1:9002', weight: 3, route: 'b' }] } };
 
-function facts(cookie?: string): BalanceFacts {
+function facts(cookie?: string, target = '/'): BalanceFacts {
   return {
     clientIp: '127.0.0.1',
+    target,
     header: () => undefined,
     cookie: (name) => (name === 'WSPASS_ROUTE' ? cookie : undefined),
     query: () => undefined,
@@ -168,24 +169,39 @@ test('Retry-After: seconds until the soonest member leaves error, else a probe c
 
 test('sticky: a cookie naming a usable member wins; otherwise the strategy picks and the cookie is (re)set', () => {
   const { pool, table } = setup({ pool: { sticky: {}, members: [{ url: 'ws://a:1', route: 'a' }, { url: 'ws://b:1', route: 'b' }] } });
-  for (let i = 0; i < 5; i++) assert.deepEqual(pool.pick(facts('b')), { member: pool.members[1], setCookie: undefined });
-  assert.equal(pool.pick(facts('JSESSIONID123.a'))!.member.route, 'a', 'Apache convention: route after the last dot');
+  for (let i = 0; i < 5; i++) assert.deepEqual(pool.pick(facts('.b')), { member: pool.members[1], setCookie: undefined });
+  assert.equal(pool.pick(facts('JSESSIONID123.a'))!.member.route, 'a', 'Apache convention: route after the first dot');
   const fresh = pool.pick(facts())!;
-  assert.equal(fresh.setCookie, `WSPASS_ROUTE=${fresh.member.route}; Path=/; HttpOnly; SameSite=Lax`);
-  const unknown = pool.pick(facts('zzz'))!;
-  assert.ok(unknown.setCookie?.startsWith('WSPASS_ROUTE='));
+  assert.equal(fresh.setCookie, `WSPASS_ROUTE=.${fresh.member.route}; Path=/; HttpOnly; SameSite=Lax`);
+  const unknown = pool.pick(facts('zzz.q'))!;
+  assert.ok(unknown.setCookie?.startsWith('WSPASS_ROUTE=.'));
+  // A value without a dot names no route, as in Apache (the form earlier wspass versions set): rebalanced once.
+  assert.ok(pool.pick(facts('b'))!.setCookie?.startsWith('WSPASS_ROUTE=.'));
   table.setState(1, 'draining');
-  const moved = pool.pick(facts('b'))!;
+  const moved = pool.pick(facts('.b'))!;
   assert.equal(moved.member.route, 'a');
-  assert.equal(moved.setCookie, 'WSPASS_ROUTE=a; Path=/; HttpOnly; SameSite=Lax');
+  assert.equal(moved.setCookie, 'WSPASS_ROUTE=.a; Path=/; HttpOnly; SameSite=Lax');
+});
+
+test('sticky: the URL parameter (query or ;path parameter) is read before the cookie, as Apache does', () => {
+  const members = [{ url: 'ws://a:1', route: 'a' }, { url: 'ws://b:1', route: 'b' }];
+  const { pool } = setup({ pool: { sticky: { cookie: 'ROUTEID' }, members } });
+  const cookieA = (target: string): BalanceFacts => ({ ...facts(undefined, target), cookie: (n) => (n === 'ROUTEID' ? 'x.a' : undefined) });
+  assert.equal(pool.pick(cookieA('/app?ROUTEID=s.b&x=1'))!.member.route, 'b');
+  assert.equal(pool.pick(cookieA('/app;ROUTEID=s.b?x=1'))!.member.route, 'b');
+  assert.equal(pool.pick(cookieA('/app?other=1'))!.member.route, 'a', 'no parameter: the cookie');
+  assert.equal(pool.pick(cookieA('/app?ROUTEID=&x'))!.member.route, 'a', 'an empty parameter is no parameter');
+  const split = setup({ pool: { sticky: { cookie: 'JSESSIONID', param: 'jsessionid' }, members } }).pool;
+  assert.equal(split.pick(facts(undefined, '/x;jsessionid=abc.b'))!.member.route, 'b');
+  assert.equal(split.pick(facts(undefined, '/x;jsessionid=abc.b'))!.setCookie, undefined);
 });
 
 test('socketio preset: cookie stickiness on by default, round-robin for the first request', () => {
   const { pool } = setup({ pool: { strategy: 'socketio', members: [{ url: 'ws://a:1', route: 'a' }, { url: 'ws://b:1', route: 'b' }] } });
   const first = [pool.pick(facts())!, pool.pick(facts())!];
   assert.deepEqual(first.map((p) => p.member.route).sort(), ['a', 'b']);
-  assert.equal(first[0]!.setCookie?.split(';')[0], `WSPASS_ROUTE=${first[0]!.member.route}`);
-  assert.equal(pool.pick(facts('a'))!.member.route, 'a');
+  assert.equal(first[0]!.setCookie?.split(';')[0], `WSPASS_ROUTE=.${first[0]!.member.route}`);
+  assert.equal(pool.pick(facts('.a'))!.member.route, 'a');
 });
 
 test('bybusyness is global: tunnels opened through one thread steer the picks of another', () => {

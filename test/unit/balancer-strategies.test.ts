@@ -6,7 +6,7 @@ import { hashString } from '../../src/balancer/hash.js';
 import { LeastLoad } from '../../src/balancer/least-load.js';
 import { RendezvousHash, rendezvousPick } from '../../src/balancer/rendezvous-hash.js';
 import { SmoothRoundRobin } from '../../src/balancer/round-robin.js';
-import { cookieValue, StickyCookie } from '../../src/balancer/sticky-cookie.js';
+import { cookieValue, StickyCookie, urlParamValue } from '../../src/balancer/sticky-cookie.js';
 import type { BalanceFacts, BalancerMember, LoadView } from '../../src/balancer/types.js';
 import { backendOrigin } from '../helpers/route-fixtures.js';
 
@@ -23,7 +23,7 @@ function fakeLoad(weights: number[]): LoadView & { busyOf: number[]; bytesOf: nu
   return { busyOf, bytesOf, weight: (s) => weights[s]!, busy: (s) => busyOf[s]!, bytes: (s) => bytesOf[s]! };
 }
 
-const NO_FACTS: BalanceFacts = { clientIp: '127.0.0.1', header: () => undefined, cookie: () => undefined, query: () => undefined };
+const NO_FACTS: BalanceFacts = { clientIp: '127.0.0.1', target: '/', header: () => undefined, cookie: () => undefined, query: () => undefined };
 
 function counts(picks: BalancerMember[], n: number): number[] {
   const c = Array.from({ length: n }, () => 0);
@@ -169,13 +169,18 @@ test('cookies: a value is found among several, quotes removed, names matched exa
   assert.equal(cookieValue('flag; ROUTE=x', 'ROUTE'), 'x');
 });
 
-test('sticky cookie: the value or its part after the last dot names the route; Set-Cookie has the attributes', () => {
-  assert.deepEqual(StickyCookie.routesIn('b2'), ['b2']);
-  assert.deepEqual(StickyCookie.routesIn('SESSION123.b2'), ['SESSION123.b2', 'b2']);
-  assert.deepEqual(StickyCookie.routesIn('trailing.'), ['trailing.']);
+test('sticky value: the part after the first dot names the route; Set-Cookie has Apache\'s ".route" form', () => {
+  assert.equal(StickyCookie.routeIn('b2'), undefined);
+  assert.equal(StickyCookie.routeIn('SESSION123.b2'), 'b2');
+  assert.equal(StickyCookie.routeIn('.b2'), 'b2');
+  assert.equal(StickyCookie.routeIn('a.b.c'), 'b.c');
+  assert.equal(StickyCookie.routeIn('trailing.'), undefined);
+  assert.equal(urlParamValue('/p?a=1&ROUTE=s.b2&c', 'ROUTE'), 's.b2');
+  assert.equal(urlParamValue('/p;ROUTE=s.b2?x=1', 'ROUTE'), 's.b2');
+  assert.equal(urlParamValue('/p?ROUTE=', 'ROUTE'), undefined);
   assert.equal(
     new StickyCookie({ cookie: 'ROUTE', path: '/app', secure: true, maxAgeS: 600 }).setCookie('b2'),
-    'ROUTE=b2; Path=/app; HttpOnly; SameSite=Lax; Secure; Max-Age=600',
+    'ROUTE=.b2; Path=/app; HttpOnly; SameSite=Lax; Secure; Max-Age=600',
   );
-  assert.equal(new StickyCookie({ cookie: 'R', path: '/', secure: false }).setCookie('x'), 'R=x; Path=/; HttpOnly; SameSite=Lax');
+  assert.equal(new StickyCookie({ cookie: 'R', path: '/', secure: false }).setCookie('x'), 'R=.x; Path=/; HttpOnly; SameSite=Lax');
 });

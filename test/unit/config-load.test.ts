@@ -93,7 +93,7 @@ test('unknown key: points at the key, lists the allowed keys, suggests the close
   const err = failure(text);
   assert.deepEqual(err.message.split('\n'), [
     'wspass.yaml:5:5: routes[0].idleTimeout: unknown key "idleTimeout" (did you mean idleTimeoutMs?); allowed keys: ' +
-      'name, host, path, match, when, exclude, backend, upgrade, upgradeOnly, idleTimeoutMs, connectTimeoutMs, ' +
+      'name, host, listener, path, match, when, exclude, backend, upgrade, upgradeOnly, reverse, serverName, idleTimeoutMs, connectTimeoutMs, ' +
       'handshakeTimeoutMs, preserveHost, forwardedHeaders, async, asyncDelayMs, highWaterMarkBytes, tls',
   ]);
   assert.deepEqual(err.issues[0]?.path, ['routes', 0, 'idleTimeout']);
@@ -101,15 +101,15 @@ test('unknown key: points at the key, lists the allowed keys, suggests the close
 
 test('unknown key far from every allowed one gets no suggestion', () => {
   assert.deepEqual(lines(`colour: blue\nlisten: ":0"\n${ROUTE}`), [
-    'wspass.yaml:1:1: colour: unknown key "colour"; allowed keys: $schema, listen, maxHeaderBytes, headTimeoutMs, defaults, routes, balancers, admin, tunnel, shutdown, log',
+    'wspass.yaml:1:1: colour: unknown key "colour"; allowed keys: $schema, listen, maxHeaderBytes, maxRequestLineBytes, maxHeaderFieldBytes, maxHeaderFields, headTimeoutMs, defaults, routes, balancers, admin, tunnel, shutdown, log',
   ]);
 });
 
 test('unknown key inside a union member is found in the member the value was meant for', () => {
   const text = 'listen:\n  - address: ":0"\n    tls: { certFile: a.crt, keyfile: a.key }\n' + ROUTE;
   assert.deepEqual(lines(text), [
-    'wspass.yaml:3:10: listen[0].tls.keyFile: required key "keyFile" is missing; expected a string — PEM private key',
-    'wspass.yaml:3:29: listen[0].tls.keyfile: unknown key "keyfile" (did you mean keyFile?); allowed keys: certFile, keyFile, sni',
+    'wspass.yaml:3:10: listen[0].tls.keyFile: required key "keyFile" is missing; expected a string — PEM private key (SSLCertificateKeyFile)',
+    'wspass.yaml:3:29: listen[0].tls.keyfile: unknown key "keyfile" (did you mean keyFile?); allowed keys: certFile, keyFile, chainFile, names, hosts, sni',
   ]);
 });
 
@@ -203,7 +203,7 @@ test('anchors, aliases and merge keys: values are shared, errors still point int
     'listen: ":0"\nx-common: &common { idleTimeoutMs: 1000, async: true }\n' +
     'routes:\n  - { <<: *common, path: /a, backend: ws://b/ }\n';
   assert.deepEqual(lines(text), [
-    'wspass.yaml:2:1: ["x-common"]: unknown key "x-common"; allowed keys: $schema, listen, maxHeaderBytes, headTimeoutMs, defaults, routes, balancers, admin, tunnel, shutdown, log',
+    'wspass.yaml:2:1: ["x-common"]: unknown key "x-common"; allowed keys: $schema, listen, maxHeaderBytes, maxRequestLineBytes, maxHeaderFieldBytes, maxHeaderFields, headTimeoutMs, defaults, routes, balancers, admin, tunnel, shutdown, log',
   ]);
   const shared =
     'listen: ":0"\ndefaults: &d { idleTimeoutMs: 1000 }\n' +

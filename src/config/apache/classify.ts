@@ -93,17 +93,12 @@ const REFUSED: Readonly<Record<string, string>> = {
   scriptalias: 'wspass runs no CGI: proxy the path to an application server instead',
   sethandler: 'handlers (balancer-manager, server-status) are not supported: use `wspass status` and `wspass members`',
   proxyvia: 'Via headers are not added: remove the line (ProxyVia Off is the default)',
-  proxypassreversecookiedomain: 'Set-Cookie rewriting is not supported yet: set the cookie domain in the backend',
-  proxypassreversecookiepath: 'Set-Cookie rewriting is not supported yet: set the cookie path in the backend',
   proxyremote: 'forwarding through another proxy is not supported',
   proxyremotematch: 'forwarding through another proxy is not supported',
   proxyerroroverride: 'backend error pages are always relayed as they are',
   rewritemap: 'RewriteMap is not supported: route with RewriteCond %{HTTP:...} and RewriteRule [P] only',
   rewriteoptions: 'RewriteOptions is not supported: repeat the rules in each virtual host',
   rewritebase: 'RewriteBase applies to per-folder rules, which are not supported',
-  limitrequestline: 'request limits map to maxHeaderBytes (one limit for the whole head): set it in YAML',
-  limitrequestfieldsize: 'request limits map to maxHeaderBytes (one limit for the whole head): set it in YAML',
-  limitrequestfields: 'request limits map to maxHeaderBytes (one limit for the whole head): set it in YAML',
   limitrequestbody: 'request body limits are not supported',
 };
 

@@ -29,8 +29,21 @@ export interface RewriteRuleSpec {
   readonly origin: Origin;
 }
 
+/** One ProxyPassReverse (fake = the public path, real = the backend URL) or cookie map (from → to). */
+export interface ReverseSpec {
+  readonly kind: 'url' | 'cookieDomain' | 'cookiePath';
+  /** ProxyPassReverse: the public path; cookie maps: the backend's domain or path. */
+  readonly from: string;
+  /** ProxyPassReverse: the backend URL; cookie maps: the public domain or path. */
+  readonly to: string;
+  /** Set when the directive is inside <Location>: it applies to requests under this path. */
+  readonly location: string | undefined;
+  readonly origin: Origin;
+}
+
 /** Settings a virtual host takes from the main server unless it sets them. */
 export interface Settings {
+  serverName?: string;
   timeoutS?: number;
   proxyTimeoutS?: number;
   preserveHost?: boolean;
@@ -53,9 +66,12 @@ export interface ServerContext {
   readonly settings: Settings;
   readonly passes: ProxyPassRule[];
   readonly locationPasses: ProxyPassRule[];
+  /** ProxyPassReverse and its cookie variants, in file order (server level and <Location>). */
+  readonly reverses: ReverseSpec[];
   rewriteEngine: boolean;
   readonly rewrites: RewriteRuleSpec[];
-  tls: { engine: boolean; certFile?: string; keyFile?: string; origins: Origin[] };
+  /** SSL settings as written here; a virtual host inherits what it leaves unset from the main server. */
+  tls: { engine?: boolean; certFile?: string; keyFile?: string; chainFile?: string; origins: Origin[] };
 }
 
 export interface BalancerSpec {
@@ -73,7 +89,18 @@ export interface Gathered {
   readonly listens: { address: string; origin: Origin }[];
   /** Whether RequestReadTimeout header= was set, and to how many seconds. */
   headTimeoutS?: { seconds: number; origin: Origin };
+  /** LimitRequestLine / LimitRequestFieldSize / LimitRequestFields, when set. */
+  readonly limits: Partial<Record<RequestLimitKey, { value: number; origin: Origin }>>;
 }
+
+/** The config keys httpd's LimitRequest* directives set. */
+export type RequestLimitKey = 'maxRequestLineBytes' | 'maxHeaderFieldBytes' | 'maxHeaderFields';
+
+const LIMIT_DIRECTIVES: Readonly<Record<string, { key: RequestLimitKey; min: number; max: number }>> = {
+  limitrequestline: { key: 'maxRequestLineBytes', min: 64, max: 1024 * 1024 },
+  limitrequestfieldsize: { key: 'maxHeaderFieldBytes', min: 64, max: 1024 * 1024 },
+  limitrequestfields: { key: 'maxHeaderFields', min: 0, max: 10_000 },
+};
 
 function newContext(origin: Origin | undefined, ports: number[]): ServerContext {
   return {
@@ -83,9 +110,10 @@ function newContext(origin: Origin | undefined, ports: number[]): ServerContext 
     settings: { origins: [] },
     passes: [],
     locationPasses: [],
+    reverses: [],
     rewriteEngine: false,
     rewrites: [],
-    tls: { engine: false, origins: [] },
+    tls: { origins: [] },
   };
 }
 
@@ -115,7 +143,7 @@ export function parseDurationMs(text: string | undefined, unitless: 'seconds' = 
 
 export function gather(directives: readonly Directive[], notes: ApacheNote[]): Gathered {
   const main = newContext(undefined, []);
-  const out: Gathered = { main, vhosts: [], balancers: new Map(), listens: [] };
+  const out: Gathered = { main, vhosts: [], balancers: new Map(), listens: [], limits: {} };
   const note = (d: Origin, level: ApacheNote['level'], message: string) => notes.push({ file: d.file, line: d.line, directive: d.directive, level, message });
 
   const walk = (list: readonly Directive[], ctx: ServerContext, inLocation: string | undefined) => {
@@ -202,9 +230,13 @@ export function gather(directives: readonly Directive[], notes: ApacheNote[]): G
         out.listens.push({ address: a[0] ?? '', origin: d });
         if (a[1] !== undefined) note(d, 'ignored', `the protocol argument "${a[1]}" (TLS comes from SSLEngine On in the virtual host)`);
         return;
-      case 'servername':
-        if (a[0] !== undefined) ctx.names.unshift(a[0].replace(/^[a-z]+:\/\//i, '').replace(/:\d+$/, ''));
-        return;
+      case 'servername': {
+        if (a[0] === undefined) return note(d, 'error', 'ServerName needs a host name');
+        const name = a[0].replace(/^[a-z]+:\/\//i, '').replace(/:\d+$/, '');
+        ctx.names.unshift(name);
+        // X-Forwarded-Server carries it (a virtual host without one has the main server's).
+        return setting(ctx, d, 'serverName', name, 'a host name');
+      }
       case 'serveralias':
         ctx.names.push(...a);
         return;
@@ -219,7 +251,9 @@ export function gather(directives: readonly Directive[], notes: ApacheNote[]): G
         return;
       }
       case 'proxypassreverse':
-        return note(d, 'warning', 'ProxyPassReverse is not applied yet: Location, Content-Location and URI headers of answers are relayed as the backend wrote them');
+      case 'proxypassreversecookiedomain':
+      case 'proxypassreversecookiepath':
+        return reverse(d, lower, ctx, inLocation);
       case 'proxypreservehost':
         return setting(ctx, d, 'preserveHost', onOff(a[0]), 'On or Off');
       case 'proxyaddheaders':
@@ -239,6 +273,16 @@ export function gather(directives: readonly Directive[], notes: ApacheNote[]): G
           else note(d, 'error', `RequestReadTimeout "${w}" is not understood: write header=SECONDS`);
         }
         if (/-\d+|minrate/i.test(a.join(' '))) note(d, 'warning', 'the header= range and MinRate are not emulated: the first number is the whole time allowed for a request head');
+        return;
+      }
+      case 'limitrequestline':
+      case 'limitrequestfieldsize':
+      case 'limitrequestfields': {
+        const { key, min, max } = LIMIT_DIRECTIVES[lower]!;
+        const n = /^\d+$/.test(a[0] ?? '') ? Number(a[0]) : NaN;
+        if (!(n >= min && n <= max)) return note(d, 'error', `${d.name} expects a number from ${min} to ${max}`);
+        if (ctx !== main) note(d, 'warning', `${d.name} in a virtual host applies to every request in wspass (${key} is one limit for the process)`);
+        out.limits[key] = { value: n, origin: d };
         return;
       }
       case 'rewriteengine':
@@ -266,7 +310,9 @@ export function gather(directives: readonly Directive[], notes: ApacheNote[]): G
         ctx.tls.origins.push(d);
         return;
       case 'sslcertificatechainfile':
-        return note(d, 'error', 'SSLCertificateChainFile is not supported yet: append the chain to the SSLCertificateFile file (httpd 2.4.8+ reads it there too) and remove this line');
+        ctx.tls.chainFile = a[0];
+        ctx.tls.origins.push(d);
+        return;
       case 'sslproxyengine':
         return setting(ctx, d, 'sslProxyEngine', onOff(a[0]), 'On or Off');
       case 'sslproxyverify': {
@@ -295,6 +341,27 @@ export function gather(directives: readonly Directive[], notes: ApacheNote[]): G
         return note(d, 'error', `unknown directive ${d.name}: httpd would say "Invalid command" unless a module wspass does not emulate defines it; remove it, or do what it does in the backend`);
       }
     }
+  };
+
+  /** ProxyPassReverse [path] url, ProxyPassReverseCookieDomain/Path internal public; `interpolate` is refused. */
+  const reverse = (d: Directive, lower: string, ctx: ServerContext, inLocation: string | undefined) => {
+    const words = [...d.args];
+    if (words.length > 1 && words[words.length - 1]!.toLowerCase() === 'interpolate') {
+      return note(d, 'error', `${d.name} ... interpolate (environment variables in the mapping) is not supported: write the values out`);
+    }
+    if (lower !== 'proxypassreverse') {
+      if (words.length !== 2) return note(d, 'error', `${d.name} needs the backend's value and the public one`);
+      const kind = lower === 'proxypassreversecookiedomain' ? 'cookieDomain' : 'cookiePath';
+      ctx.reverses.push({ kind, from: words[0]!, to: words[1]!, location: inLocation, origin: d });
+      return;
+    }
+    // Inside <Location> the one-argument form takes the location as the public path (as ProxyPass does).
+    const [fake, real] = words.length === 1 && inLocation !== undefined ? [inLocation, words[0]!] : words;
+    if (words.length > 2 || fake === undefined || real === undefined) {
+      return note(d, 'error', inLocation === undefined ? 'ProxyPassReverse needs a path and a URL outside <Location>' : 'ProxyPassReverse takes a URL (or a path and a URL)');
+    }
+    if (!fake.startsWith('/')) return note(d, 'error', `ProxyPassReverse to "${fake}" is not supported: write the public path (the answer gets the scheme and host the client used)`);
+    ctx.reverses.push({ kind: 'url', from: fake, to: real, location: inLocation, origin: d });
   };
 
   const conds = new WeakMap<ServerContext, RewriteCondition[]>();

@@ -35,6 +35,7 @@ export function apacheToYaml(source: string, result: ApacheResult): string {
     } else {
       const lines = (result.origins.get(key) ?? []).map(from);
       if (key === 'defaults') lines.unshift(' timeouts: httpd Timeout (60 s unless set) and ProxyTimeout; idle = the larger of the two');
+      if (key === 'maxHeaderBytes') lines.unshift(' httpd has no limit on the whole head: LimitRequestLine + LimitRequestFields × LimitRequestFieldSize');
       comment(pair.key, lines);
     }
   }

@@ -30,7 +30,16 @@ export function loadApache(file: string, opts: ApacheOptions = {}): ApacheResult
   const mapped = mapApache(gathered, notes, { fix: opts.fix ?? false, serverRoot: opts.serverRoot ?? dirname(file) });
   // Problems of the whole config (no Listen, nothing proxied) are the main file's.
   const shown = relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file);
-  const placed = notes.map((n) => (n.file === '' ? { ...n, file: shown } : n));
+  // A main-server rule is mapped once per listener group it serves: say what it does once.
+  const seen = new Set<string>();
+  const placed = notes
+    .map((n) => (n.file === '' ? { ...n, file: shown } : n))
+    .filter((n) => {
+      const key = `${n.file}:${n.line}:${n.level}:${n.message}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
   placed.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
   return { ...mapped, notes: placed };
 }

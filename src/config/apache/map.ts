@@ -4,7 +4,7 @@
 // a virtual host's rules before the main server's, timeouts as httpd resolves them. With `fix`, the
 // tutorial mistakes diagnosed here are mapped as their likely intended form instead. Pure.
 import { isAbsolute, join } from 'node:path';
-import { parseDurationMs, type BalancerSpec, type Gathered, type ProxyPassRule, type RewriteRuleSpec, type ServerContext, type Settings } from './contexts.js';
+import { parseDurationMs, type BalancerSpec, type RequestLimitKey, type Gathered, type ProxyPassRule, type ReverseSpec, type RewriteRuleSpec, type ServerContext, type Settings } from './contexts.js';
 import type { ApacheNote, Origin } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -25,6 +25,7 @@ export interface Mapped {
 }
 
 const DEFAULT_TIMEOUT_S = 60; // httpd's Timeout default
+const MAX_HEAD_BYTES = 1024 * 1024; // the schema's largest maxHeaderBytes
 const SCHEME = /^(wss?|https?):\/\//i;
 const ONE_SLASH = /^(wss?|https?):\/(?!\/)/i;
 const SECURE = /^(wss|https):/i;
@@ -63,13 +64,54 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
   const fix = opts.fix === true;
   const main = g.main;
 
+  /**
+   * The TLS virtual hosts of one port: each TLS context (SSL settings inherited from the main server, as
+   * mod_ssl merges them), the first being the default, as httpd picks the first virtual host of an address
+   * for an unknown SNI name.
+   */
+  const listenerTls = (contexts: readonly ServerContext[]): Json | undefined => {
+    const hosts: Json[] = [];
+    for (const c of contexts) {
+      const t = {
+        engine: c.tls.engine ?? main.tls.engine,
+        certFile: c.tls.certFile ?? main.tls.certFile,
+        keyFile: c.tls.keyFile ?? main.tls.keyFile,
+        chainFile: c.tls.chainFile ?? main.tls.chainFile,
+      };
+      if (t.engine !== true) continue;
+      const at = c.origin ?? main.tls.origins[0];
+      const file = (f: string | undefined, what: string): string => {
+        if (f === undefined) {
+          if (at !== undefined) note(at, 'error', `SSLEngine On needs ${what}`);
+          return '';
+        }
+        return isAbsolute(f) ? f : join(opts.serverRoot, f);
+      };
+      const host: Json = {
+        ...(c.names.length > 0 && { names: [...c.names] }),
+        certFile: file(t.certFile, 'SSLCertificateFile'),
+        keyFile: file(t.keyFile, 'SSLCertificateKeyFile'),
+        ...(t.chainFile !== undefined && { chainFile: file(t.chainFile, 'SSLCertificateChainFile') }),
+      };
+      if (c.names.length === 0 && hosts.length > 0) {
+        if (at !== undefined) note(at, 'warning', 'a TLS virtual host without ServerName is never chosen by SNI (the first one of its address is the default)');
+        continue;
+      }
+      hosts.push(host);
+    }
+    const [first, ...rest] = hosts;
+    if (first === undefined) return undefined;
+    return rest.length > 0 ? { ...first, hosts: rest } : first;
+  };
+
   // ── listeners and which contexts serve each ────────────────────────────────────────────────────
   if (g.listens.length === 0) {
     notes.push({ file: '', line: 0, directive: '', level: 'error', message: 'no Listen directive: httpd would not start ("no listening sockets available"); add e.g. "Listen 80"' });
   }
   const listen: Json[] = [];
   const listenOrigins: Origin[] = [];
-  const groups = new Map<string, ServerContext[]>();
+  /** The servers of each listener group (the same servers on several ports share one), and its listeners. */
+  const groups = new Map<string, { contexts: ServerContext[]; listeners: string[] }>();
   for (const { address, origin } of g.listens) {
     const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:]+):)?(\d+)$/.exec(address);
     if (m === null) {
@@ -79,26 +121,16 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     const port = Number(m[2]);
     const served = g.vhosts.filter((v) => v.ports.includes(port));
     const contexts = served.length > 0 ? served : [main];
-    groups.set(contexts.map((c) => (c.origin === undefined ? 'main' : `${c.origin.file}:${c.origin.line}`)).join(','), contexts);
-    const entry: Json = { address: `${m[1] ?? ''}:${port}` };
-    const tlsHosts = served.filter((v) => v.tls.engine);
-    if (tlsHosts.length > 0) {
-      const first = tlsHosts[0]!;
-      const file = (f: string | undefined, what: string): string => {
-        if (f === undefined) {
-          note(first.origin!, 'error', `SSLEngine On needs ${what}`);
-          return '';
-        }
-        return isAbsolute(f) ? f : join(opts.serverRoot, f);
-      };
-      const tls: Json = { certFile: file(first.tls.certFile, 'SSLCertificateFile'), keyFile: file(first.tls.keyFile, 'SSLCertificateKeyFile') };
-      const sni: Json = {};
-      for (const v of tlsHosts.slice(1)) {
-        for (const name of v.names) sni[name] = { certFile: file(v.tls.certFile, 'SSLCertificateFile'), keyFile: file(v.tls.keyFile, 'SSLCertificateKeyFile') };
-      }
-      if (Object.keys(sni).length > 0) tls.sni = sni;
+    const groupKey = contexts.map((c) => (c.origin === undefined ? 'main' : `${c.origin.file}:${c.origin.line}`)).join(',');
+    const group = groups.get(groupKey) ?? { contexts, listeners: [] };
+    group.listeners.push(address);
+    groups.set(groupKey, group);
+    // Named by the Listen argument, so routes can be scoped to it (see below).
+    const entry: Json = { address: `${m[1] ?? ''}:${port}`, name: address };
+    const tls = listenerTls(contexts);
+    if (tls !== undefined) {
       entry.tls = tls;
-      listenOrigins.push(...tlsHosts.flatMap((v) => v.tls.origins));
+      listenOrigins.push(...main.tls.origins, ...contexts.flatMap((c) => (c === main ? [] : c.tls.origins)));
     }
     listen.push(entry);
     listenOrigins.push(origin);
@@ -108,10 +140,8 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       note(v.origin!, 'warning', `no Listen for port ${v.ports.join(', ')}: httpd never gives this virtual host a request, so its rules are left out`);
     }
   }
-  if (groups.size > 1) {
-    const where = [...groups.values()].map((cs) => cs.map((c) => (c.origin === undefined ? 'the main server' : `${c.origin.file}:${c.origin.line}`)).join(' + ')).join('; ');
-    notes.push({ file: '', line: 0, directive: '', level: 'error', message: `different listeners are served by different servers (${where}): routes scoped to a listener are not supported yet; split the config into one file per port and run one wspass each` });
-  }
+  // Listener names are needed only when different listeners serve different routes.
+  if (groups.size <= 1) for (const entry of listen) delete entry.name;
   origins.set('listen', listenOrigins);
 
   // ── defaults from the main server ──────────────────────────────────────────────────────────────
@@ -127,6 +157,7 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     return { idleTimeoutMs: idleMs, connectTimeoutMs: connectMs, handshakeTimeoutMs: backendS * 1000 };
   };
   const routeOptions = (s: Settings, params?: ReadonlyMap<string, string>): Json => ({
+    ...(s.serverName !== undefined && { serverName: s.serverName }),
     ...timeouts(s, params),
     preserveHost: s.preserveHost ?? false,
     forwardedHeaders: s.addHeaders ?? true,
@@ -138,6 +169,20 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
   if (g.headTimeoutS !== undefined) {
     data.headTimeoutMs = g.headTimeoutS.seconds * 1000;
     origins.set('headTimeoutMs', [g.headTimeoutS.origin]);
+  }
+  // httpd's LimitRequest* (its defaults are wspass's), and no limit on the whole head beyond what they
+  // allow together: maxHeaderBytes is set to that sum (at most the schema's 1 MiB).
+  const limit = (key: RequestLimitKey, fallback: number): number => g.limits[key]?.value ?? fallback;
+  for (const [key, { value, origin }] of Object.entries(g.limits)) {
+    data[key] = value;
+    origins.set(key, [origin]);
+  }
+  const fields = limit('maxHeaderFields', 100);
+  const allowed = limit('maxRequestLineBytes', 8190) + (fields === 0 ? Infinity : fields) * limit('maxHeaderFieldBytes', 8190);
+  data.maxHeaderBytes = Math.min(MAX_HEAD_BYTES, allowed);
+  if (allowed > MAX_HEAD_BYTES) {
+    const o = g.limits.maxHeaderFields?.origin ?? g.limits.maxHeaderFieldBytes?.origin ?? g.limits.maxRequestLineBytes!.origin;
+    note(o, 'warning', `these limits allow a request head of ${fields === 0 ? 'any size' : `${allowed} bytes`}; wspass reads at most ${MAX_HEAD_BYTES} (maxHeaderBytes), a larger head gets 431`);
   }
   data.defaults = defaults;
   origins.set('defaults', mainSettings.origins);
@@ -183,8 +228,57 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     origins.set(key, from);
   };
 
+  /** Location-scoped reverse lines already said to be partly applied. */
+  const partlyNoted = new Set<Origin>();
+  /**
+   * The route's `reverse` from the ProxyPassReverse lines that apply to its requests (httpd merges them per
+   * request: the main server's, the virtual host's, then those of the <Location> sections around the
+   * request path, the first that matches winning), and the lines it came from.
+   */
+  const reverseOf = (route: Json, specs: readonly ReverseSpec[], key: string): { value: Json; from: Origin[] } | undefined => {
+    const path = typeof route.path === 'string' ? route.path : undefined;
+    const urls: Json[] = [];
+    const cookieDomain: Json = {};
+    const cookiePath: Json = {};
+    const from: Origin[] = [];
+    for (const spec of specs) {
+      if (spec.location !== undefined && (path === undefined || !within(path, spec.location))) {
+        // Some of this route's requests may lie under the location: the rule cannot follow them there.
+        if ((path === undefined || within(spec.location, path)) && !partlyNoted.has(spec.origin)) {
+          partlyNoted.add(spec.origin);
+          note(spec.origin, 'warning', `applies to routes whose path lies in <Location ${spec.location}>; requests under it that ${key} (${path ?? String(route.match)}) proxies are not rewritten (wspass maps answers per route)`);
+        }
+        continue;
+      }
+      if (spec.kind === 'cookieDomain') cookieDomain[spec.from] ??= spec.to;
+      else if (spec.kind === 'cookiePath') cookiePath[spec.from] ??= spec.to;
+      else {
+        const b = /^balancer:\/\/([^/]+)/i.exec(spec.to);
+        if (b !== null && !g.balancers.has(b[1]!)) {
+          if (!partlyNoted.has(spec.origin)) note(spec.origin, 'warning', `no <Proxy "balancer://${b[1]!}"> defines this balancer: httpd compares the URL literally, so it never matches`);
+          partlyNoted.add(spec.origin);
+          continue;
+        }
+        if (b !== null) usedBalancers.add(b[1]!);
+        urls.push({ url: spec.to, path: spec.from });
+      }
+      from.push(spec.origin);
+    }
+    if (from.length === 0) return undefined;
+    const value: Json = {};
+    if (urls.length > 0) value.urls = urls;
+    if (Object.keys(cookieDomain).length > 0) value.cookieDomain = cookieDomain;
+    if (Object.keys(cookiePath).length > 0) value.cookiePath = cookiePath;
+    return { value, from };
+  };
+
   const scopedRoutes = (ctx: ServerContext, host: string[] | undefined) => {
     const s = effective(ctx, main);
+    const level = (list: readonly ReverseSpec[], inLocation: boolean) => list.filter((r) => (r.location !== undefined) === inLocation);
+    const reverseSpecs =
+      ctx === main
+        ? [...level(main.reverses, false), ...level(main.reverses, true)]
+        : [...level(main.reverses, false), ...level(ctx.reverses, false), ...level(main.reverses, true), ...level(ctx.reverses, true)];
     const opts = routeOptions(s);
     const hostKey = host === undefined ? {} : { host: host.length === 1 ? host[0]! : host };
     const differing = (o: Json): Json => Object.fromEntries(Object.entries(o).filter(([k, v]) => defaults[k] !== v));
@@ -212,6 +306,11 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       if (s.wsFallbackOff === true && /^wss?:/i.test(checked.url)) {
         // The legacy translate-time veto: a ws:// rule is skipped for a request without Upgrade.
         r.when = { header: { ...((r.when as Json | undefined)?.header as Json | undefined), upgrade: '' } };
+      }
+      const reverse = reverseOf(r, reverseSpecs, key);
+      if (reverse !== undefined) {
+        r.reverse = reverse.value;
+        from.push(...reverse.from);
       }
       push(r, from);
     };
@@ -248,7 +347,13 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       if (folded === undefined) return note(o, 'error', 'RewriteRule [NC] on a pattern with letters inside [...] or escapes is not supported: write the case variants out');
       pattern = folded;
     }
-    if (/%\{|%[0-9]/.test(rule.target)) return note(o, 'error', 'a %{VAR} or %n in the RewriteRule target is not supported yet: use $n from the rule pattern');
+    if (/%\{/.test(rule.target)) return note(o, 'error', 'a %{VAR} in the RewriteRule target is not supported yet: use $n from the rule pattern, or %n from a RewriteCond');
+    const conditionRefs = /%[0-9]/.test(rule.target);
+    if (conditionRefs) {
+      // %n is always a back-reference in mod_rewrite; in a wspass backend "%1a" would read as an encoded byte.
+      if (/%[0-9][0-9A-Fa-f]/.test(rule.target)) return note(o, 'error', 'a %n followed by a hex digit (e.g. "%1a") is not supported: wspass would read it as a percent-encoded byte; put a "/" or another character after it');
+      if (/^[a-z]+:\/\/[^/?]*%[0-9]/i.test(rule.target)) return note(o, 'error', 'a %n in the host of the RewriteRule target is not supported: a route has one backend host; use %n in the path or query');
+    }
     const header: Json = {};
     const extra: Origin[] = [];
     const key = `routes.${routes.length}`;
@@ -299,7 +404,10 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     }
     if (chain.length > 0) chains.push(chain); // a trailing [OR] ORs with nothing more
     const any: Json[] = [];
-    for (const ch of chains) {
+    // For %n: where the [OR] group is, and the last header condition that captures (a positive one).
+    let anyAt = -1;
+    let lastPositiveAt = -1;
+    for (const [at, ch] of chains.entries()) {
       if (ch.some((i) => i.kind === 'always')) continue;
       const tests = ch.filter((i): i is Item & { kind: 'test'; name: string; pat: string; origin: Origin } => i.kind === 'test');
       if (tests.length === 0) return note(o, 'warning', 'this rule never applies (a condition on an undefined map never matches): no route is made for it');
@@ -307,10 +415,17 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         const t = tests[0]!;
         if (header[t.name] !== undefined) return note(t.origin, 'error', `two conditions on ${t.name} in one rule are not supported yet: join them into one pattern`);
         header[t.name] = t.pat;
+        if (!t.pat.startsWith('!')) lastPositiveAt = at;
       } else {
         if (any.length > 0) return note(tests[0]!.origin, 'error', 'more than one [OR] group in a rule is not supported yet: split the rule in two');
         any.push(...tests.map((t) => ({ header: { [t.name]: t.pat } })));
+        if (tests.some((t) => !t.pat.startsWith('!'))) anyAt = at;
       }
+    }
+    // httpd's %n are the groups of the last condition that matched, in file order; wspass takes the [OR]
+    // group's first, then the other conditions': the same unless a capturing condition precedes the group.
+    if (conditionRefs && anyAt !== -1 && lastPositiveAt !== -1 && lastPositiveAt < anyAt) {
+      return note(o, 'error', 'with %n, a condition before the [OR] group would give wspass different groups than httpd: put the [OR] conditions first (the rule applies the same)');
     }
     const route: Json = { match: pattern };
     if (Object.keys(header).length > 0 || any.length > 0) route.when = { ...(Object.keys(header).length > 0 && { header }), ...(any.length > 0 && { any }) };
@@ -351,10 +466,10 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     }
   };
 
-  // Which contexts serve requests: one listener group (see the check above).
-  const served = [...groups.values()][0] ?? [main];
-  if (served.length === 1) scopedRoutes(served[0]!, undefined);
-  else {
+  // Which contexts serve requests on which listeners: each group's routes, scoped to its listeners when
+  // the groups differ (a <VirtualHost *:8080> serves only port 8080, as in httpd).
+  const serveGroup = (served: ServerContext[]) => {
+    if (served.length === 1) return scopedRoutes(served[0]!, undefined);
     // Name-based virtual hosts: the first is the default, so it goes last and unscoped; each other one
     // ends with an exclusion for its names, so its unmatched requests get 404 as in httpd.
     for (const v of served.slice(1)) {
@@ -366,6 +481,15 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       push({ host: v.names.length === 1 ? v.names[0]! : v.names, path: '/', exclude: true }, [v.origin!]);
     }
     scopedRoutes(served[0]!, undefined);
+  };
+  if (groups.size <= 1) serveGroup([...groups.values()][0]?.contexts ?? [main]);
+  else {
+    for (const { contexts, listeners } of groups.values()) {
+      const first = routes.length;
+      serveGroup(contexts);
+      const listener = listeners.length === 1 ? listeners[0]! : listeners;
+      for (let i = first; i < routes.length; i++) routes[i] = { listener, ...routes[i] };
+    }
   }
   if (routes.length === 0) {
     notes.push({ file: '', line: 0, directive: '', level: 'error', message: 'no ProxyPass, ProxyPassMatch or RewriteRule [P] reaches a listener: nothing would be proxied' });
@@ -428,13 +552,14 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         if (['byrequests', 'bybusyness', 'bytraffic'].includes(v.toLowerCase())) b.strategy = v.toLowerCase();
         else note(o, 'error', `lbmethod=${v} is not supported: byrequests, bybusyness or bytraffic`);
       } else if (k === 'stickysession') {
+        // httpd reads the URL parameter (the cookie's name unless "COOKIE|param") before the cookie.
         const [cookie, param] = v.split('|');
-        b.sticky = { cookie };
-        if (param !== undefined) note(o, 'warning', `the URL parameter part "${param}" of stickysession is not read yet: only the cookie`);
-        else note(o, 'warning', `stickiness from a "${v}=" URL parameter is not read yet: only the cookie`);
+        b.sticky = { cookie, ...(param !== undefined && param !== cookie && { param }) };
       } else if (k === 'maxattempts') b.maxAttempts = Math.min(20, Number(v) + 1);
       else if (k === 'nofailover') {
         if (v.toLowerCase() === 'on') note(o, 'error', 'nofailover=On is not supported yet: a request whose sticky member is down goes to another member');
+      } else if (k === 'scolonpathdelim') {
+        if (v.toLowerCase() === 'on') note(o, 'warning', 'scolonpathdelim=On is not emulated: a sticky URL parameter value runs to the next "?" or "&", not ";"');
       } else if (k === 'stickysessionsep') {
         if (v !== '.') note(o, 'error', 'stickysessionsep other than "." is not supported');
       } else if (k === 'timeout') note(o, 'warning', 'balancer timeout= is not emulated: with no usable member wspass answers 503 at once');
@@ -448,6 +573,12 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
   }
 
   return { data, origins, corrections };
+}
+
+/** Whether URL path `inner` lies in `outer` (a prefix at a segment boundary, as <Location> matches). */
+function within(inner: string, outer: string): boolean {
+  if (!inner.startsWith(outer)) return false;
+  return outer.endsWith('/') || inner.length === outer.length || inner[outer.length] === '/';
 }
 
 /** `pattern` with an empty group appended and `target` with that group in its path; undefined past $9. */
