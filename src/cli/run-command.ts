@@ -133,7 +133,7 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
     const started = await startAdminServer(
       {
         supervisor,
-        metrics: createMetrics(() => supervisor.status().counters),
+        metrics: createMetrics(() => supervisor.status()),
         log,
         reload,
         handlers: [balancerRoutes(() => balancer.registry)],

@@ -1,11 +1,33 @@
-// Prometheus metrics of the whole process, read from the shared counters at scrape time (prom-client
-// collect callbacks): the primary never asks the workers anything.
+// Prometheus metrics of the whole process, read from the shared counters and the supervisor's view of
+// its workers at scrape time (prom-client collect callbacks): the primary never asks the workers anything.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CounterSnapshot } from '../workers/shared-counters.js';
+import type { WorkerStatus } from '../workers/supervisor.js';
 
-export function createMetrics(snapshot: () => CounterSnapshot): Registry {
+/** What a scrape reads: the supervisor's status (workers as they reported themselves, shared counters). */
+export interface MetricsSource {
+  readonly workers: readonly Pick<WorkerStatus, 'id' | 'engine'>[];
+  readonly counters: CounterSnapshot;
+}
+
+export function createMetrics(status: () => MetricsSource): Registry {
+  const snapshot = () => status().counters;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'wspass_process_' });
+
+  // The tunnel engine of each worker as an info metric (value 1, the facts in labels), so a dashboard or
+  // an alert can see a worker that fell back to the JavaScript engine. A worker that has not reported
+  // ready yet has no engine and no series.
+  new Gauge({
+    name: 'wspass_worker_info',
+    help: 'Tunnel engine of each worker thread (always 1)',
+    labelNames: ['worker', 'engine'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of status().workers) if (w.engine !== undefined) this.set({ worker: String(w.id), engine: w.engine }, 1);
+    },
+  });
 
   new Gauge({
     name: 'wspass_tunnels_active',
