@@ -180,3 +180,24 @@ export function wsHandshake(path: string, extra: Record<string, string> = {}): s
   };
   return `GET ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
 }
+
+/**
+ * Opens a tunnel through the proxy at `port` with a raw client that answers a FIN with a FIN; resolves
+ * once the 101 and `greeting` (what the backend sends right after it) arrived. Destroyed when the test ends.
+ */
+export async function rawTunnel(t: TestContext, port: number, greeting: string, path = '/'): Promise<net.Socket> {
+  const s = net.connect({ port, host: '127.0.0.1' });
+  s.on('error', () => undefined);
+  t.after(() => s.destroy());
+  s.write(wsHandshake(path));
+  const got = (await readUntil(s, (b) => b.toString('latin1').endsWith(`\r\n\r\n${greeting}`))).toString('latin1');
+  if (!got.startsWith('HTTP/1.1 101 ') || !got.endsWith(greeting)) throw new Error(`no tunnel: ${JSON.stringify(got)}`);
+  return s;
+}
+
+/** Writes `text` into a tunnel to an echo backend; resolves with what came back (as many bytes). */
+export async function echoThrough(s: net.Socket, text: string): Promise<string> {
+  const reply = readUntil(s, (b) => b.length >= text.length);
+  s.write(text);
+  return (await reply).toString('latin1');
+}

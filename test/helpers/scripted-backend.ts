@@ -52,3 +52,16 @@ export function headerPairs(head: string): [string, string][] {
 export function headerValues(head: string, name: string): string[] {
   return headerPairs(head).filter(([n]) => n === name).map(([, v]) => v);
 }
+
+/**
+ * A raw byte-level echo backend: answers every upgrade with a 101 and `greeting` right after it (so a
+ * client knows the tunnel is up and which backend it reached), then echoes; a FIN is answered with a FIN.
+ * Tunnel byte counts through it are exact (no framing).
+ */
+export function switchEchoBackend(t: TestContext, greeting: string): Promise<ScriptedBackend> {
+  return scriptedBackend(t, (s) => {
+    s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n${greeting}`);
+    s.on('data', (d: Buffer) => s.write(d));
+    s.on('end', () => s.end());
+  });
+}

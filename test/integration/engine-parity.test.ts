@@ -6,7 +6,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
-import net from 'node:net';
 import { pino } from 'pino';
 import { MemberTable } from '../../src/balancer/member-table.js';
 import { BalancerRegistry } from '../../src/balancer/registry.js';
@@ -14,28 +13,14 @@ import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { composeRoutes } from '../../src/server/compose-routes.js';
 import { ProxyServer } from '../../src/server/proxy-server.js';
 import { loadNative } from '../../src/tunnel/native-addon.js';
-import { hasHead, readUntil, startRawBackend, wsHandshake } from '../helpers/peers.js';
+import { echoThrough, rawTunnel } from '../helpers/peers.js';
+import { switchEchoBackend } from '../helpers/scripted-backend.js';
 
 type Engine = 'native' | 'js';
 const native = loadNative();
 const ENGINES: readonly Engine[] = ['native', 'js'];
 const skipFor = (engine: Engine) =>
   engine === 'native' && native.addon === undefined && process.env.CI !== 'true' ? `native addon not available: ${native.error}` : false;
-
-const SWITCH = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n';
-
-/** A raw backend: answers the upgrade with `greeting` after the 101, then echoes; a FIN is answered with a FIN. */
-async function echoBackend(t: TestContext, greeting: string) {
-  return startRawBackend(t, (s) => {
-    void readUntil(s, hasHead).then((buf) => {
-      s.write(SWITCH + greeting);
-      const rest = buf.subarray(buf.indexOf('\r\n\r\n') + 4);
-      if (rest.length > 0) s.write(rest);
-      s.on('data', (d: Buffer) => s.write(d));
-      s.on('end', () => s.end());
-    });
-  });
-}
 
 interface Closed {
   msg: string;
@@ -73,38 +58,20 @@ async function startProxy(t: TestContext, engine: Engine, input: Omit<ConfigInpu
   return { proxy, port: addr!.port, lines, nClosed, registry: new BalancerRegistry(table, routes.balancers.values()) };
 }
 
-/** Opens a tunnel with a raw client (it answers a FIN with a FIN); resolves once `greeting` arrived. */
-async function openTunnel(t: TestContext, port: number, greeting: string): Promise<net.Socket> {
-  const s = net.connect({ port, host: '127.0.0.1' });
-  s.on('error', () => undefined);
-  t.after(() => s.destroy());
-  s.write(wsHandshake('/'));
-  const got = await readUntil(s, (b) => b.toString('latin1').endsWith(`\r\n\r\n${greeting}`));
-  assert.match(got.toString('latin1'), /^HTTP\/1\.1 101 /);
-  return s;
-}
-
-/** Writes `text` through the tunnel and resolves once the backend's echo of it came back. */
-async function send(s: net.Socket, text: string): Promise<void> {
-  const reply = readUntil(s, (b) => b.length >= text.length);
-  s.write(text);
-  assert.equal((await reply).toString('latin1'), text);
-}
-
 for (const engine of ENGINES) {
   const skip = skipFor(engine);
 
   test(`${engine}: the tunnel closed line has the reason, the duration and the bytes each way; idle-timeout is a reason too`, { skip }, async (t) => {
-    const backend = await echoBackend(t, 'hi');
+    const backend = await switchEchoBackend(t, 'hi');
     const { proxy, port, lines, nClosed } = await startProxy(t, engine, {
       routes: [
         { name: 'idle', path: '/idle', backend: `ws://127.0.0.1:${backend.port}/`, idleTimeoutMs: 150 },
         { name: 'held', path: '/', backend: `ws://127.0.0.1:${backend.port}/` },
       ],
     });
-    const s = await openTunnel(t, port, 'hi');
+    const s = await rawTunnel(t, port, 'hi');
     assert.deepEqual([...proxy.liveTunnels()].map(([tunnel, route]) => [tunnel.engine, route]), [[engine, 'held']]);
-    await send(s, 'x'.repeat(1000));
+    assert.equal(await echoThrough(s, 'x'.repeat(1000)), 'x'.repeat(1000));
     // Held open a while, so the duration shows it was measured from the start, not at the close.
     await new Promise((r) => setTimeout(r, 120));
     s.end();
@@ -117,11 +84,8 @@ for (const engine of ENGINES) {
     assert.equal(held.bytesToClient, 2 + 1000);
     assert.ok(held.durationMs >= 110 && held.durationMs < 5_000, `durationMs ${held.durationMs}`);
 
-    const idle = net.connect({ port, host: '127.0.0.1' });
-    idle.on('error', () => undefined);
-    t.after(() => idle.destroy());
-    idle.write(wsHandshake('/idle'));
-    idle.resume(); // read to the proxy's FIN: a paused socket never sees it, so never closes
+    // The tunnel stays flowing after the greeting, so the proxy's FIN is read and the socket closes.
+    const idle = await rawTunnel(t, port, 'hi', '/idle');
     await once(idle, 'close');
     await nClosed(2);
     assert.equal(lines[1]!.route, 'idle');
@@ -130,20 +94,20 @@ for (const engine of ENGINES) {
   });
 
   test(`${engine}: balancer members count open tunnels (bybusyness) and their bytes at close (bytraffic)`, { skip }, async (t) => {
-    const [a, b] = await Promise.all([echoBackend(t, 'a'), echoBackend(t, 'b')]);
+    const [a, b] = await Promise.all([switchEchoBackend(t, 'a'), switchEchoBackend(t, 'b')]);
     const { port, registry, lines, nClosed } = await startProxy(t, engine, {
       routes: [{ path: '/', backend: 'balancer://pool/' }],
       balancers: { pool: { strategy: 'bytraffic', members: [{ url: `ws://127.0.0.1:${a.port}` }, { url: `ws://127.0.0.1:${b.port}` }] } },
     });
-    const first = await openTunnel(t, port, 'a');
+    const first = await rawTunnel(t, port, 'a');
     assert.deepEqual(registry.listMembers().map((m) => m.activeTunnels), [1, 0]);
-    await send(first, 'y'.repeat(4096));
+    assert.equal(await echoThrough(first, 'y'.repeat(4096)), 'y'.repeat(4096));
     first.end();
     await nClosed(1);
     assert.equal(lines[0]!.member, `ws://127.0.0.1:${a.port}`);
     assert.deepEqual(registry.listMembers().map((m) => [m.activeTunnels, m.bytes]), [[0, 4096 + 1 + 4096], [0, 0]]);
     // bytraffic: the member that carried bytes is not picked next; the table counts the new tunnel there.
-    const second = await openTunnel(t, port, 'b');
+    const second = await rawTunnel(t, port, 'b');
     assert.deepEqual(registry.listMembers().map((m) => m.activeTunnels), [0, 1]);
     second.end();
     await nClosed(2);
@@ -151,9 +115,9 @@ for (const engine of ENGINES) {
   });
 
   test(`${engine}: drain closes open tunnels spread over the window, FIN both ways, reason "closed"`, { skip }, async (t) => {
-    const backend = await echoBackend(t, 'hi');
+    const backend = await switchEchoBackend(t, 'hi');
     const { proxy, port, lines, nClosed } = await startProxy(t, engine, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
-    const sockets = await Promise.all(Array.from({ length: 6 }, () => openTunnel(t, port, 'hi')));
+    const sockets = await Promise.all(Array.from({ length: 6 }, () => rawTunnel(t, port, 'hi')));
     assert.ok([...proxy.liveTunnels()].every(([tunnel]) => tunnel.engine === engine));
     const endedAt: number[] = [];
     // Each client sees the proxy's FIN (the raw client answers it): a close, not a reset.
@@ -169,18 +133,18 @@ for (const engine of ENGINES) {
   });
 
   test(`${engine}: reload never touches an open tunnel, even one that changes the engine`, { skip }, async (t) => {
-    const [a, b] = await Promise.all([echoBackend(t, 'A'), echoBackend(t, 'B')]);
+    const [a, b] = await Promise.all([switchEchoBackend(t, 'A'), switchEchoBackend(t, 'B')]);
     const other: Engine = engine === 'native' ? 'js' : 'native';
     const { proxy, port, lines, nClosed } = await startProxy(t, engine, { routes: [{ name: 'r', path: '/', backend: `ws://127.0.0.1:${a.port}/` }] });
-    const old = await openTunnel(t, port, 'A');
-    await send(old, 'before');
+    const old = await rawTunnel(t, port, 'A');
+    assert.equal(await echoThrough(old, 'before'), 'before');
     const next = configSchema.parse({
       listen: '127.0.0.1:0',
       tunnel: { engine: skipFor(other) === false ? other : engine },
       routes: [{ name: 'r', path: '/', backend: `ws://127.0.0.1:${b.port}/`, idleTimeoutMs: 50 }],
     });
     proxy.reload(next);
-    const fresh = await openTunnel(t, port, 'B');
+    const fresh = await rawTunnel(t, port, 'B');
     const live = [...proxy.liveTunnels()].map(([tunnel]) => tunnel.engine);
     assert.deepEqual(live, [engine, next.tunnel.engine], 'the open tunnel keeps its engine; the new one runs the new config');
     // The new tunnel runs the new settings (idle for 50 ms: closed); the old one, idle just as long, keeps
@@ -188,7 +152,7 @@ for (const engine of ENGINES) {
     await once(fresh, 'close');
     await nClosed(1);
     assert.equal(lines[0]!.reason, 'idle-timeout');
-    await send(old, 'after');
+    assert.equal(await echoThrough(old, 'after'), 'after');
     assert.equal(lines.length, 1, 'only the new tunnel was closed');
     old.end();
     await nClosed(2);
