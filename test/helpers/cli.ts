@@ -62,6 +62,8 @@ export interface SpawnedProxy {
   readonly admin: string | undefined;
   /** The config file the process runs with (rewrite it and reload to change routes). */
   readonly file: string;
+  /** What it printed on stdout up to its `listening` (and `admin listening`) line: the start-up log. */
+  readonly startup: string;
 }
 
 /**
@@ -83,7 +85,7 @@ export async function spawnProxy(
   });
   const wantAdmin = 'admin' in config;
   const m = await waitForLine(child, wantAdmin ? /"port":(\d+)[^\n]*"msg":"listening"[\s\S]*"admin":"([^"]+)"/ : /"port":(\d+)[^\n]*"msg":"listening"/);
-  return { child, port: Number(m[1]), admin: m[2], file };
+  return { child, port: Number(m[1]), admin: m[2], file, startup: m.input };
 }
 
 /** Resident set size of a process, in bytes, from /proc. */
