@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, spawnProxy } from '../helpers/cli.js';
 import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
+import { testTunnelEngine } from '../helpers/proxy.js';
 
 test('bybusyness is global across 2 workers, and a CLI drain sends a member no new tunnels', async (t) => {
   const a = await startWsBackend(t, {}, (ws) => ws.on('message', (d: Buffer) => ws.send(`A:${d.toString()}`)));
@@ -15,6 +16,8 @@ test('bybusyness is global across 2 workers, and a CLI drain sends a member no n
       listen: '127.0.0.1:0',
       admin: { listen: '127.0.0.1:0' },
       log: { level: 'warn' },
+      // native with CI=true: busyness counts native tunnels of every worker
+      tunnel: { engine: testTunnelEngine() },
       routes: [{ path: '/', backend: 'balancer://pool/' }],
       balancers: {
         pool: {

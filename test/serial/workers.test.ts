@@ -7,6 +7,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { adminStatus, rssOf, spawnProxy, waitForStatus } from '../helpers/cli.js';
 import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
+import { testTunnelEngine } from '../helpers/proxy.js';
 
 async function echo(ws: WebSocket, text: string): Promise<string> {
   const reply = nextMessage(ws);
@@ -19,6 +20,8 @@ function config(backendPort: number, extra: object = {}) {
     listen: '127.0.0.1:0',
     admin: { listen: '127.0.0.1:0' },
     log: { level: 'warn' },
+    // native with CI=true: crash, reload and drain are shown on the engine users get by default
+    tunnel: { engine: testTunnelEngine() },
     routes: [{ name: 'echo', path: '/', backend: `ws://127.0.0.1:${backendPort}/` }],
     ...extra,
   };
