@@ -9,6 +9,13 @@ import type { ApacheNote, Origin } from './types.js';
 
 type Json = Record<string, unknown>;
 
+/** A fixed answer where httpd answers every request of a rule with one status. */
+type Respond = { readonly respond: number; readonly why: string };
+/** Makes the route(s) of one rule: `target` is the backend URL as written, or a fixed answer. */
+type WithTarget = (route: Json, target: string | Respond, params: ReadonlyMap<string, string>, o: Origin, extra: Origin[], extraFirst?: boolean) => void;
+/** What a one-slash RewriteRule target does in httpd; undefined when an error was noted. */
+type SelfRequest = (target: string, o: Origin) => Respond | { readonly url: string; readonly params: ReadonlyMap<string, string>; readonly why: string } | undefined;
+
 export interface MapOptions {
   /** Map the diagnosed mistakes as their intended form (import-apache --fix). */
   readonly fix?: boolean;
@@ -193,30 +200,39 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
 
   /** The backend as httpd would use it, or a reason it cannot be proxied (then an exclusion route). */
   const slashNoted = new Set<Origin>();
-  /** The one-slash URL diagnosis, once per line; returns the URL to use (corrected with --fix). */
+  /**
+   * The one-slash URL diagnosis, once per line; returns the URL to use (corrected with --fix), else
+   * undefined. What httpd does differs: ProxyPass refuses to start; mod_rewrite reads the target as a local
+   * path and [P] proxies the request to this server itself at "/wss:/host/" (see selfRequest).
+   */
   const oneSlash = (target: string, o: Origin, key: string): string | undefined => {
     if (!ONE_SLASH.test(target)) return target;
     const intended = target.replace(ONE_SLASH, '$1://');
+    const rewrite = /^RewriteRule\b/i.test(o.directive);
     if (!slashNoted.has(o)) {
       slashNoted.add(o);
-      note(o, 'warning', `"${target}" has one slash after the scheme: httpd cannot use it (no host in the URL; the request is answered 400). Likely meant: "${intended}"`);
+      const does = rewrite
+        ? `mod_rewrite reads it as the local path "/${target}" and [P] sends the request to this server itself at that path, where it is routed again`
+        : 'httpd does not start ("ProxyPass URL must be absolute!")';
+      note(o, rewrite || fix ? 'warning' : 'error', `"${target}" has one slash after the scheme: ${does}. Likely meant: "${intended}"`);
     }
     if (!fix) return undefined;
     correct(key, o, `"${target}" → "${intended}"`);
     return intended;
   };
 
-  const checkTarget = (url: string, s: Settings, o: Origin, key: string): { url: string } | { blocked: string } | undefined => {
+  /** The backend URL, a fixed answer where httpd answers one for every request, or undefined (an error was noted). */
+  const checkTarget = (url: string, s: Settings, o: Origin, key: string): { url: string } | { respond: number; why: string } | undefined => {
     const target = oneSlash(url, o, key);
-    if (target === undefined) return { blocked: 'the URL has no host (httpd answers 400)' };
+    if (target === undefined) return undefined;
     if (/^balancer:\/\//i.test(target)) return { url: target };
     if (!SCHEME.test(target)) {
       note(o, 'error', `backend "${target}" is not supported: wspass proxies to ws://, wss://, http://, https:// and balancer:// URLs`);
       return undefined;
     }
     if (SECURE.test(target) && s.sslProxyEngine !== true) {
-      note(o, 'warning', `backend "${target}" needs TLS but this server has no "SSLProxyEngine On": httpd answers 500 (AH01144) to every request of this rule. Likely meant: add "SSLProxyEngine On"`);
-      if (!fix) return { blocked: 'SSLProxyEngine is not On (httpd answers 500)' };
+      note(o, 'warning', `backend "${target}" needs TLS but this server has no "SSLProxyEngine On": httpd answers 500 (AH01961) to every request of this rule (503 while the backend refuses connections); wspass answers 500 too. Likely meant: add "SSLProxyEngine On"`);
+      if (!fix) return { respond: 500, why: `respond 500: httpd answers 500 (AH01961) for "${target}" without SSLProxyEngine On` };
       correct(key, o, 'added SSLProxyEngine On for this backend');
     }
     return { url: target };
@@ -283,14 +299,14 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     const hostKey = host === undefined ? {} : { host: host.length === 1 ? host[0]! : host };
     const differing = (o: Json): Json => Object.fromEntries(Object.entries(o).filter(([k, v]) => defaults[k] !== v));
 
-    const withTarget = (route: Json, target: string, params: ReadonlyMap<string, string>, o: Origin, extra: Origin[], extraFirst = false) => {
+    const withTarget: WithTarget = (route, target, params, o, extra, extraFirst = false) => {
       const from = extraFirst ? [...extra, o] : [o, ...extra];
       const key = `routes.${routes.length}`;
-      const checked = checkTarget(target, s, o, key);
+      const checked = typeof target === 'string' ? checkTarget(target, s, o, key) : target;
       if (checked === undefined) return;
-      if ('blocked' in checked) {
-        note(o, 'warning', `mapped as an exclusion (answered 404): ${checked.blocked}`);
-        push({ ...hostKey, ...route, exclude: true }, from);
+      if ('respond' in checked) {
+        remark(key, checked.why);
+        push({ ...hostKey, ...route, respond: { status: checked.respond } }, from);
         return;
       }
       const r: Json = { ...hostKey, ...route, backend: checked.url };
@@ -315,13 +331,56 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       push(r, from);
     };
 
-    if (ctx.rewriteEngine) for (const rule of ctx.rewrites) rewriteRoute(rule, withTarget);
-    else for (const rule of ctx.rewrites) note(rule.origin, 'ignored', 'RewriteEngine is not On in this server, so httpd ignores the rule');
     const passes = ctx === main ? [...main.locationPasses, ...main.passes] : [...ctx.locationPasses, ...main.locationPasses, ...ctx.passes, ...main.passes];
+
+    /**
+     * A RewriteRule [P] target with one slash, as httpd runs it: mod_rewrite takes "wss:/host/" for a local
+     * path, and [P] proxies the request to this server itself at "/wss:/host/" (the client's Host, so the
+     * same virtual host), without its Upgrade (a hop-by-hop header). That request is routed by this
+     * server's rules: what they do with the path is what the rule does.
+     */
+    const selfRequest: SelfRequest = (target, o) => {
+      const inner = `/${target}`;
+      const tlsSelf = (ctx.tls.engine ?? main.tls.engine) === true;
+      if (tlsSelf && s.sslProxyEngine !== true) {
+        return { respond: 500, why: `respond 500: [P] sends the request to this TLS server itself at "${inner}", and without SSLProxyEngine On httpd answers 500 (AH01961)` };
+      }
+      if (/[$%][0-9]/.test(target)) {
+        note(o, 'error', 'a one-slash target with $n or %n is not emulated (httpd sends the request to this server itself): write the intended URL, or run import-apache --fix');
+        return undefined;
+      }
+      if (ctx.rewriteEngine) {
+        for (const r of ctx.rewrites) {
+          // The request to itself carries no Upgrade or Connection: a rule needing them does not apply.
+          const needsUpgrade = r.conditions.some((c) => /^%\{HTTP:(upgrade|connection)\}$/i.test(c.test) && !c.pattern.startsWith('!'));
+          if (r.flags.some((f) => /^P$/i.test(f)) && !needsUpgrade && testsPath(r.pattern, inner, r.flags.some((f) => /^NC$/i.test(f)))) {
+            note(o, 'error', `the request httpd sends to this server itself ("${inner}") would be proxied by the RewriteRule at ${r.origin.file}:${r.origin.line}, which wspass does not emulate: write the intended URL, or run import-apache --fix`);
+            return undefined;
+          }
+        }
+      }
+      for (const p of passes) {
+        if (p.regex) {
+          if (!testsPath(p.pattern, inner, false)) continue;
+          note(o, 'error', `the request httpd sends to this server itself ("${inner}") would be proxied by the ProxyPassMatch at ${p.origin.file}:${p.origin.line}, which wspass does not emulate: write the intended URL, or run import-apache --fix`);
+          return undefined;
+        }
+        if (!within(inner, p.pattern)) continue;
+        if (p.target === '!') return { respond: 404, why: `respond 404: [P] sends the request to this server itself at "${inner}", excluded by ${p.origin.file}:${p.origin.line}` };
+        const rest = inner.slice(p.pattern.endsWith('/') ? p.pattern.length : p.pattern.length + 1);
+        const url = inner.length === p.pattern.length ? p.target : `${p.target.endsWith('/') ? p.target : `${p.target}/`}${rest}`;
+        const params = new Map([...p.params].filter(([k]) => k !== 'upgrade'));
+        return { url, params, why: `[P] sends the request to this server itself at "${inner}", without Upgrade; ${p.origin.file}:${p.origin.line} proxies that to "${url}"` };
+      }
+      return { respond: 404, why: `respond 404: [P] sends the request to this server itself at "${inner}", which no rule of this server proxies` };
+    };
+
+    if (ctx.rewriteEngine) for (const rule of ctx.rewrites) rewriteRoute(rule, withTarget, selfRequest);
+    else for (const rule of ctx.rewrites) note(rule.origin, 'ignored', 'RewriteEngine is not On in this server, so httpd ignores the rule');
     for (const p of passes) passRoute(p, withTarget, hostKey);
   };
 
-  const passRoute = (p: ProxyPassRule, withTarget: (r: Json, t: string, params: ReadonlyMap<string, string>, o: Origin, extra: Origin[], extraFirst?: boolean) => void, hostKey: Json) => {
+  const passRoute = (p: ProxyPassRule, withTarget: WithTarget, hostKey: Json) => {
     const where: Json = p.regex ? { match: p.pattern } : { path: p.pattern };
     if (p.target === '!') {
       push({ ...hostKey, ...where, exclude: true }, [p.origin]);
@@ -330,7 +389,7 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     withTarget(where, p.target, p.params, p.origin, []);
   };
 
-  const rewriteRoute = (rule: RewriteRuleSpec, withTarget: (r: Json, t: string, params: ReadonlyMap<string, string>, o: Origin, extra: Origin[], extraFirst?: boolean) => void) => {
+  const rewriteRoute = (rule: RewriteRuleSpec, withTarget: WithTarget, selfRequest: SelfRequest) => {
     const o = rule.origin;
     const flags = new Set(rule.flags.map((f) => f.replace(/=.*/, '')));
     if (!flags.has('P')) {
@@ -430,6 +489,16 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     const route: Json = { match: pattern };
     if (Object.keys(header).length > 0 || any.length > 0) route.when = { ...(Object.keys(header).length > 0 && { header }), ...(any.length > 0 && { any }) };
     let target = rule.target;
+    let params: ReadonlyMap<string, string> = new Map();
+    if (!fix && ONE_SLASH.test(target)) {
+      const self = selfRequest(target, o);
+      if (self === undefined) return;
+      if ('respond' in self) return withTarget(route, self, params, o, extra, true);
+      remark(key, self.why);
+      target = self.url;
+      params = self.params;
+      route.upgrade = false;
+    }
     if (!/\$[0-9]/.test(target)) {
       // mod_rewrite sends the target as written, while a regex route without $n appends the request
       // path (ProxyPassMatch): an empty group at the end, placed in the target, keeps the path as written.
@@ -440,7 +509,7 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         remark(key, ` the empty group "()" and $${exact.group} keep the target path as written (mod_rewrite appends nothing)`);
       }
     }
-    withTarget(route, target, new Map(), o, extra, true);
+    withTarget(route, target, params, o, extra, true);
   };
 
   const workerParams = (r: Json, params: ReadonlyMap<string, string>, o: Origin) => {
@@ -573,6 +642,15 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
   }
 
   return { data, origins, corrections };
+}
+
+/** Whether a rule's regex finds `path` (false when it does not compile: the rule reports that itself). */
+function testsPath(pattern: string, path: string, nc: boolean): boolean {
+  try {
+    return new RegExp(pattern, nc ? 'iu' : 'u').test(path);
+  } catch {
+    return false;
+  }
 }
 
 /** Whether URL path `inner` lies in `outer` (a prefix at a segment boundary, as <Location> matches). */
