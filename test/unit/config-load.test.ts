@@ -93,7 +93,7 @@ test('unknown key: points at the key, lists the allowed keys, suggests the close
   const err = failure(text);
   assert.deepEqual(err.message.split('\n'), [
     'wspass.yaml:5:5: routes[0].idleTimeout: unknown key "idleTimeout" (did you mean idleTimeoutMs?); allowed keys: ' +
-      'name, host, listener, path, match, when, exclude, backend, upgrade, upgradeOnly, reverse, serverName, idleTimeoutMs, connectTimeoutMs, ' +
+      'name, host, listener, path, match, when, exclude, respond, backend, upgrade, upgradeOnly, reverse, serverName, idleTimeoutMs, connectTimeoutMs, ' +
       'handshakeTimeoutMs, preserveHost, forwardedHeaders, async, asyncDelayMs, highWaterMarkBytes, tls',
   ]);
   assert.deepEqual(err.issues[0]?.path, ['routes', 0, 'idleTimeout']);
