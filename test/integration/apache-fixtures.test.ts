@@ -11,7 +11,7 @@ import { loadApache } from '../../src/config/apache/index.js';
 import { loadAndCheckConfig } from '../../src/cli/load-config.js';
 import { APACHE_FIXTURES, runFixture, type FixtureMode } from '../helpers/apache-fixture.js';
 import { tempFile } from '../helpers/cli.js';
-import { nextMessage, openWs, startHttpBackend, startWsBackend } from '../helpers/peers.js';
+import { nextMessage, openWs, rawClient, readUntil, startHttpBackend, startWsBackend, statusOf, wsHandshake } from '../helpers/peers.js';
 
 const fixtures = new URL('../../../test/fixtures/', import.meta.url);
 const TLS = { cert: readFileSync(new URL('backend-cert.pem', fixtures)), key: readFileSync(new URL('backend-key.pem', fixtures)) };
@@ -132,6 +132,23 @@ for (const mode of BOTH) {
       const text = mode === 'conf' ? f.notices.join('\n') : f.yaml;
       assert.match(text, want);
     }
+  });
+
+  test(`a one-slash RewriteRule target (${mode}): the upgrade goes, as plain HTTP, where httpd's request to itself goes`, async (t) => {
+    const ws = await startWsBackend(t);
+    const plain = await named(t, 'inner');
+    const f = await runFixture(t, 'one-slash.conf', { WS_BACKEND: `127.0.0.1:${ws.port}`, HTTP_BACKEND: `127.0.0.1:${plain}` }, mode);
+    // httpd 2.4.71: "GET /inner/127.0.0.1:N/" reaches the http:// backend, whose 200 the client gets (no 101).
+    const client = await rawClient(t, f.port);
+    client.write(wsHandshake('/chat/room'));
+    const answer = (await readUntil(client, (buf) => /inner \S+\/$/.test(buf.toString('latin1')))).toString('latin1');
+    assert.equal(statusOf(answer), 200);
+    assert.ok(answer.includes(`\r\ninner /inner/127.0.0.1:${ws.port}/`), answer);
+    assert.equal(ws.requests.length, 0);
+    // Without Upgrade the conditions do not hold: nothing proxies /chat/.
+    assert.equal((await get(`${f.http}/chat/room`)).status, 404);
+    assert.deepEqual(await get(`${f.http}/ws:/x`), { status: 200, body: 'inner /inner/x' });
+    if (mode === 'conf') assert.ok(f.notices.some((n) => /one-slash\.conf:7: warning: .*to this server itself.*Likely meant: "ws:\/\/127\.0\.0\.1:\d+\/"/.test(n)), f.notices.join('\n'));
   });
 
   test(`the tutorial's balancer of three members (${mode}): HTTP is balanced, WebSocket is not tunnelled to http:// members`, async (t) => {

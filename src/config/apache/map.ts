@@ -369,8 +369,13 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         if (p.target === '!') return { respond: 404, why: `respond 404: [P] sends the request to this server itself at "${inner}", excluded by ${p.origin.file}:${p.origin.line}` };
         const rest = inner.slice(p.pattern.endsWith('/') ? p.pattern.length : p.pattern.length + 1);
         const url = inner.length === p.pattern.length ? p.target : `${p.target.endsWith('/') ? p.target : `${p.target}/`}${rest}`;
+        const sent = `[P] sends the request to this server itself at "${inner}", and ${p.origin.file}:${p.origin.line} proxies that to "${url}"`;
+        if (SECURE.test(url) && s.sslProxyEngine !== true) {
+          note(o, 'warning', `${sent}, which needs "SSLProxyEngine On": httpd answers 500 (AH01961) to every request of this rule`);
+          return { respond: 500, why: `respond 500: ${sent} without SSLProxyEngine On, where httpd answers 500 (AH01961)` };
+        }
         const params = new Map([...p.params].filter(([k]) => k !== 'upgrade'));
-        return { url, params, why: `[P] sends the request to this server itself at "${inner}", without Upgrade; ${p.origin.file}:${p.origin.line} proxies that to "${url}"` };
+        return { url, params, why: `${sent}, without Upgrade (a hop-by-hop header)` };
       }
       return { respond: 404, why: `respond 404: [P] sends the request to this server itself at "${inner}", which no rule of this server proxies` };
     };
