@@ -411,12 +411,22 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       if (folded === undefined) return note(o, 'error', 'RewriteRule [NC] on a pattern with letters inside [...] or escapes is not supported: write the case variants out');
       pattern = folded;
     }
-    if (/%\{/.test(rule.target)) return note(o, 'error', 'a %{VAR} in the RewriteRule target is not supported yet: use $n from the rule pattern, or %n from a RewriteCond');
-    const conditionRefs = /%[0-9]/.test(rule.target);
+    // %{HTTP_HOST} in the target is the Host header, taken as the groups of one more condition that always
+    // holds on a request with a host (`host: ^(.*)$`, the last one, so its group is %1).
+    let ruleTarget = rule.target;
+    const hostInTarget = /%\{/.test(ruleTarget);
+    if (hostInTarget) {
+      const unsupported = [...ruleTarget.matchAll(/%\{([^}]*)\}/g)].map((m) => m[1]!).find((v) => !/^(HTTP_HOST|HTTP:Host)$/i.test(v));
+      if (unsupported !== undefined) return note(o, 'error', `%{${unsupported}} in the RewriteRule target is not supported yet: only %{HTTP_HOST}; use $n from the rule pattern, or %n from a RewriteCond`);
+      if (/%[0-9]/.test(ruleTarget)) return note(o, 'error', '%{HTTP_HOST} and %n in one RewriteRule target are not supported yet: capture the host with a RewriteCond %{HTTP_HOST} (.*) and use its %n');
+      if (/^[a-z]+:\/\/[^/?]*%\{/i.test(ruleTarget)) return note(o, 'error', '%{HTTP_HOST} in the host of the RewriteRule target is not supported: a route has one backend host; use it in the path or query');
+      ruleTarget = ruleTarget.replace(/%\{[^}]*\}/g, '%1');
+    }
+    const conditionRefs = /%[0-9]/.test(ruleTarget);
     if (conditionRefs) {
       // %n is always a back-reference in mod_rewrite; in a wspass backend "%1a" would read as an encoded byte.
-      if (/%[0-9][0-9A-Fa-f]/.test(rule.target)) return note(o, 'error', 'a %n followed by a hex digit (e.g. "%1a") is not supported: wspass would read it as a percent-encoded byte; put a "/" or another character after it');
-      if (/^[a-z]+:\/\/[^/?]*%[0-9]/i.test(rule.target)) return note(o, 'error', 'a %n in the host of the RewriteRule target is not supported: a route has one backend host; use %n in the path or query');
+      if (/%[0-9][0-9A-Fa-f]/.test(ruleTarget)) return note(o, 'error', 'a %n followed by a hex digit (e.g. "%1a") is not supported: wspass would read it as a percent-encoded byte; put a "/" or another character after it');
+      if (/^[a-z]+:\/\/[^/?]*%[0-9]/i.test(ruleTarget)) return note(o, 'error', 'a %n in the host of the RewriteRule target is not supported: a route has one backend host; use %n in the path or query');
     }
     const header: Json = {};
     const extra: Origin[] = [];
@@ -488,12 +498,17 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     }
     // httpd's %n are the groups of the last condition that matched, in file order; wspass takes the [OR]
     // group's first, then the other conditions': the same unless a capturing condition precedes the group.
-    if (conditionRefs && anyAt !== -1 && lastPositiveAt !== -1 && lastPositiveAt < anyAt) {
+    if (!hostInTarget && conditionRefs && anyAt !== -1 && lastPositiveAt !== -1 && lastPositiveAt < anyAt) {
       return note(o, 'error', 'with %n, a condition before the [OR] group would give wspass different groups than httpd: put the [OR] conditions first (the rule applies the same)');
+    }
+    if (hostInTarget) {
+      if (header.host !== undefined) return note(o, 'error', '%{HTTP_HOST} in the target of a rule with a RewriteCond on the host is not supported yet: capture the host in that condition and use its %n');
+      header.host = '^(.*)$';
+      remark(key, ' %1 is %{HTTP_HOST}: the groups of the last condition, "host: ^(.*)$", which every request with a host meets');
     }
     const route: Json = { match: pattern };
     if (Object.keys(header).length > 0 || any.length > 0) route.when = { ...(Object.keys(header).length > 0 && { header }), ...(any.length > 0 && { any }) };
-    let target = rule.target;
+    let target = ruleTarget;
     let params: ReadonlyMap<string, string> = new Map();
     if (!fix && ONE_SLASH.test(target)) {
       const self = selfRequest(target, o);
