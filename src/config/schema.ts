@@ -333,6 +333,13 @@ export const balancerStickySchema = z
         'URL parameter read before the cookie, as a query parameter or a ";name=" path parameter, its value ' +
           'in the same "session.route" form (Apache stickysession=COOKIE|param); default: the cookie name',
       ),
+    noFailover: z
+      .boolean()
+      .default(false)
+      .describe(
+        'A request whose cookie or parameter names a member that is not usable (down, disabled, or failed on ' +
+          'this request) gets 503 instead of another member (Apache nofailover=On: the session would break there)',
+      ),
     path: z.string().startsWith('/').default('/').describe('Path attribute of the cookie wspass sets'),
     secure: z.boolean().default(false).describe('Add the Secure attribute to the cookie wspass sets'),
     maxAgeS: z

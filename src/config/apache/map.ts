@@ -636,6 +636,7 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       }
       return member;
     });
+    let noFailover: Origin | undefined;
     for (const [k, { v, o }] of all) {
       if (k === 'lbmethod') {
         if (['byrequests', 'bybusyness', 'bytraffic'].includes(v.toLowerCase())) b.strategy = v.toLowerCase();
@@ -646,13 +647,17 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         b.sticky = { cookie, ...(param !== undefined && param !== cookie && { param }) };
       } else if (k === 'maxattempts') b.maxAttempts = Math.min(20, Number(v) + 1);
       else if (k === 'nofailover') {
-        if (v.toLowerCase() === 'on') note(o, 'error', 'nofailover=On is not supported yet: a request whose sticky member is down goes to another member');
+        if (v.toLowerCase() === 'on') noFailover = o;
       } else if (k === 'scolonpathdelim') {
         if (v.toLowerCase() === 'on') note(o, 'warning', 'scolonpathdelim=On is not emulated: a sticky URL parameter value runs to the next "?" or "&", not ";"');
       } else if (k === 'stickysessionsep') {
         if (v !== '.') note(o, 'error', 'stickysessionsep other than "." is not supported');
       } else if (k === 'timeout') note(o, 'warning', 'balancer timeout= is not emulated: with no usable member wspass answers 503 at once');
       else note(o, 'ignored', `${k}= (balancer-manager and recovery settings are wspass's own)`);
+    }
+    if (noFailover !== undefined) {
+      if (b.sticky === undefined) note(noFailover, 'ignored', 'nofailover=On without stickysession: no request names a member');
+      else (b.sticky as Json).noFailover = true;
     }
     b.members = members;
     // httpd tries one member then up to members−1 others.
