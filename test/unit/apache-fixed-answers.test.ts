@@ -73,3 +73,13 @@ test('a ProxyPass URL with one slash stops start-up as httpd does; --fix correct
   assert.deepEqual(fixed.routes, [{ path: '/a/', backend: 'ws://b:1/' }, { path: '/x', backend: 'http://c:2/' }]);
   assert.deepEqual(lines(fixed.notes, 'error'), []);
 });
+
+test('with SSLProxyEngine On the TLS backend is proxied, verified as SSLProxyVerify and SSLProxyCACertificateFile say', (t) => {
+  const r = load(t, 'Listen 80\nSSLProxyEngine On\nSSLProxyVerify require\nSSLProxyCACertificateFile /etc/ca.pem\nProxyPass /a/ wss://b:1/\nProxyPass / https://b:1/\n');
+  assert.deepEqual(r.routes, [
+    { path: '/a/', backend: 'wss://b:1/', tls: { rejectUnauthorized: true, caFile: '/etc/ca.pem' } },
+    { path: '/', backend: 'https://b:1/', tls: { rejectUnauthorized: true, caFile: '/etc/ca.pem' } },
+  ]);
+  const byDefault = load(t, 'Listen 80\nSSLProxyEngine On\nProxyPass / https://b:1/\n');
+  assert.deepEqual(byDefault.routes[0]!.tls, { rejectUnauthorized: false }, "httpd's default is SSLProxyVerify none");
+});
