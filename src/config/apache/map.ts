@@ -442,6 +442,8 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     // Each condition becomes a header test, or (a faithful `${...}`, which tests '') a constant.
     type Item = { readonly or: boolean } & ({ readonly kind: 'always' | 'never' } | { readonly kind: 'test'; readonly name: string; readonly pat: string; readonly origin: Origin });
     const items: Item[] = [];
+    /** %{REQUEST_URI} conditions, as lookaheads on the path the rule's pattern is matched on. */
+    const lookaheads: string[] = [];
     for (const c of rule.conditions) {
       extra.push(c.origin);
       const or = c.flags.includes('OR');
@@ -455,6 +457,14 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         }
         test = `%${test.slice(1)}`;
         correct(key, c.origin, `"${c.test}" → "${test}"`);
+      }
+      if (/^%\{REQUEST_URI\}$/i.test(test)) {
+        const look = uriLookahead(c.pattern, c.flags, items.at(-1)?.or === true || or, /\$[0-9]/.test(rule.target), /%[0-9]|%\{/.test(rule.target));
+        if (typeof look !== 'string' || look.startsWith('!')) {
+          return note(c.origin, 'error', typeof look === 'string' ? look.slice(1) : 'condition pattern not supported');
+        }
+        lookaheads.push(look);
+        continue;
       }
       // %{HTTP_HOST} is the Host header.
       const m = /^%\{HTTP:([A-Za-z0-9-]+)\}$/.exec(test) ?? (/^%\{HTTP_HOST\}$/i.test(test) ? [test, 'Host'] : null);
@@ -506,7 +516,7 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       header.host = '^(.*)$';
       remark(key, ' %1 is %{HTTP_HOST}: the groups of the last condition, "host: ^(.*)$", which every request with a host meets');
     }
-    const route: Json = { match: pattern };
+    const route: Json = { match: lookaheads.length === 0 ? pattern : `^${lookaheads.join('')}[\\s\\S]*?(?:${pattern})` };
     if (Object.keys(header).length > 0 || any.length > 0) route.when = { ...(Object.keys(header).length > 0 && { header }), ...(any.length > 0 && { any }) };
     let target = ruleTarget;
     let params: ReadonlyMap<string, string> = new Map();
@@ -698,6 +708,35 @@ function exactTarget(pattern: string, target: string): { match: string; target: 
   let base = q === -1 ? target : target.slice(0, q);
   if (/^[a-z]+:\/\/[^/]*$/i.test(base)) base += '/';
   return { match: `(?:${pattern})()`, target: `${base}$${group}${q === -1 ? '' : target.slice(q)}`, group };
+}
+
+/**
+ * A RewriteCond %{REQUEST_URI} condition as a lookahead at the start of the rule's pattern: the URI is the
+ * decoded path the pattern itself is matched on (server context). A message starting with "!" when it
+ * cannot be one: in an [OR] chain, groups that would shift $n, %n (which would need its groups), flags.
+ */
+function uriLookahead(pattern: string, flags: readonly string[], inOrChain: boolean, dollarRefs: boolean, percentRefs: boolean): string {
+  if (inOrChain) return '!a %{REQUEST_URI} condition in an [OR] chain is not supported yet: fold the paths into the RewriteRule pattern';
+  const unknown = flags.filter((f) => f !== 'NC');
+  if (unknown.length > 0) return `!RewriteCond flag [${unknown.join(',')}] on %{REQUEST_URI} is not supported yet: only [NC]`;
+  if (percentRefs) return '!%n with a %{REQUEST_URI} condition is not supported yet: capture in the RewriteRule pattern and use $n';
+  const negate = pattern.startsWith('!');
+  let body = negate ? pattern.slice(1) : pattern;
+  if (/^[<>]|^-[a-zA-Z]$/.test(body)) return `!condition pattern "${pattern}" is not supported: write a regular expression, "=value" or "!" before either`;
+  body = body.startsWith('=') ? `^${escapeRegex(body.slice(1))}$` : body;
+  if (flags.includes('NC')) {
+    const folded = foldCase(body);
+    if (folded === undefined) return '![NC] on a pattern with letters inside [...] or escapes is not supported: write the case variants out';
+    body = folded;
+  }
+  let groups: number;
+  try {
+    groups = new RegExp(`${body}|`, 'u').exec('')!.length - 1;
+  } catch (err) {
+    return `!not a valid regular expression: ${(err as Error).message}`;
+  }
+  if (groups > 0 && dollarRefs) return '!groups in a %{REQUEST_URI} condition would renumber the rule\'s $n: write (?:...) there';
+  return negate ? `(?![\\s\\S]*?(?:${body}))` : `(?=[\\s\\S]*?(?:${body}))`;
 }
 
 /** A RewriteCond pattern as a route header pattern ("!" negates; "=x" is an exact comparison). */
