@@ -468,7 +468,7 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       }
       // %{HTTP_HOST} is the Host header.
       const m = /^%\{HTTP:([A-Za-z0-9-]+)\}$/.exec(test) ?? (/^%\{HTTP_HOST\}$/i.test(test) ? [test, 'Host'] : null);
-      if (m === null) return note(c.origin, 'error', `RewriteCond on "${test}" is not supported yet: only %{HTTP:Header-Name} and %{HTTP_HOST}`);
+      if (m === null) return note(c.origin, 'error', `RewriteCond on "${test}" is not supported yet: only %{HTTP:Header-Name}, %{HTTP_HOST} and %{REQUEST_URI}`);
       const unknown = c.flags.filter((f) => f !== 'NC' && f !== 'OR');
       if (unknown.length > 0) return note(c.origin, 'error', `RewriteCond flag [${unknown.join(',')}] is not supported yet: only [NC] and [OR]`);
       if (!c.flags.includes('NC')) note(c.origin, 'warning', 'wspass compares header conditions case-insensitively, as with [NC]');
