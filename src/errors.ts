@@ -17,6 +17,8 @@ export const ERRORS = {
   WSP_HEAD_TIMEOUT: { status: 408, reason: 'request head not complete within headTimeoutMs' },
   WSP_CONNECT_METHOD: { status: 405, reason: 'CONNECT is not served: wspass is a reverse proxy, not a forward proxy' },
   WSP_NO_ROUTE: { status: 404, reason: 'no route matches the request' },
+  // The status here is the usual one (httpd's for an unusable backend); the route's `respond.status` is sent.
+  WSP_FIXED_STATUS: { status: 500, reason: 'the route answers a fixed status (respond) instead of proxying' },
   WSP_MISDIRECTED_REQUEST: { status: 421, reason: 'Host names a TLS virtual host with another certificate than the one SNI chose' },
   WSP_UPGRADE_ONLY: { status: 426, reason: 'route accepts only upgrade requests' },
   WSP_UPGRADE_REFUSED: { status: 400, reason: 'upgrade protocol not allowed on this route' },

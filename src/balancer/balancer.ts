@@ -103,6 +103,8 @@ export class Balancer {
       if (m !== undefined) {
         named = m.route;
         if (!exclude.has(m.index) && this.isUsable(m, now)) return { member: m, setCookie: undefined };
+        // The session lives on that member only: another one would break it silently.
+        if (this.sticky.noFailover) return undefined;
       }
     }
     let candidates = this.#usable('active', exclude, now);

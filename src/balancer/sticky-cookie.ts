@@ -43,11 +43,14 @@ export class StickyCookie {
   readonly name: string;
   /** The URL parameter read before the cookie. */
   readonly param: string;
+  /** A named member that is not usable means no member (Apache nofailover=On). */
+  readonly noFailover: boolean;
   readonly #attributes: string;
 
-  constructor(config: BalancerStickyConfig) {
+  constructor(config: Omit<BalancerStickyConfig, 'noFailover'> & { readonly noFailover?: boolean }) {
     this.name = config.cookie;
     this.param = config.param ?? config.cookie;
+    this.noFailover = config.noFailover ?? false;
     let attributes = `; Path=${config.path}; HttpOnly; SameSite=Lax`;
     if (config.secure) attributes += '; Secure';
     if (config.maxAgeS !== undefined) attributes += `; Max-Age=${config.maxAgeS}`;

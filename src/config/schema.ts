@@ -189,6 +189,16 @@ export const routeSchema = z
         'An exclusion (ProxyPass path !): a request this route matches is proxied by no later route and gets 404; ' +
           'takes no backend',
       ),
+    respond: z
+      .strictObject({
+        status: z.number().int().min(400).max(599).describe('The error status sent, 400 to 599'),
+      })
+      .optional()
+      .describe(
+        'Answer a request this route matches with this status (and a short error body) instead of proxying it; ' +
+          'an upgrade request gets it too, never a 101. Takes no backend. What httpd answers for some Apache ' +
+          'mistakes, e.g. 500 for an https:// backend without SSLProxyEngine On',
+      ),
     backend: z
       .string()
       .min(1)
@@ -226,14 +236,19 @@ export const routeSchema = z
     if (route.exclude === true && route.reverse !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['reverse'], message: 'an exclusion (`exclude: true`) relays no answer: remove `reverse`' });
     }
-    if (route.exclude === undefined && route.backend === undefined) {
+    if (route.respond !== undefined) {
+      for (const key of ['exclude', 'backend', 'reverse'] as const) {
+        if (route[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `a route with \`respond\` answers itself and proxies nowhere: remove \`${key}\`` });
+      }
+    }
+    if (route.exclude === undefined && route.backend === undefined && route.respond === undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['backend'],
         message:
           'required key "backend" is missing; expected a string — ws://, wss://, http:// or https:// URL, or ' +
           'balancer://name/path (a balancer of `balancers`); its path replaces the matched prefix ' +
-          '(an exclusion has `exclude: true` instead)',
+          '(an exclusion has `exclude: true` instead, a fixed answer `respond`)',
       });
     }
   });
@@ -317,6 +332,13 @@ export const balancerStickySchema = z
       .describe(
         'URL parameter read before the cookie, as a query parameter or a ";name=" path parameter, its value ' +
           'in the same "session.route" form (Apache stickysession=COOKIE|param); default: the cookie name',
+      ),
+    noFailover: z
+      .boolean()
+      .default(false)
+      .describe(
+        'A request whose cookie or parameter names a member that is not usable (down, disabled, or failed on ' +
+          'this request) gets 503 instead of another member (Apache nofailover=On: the session would break there)',
       ),
     path: z.string().startsWith('/').default('/').describe('Path attribute of the cookie wspass sets'),
     secure: z.boolean().default(false).describe('Add the Secure attribute to the cookie wspass sets'),

@@ -15,9 +15,8 @@ const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE';
  */
 const LINGER_MS = 2_000;
 
-function body(code: ErrorCode): string {
-  const spec = ERRORS[code];
-  return `${spec.status} ${STATUS_CODES[spec.status] ?? ''}: ${spec.reason} (${code})\n`;
+function body(code: ErrorCode, status: number): string {
+  return `${status} ${STATUS_CODES[status] ?? ''}: ${ERRORS[code].reason} (${code})\n`;
 }
 
 function extraHeaders(code: ErrorCode, retryAfterS: number | undefined): [string, string][] {
@@ -32,9 +31,9 @@ function extraHeaders(code: ErrorCode, retryAfterS: number | undefined): [string
  * The full response bytes for `code`, for a socket that node:http no longer manages. `close` adds
  * `Connection: close`; the caller then ends the socket.
  */
-export function rawErrorResponse(code: ErrorCode, opts: { close: boolean; retryAfterS?: number }): Buffer {
-  const status = ERRORS[code].status;
-  const text = body(code);
+export function rawErrorResponse(code: ErrorCode, opts: { close: boolean; retryAfterS?: number; status?: number }): Buffer {
+  const status = opts.status ?? ERRORS[code].status;
+  const text = body(code, status);
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
   head += 'Content-Type: text/plain; charset=utf-8\r\n';
   head += `Content-Length: ${Buffer.byteLength(text)}\r\n`;
@@ -44,14 +43,14 @@ export function rawErrorResponse(code: ErrorCode, opts: { close: boolean; retryA
   return Buffer.from(`${head}\r\n${text}`, 'latin1');
 }
 
-/** Writes the error and closes the socket once it is flushed. */
-export function endSocketWithError(socket: Duplex, code: ErrorCode, retryAfterS?: number): void {
+/** Writes the error (with `status` instead of the code's own, for WSP_FIXED_STATUS) and closes the socket once it is flushed. */
+export function endSocketWithError(socket: Duplex, code: ErrorCode, retryAfterS?: number, status?: number): void {
   if (socket.destroyed) return;
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  socket.end(rawErrorResponse(code, { close: true, retryAfterS }));
+  socket.end(rawErrorResponse(code, { close: true, retryAfterS, status }));
   lingerThenDestroy(socket);
 }
 
@@ -67,14 +66,17 @@ export function lingerThenDestroy(socket: Duplex): void {
 
 function discard(): void {}
 
-/** Answers through node:http; `close` asks node to close the connection after the response. */
-export function sendError(res: ServerResponse, code: ErrorCode, opts: { close?: boolean; retryAfterS?: number } = {}): void {
+/**
+ * Answers through node:http; `close` asks node to close the connection after the response; `status` replaces
+ * the code's own (a route's `respond`).
+ */
+export function sendError(res: ServerResponse, code: ErrorCode, opts: { close?: boolean; retryAfterS?: number; status?: number } = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const status = ERRORS[code].status;
-  const text = body(code);
+  const status = opts.status ?? ERRORS[code].status;
+  const text = body(code, status);
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));

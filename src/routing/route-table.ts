@@ -27,6 +27,7 @@ import type {
   BackendOrigin,
   BackendTls,
   CompiledRoute,
+  FixedAnswer,
   MemberTarget,
   RequestFacts,
   RouteMatch,
@@ -38,8 +39,11 @@ export interface RouteTable {
   readonly routes: readonly CompiledRoute[];
   /** The compiled `balancers`, by name (for health checks and runtime control). */
   readonly balancers: ReadonlyMap<string, Balancer>;
-  /** The first route the request matches; null when none does; 'bad-request' when the target is malformed. */
-  match(req: RequestFacts): RouteMatch | null | 'bad-request';
+  /**
+   * The first route the request matches; a FixedAnswer when that route has `respond`; null when none does
+   * (or an exclusion matched first); 'bad-request' when the target is malformed.
+   */
+  match(req: RequestFacts): RouteMatch | FixedAnswer | null | 'bad-request';
 }
 
 export interface CompileOptions {
@@ -61,8 +65,10 @@ interface HeaderCondition {
 
 /** Everything match() needs for one route, resolved at compile time. */
 interface Matcher {
-  /** Undefined for an exclusion (`exclude: true`): a match ends the search with no route. */
+  /** Undefined for an exclusion (`exclude: true`) and a fixed answer: a match ends the search with no route. */
   readonly route: CompiledRoute | undefined;
+  /** `respond`: the answer for a request this route matches. */
+  readonly respond: FixedAnswer | undefined;
   /** Prefix route: the prefix; undefined for a regex route. */
   readonly prefix: string | undefined;
   readonly prefixEndsWithSlash: boolean;
@@ -156,7 +162,7 @@ class Table implements RouteTable {
     this.balancers = balancers;
   }
 
-  match(req: RequestFacts): RouteMatch | null | 'bad-request' {
+  match(req: RequestFacts): RouteMatch | FixedAnswer | null | 'bad-request' {
     const target = normalizeTarget(req.url);
     if (target === null) return 'bad-request';
     const { path, query } = target;
@@ -190,6 +196,7 @@ class Table implements RouteTable {
         if (m.headers.length !== 0 && !headersMatch(m.headers, req)) continue;
         if (m.anyHeaders.length !== 0 && !m.anyHeaders.some((group) => headersMatch(group, req))) continue;
       }
+      if (m.respond !== undefined) return m.respond;
       // ProxyPass path !: the path is proxied by no later rule.
       if (m.route === undefined) return null;
       return { route: m.route, backendPath: backendPath(m, path, query, captures, groups) };
@@ -309,10 +316,11 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
     const selects = { prefix: rc.path, prefixEndsWithSlash: rc.path?.endsWith('/') ?? false, regex, listeners, host, headers, anyHeaders };
 
     if (rc.backend === undefined) {
-      // An exclusion: matched like any route, proxies nowhere.
+      // An exclusion or a fixed answer: matched like any route, proxies nowhere.
       if (issues.length !== ok) return;
       matchers.push({
         route: undefined,
+        respond: rc.respond === undefined ? undefined : Object.freeze({ respond: rc.respond.status, name }),
         ...selects,
         basePathTrimmed: '',
         basePathOrSlash: '/',
@@ -430,6 +438,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
     const basePathTrimmed = parsed.path.endsWith('/') ? parsed.path.slice(0, -1) : parsed.path;
     matchers.push({
       route,
+      respond: undefined,
       ...selects,
       basePathTrimmed,
       basePathOrSlash: parsed.path === '' ? '/' : parsed.path,

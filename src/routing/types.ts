@@ -91,3 +91,10 @@ export interface RouteMatch {
   /** Path and query to send to the backend (origin-form, percent-encoded), e.g. "/chat/room?x=1". */
   readonly backendPath: string;
 }
+
+/** A route with `respond`: the request is answered with this status, not proxied. */
+export interface FixedAnswer {
+  readonly respond: number;
+  /** `name` from the config, or `routes[i]` (for the log). */
+  readonly name: string;
+}

@@ -34,7 +34,7 @@ import type { Logger } from '../log.js';
 import { requestHost } from '../routing/normalize-path.js';
 import type { RouteTable } from '../routing/route-table.js';
 import { composeRoutes } from './compose-routes.js';
-import type { RequestFacts } from '../routing/types.js';
+import type { FixedAnswer, RequestFacts } from '../routing/types.js';
 import { loadListenerMaterial, type ListenerMaterial } from '../tls/certificate-material.js';
 import { ListenerContexts } from '../tls/listener-contexts.js';
 import { TlsSites } from '../tls/tls-sites.js';
@@ -327,7 +327,8 @@ export class ProxyServer {
       // Without shouldUpgradeCallback (older runtimes) every flagged request lands here undecided.
       const decision = decisions.get(req) ?? this.#decide(req, listener, sites);
       if (!decision.tunnel) {
-        endSocketWithError(socket, this.#declinedUpgradeCode(req, listener, sites));
+        const declined = this.#declinedUpgrade(req, listener, sites);
+        endSocketWithError(socket, declined.code, undefined, declined.status);
         return;
       }
       handleUpgrade(ctx, req, socket as Socket, head, decision).catch((err: unknown) => {
@@ -357,16 +358,26 @@ export class ProxyServer {
     return decideUpgrade(req.httpVersion, req.headers.upgrade, this.#routes.match(factsOf(req, listener)));
   }
 
-  #declinedUpgradeCode(req: IncomingMessage, listener: number, sites: TlsSites | undefined): ErrorCode {
+  /** The answer to an upgrade request that is not tunnelled, on a runtime without shouldUpgradeCallback. */
+  #declinedUpgrade(req: IncomingMessage, listener: number, sites: TlsSites | undefined): { code: ErrorCode; status?: number } {
     const limit = this.#limitProblem(req);
-    if (limit !== undefined) return limit.code;
-    if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return 'WSP_BAD_REQUEST';
+    if (limit !== undefined) return { code: limit.code };
+    if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return { code: 'WSP_BAD_REQUEST' };
     const tlsProblem = tlsHostProblem(req, sites);
-    if (tlsProblem !== undefined) return tlsProblem;
+    if (tlsProblem !== undefined) return { code: tlsProblem };
     const match = this.#routes.match(factsOf(req, listener));
-    if (match === null) return 'WSP_NO_ROUTE';
-    if (match === 'bad-request') return 'WSP_BAD_REQUEST';
-    return 'WSP_UPGRADE_REFUSED';
+    if (match === null) return { code: 'WSP_NO_ROUTE' };
+    if (match === 'bad-request') return { code: 'WSP_BAD_REQUEST' };
+    if ('respond' in match) {
+      this.#logFixed(req, match);
+      return { code: 'WSP_FIXED_STATUS', status: match.respond };
+    }
+    return { code: 'WSP_UPGRADE_REFUSED' };
+  }
+
+  #logFixed(req: IncomingMessage, answer: FixedAnswer): void {
+    this.#log.info({ code: 'WSP_FIXED_STATUS', status: answer.respond, route: answer.name, method: req.method, url: req.url }, ERRORS.WSP_FIXED_STATUS.reason);
+    this.#opts.stats?.error('WSP_FIXED_STATUS', answer.name);
   }
 
   #onRequest(
@@ -408,6 +419,13 @@ export class ProxyServer {
     }
     if (match === null) {
       this.#reject(req, res, 'WSP_NO_ROUTE');
+      return;
+    }
+    if ('respond' in match) {
+      // Upgrade requests land here too (never tunnelled), so they get the status and no 101.
+      this.#logFixed(req, match);
+      req.resume();
+      sendError(res, 'WSP_FIXED_STATUS', { status: match.respond });
       return;
     }
     if (match.route.upgradeOnly) {

@@ -1,7 +1,7 @@
 // Decides, from the request head alone, whether an upgrade request is tunnelled and with which protocol
 // name toward the backend. Pure: called from node:http's shouldUpgradeCallback, before the body is parsed,
 // so a request that is not tunnelled is still parsed and proxied as ordinary HTTP.
-import type { RouteMatch, UpgradePolicy } from '../routing/types.js';
+import type { FixedAnswer, RouteMatch, UpgradePolicy } from '../routing/types.js';
 
 export type UpgradeDecision =
   | { readonly tunnel: true; readonly match: RouteMatch; readonly protocol: string }
@@ -40,14 +40,15 @@ export function chooseProtocol(policy: UpgradePolicy, clientUpgrade: string | un
 /**
  * An upgrade on HTTP/1.0 is ignored (RFC 9110 §7.8), so is one with no route or a protocol the route does
  * not allow: those requests go on as plain HTTP (where the route table answers 404 when nothing matches).
+ * A route with `respond` is never tunnelled: the plain path answers its status.
  */
 export function decideUpgrade(
   httpVersion: string,
   upgradeHeader: string | undefined,
-  match: RouteMatch | null | 'bad-request',
+  match: RouteMatch | FixedAnswer | null | 'bad-request',
 ): UpgradeDecision {
   if (httpVersion !== '1.1') return PLAIN;
-  if (match === null || match === 'bad-request') return PLAIN;
+  if (match === null || match === 'bad-request' || 'respond' in match) return PLAIN;
   const protocol = chooseProtocol(match.route.upgrade, upgradeHeader);
   return protocol === undefined ? PLAIN : { tunnel: true, match, protocol };
 }

@@ -11,7 +11,7 @@ import { loadApache } from '../../src/config/apache/index.js';
 import { loadAndCheckConfig } from '../../src/cli/load-config.js';
 import { APACHE_FIXTURES, runFixture, type FixtureMode } from '../helpers/apache-fixture.js';
 import { tempFile } from '../helpers/cli.js';
-import { nextMessage, openWs, startHttpBackend, startWsBackend } from '../helpers/peers.js';
+import { nextMessage, openWs, rawClient, readUntil, startHttpBackend, startWsBackend, statusOf, wsHandshake } from '../helpers/peers.js';
 
 const fixtures = new URL('../../../test/fixtures/', import.meta.url);
 const TLS = { cert: readFileSync(new URL('backend-cert.pem', fixtures)), key: readFileSync(new URL('backend-key.pem', fixtures)) };
@@ -36,6 +36,15 @@ async function get(url: string): Promise<{ status: number; body: string }> {
   return { status: res.status, body: await res.text() };
 }
 
+/** httpd's 500 for a TLS backend without SSLProxyEngine On: a fixed answer, on the plain and the upgrade path. */
+async function answers500(t: TestContext, http: string, ws: string): Promise<void> {
+  const res = await fetch(http);
+  assert.equal(res.status, 500);
+  assert.equal(res.headers.get('x-wspass-error'), 'WSP_FIXED_STATUS');
+  assert.match(await res.text(), /^500 Internal Server Error: .*\(WSP_FIXED_STATUS\)/);
+  assert.match(await refused(t, ws), /500/);
+}
+
 async function named(t: TestContext, label: string): Promise<number> {
   const b = await startHttpBackend(t, (req: http.IncomingMessage, res: http.ServerResponse) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
@@ -47,15 +56,16 @@ async function named(t: TestContext, label: string): Promise<number> {
 const BOTH: FixtureMode[] = ['conf', 'yaml'];
 
 for (const mode of BOTH) {
-  test(`ProxyPass ws:// and wss:// (${mode}): ws echoes; wss without SSLProxyEngine is not proxied`, async (t) => {
+  test(`ProxyPass ws:// and wss:// (${mode}): ws echoes; wss without SSLProxyEngine answers 500 as httpd`, async (t) => {
     const ws = await startWsBackend(t);
     const wss = await startWsBackend(t, {}, undefined, { tls: TLS });
     const f = await runFixture(t, 'proxypass-ws.conf', { WS_BACKEND: `127.0.0.1:${ws.port}`, WSS_BACKEND: `127.0.0.1:${wss.port}` }, mode);
     await echo(t, `${f.ws}/ws2/room`);
     assert.equal(ws.requests[0]?.url, '/room');
-    // httpd answers 500 (AH01144); wspass, a listed difference, 404.
-    assert.match(await refused(t, `${f.ws}/wss2/room`), /404/);
+    // httpd answers 500 (AH01961), and so does wspass, with no connection to the backend.
+    await answers500(t, `${f.http}/wss2/room`, `${f.ws}/wss2/room`);
     assert.equal(wss.requests.length, 0);
+    if (mode === 'yaml') assert.match(f.yaml, /- path: \/wss2\/\n\s+respond:\n\s+status: 500/);
     if (mode === 'conf') assert.ok(f.notices.some((n) => /proxypass-ws\.conf:5: warning: .*SSLProxyEngine On/.test(n)), f.notices.join('\n'));
   });
 
@@ -106,22 +116,39 @@ for (const mode of BOTH) {
     assert.equal((await get(`${f.http}/skipped/`)).status, 404);
   });
 
-  test(`the tutorial's TLS virtual host, as written (${mode}): nothing is proxied, every mistake diagnosed`, async (t) => {
+  test(`the tutorial's virtual host, as written (${mode}): 500 for HTTP and WebSocket as httpd, every mistake diagnosed`, async (t) => {
     const tls = await startWsBackend(t, {}, undefined, { tls: TLS });
     const f = await runFixture(t, 'tutorial-vhost.conf', { TLS_BACKEND: `127.0.0.1:${tls.port}` }, mode);
-    // httpd: the conditions never match, and the https:// ProxyPass answers 500; wspass: 404 (listed).
-    assert.equal((await get(`${f.http}/`)).status, 404);
-    assert.match(await refused(t, `${f.ws}/socket`), /404/);
+    // httpd: the "${...}" conditions never match, so the one-slash rule never applies, and the https://
+    // ProxyPass without SSLProxyEngine answers 500 to every request, upgrade or not.
+    await answers500(t, `${f.http}/`, `${f.ws}/socket`);
     assert.equal(tls.requests.length, 0);
     for (const want of [
       /tutorial-vhost\.conf:7: warning: "\$\{HTTP:Upgrade\}" starts with "\$".*Likely meant: RewriteCond %\{HTTP:Upgrade\} websocket \[NC\]/,
       /tutorial-vhost\.conf:8: warning: "\$\{HTTP:Connection\}"/,
-      /tutorial-vhost\.conf:9: warning: "wss:\/127\.0\.0\.1:\d+\/" has one slash.*Likely meant: "wss:\/\/127\.0\.0\.1:\d+\/"/,
+      /tutorial-vhost\.conf:9: warning: "wss:\/127\.0\.0\.1:\d+\/" has one slash.*to this server itself.*Likely meant: "wss:\/\/127\.0\.0\.1:\d+\/"/,
       /tutorial-vhost\.conf:11: warning: .*SSLProxyEngine On.*httpd answers 500/,
     ]) {
       const text = mode === 'conf' ? f.notices.join('\n') : f.yaml;
       assert.match(text, want);
     }
+  });
+
+  test(`a one-slash RewriteRule target (${mode}): the upgrade goes, as plain HTTP, where httpd's request to itself goes`, async (t) => {
+    const ws = await startWsBackend(t);
+    const plain = await named(t, 'inner');
+    const f = await runFixture(t, 'one-slash.conf', { WS_BACKEND: `127.0.0.1:${ws.port}`, HTTP_BACKEND: `127.0.0.1:${plain}` }, mode);
+    // httpd 2.4.71: "GET /inner/127.0.0.1:N/" reaches the http:// backend, whose 200 the client gets (no 101).
+    const client = await rawClient(t, f.port);
+    client.write(wsHandshake('/chat/room'));
+    const answer = (await readUntil(client, (buf) => /inner \S+\/$/.test(buf.toString('latin1')))).toString('latin1');
+    assert.equal(statusOf(answer), 200);
+    assert.ok(answer.includes(`\r\ninner /inner/127.0.0.1:${ws.port}/`), answer);
+    assert.equal(ws.requests.length, 0);
+    // Without Upgrade the conditions do not hold: nothing proxies /chat/.
+    assert.equal((await get(`${f.http}/chat/room`)).status, 404);
+    assert.deepEqual(await get(`${f.http}/ws:/x`), { status: 200, body: 'inner /inner/x' });
+    if (mode === 'conf') assert.ok(f.notices.some((n) => /one-slash\.conf:7: warning: .*to this server itself.*Likely meant: "ws:\/\/127\.0\.0\.1:\d+\/"/.test(n)), f.notices.join('\n'));
   });
 
   test(`the tutorial's balancer of three members (${mode}): HTTP is balanced, WebSocket is not tunnelled to http:// members`, async (t) => {

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { delimiter, join } from 'node:path';
 import { runtimeSupport } from '../../src/workers/runtime-support.js';
 import { CLI, tempFile, waitForLine } from '../helpers/cli.js';
-import { nextMessage, openWs, rawExchange, startWsBackend, statusOf } from '../helpers/peers.js';
+import { nextMessage, openWs, rawExchange, startWsBackend, statusOf, wsHandshake } from '../helpers/peers.js';
 
 /** The first `node` on PATH that is not the devDependency this test runs on (npm puts that one first). */
 function systemNode(): string | undefined {
@@ -45,7 +45,10 @@ test('on the system Node (< 22.21) wspass warns once, tunnels, refuses a decline
     listen: '127.0.0.1:0',
     log: { level: 'info' },
     shutdown: { tunnelDrainMs: 0, deadlineMs: 2000 },
-    routes: [{ name: 'echo', path: '/', backend: `ws://127.0.0.1:${backend.port}/` }],
+    routes: [
+      { path: '/fixed/', respond: { status: 500 } },
+      { name: 'echo', path: '/', backend: `ws://127.0.0.1:${backend.port}/` },
+    ],
   }));
   const child = spawn(node, [CLI, 'run', '--config', file, '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => {
@@ -70,6 +73,10 @@ test('on the system Node (< 22.21) wspass warns once, tunnels, refuses a decline
   assert.equal((await echoed).data.toString(), 'through node 20');
 
   assert.equal(statusOf((await rawExchange(t, port, DECLINED)).head), 400);
+  // An upgrade to a fixed answer gets its status here too, never a 101.
+  const fixed = await rawExchange(t, port, wsHandshake('/fixed/x'));
+  assert.equal(statusOf(fixed.head), 500);
+  assert.match(fixed.head, /X-Wspass-Error: WSP_FIXED_STATUS/);
 
   // A client that resets right after its declined upgrade: the 400 is written on a dead socket.
   for (let i = 0; i < 20; i++) {

@@ -56,4 +56,9 @@ test('stickysession: the URL parameter is the cookie name unless COOKIE|param sa
   assert.deepEqual((plain.data.balancers as Record<string, Record<string, unknown>>).c!.sticky, { cookie: 'ROUTEID' });
   const split = load(t, conf('JSESSIONID|jsessionid'));
   assert.deepEqual((split.data.balancers as Record<string, Record<string, unknown>>).c!.sticky, { cookie: 'JSESSIONID', param: 'jsessionid' });
+  const strict = load(t, conf('ROUTEID nofailover=On'));
+  assert.deepEqual((strict.data.balancers as Record<string, Record<string, unknown>>).c!.sticky, { cookie: 'ROUTEID', noFailover: true });
+  assert.deepEqual(said(strict.notes, 'error'), []);
+  const alone = load(t, conf('ROUTEID').replace('stickysession=ROUTEID', 'nofailover=On'));
+  assert.deepEqual(said(alone.notes, 'ignored'), ['4 nofailover=On without stickysession: no request names a member']);
 });

@@ -125,7 +125,7 @@ test('paths: member path + the route mapping on the balancer path; query passed 
   assert.ok(r.success);
   const table = composeRoutes(r.data);
   const m = table.match({ url: '/chat/room?x=1', host: 'h', header: () => undefined });
-  assert.ok(m !== null && m !== 'bad-request');
+  assert.ok(m !== null && m !== 'bad-request' && !('respond' in m));
   assert.equal(m.backendPath, '/app/room?x=1');
   const lb = m.route.balancer!;
   assert.equal(lb.balancer.name, 'pool');
@@ -144,6 +144,6 @@ test('paths: regex routes substitute $n in the balancer path', () => {
   const r = parse({ routes: [{ match: '^/u/([a-z]+)$', backend: 'balancer://pool/users/$1' }], balancers: { pool: { members: [{ url: 'http://a:1' }] } } });
   assert.ok(r.success);
   const m = composeRoutes(r.data).match({ url: '/u/bob?q', host: undefined, header: () => undefined });
-  assert.ok(m !== null && m !== 'bad-request');
+  assert.ok(m !== null && m !== 'bad-request' && !('respond' in m));
   assert.equal(m.backendPath, '/users/bob?q');
 });

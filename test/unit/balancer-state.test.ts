@@ -196,6 +196,16 @@ test('sticky: the URL parameter (query or ;path parameter) is read before the co
   assert.equal(split.pick(facts(undefined, '/x;jsessionid=abc.b'))!.setCookie, undefined);
 });
 
+test('sticky noFailover (Apache nofailover=On): a named member that is not usable, or already tried, means no member', () => {
+  const { pool, table } = setup({ pool: { sticky: { noFailover: true }, members: [{ url: 'ws://a:1', route: 'a' }, { url: 'ws://b:1', route: 'b' }] } });
+  assert.equal(pool.pick(facts('.b'))!.member.route, 'b');
+  assert.equal(pool.pick(facts('.b'), new Set([1])), undefined, 'a failed attempt is not retried elsewhere');
+  table.setState(1, 'disabled');
+  assert.equal(pool.pick(facts('.b')), undefined);
+  assert.equal(pool.pick(facts('x.zz'))!.member.route, 'a', 'a value naming no member is balanced as usual');
+  assert.equal(pool.pick(facts())!.member.route, 'a');
+});
+
 test('socketio preset: cookie stickiness on by default, round-robin for the first request', () => {
   const { pool } = setup({ pool: { strategy: 'socketio', members: [{ url: 'ws://a:1', route: 'a' }, { url: 'ws://b:1', route: 'b' }] } });
   const first = [pool.pick(facts())!, pool.pick(facts())!];

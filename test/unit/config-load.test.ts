@@ -93,7 +93,7 @@ test('unknown key: points at the key, lists the allowed keys, suggests the close
   const err = failure(text);
   assert.deepEqual(err.message.split('\n'), [
     'wspass.yaml:5:5: routes[0].idleTimeout: unknown key "idleTimeout" (did you mean idleTimeoutMs?); allowed keys: ' +
-      'name, host, listener, path, match, when, exclude, backend, upgrade, upgradeOnly, reverse, serverName, idleTimeoutMs, connectTimeoutMs, ' +
+      'name, host, listener, path, match, when, exclude, respond, backend, upgrade, upgradeOnly, reverse, serverName, idleTimeoutMs, connectTimeoutMs, ' +
       'handshakeTimeoutMs, preserveHost, forwardedHeaders, async, asyncDelayMs, highWaterMarkBytes, tls',
   ]);
   assert.deepEqual(err.issues[0]?.path, ['routes', 0, 'idleTimeout']);
@@ -164,7 +164,7 @@ test('missing keys point at the mapping that lacks them', () => {
   assert.deepEqual(lines('listen: ":0"\nroutes:\n  - path: /ws/\n'), [
     'wspass.yaml:3:5: routes[0].backend: required key "backend" is missing; expected a string — ' +
       'ws://, wss://, http:// or https:// URL, or balancer://name/path (a balancer of `balancers`); ' +
-      'its path replaces the matched prefix (an exclusion has `exclude: true` instead)',
+      'its path replaces the matched prefix (an exclusion has `exclude: true` instead, a fixed answer `respond`)',
   ]);
   assert.deepEqual(lines(ROUTE), [
     'wspass.yaml:1:1: listen: required key "listen" is missing; expected a string or a list — ' +

@@ -20,7 +20,7 @@ function req(url: string, headers: Record<string, string> = {}): RequestFacts {
 function backendPath(t: RouteTable, url: string, headers: Record<string, string>): string | null {
   const m = t.match(req(url, headers));
   assert.notEqual(m, 'bad-request');
-  return m === null || m === 'bad-request' ? null : m.backendPath;
+  return m === null || m === 'bad-request' || 'respond' in m ? null : m.backendPath;
 }
 
 test('%n takes the groups of the last header pattern that matched, beside $n', () => {

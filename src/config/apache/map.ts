@@ -9,6 +9,13 @@ import type { ApacheNote, Origin } from './types.js';
 
 type Json = Record<string, unknown>;
 
+/** A fixed answer where httpd answers every request of a rule with one status. */
+type Respond = { readonly respond: number; readonly why: string };
+/** Makes the route(s) of one rule: `target` is the backend URL as written, or a fixed answer. */
+type WithTarget = (route: Json, target: string | Respond, params: ReadonlyMap<string, string>, o: Origin, extra: Origin[], extraFirst?: boolean) => void;
+/** What a one-slash RewriteRule target does in httpd; undefined when an error was noted. */
+type SelfRequest = (target: string, o: Origin) => Respond | { readonly url: string; readonly params: ReadonlyMap<string, string>; readonly why: string } | undefined;
+
 export interface MapOptions {
   /** Map the diagnosed mistakes as their intended form (import-apache --fix). */
   readonly fix?: boolean;
@@ -193,30 +200,39 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
 
   /** The backend as httpd would use it, or a reason it cannot be proxied (then an exclusion route). */
   const slashNoted = new Set<Origin>();
-  /** The one-slash URL diagnosis, once per line; returns the URL to use (corrected with --fix). */
+  /**
+   * The one-slash URL diagnosis, once per line; returns the URL to use (corrected with --fix), else
+   * undefined. What httpd does differs: ProxyPass refuses to start; mod_rewrite reads the target as a local
+   * path and [P] proxies the request to this server itself at "/wss:/host/" (see selfRequest).
+   */
   const oneSlash = (target: string, o: Origin, key: string): string | undefined => {
     if (!ONE_SLASH.test(target)) return target;
     const intended = target.replace(ONE_SLASH, '$1://');
+    const rewrite = /^RewriteRule\b/i.test(o.directive);
     if (!slashNoted.has(o)) {
       slashNoted.add(o);
-      note(o, 'warning', `"${target}" has one slash after the scheme: httpd cannot use it (no host in the URL; the request is answered 400). Likely meant: "${intended}"`);
+      const does = rewrite
+        ? `mod_rewrite reads it as the local path "/${target}" and [P] sends the request to this server itself at that path, where it is routed again`
+        : 'httpd does not start ("ProxyPass URL must be absolute!")';
+      note(o, rewrite || fix ? 'warning' : 'error', `"${target}" has one slash after the scheme: ${does}. Likely meant: "${intended}"`);
     }
     if (!fix) return undefined;
     correct(key, o, `"${target}" → "${intended}"`);
     return intended;
   };
 
-  const checkTarget = (url: string, s: Settings, o: Origin, key: string): { url: string } | { blocked: string } | undefined => {
+  /** The backend URL, a fixed answer where httpd answers one for every request, or undefined (an error was noted). */
+  const checkTarget = (url: string, s: Settings, o: Origin, key: string): { url: string } | { respond: number; why: string } | undefined => {
     const target = oneSlash(url, o, key);
-    if (target === undefined) return { blocked: 'the URL has no host (httpd answers 400)' };
+    if (target === undefined) return undefined;
     if (/^balancer:\/\//i.test(target)) return { url: target };
     if (!SCHEME.test(target)) {
       note(o, 'error', `backend "${target}" is not supported: wspass proxies to ws://, wss://, http://, https:// and balancer:// URLs`);
       return undefined;
     }
     if (SECURE.test(target) && s.sslProxyEngine !== true) {
-      note(o, 'warning', `backend "${target}" needs TLS but this server has no "SSLProxyEngine On": httpd answers 500 (AH01144) to every request of this rule. Likely meant: add "SSLProxyEngine On"`);
-      if (!fix) return { blocked: 'SSLProxyEngine is not On (httpd answers 500)' };
+      note(o, 'warning', `backend "${target}" needs TLS but this server has no "SSLProxyEngine On": httpd answers 500 (AH01961) to every request of this rule (503 while the backend refuses connections); wspass answers 500 too. Likely meant: add "SSLProxyEngine On"`);
+      if (!fix) return { respond: 500, why: `respond 500: httpd answers 500 (AH01961) for "${target}" without SSLProxyEngine On` };
       correct(key, o, 'added SSLProxyEngine On for this backend');
     }
     return { url: target };
@@ -283,14 +299,14 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     const hostKey = host === undefined ? {} : { host: host.length === 1 ? host[0]! : host };
     const differing = (o: Json): Json => Object.fromEntries(Object.entries(o).filter(([k, v]) => defaults[k] !== v));
 
-    const withTarget = (route: Json, target: string, params: ReadonlyMap<string, string>, o: Origin, extra: Origin[], extraFirst = false) => {
+    const withTarget: WithTarget = (route, target, params, o, extra, extraFirst = false) => {
       const from = extraFirst ? [...extra, o] : [o, ...extra];
       const key = `routes.${routes.length}`;
-      const checked = checkTarget(target, s, o, key);
+      const checked = typeof target === 'string' ? checkTarget(target, s, o, key) : target;
       if (checked === undefined) return;
-      if ('blocked' in checked) {
-        note(o, 'warning', `mapped as an exclusion (answered 404): ${checked.blocked}`);
-        push({ ...hostKey, ...route, exclude: true }, from);
+      if ('respond' in checked) {
+        remark(key, checked.why);
+        push({ ...hostKey, ...route, respond: { status: checked.respond } }, from);
         return;
       }
       const r: Json = { ...hostKey, ...route, backend: checked.url };
@@ -315,13 +331,61 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       push(r, from);
     };
 
-    if (ctx.rewriteEngine) for (const rule of ctx.rewrites) rewriteRoute(rule, withTarget);
-    else for (const rule of ctx.rewrites) note(rule.origin, 'ignored', 'RewriteEngine is not On in this server, so httpd ignores the rule');
     const passes = ctx === main ? [...main.locationPasses, ...main.passes] : [...ctx.locationPasses, ...main.locationPasses, ...ctx.passes, ...main.passes];
+
+    /**
+     * A RewriteRule [P] target with one slash, as httpd runs it: mod_rewrite takes "wss:/host/" for a local
+     * path, and [P] proxies the request to this server itself at "/wss:/host/" (the client's Host, so the
+     * same virtual host), without its Upgrade (a hop-by-hop header). That request is routed by this
+     * server's rules: what they do with the path is what the rule does.
+     */
+    const selfRequest: SelfRequest = (target, o) => {
+      const inner = `/${target}`;
+      const tlsSelf = (ctx.tls.engine ?? main.tls.engine) === true;
+      if (tlsSelf && s.sslProxyEngine !== true) {
+        return { respond: 500, why: `respond 500: [P] sends the request to this TLS server itself at "${inner}", and without SSLProxyEngine On httpd answers 500 (AH01961)` };
+      }
+      if (/[$%][0-9]/.test(target)) {
+        note(o, 'error', 'a one-slash target with $n or %n is not emulated (httpd sends the request to this server itself): write the intended URL, or run import-apache --fix');
+        return undefined;
+      }
+      if (ctx.rewriteEngine) {
+        for (const r of ctx.rewrites) {
+          // The request to itself carries no Upgrade or Connection: a rule needing them does not apply.
+          const needsUpgrade = r.conditions.some((c) => /^%\{HTTP:(upgrade|connection)\}$/i.test(c.test) && !c.pattern.startsWith('!'));
+          if (r.flags.some((f) => /^P$/i.test(f)) && !needsUpgrade && testsPath(r.pattern, inner, r.flags.some((f) => /^NC$/i.test(f)))) {
+            note(o, 'error', `the request httpd sends to this server itself ("${inner}") would be proxied by the RewriteRule at ${r.origin.file}:${r.origin.line}, which wspass does not emulate: write the intended URL, or run import-apache --fix`);
+            return undefined;
+          }
+        }
+      }
+      for (const p of passes) {
+        if (p.regex) {
+          if (!testsPath(p.pattern, inner, false)) continue;
+          note(o, 'error', `the request httpd sends to this server itself ("${inner}") would be proxied by the ProxyPassMatch at ${p.origin.file}:${p.origin.line}, which wspass does not emulate: write the intended URL, or run import-apache --fix`);
+          return undefined;
+        }
+        if (!within(inner, p.pattern)) continue;
+        if (p.target === '!') return { respond: 404, why: `respond 404: [P] sends the request to this server itself at "${inner}", excluded by ${p.origin.file}:${p.origin.line}` };
+        const rest = inner.slice(p.pattern.endsWith('/') ? p.pattern.length : p.pattern.length + 1);
+        const url = inner.length === p.pattern.length ? p.target : `${p.target.endsWith('/') ? p.target : `${p.target}/`}${rest}`;
+        const sent = `[P] sends the request to this server itself at "${inner}", and ${p.origin.file}:${p.origin.line} proxies that to "${url}"`;
+        if (SECURE.test(url) && s.sslProxyEngine !== true) {
+          note(o, 'warning', `${sent}, which needs "SSLProxyEngine On": httpd answers 500 (AH01961) to every request of this rule`);
+          return { respond: 500, why: `respond 500: ${sent} without SSLProxyEngine On, where httpd answers 500 (AH01961)` };
+        }
+        const params = new Map([...p.params].filter(([k]) => k !== 'upgrade'));
+        return { url, params, why: `${sent}, without Upgrade (a hop-by-hop header)` };
+      }
+      return { respond: 404, why: `respond 404: [P] sends the request to this server itself at "${inner}", which no rule of this server proxies` };
+    };
+
+    if (ctx.rewriteEngine) for (const rule of ctx.rewrites) rewriteRoute(rule, withTarget, selfRequest);
+    else for (const rule of ctx.rewrites) note(rule.origin, 'ignored', 'RewriteEngine is not On in this server, so httpd ignores the rule');
     for (const p of passes) passRoute(p, withTarget, hostKey);
   };
 
-  const passRoute = (p: ProxyPassRule, withTarget: (r: Json, t: string, params: ReadonlyMap<string, string>, o: Origin, extra: Origin[], extraFirst?: boolean) => void, hostKey: Json) => {
+  const passRoute = (p: ProxyPassRule, withTarget: WithTarget, hostKey: Json) => {
     const where: Json = p.regex ? { match: p.pattern } : { path: p.pattern };
     if (p.target === '!') {
       push({ ...hostKey, ...where, exclude: true }, [p.origin]);
@@ -330,7 +394,7 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     withTarget(where, p.target, p.params, p.origin, []);
   };
 
-  const rewriteRoute = (rule: RewriteRuleSpec, withTarget: (r: Json, t: string, params: ReadonlyMap<string, string>, o: Origin, extra: Origin[], extraFirst?: boolean) => void) => {
+  const rewriteRoute = (rule: RewriteRuleSpec, withTarget: WithTarget, selfRequest: SelfRequest) => {
     const o = rule.origin;
     const flags = new Set(rule.flags.map((f) => f.replace(/=.*/, '')));
     if (!flags.has('P')) {
@@ -347,12 +411,22 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       if (folded === undefined) return note(o, 'error', 'RewriteRule [NC] on a pattern with letters inside [...] or escapes is not supported: write the case variants out');
       pattern = folded;
     }
-    if (/%\{/.test(rule.target)) return note(o, 'error', 'a %{VAR} in the RewriteRule target is not supported yet: use $n from the rule pattern, or %n from a RewriteCond');
-    const conditionRefs = /%[0-9]/.test(rule.target);
+    // %{HTTP_HOST} in the target is the Host header, taken as the groups of one more condition that always
+    // holds on a request with a host (`host: ^(.*)$`, the last one, so its group is %1).
+    let ruleTarget = rule.target;
+    const hostInTarget = /%\{/.test(ruleTarget);
+    if (hostInTarget) {
+      const unsupported = [...ruleTarget.matchAll(/%\{([^}]*)\}/g)].map((m) => m[1]!).find((v) => !/^(HTTP_HOST|HTTP:Host)$/i.test(v));
+      if (unsupported !== undefined) return note(o, 'error', `%{${unsupported}} in the RewriteRule target is not supported yet: only %{HTTP_HOST}; use $n from the rule pattern, or %n from a RewriteCond`);
+      if (/%[0-9]/.test(ruleTarget)) return note(o, 'error', '%{HTTP_HOST} and %n in one RewriteRule target are not supported yet: capture the host with a RewriteCond %{HTTP_HOST} (.*) and use its %n');
+      if (/^[a-z]+:\/\/[^/?]*%\{/i.test(ruleTarget)) return note(o, 'error', '%{HTTP_HOST} in the host of the RewriteRule target is not supported: a route has one backend host; use it in the path or query');
+      ruleTarget = ruleTarget.replace(/%\{[^}]*\}/g, '%1');
+    }
+    const conditionRefs = /%[0-9]/.test(ruleTarget);
     if (conditionRefs) {
       // %n is always a back-reference in mod_rewrite; in a wspass backend "%1a" would read as an encoded byte.
-      if (/%[0-9][0-9A-Fa-f]/.test(rule.target)) return note(o, 'error', 'a %n followed by a hex digit (e.g. "%1a") is not supported: wspass would read it as a percent-encoded byte; put a "/" or another character after it');
-      if (/^[a-z]+:\/\/[^/?]*%[0-9]/i.test(rule.target)) return note(o, 'error', 'a %n in the host of the RewriteRule target is not supported: a route has one backend host; use %n in the path or query');
+      if (/%[0-9][0-9A-Fa-f]/.test(ruleTarget)) return note(o, 'error', 'a %n followed by a hex digit (e.g. "%1a") is not supported: wspass would read it as a percent-encoded byte; put a "/" or another character after it');
+      if (/^[a-z]+:\/\/[^/?]*%[0-9]/i.test(ruleTarget)) return note(o, 'error', 'a %n in the host of the RewriteRule target is not supported: a route has one backend host; use %n in the path or query');
     }
     const header: Json = {};
     const extra: Origin[] = [];
@@ -368,6 +442,8 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     // Each condition becomes a header test, or (a faithful `${...}`, which tests '') a constant.
     type Item = { readonly or: boolean } & ({ readonly kind: 'always' | 'never' } | { readonly kind: 'test'; readonly name: string; readonly pat: string; readonly origin: Origin });
     const items: Item[] = [];
+    /** %{REQUEST_URI} conditions, as lookaheads on the path the rule's pattern is matched on. */
+    const lookaheads: string[] = [];
     for (const c of rule.conditions) {
       extra.push(c.origin);
       const or = c.flags.includes('OR');
@@ -382,9 +458,17 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         test = `%${test.slice(1)}`;
         correct(key, c.origin, `"${c.test}" → "${test}"`);
       }
+      if (/^%\{REQUEST_URI\}$/i.test(test)) {
+        const look = uriLookahead(c.pattern, c.flags, items.at(-1)?.or === true || or, /\$[0-9]/.test(rule.target), /%[0-9]|%\{/.test(rule.target));
+        if (typeof look !== 'string' || look.startsWith('!')) {
+          return note(c.origin, 'error', typeof look === 'string' ? look.slice(1) : 'condition pattern not supported');
+        }
+        lookaheads.push(look);
+        continue;
+      }
       // %{HTTP_HOST} is the Host header.
       const m = /^%\{HTTP:([A-Za-z0-9-]+)\}$/.exec(test) ?? (/^%\{HTTP_HOST\}$/i.test(test) ? [test, 'Host'] : null);
-      if (m === null) return note(c.origin, 'error', `RewriteCond on "${test}" is not supported yet: only %{HTTP:Header-Name} and %{HTTP_HOST}`);
+      if (m === null) return note(c.origin, 'error', `RewriteCond on "${test}" is not supported yet: only %{HTTP:Header-Name}, %{HTTP_HOST} and %{REQUEST_URI}`);
       const unknown = c.flags.filter((f) => f !== 'NC' && f !== 'OR');
       if (unknown.length > 0) return note(c.origin, 'error', `RewriteCond flag [${unknown.join(',')}] is not supported yet: only [NC] and [OR]`);
       if (!c.flags.includes('NC')) note(c.origin, 'warning', 'wspass compares header conditions case-insensitively, as with [NC]');
@@ -424,12 +508,27 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     }
     // httpd's %n are the groups of the last condition that matched, in file order; wspass takes the [OR]
     // group's first, then the other conditions': the same unless a capturing condition precedes the group.
-    if (conditionRefs && anyAt !== -1 && lastPositiveAt !== -1 && lastPositiveAt < anyAt) {
+    if (!hostInTarget && conditionRefs && anyAt !== -1 && lastPositiveAt !== -1 && lastPositiveAt < anyAt) {
       return note(o, 'error', 'with %n, a condition before the [OR] group would give wspass different groups than httpd: put the [OR] conditions first (the rule applies the same)');
     }
-    const route: Json = { match: pattern };
+    if (hostInTarget) {
+      if (header.host !== undefined) return note(o, 'error', '%{HTTP_HOST} in the target of a rule with a RewriteCond on the host is not supported yet: capture the host in that condition and use its %n');
+      header.host = '^(.*)$';
+      remark(key, ' %1 is %{HTTP_HOST}: the groups of the last condition, "host: ^(.*)$", which every request with a host meets');
+    }
+    const route: Json = { match: lookaheads.length === 0 ? pattern : `^${lookaheads.join('')}[\\s\\S]*?(?:${pattern})` };
     if (Object.keys(header).length > 0 || any.length > 0) route.when = { ...(Object.keys(header).length > 0 && { header }), ...(any.length > 0 && { any }) };
-    let target = rule.target;
+    let target = ruleTarget;
+    let params: ReadonlyMap<string, string> = new Map();
+    if (!fix && ONE_SLASH.test(target)) {
+      const self = selfRequest(target, o);
+      if (self === undefined) return;
+      if ('respond' in self) return withTarget(route, self, params, o, extra, true);
+      remark(key, self.why);
+      target = self.url;
+      params = self.params;
+      route.upgrade = false;
+    }
     if (!/\$[0-9]/.test(target)) {
       // mod_rewrite sends the target as written, while a regex route without $n appends the request
       // path (ProxyPassMatch): an empty group at the end, placed in the target, keeps the path as written.
@@ -440,7 +539,7 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         remark(key, ` the empty group "()" and $${exact.group} keep the target path as written (mod_rewrite appends nothing)`);
       }
     }
-    withTarget(route, target, new Map(), o, extra, true);
+    withTarget(route, target, params, o, extra, true);
   };
 
   const workerParams = (r: Json, params: ReadonlyMap<string, string>, o: Origin) => {
@@ -547,6 +646,7 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       }
       return member;
     });
+    let noFailover: Origin | undefined;
     for (const [k, { v, o }] of all) {
       if (k === 'lbmethod') {
         if (['byrequests', 'bybusyness', 'bytraffic'].includes(v.toLowerCase())) b.strategy = v.toLowerCase();
@@ -557,13 +657,17 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
         b.sticky = { cookie, ...(param !== undefined && param !== cookie && { param }) };
       } else if (k === 'maxattempts') b.maxAttempts = Math.min(20, Number(v) + 1);
       else if (k === 'nofailover') {
-        if (v.toLowerCase() === 'on') note(o, 'error', 'nofailover=On is not supported yet: a request whose sticky member is down goes to another member');
+        if (v.toLowerCase() === 'on') noFailover = o;
       } else if (k === 'scolonpathdelim') {
         if (v.toLowerCase() === 'on') note(o, 'warning', 'scolonpathdelim=On is not emulated: a sticky URL parameter value runs to the next "?" or "&", not ";"');
       } else if (k === 'stickysessionsep') {
         if (v !== '.') note(o, 'error', 'stickysessionsep other than "." is not supported');
       } else if (k === 'timeout') note(o, 'warning', 'balancer timeout= is not emulated: with no usable member wspass answers 503 at once');
       else note(o, 'ignored', `${k}= (balancer-manager and recovery settings are wspass's own)`);
+    }
+    if (noFailover !== undefined) {
+      if (b.sticky === undefined) note(noFailover, 'ignored', 'nofailover=On without stickysession: no request names a member');
+      else (b.sticky as Json).noFailover = true;
     }
     b.members = members;
     // httpd tries one member then up to members−1 others.
@@ -573,6 +677,15 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
   }
 
   return { data, origins, corrections };
+}
+
+/** Whether a rule's regex finds `path` (false when it does not compile: the rule reports that itself). */
+function testsPath(pattern: string, path: string, nc: boolean): boolean {
+  try {
+    return new RegExp(pattern, nc ? 'iu' : 'u').test(path);
+  } catch {
+    return false;
+  }
 }
 
 /** Whether URL path `inner` lies in `outer` (a prefix at a segment boundary, as <Location> matches). */
@@ -595,6 +708,35 @@ function exactTarget(pattern: string, target: string): { match: string; target: 
   let base = q === -1 ? target : target.slice(0, q);
   if (/^[a-z]+:\/\/[^/]*$/i.test(base)) base += '/';
   return { match: `(?:${pattern})()`, target: `${base}$${group}${q === -1 ? '' : target.slice(q)}`, group };
+}
+
+/**
+ * A RewriteCond %{REQUEST_URI} condition as a lookahead at the start of the rule's pattern: the URI is the
+ * decoded path the pattern itself is matched on (server context). A message starting with "!" when it
+ * cannot be one: in an [OR] chain, groups that would shift $n, %n (which would need its groups), flags.
+ */
+function uriLookahead(pattern: string, flags: readonly string[], inOrChain: boolean, dollarRefs: boolean, percentRefs: boolean): string {
+  if (inOrChain) return '!a %{REQUEST_URI} condition in an [OR] chain is not supported yet: fold the paths into the RewriteRule pattern';
+  const unknown = flags.filter((f) => f !== 'NC');
+  if (unknown.length > 0) return `!RewriteCond flag [${unknown.join(',')}] on %{REQUEST_URI} is not supported yet: only [NC]`;
+  if (percentRefs) return '!%n with a %{REQUEST_URI} condition is not supported yet: capture in the RewriteRule pattern and use $n';
+  const negate = pattern.startsWith('!');
+  let body = negate ? pattern.slice(1) : pattern;
+  if (/^[<>]|^-[a-zA-Z]$/.test(body)) return `!condition pattern "${pattern}" is not supported: write a regular expression, "=value" or "!" before either`;
+  body = body.startsWith('=') ? `^${escapeRegex(body.slice(1))}$` : body;
+  if (flags.includes('NC')) {
+    const folded = foldCase(body);
+    if (folded === undefined) return '![NC] on a pattern with letters inside [...] or escapes is not supported: write the case variants out';
+    body = folded;
+  }
+  let groups: number;
+  try {
+    groups = new RegExp(`${body}|`, 'u').exec('')!.length - 1;
+  } catch (err) {
+    return `!not a valid regular expression: ${(err as Error).message}`;
+  }
+  if (groups > 0 && dollarRefs) return '!groups in a %{REQUEST_URI} condition would renumber the rule\'s $n: write (?:...) there';
+  return negate ? `(?![\\s\\S]*?(?:${body}))` : `(?=[\\s\\S]*?(?:${body}))`;
 }
 
 /** A RewriteCond pattern as a route header pattern ("!" negates; "=x" is an exact comparison). */
