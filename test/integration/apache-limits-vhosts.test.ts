@@ -1,5 +1,6 @@
-// Apache fixtures for the request limits, RewriteCond back-references (%n) and virtual hosts on several
-// ports, each run as the .conf (`wspass run`) and as its import-apache YAML: the same assertions on both.
+// Apache fixtures for the request limits, RewriteCond back-references (%n), request headers in a
+// RewriteRule target and virtual hosts on several ports, each run as the .conf (`wspass run`) and as its
+// import-apache YAML: the same assertions on both.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type http from 'node:http';
@@ -12,8 +13,8 @@ async function namedWs(t: TestContext, name: string): Promise<string> {
   return `127.0.0.1:${b.port}`;
 }
 
-async function ask(t: TestContext, url: string, host?: string): Promise<string> {
-  const ws = await openWs(t, url, undefined, host === undefined ? {} : { headers: { host } });
+async function ask(t: TestContext, url: string, host?: string, headers: Record<string, string> = {}): Promise<string> {
+  const ws = await openWs(t, url, undefined, { headers: { ...headers, ...(host !== undefined && { host }) } });
   ws.send('?');
   return (await nextMessage(ws)).data.toString();
 }
@@ -46,6 +47,17 @@ for (const mode of BOTH) {
     // The condition on the Host fails: the rule does not apply, ProxyPass proxies the handshake as HTTP.
     assert.equal(statusOf((await rawExchange(t, f.port, wsHandshake('/chat/1'))).head), 200);
     assert.equal(await (await fetch(`${f.http}/page`, { headers: { host: 'blue.example.test' } })).text(), 'http /page');
+  });
+
+  test(`%{HTTP:Name} in a RewriteRule target (${mode}): the request's header goes in the backend path`, async (t) => {
+    const ws = await namedWs(t, 'ws');
+    const plain = await startHttpBackend(t, (req: http.IncomingMessage, res: http.ServerResponse) => res.end(`http ${req.url ?? ''}`));
+    const f = await runFixture(t, 'rewrite-header-var.conf', { WS_BACKEND: ws, HTTP_BACKEND: `127.0.0.1:${plain.port}` }, mode);
+    assert.equal(await ask(t, `${f.ws}/chat/1`, undefined, { 'x-tenant': 'acme' }), 'ws /acme/chat/1');
+    assert.equal(await ask(t, `${f.ws}/x`, undefined, { 'x-tenant': 'blue' }), 'ws /blue/x');
+    // Without the header the rule does not apply: ProxyPass proxies the handshake as HTTP.
+    assert.equal(statusOf((await rawExchange(t, f.port, wsHandshake('/chat/1'))).head), 200);
+    if (mode === 'yaml') assert.match(f.yaml, /x-tenant: \^\(\.\*\)\$/);
   });
 
   test(`virtual hosts on two ports (${mode}): each port serves its own, the first of a port is its default`, async (t) => {

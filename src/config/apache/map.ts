@@ -411,15 +411,16 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
       if (folded === undefined) return note(o, 'error', 'RewriteRule [NC] on a pattern with letters inside [...] or escapes is not supported: write the case variants out');
       pattern = folded;
     }
-    // %{HTTP_HOST} in the target is the Host header, taken as the groups of one more condition that always
-    // holds on a request with a host (`host: ^(.*)$`, the last one, so its group is %1).
+    // %{HTTP:Name} (and %{HTTP_HOST}, the Host header) in the target is that request header, taken as the
+    // groups of one more condition that holds whenever the header is present (`name: ^(.*)$`, the last one,
+    // so its group is %1). wspass's %n are the groups of one condition, so one header per target.
     let ruleTarget = rule.target;
-    const hostInTarget = /%\{/.test(ruleTarget);
-    if (hostInTarget) {
-      const unsupported = [...ruleTarget.matchAll(/%\{([^}]*)\}/g)].map((m) => m[1]!).find((v) => !/^(HTTP_HOST|HTTP:Host)$/i.test(v));
-      if (unsupported !== undefined) return note(o, 'error', `%{${unsupported}} in the RewriteRule target is not supported yet: only %{HTTP_HOST}; use $n from the rule pattern, or %n from a RewriteCond`);
-      if (/%[0-9]/.test(ruleTarget)) return note(o, 'error', '%{HTTP_HOST} and %n in one RewriteRule target are not supported yet: capture the host with a RewriteCond %{HTTP_HOST} (.*) and use its %n');
-      if (/^[a-z]+:\/\/[^/?]*%\{/i.test(ruleTarget)) return note(o, 'error', '%{HTTP_HOST} in the host of the RewriteRule target is not supported: a route has one backend host; use it in the path or query');
+    const varHeader = targetHeader(ruleTarget);
+    const written = /%\{[^}]*\}/.exec(ruleTarget)?.[0] ?? '';
+    if (varHeader !== undefined) {
+      if (varHeader.startsWith('!')) return note(o, 'error', varHeader.slice(1));
+      if (/%[0-9]/.test(ruleTarget)) return note(o, 'error', `${written} and %n in one RewriteRule target are not supported yet: capture the header with a RewriteCond ${written} (.*) and use its %n`);
+      if (/^[a-z]+:\/\/[^/?]*%\{/i.test(ruleTarget)) return note(o, 'error', `${written} in the host of the RewriteRule target is not supported: a route has one backend host; use it in the path or query`);
       ruleTarget = ruleTarget.replace(/%\{[^}]*\}/g, '%1');
     }
     const conditionRefs = /%[0-9]/.test(ruleTarget);
@@ -508,13 +509,14 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     }
     // httpd's %n are the groups of the last condition that matched, in file order; wspass takes the [OR]
     // group's first, then the other conditions': the same unless a capturing condition precedes the group.
-    if (!hostInTarget && conditionRefs && anyAt !== -1 && lastPositiveAt !== -1 && lastPositiveAt < anyAt) {
+    if (varHeader === undefined && conditionRefs && anyAt !== -1 && lastPositiveAt !== -1 && lastPositiveAt < anyAt) {
       return note(o, 'error', 'with %n, a condition before the [OR] group would give wspass different groups than httpd: put the [OR] conditions first (the rule applies the same)');
     }
-    if (hostInTarget) {
-      if (header.host !== undefined) return note(o, 'error', '%{HTTP_HOST} in the target of a rule with a RewriteCond on the host is not supported yet: capture the host in that condition and use its %n');
-      header.host = '^(.*)$';
-      remark(key, ' %1 is %{HTTP_HOST}: the groups of the last condition, "host: ^(.*)$", which every request with a host meets');
+    if (varHeader !== undefined) {
+      if (header[varHeader] !== undefined) return note(o, 'error', `${written} in the target of a rule with a RewriteCond on ${varHeader === 'host' ? 'the host' : varHeader} is not supported yet: capture the header in that condition and use its %n`);
+      header[varHeader] = '^(.*)$';
+      const who = varHeader === 'host' ? 'a host' : `a ${varHeader} header (without it the rule does not apply)`;
+      remark(key, ` %1 is ${written}: the groups of the last condition, "${varHeader}: ^(.*)$", which every request with ${who} meets`);
     }
     const route: Json = { match: lookaheads.length === 0 ? pattern : `^${lookaheads.join('')}[\\s\\S]*?(?:${pattern})` };
     if (Object.keys(header).length > 0 || any.length > 0) route.when = { ...(Object.keys(header).length > 0 && { header }), ...(any.length > 0 && { any }) };
@@ -757,4 +759,21 @@ function conditionOnEmpty(p: string): boolean | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The request header that the %{...} variables of a RewriteRule target name, lower-case: %{HTTP:Name}, or
+ * %{HTTP_HOST} for Host. undefined: none; "!reason": one wspass cannot follow.
+ */
+function targetHeader(target: string): string | undefined {
+  const vars = [...target.matchAll(/%\{([^}]*)\}/g)].map((m) => m[1]!);
+  if (vars.length === 0) return undefined;
+  const names = new Set<string>();
+  for (const v of vars) {
+    const m = /^HTTP:([A-Za-z0-9-]+)$/i.exec(v) ?? (/^HTTP_HOST$/i.test(v) ? [v, 'Host'] : null);
+    if (m === null) return `!%{${v}} in the RewriteRule target is not supported yet: only request headers, %{HTTP:Name} and %{HTTP_HOST}; use $n from the rule pattern, or %n from a RewriteCond`;
+    names.add(m[1].toLowerCase());
+  }
+  if (names.size > 1) return `!${[...names].map((n) => `%{HTTP:${n}}`).join(' and ')} in one RewriteRule target are not supported yet: wspass's %n are the groups of one condition, so a target can use one header`;
+  return [...names][0]!;
 }
