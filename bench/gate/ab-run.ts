@@ -14,7 +14,7 @@ import { startProxy, type ProxyProcess } from '../processes/proxy.js';
 import { settledRss } from '../scenarios/idle.js';
 import { SCENARIOS } from '../scenarios/registry.js';
 import type { ScenarioSettings } from '../scenarios/types.js';
-import type { FigureRecord, WindowRecord } from './decision.js';
+import { costFromNs, type FigureRecord, type WindowRecord } from './decision.js';
 import type { GateFigure } from './figures.js';
 import { startPairLoad, type PairDriver } from './pair-drivers.js';
 import type { Rev } from './stats.js';
@@ -42,10 +42,9 @@ export interface Revisions {
   baseError?: string;
 }
 
+/** A CPU figure's load settings: the scenario's own, one message in flight, the gate's window. */
 export function settingsOf(fig: GateFigure, o: AbOptions): ScenarioSettings {
-  const s: ScenarioSettings = { ...SCENARIOS[fig.scenario].defaults, inFlight: 1, shards: o.shards, ...fig.sizes };
-  if (fig.kind === 'memory') return { ...s, connections: o.idleConnections };
-  return { ...s, durationS: o.windowS, warmupS: o.warmupS };
+  return { ...SCENARIOS[fig.scenario].defaults, inFlight: 1, shards: o.shards, ...fig.sizes, durationS: o.windowS, warmupS: o.warmupS };
 }
 
 /**
@@ -139,8 +138,7 @@ function windowRecords(fig: GateFigure, a: Edge, b: Edge, block: number): Window
   return (['base', 'head'] as const).map((rev) => {
     const units = b.work[rev] - a.work[rev];
     const ns = diff(a.ns[rev], b.ns[rev]);
-    let cost: number | null = null;
-    if (ns !== null && units > 0) cost = fig.unit === 'ms/GB' ? ns / 1e6 / (units / 1e9) : ns / 1e3 / units;
+    const cost = ns === null ? null : costFromNs(ns, units, fig.unit);
     return { rev, cost, units, ticks: diff(a.ticks[rev], b.ticks[rev]), cpuMs: ns === null ? null : ns / 1e6, seconds, foreignCores, backendCost: null, block };
   });
 }

@@ -130,24 +130,25 @@ export async function commandGate(args: BenchArgs): Promise<number> {
 /**
  * The base's CPU per message on the gate's message figure and its writes per message, measured as the
  * gate measures: one block of the base against an identical copy (the injected tree before its patch),
- * both at once. The write count comes from /proc/<pid>/io over a solo echo window.
+ * both at once. The JavaScript engine's write count comes from /proc/<pid>/io over a solo echo window.
  */
 async function calibrate(fig: GateFigure, base: TempTree, copy: TempTree, ab: AbOptions): Promise<{ costUs: number; writesPerMsg: number }> {
   const rec = await runCpuFigure(fig, { base, head: copy }, { ...ab, blocks: 1, pairs: 2 }, () => undefined);
   const costUs = median(rec.windows.map((w) => w.cost));
   if (costUs === null) throw new Error(`calibration: the base proxy did no measurable echo work${rec.baseError ?? rec.headError ? `: ${rec.baseError ?? rec.headError}` : ''}`);
+  // Strict ping-pong (one message in flight per connection) cannot coalesce: one write per direction.
+  // The native engine's send(2) calls do not show in /proc/<pid>/io's syscw, which counts write(2) and
+  // writev(2) only (what it shows there is the odd log or thread wake-up: a spin sized from it ran 78 ms
+  // per send), so that engine's two sends are taken as they are; the JavaScript engine's are measured.
+  if (fig.engine !== 'js') return { costUs, writesPerMsg: 2 };
   const backend = await startBackend({ cpus: ab.pin?.backend });
   try {
-    const p = await startProxy({ backendPort: backend.port, cpus: ab.pin?.proxy, workers: 1, cli: base.cli, plainOnly: true, engine: fig.engine! });
+    const p = await startProxy({ backendPort: backend.port, cpus: ab.pin?.proxy, workers: 1, cli: base.cli, plainOnly: true, engine: fig.engine });
     try {
       const settings = { ...settingsOf(fig, ab), durationS: 1 };
       const m = await SCENARIOS[fig.scenario].run(contextFor(`127.0.0.1:${p.port}`, '/', [p.child.pid], backend.child.pid, settings, null));
-      // Strict ping-pong (one message in flight per connection) cannot coalesce: one write per direction.
-      // The native engine's send(2) calls do not show in /proc/<pid>/io's syscw, which counts write(2)
-      // and writev(2) only (what it shows there is the odd log or thread wake-up: a spin sized from it
-      // ran 78 ms per send), so for that engine the two sends are taken as they are.
       const measured = m.writes?.perUnit ?? 0;
-      return { costUs, writesPerMsg: fig.engine === 'js' && measured >= 1 ? measured : 2 };
+      return { costUs, writesPerMsg: measured >= 1 ? measured : 2 };
     } finally {
       await p.stop();
     }

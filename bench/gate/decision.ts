@@ -4,13 +4,12 @@
 import { median } from '../measure/cost.js';
 import { fmtNumber, textTable } from '../report/format.js';
 import { acceptanceFor, type AcceptEntry } from './accept.js';
-import type { Measurement } from '../scenarios/types.js';
-import { FAMILY_ALPHA, GATE_FIGURES, IMPROVEMENT_LIMIT, REGRESSION_LIMIT, type GateFigure } from './figures.js';
-import { pairLogRatios, ratioInterval, unitLogRatios, type RatioInterval, type Rev, type WindowCost } from './stats.js';
+import { FAMILY_ALPHA, GATE_FIGURES, IMPROVEMENT_LIMIT, REGRESSION_LIMIT } from './figures.js';
+import { pairLogRatios, ratioInterval, unitLogRatios, type RatioInterval, type WindowCost } from './stats.js';
 
 /** One measured window (cpu figures) or one fresh sample (memory), as recorded in the gate's JSON. */
 export interface WindowRecord extends WindowCost {
-  /** Which pair of proxy processes measured it (cpu figures; memory samples are all block 0). */
+  /** Which pair of proxy processes measured it (memory: the sample). */
   block?: number;
   units: number;
   /** Proxy CPU ticks (10 ms) in the window, and its CPU time from schedstat (null for memory samples). */
@@ -19,40 +18,19 @@ export interface WindowRecord extends WindowCost {
   seconds: number;
   /** Other tenants' CPU during the window, in cores (null for memory samples). */
   foreignCores: number | null;
-  /** The echo backend's cost per unit in the same window (recorded, not gated: see bench/README.md). */
+  /** Recorded by earlier gates (the backend is shared by both proxies now): always null. */
   backendCost: number | null;
 }
 
 /**
- * A window's record. The memory figure is all RSS growth over all held connections, not the reports'
- * second-half (marginal) figure: at the gate's 1,000 connections V8's one-time young-generation growth
- * lands in either half at random, which moved the marginal figure between 3.5 and 11 KiB, while the
- * total includes it every time (bench/README.md). A window with errors or no work counts as missing.
+ * A proxy's cost per unit from its schedstat nanoseconds, in the figure's unit (null without work). A
+ * tick is 10 ms: a 1.5 s window in which the proxy used half a core holds about 75 ticks, so one tick more
+ * or less moves a window's cost by 1.3 % and a pair's ratio by up to 2.7 %; the nanosecond count takes
+ * that rounding out of the gate's noise.
  */
-export function windowRecordOf(rev: Rev, kind: GateFigure['kind'], m: Measurement): WindowRecord {
-  const cost = kind === 'memory' ? (m.rss?.proxyTotalKiBPerConn ?? null) : (nsCost(m) ?? m.cost.proxy);
-  return {
-    rev,
-    cost: m.errors > 0 || m.units <= 0 ? null : cost,
-    units: m.units,
-    ticks: m.cpu?.proxyTicks ?? null,
-    cpuMs: m.cpu?.proxyCpuNs == null ? null : m.cpu.proxyCpuNs / 1e6,
-    seconds: m.cpu?.seconds ?? 0,
-    foreignCores: m.cpu?.foreignCores ?? null,
-    backendCost: m.cost.backend,
-  };
-}
-
-/**
- * The proxy's cost per unit from its schedstat nanoseconds (in the measurement's unit), or null when
- * they were not read. A tick is 10 ms: a 1.5 s window in which the proxy used half a core holds about
- * 75 ticks, so one tick more or less moves a window's cost by 1.3 % and a pair's ratio by up to 2.7 %;
- * the nanosecond count takes that rounding out of the gate's noise.
- */
-export function nsCost(m: Pick<Measurement, 'cpu' | 'units' | 'cost'>): number | null {
-  const ns = m.cpu?.proxyCpuNs;
-  if (ns == null || m.units <= 0) return null;
-  return m.cost.unit === 'ms/GB' ? ns / 1e6 / (m.units / 1e9) : ns / 1e3 / m.units;
+export function costFromNs(ns: number, units: number, unit: string): number | null {
+  if (units <= 0) return null;
+  return unit === 'ms/GB' ? ns / 1e6 / (units / 1e9) : ns / 1e3 / units;
 }
 
 export interface FigureRecord {

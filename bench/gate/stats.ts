@@ -1,20 +1,10 @@
-// The gate's statistics, pure: the paired log ratios of an ABBA window sequence, Student's t quantiles
+// The gate's statistics, pure: the paired log ratios of a window sequence (base and head of each window
+// recorded side by side), Student's t quantiles
 // (for the interval of a mean of 10–20 pairs, where a bootstrap percentile interval is too narrow),
 // the Bonferroni-corrected interval of the mean log ratio, and a seeded PRNG for the resampling estimate.
 
 /** Which revision a window measured. */
 export type Rev = 'base' | 'head';
-
-/**
- * The revision of window `i` in ABBA order: base head | head base | base head | ... Pair k is windows
- * 2k and 2k+1, so over two pairs each revision sits once early and once late, and a drift that is
- * linear over four windows falls equally on both.
- */
-export function abbaRev(i: number): Rev {
-  const pair = Math.floor(i / 2);
-  const first: Rev = pair % 2 === 0 ? 'base' : 'head';
-  return i % 2 === 0 ? first : first === 'base' ? 'head' : 'base';
-}
 
 export interface WindowCost {
   rev: Rev;
@@ -22,7 +12,7 @@ export interface WindowCost {
   cost: number | null;
 }
 
-/** ln(head ÷ base) of each complete pair of consecutive windows; a pair with a missing cost is dropped. */
+/** ln(head ÷ base) of each complete pair of consecutive records; a pair with a missing cost is dropped. */
 export function pairLogRatios(windows: readonly WindowCost[]): number[] {
   const out: number[] = [];
   for (let k = 0; k + 1 < windows.length; k += 2) {

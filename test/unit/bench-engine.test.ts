@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ArgError, parseBenchArgs, parseWorkers } from '../../bench/args.js';
-import { nsCost, windowRecordOf } from '../../bench/gate/decision.js';
+import { costFromNs } from '../../bench/gate/decision.js';
 import { parseSchedstatNs, parseSyscw } from '../../bench/measure/proc.js';
 import { parseLifecycleLine } from '../../bench/processes/proxy.js';
 import { workerShareLines, writesRows } from '../../bench/report/engine.js';
@@ -125,21 +125,9 @@ test('the reports list the per-worker share and writes per unit (2 decimals), sk
   assert.equal(engineSection([engineCase({})]), '', 'no section when nothing was measured');
 });
 
-test('the gate takes all RSS growth per connection for idle, the reports the marginal figure', () => {
-  const idle = engineCase({
-    scenario: 'idle',
-    label: 'wspass',
-    cost: { unit: 'KiB/conn', proxy: 5.9, backend: 0.5 },
-    rss: { connections: 1000, proxyBeforeKiB: 1, proxyAfterKiB: 2, backendBeforeKiB: 1, backendAfterKiB: 2, proxyTotalKiBPerConn: 9.3 },
-  });
-  assert.equal(windowRecordOf('head', 'memory', idle).cost, 9.3);
-  assert.equal(windowRecordOf('head', 'memory', { ...idle, rss: undefined }).cost, null);
-  assert.equal(windowRecordOf('base', 'cpu', { ...idle, cost: { unit: 'µs/msg', proxy: 30, backend: 3 } }).cost, 30);
-  assert.equal(windowRecordOf('base', 'cpu', { ...idle, errors: 1 }).cost, null, 'a window with errors is missing, not a figure');
-  // With schedstat nanoseconds the cost comes from them, not from the 10 ms ticks.
-  const cpu = { seconds: 1.5, hz: 100, proxyTicks: 75, backendTicks: 10, loadgenTicks: 100, systemBusyTicks: 200, foreignCores: 0, proxyWrites: null, proxyCpuNs: 745_000_000 };
-  const w = windowRecordOf('head', 'cpu', { ...idle, units: 25_000, cpu, cost: { unit: 'µs/msg', proxy: 30, backend: 3 } });
-  assert.deepEqual([w.cost, w.cpuMs, w.ticks], [29.8, 745, 75]);
-  assert.equal(nsCost({ units: 2e9, cpu, cost: { unit: 'ms/GB', proxy: 1, backend: 1 } }), 372.5, 'ms per GB');
+test("a gate window's cost per unit comes from schedstat nanoseconds: µs per unit, or ms per GB of bytes", () => {
+  assert.equal(costFromNs(745_000_000, 25_000, 'µs/msg'), 29.8);
+  assert.equal(costFromNs(745_000_000, 2e9, 'ms/GB'), 372.5);
+  assert.equal(costFromNs(745_000_000, 0, 'µs/msg'), null, 'a window without work has no cost');
   assert.equal(parseSchedstatNs('161480937 375736456 402\n'), 161480937);
 });

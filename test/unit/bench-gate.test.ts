@@ -11,15 +11,14 @@ import { baselineText, parseBaseline } from '../../bench/gate/baseline.js';
 import { blockLogRatios, decideGate, gateTable, gateVerdict, type FigureRecord, type WindowRecord } from '../../bench/gate/decision.js';
 import { GATE_FIGURE_KEYS, GATE_FIGURES } from '../../bench/gate/figures.js';
 import { importLine, injectedModule, injectWriteCost, INJECTED_FILE } from '../../bench/gate/inject.js';
-import { abbaRev } from '../../bench/gate/stats.js';
 
 const BASE = 'f888b59bd153f3900619e3406a175ba796a3a646';
 
-/** Windows in ABBA order whose head ÷ base ratio is `ratio` times a small alternating wobble. */
+/** Pairs of records (base and head of one window, in alternating order) whose head ÷ base ratio is `ratio` times a small wobble. */
 function windows(ratio: number, pairs = 10, baseCost = 20): WindowRecord[] {
   const out: WindowRecord[] = [];
   for (let i = 0; i < 2 * pairs; i++) {
-    const rev = abbaRev(i);
+    const rev = (i + Math.floor(i / 2)) % 2 === 0 ? 'base' : 'head';
     const wobble = 1 + ((Math.floor(i / 2) % 3) - 1) * 0.01 + (Math.floor(i / 2) === 9 ? 0.01 : 0);
     const cost = rev === 'base' ? baseCost : baseCost * ratio * wobble;
     out.push({ rev, cost, units: 1000, ticks: 100, cpuMs: 1000, seconds: 1.5, foreignCores: 0.1, backendCost: 2 });

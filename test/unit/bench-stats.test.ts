@@ -1,10 +1,9 @@
-// Bench: the perf gate's statistics — ABBA order, paired log ratios, Student's t quantiles, the
+// Bench: the perf gate's statistics — paired log ratios, Student's t quantiles, the
 // Bonferroni-corrected interval, and the resampling estimate of false-alarm and detection rates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simulateGates, smallestCaught } from '../../bench/gate/estimate.js';
 import {
-  abbaRev,
   pairLogRatios,
   ratioInterval,
   resample,
@@ -16,10 +15,6 @@ import {
 } from '../../bench/gate/stats.js';
 
 const close = (a: number, b: number, eps: number, what: string) => assert.ok(Math.abs(a - b) < eps, `${what}: ${a} is not ${b}`);
-
-test('windows alternate in ABBA order: each revision goes first in every other pair', () => {
-  assert.deepEqual(Array.from({ length: 8 }, (_, i) => abbaRev(i)), ['base', 'head', 'head', 'base', 'base', 'head', 'head', 'base']);
-});
 
 test('pair log ratios are ln(head ÷ base) whichever went first; a pair with a missing window is dropped', () => {
   const r = pairLogRatios([
