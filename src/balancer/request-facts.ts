@@ -5,10 +5,11 @@ import type { IncomingMessage } from 'node:http';
 import { cookieValue } from './sticky-cookie.js';
 import type { BalanceFacts } from './types.js';
 
-export function balanceFacts(req: IncomingMessage): BalanceFacts {
+/** `clientIp`: the client's address as the caller determined it (peer, PROXY protocol or trusted hop). */
+export function balanceFacts(req: IncomingMessage, clientIp: string): BalanceFacts {
   let query: URLSearchParams | undefined;
   return {
-    clientIp: req.socket.remoteAddress ?? '',
+    clientIp,
     target: req.url ?? '',
     header(name: string): string | undefined {
       const v = req.headers[name];

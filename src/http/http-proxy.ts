@@ -21,6 +21,7 @@ import { requestHost } from '../routing/normalize-path.js';
 import type { CompiledRoute, RouteBalancer, RouteMatch } from '../routing/types.js';
 import { backendErrorCode } from './backend-error-code.js';
 import { BackendPools } from './backend-pools.js';
+import { clientAddress } from './client-address.js';
 import { sendError } from './error-response.js';
 import { requestHasBody } from './request-framing.js';
 import { forwardedForValue, forwardRequestHeaders, forwardResponseHeaders, withoutHeader } from './headers.js';
@@ -86,7 +87,7 @@ export class HttpProxy {
 
   /** One request over a balancer: pick, dispatch, and on an early failure pick again (see the top). */
   #balanced(exchange: Exchange, req: IncomingMessage, match: RouteMatch, lb: RouteBalancer, clientProto: 'http' | 'https'): void {
-    const facts = balanceFacts(req);
+    const facts = balanceFacts(req, clientAddress(req));
     const tried = new Set<number>();
     const bodyless = !hasBody(req);
     const idempotent = IDEMPOTENT.has(req.method ?? 'GET');
@@ -124,7 +125,7 @@ export class HttpProxy {
         backendHostHeader: route.backend.hostHeader,
         preserveHost: route.preserveHost,
         forwardedHeaders: route.forwardedHeaders,
-        clientIp: forwardedForValue(req.socket.remoteAddress),
+        clientIp: forwardedForValue(clientAddress(req)),
         serverName: route.serverName ?? this.#serverName,
         clientProto,
       });

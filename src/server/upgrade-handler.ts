@@ -14,6 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { balanceFacts } from '../balancer/request-facts.js';
+import { clientAddress } from '../http/client-address.js';
 import type { BalanceFacts, BalancerMember } from '../balancer/types.js';
 import { ERRORS, WspassError, type ErrorCode } from '../errors.js';
 import { endSocketWithError } from '../http/error-response.js';
@@ -180,7 +181,7 @@ async function runUpgrade(
     if (lb === undefined) {
       target = { route, path: backendPath, member: undefined, setCookie: undefined };
     } else {
-      facts ??= balanceFacts(req);
+      facts ??= balanceFacts(req, clientAddress(req));
       const pick = lb.balancer.pick(facts, tried);
       if (pick === undefined) {
         fail('WSP_NO_MEMBER', undefined, lb.balancer.retryAfterS());
@@ -349,7 +350,7 @@ async function attemptBackend(
     backendHostHeader: route.backend.hostHeader,
     preserveHost: route.preserveHost,
     forwardedHeaders: route.forwardedHeaders,
-    clientIp: client.remoteAddress ?? '',
+    clientIp: clientAddress(req),
     serverName: route.serverName ?? ctx.serverName,
     clientProto: ctx.clientProto,
     keepTransferFraming: true,
