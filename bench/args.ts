@@ -37,6 +37,7 @@ Options:
   --base REV               gate/selftest/baseline: the base revision (default: the baseline's baseCommit)
   --pairs N                gate: windows per CPU figure, each measuring base and head at once (default 12)
   --blocks N               gate: fresh base + head proxy processes per CPU figure, windows split over them (default 6)
+  --extra-blocks N         gate: blocks added to a CPU figure whose ratio is above 1.03 with its interval across it (default 6; 0: none)
   --window TIME            gate: length of each measured window (default 1.5s)
   --memory-pairs N         gate: samples of fresh base + head proxies per memory figure (default 4)
   --inject PCT             selftest: injected CPU per message, percent of the base's (default 10)
@@ -81,6 +82,7 @@ export interface BenchArgs {
   base?: string;
   pairs: number;
   blocks: number;
+  extraBlocks: number;
   windowS: number;
   memoryPairs: number;
   injectPct: number;
@@ -193,6 +195,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         base: { type: 'string' },
         pairs: { type: 'string' },
         blocks: { type: 'string' },
+        'extra-blocks': { type: 'string' },
         window: { type: 'string' },
         'memory-pairs': { type: 'string' },
         inject: { type: 'string' },
@@ -225,6 +228,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     baselineFile: v.baseline ?? 'bench/baseline.json',
     pairs: v.pairs === undefined ? 12 : parseIntIn('pairs', v.pairs, 3, 100),
     blocks: v.blocks === undefined ? 6 : parseIntIn('blocks', v.blocks, 3, 50),
+    extraBlocks: v['extra-blocks'] === undefined ? 6 : parseIntIn('extra-blocks', v['extra-blocks'], 0, 50),
     windowS: v.window === undefined ? 1.5 : parseDuration(v.window),
     memoryPairs: v['memory-pairs'] === undefined ? 4 : parseIntIn('memory-pairs', v['memory-pairs'], 3, 50),
     injectPct: v.inject === undefined ? 10 : parseIntIn('inject', v.inject.replace(/%$/, ''), 1, 200),

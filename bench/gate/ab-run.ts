@@ -26,6 +26,11 @@ export interface AbOptions {
   /** Windows per cpu figure (each one a pair: both revisions at once), split over `blocks`. */
   pairs: number;
   blocks: number;
+  /**
+   * Blocks added to a CPU figure whose first `blocks` put its point estimate above the limit without
+   * its interval's lower bound (0: never). See `wantsMoreBlocks` in decision.ts.
+   */
+  extraBlocks: number;
   /** Memory samples (fresh processes, both revisions at once). */
   memoryPairs: number;
   windowS: number;
@@ -67,7 +72,7 @@ function reason(err: unknown): string {
   return text.split('\n').filter((l) => l.trim() !== '').slice(0, 3).join(' | ');
 }
 
-/** Which revision starts first and opens its connections first in a block: alternated. */
+/** Which revision opens its connections first in a block: alternated. */
 export function blockStartOrder(block: number): readonly [Rev, Rev] {
   return block % 2 === 0 ? ['head', 'base'] : ['base', 'head'];
 }
@@ -81,19 +86,17 @@ const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 type Proxies = Record<Rev, ProxyProcess>;
 
-/** Starts both proxies in `order`; on failure stops what started and says which revision failed. */
-async function startBoth(revs: Record<Rev, Revision>, backendPort: number, fig: GateFigure, o: AbOptions, order: readonly [Rev, Rev]): Promise<Proxies | { rev: Rev; error: string }> {
-  const started: Partial<Proxies> = {};
-  for (const rev of order) {
-    try {
-      started[rev] = await startProxyOf(revs[rev], backendPort, fig, o.pin);
-    } catch (err) {
-      await stopAll(started);
-      const what = rev === 'base' ? 'base proxy did not start (config rejected or crashed)' : 'head proxy did not start';
-      return { rev, error: `${what}: ${reason(err)}` };
-    }
-  }
-  return started as Proxies;
+/**
+ * Starts both proxies at once (each start is mostly waiting for a process and its worker thread; starting
+ * them in turn cost about a second per block). On failure stops what started and says which revision
+ * failed; when both fail, the base is named (its failure is what marks a figure "no base").
+ */
+async function startBoth(revs: Record<Rev, Revision>, backendPort: number, fig: GateFigure, o: AbOptions): Promise<Proxies | { rev: Rev; error: string }> {
+  const [base, head] = await Promise.allSettled([startProxyOf(revs.base, backendPort, fig, o.pin), startProxyOf(revs.head, backendPort, fig, o.pin)]);
+  if (base.status === 'fulfilled' && head.status === 'fulfilled') return { base: base.value, head: head.value };
+  await stopAll({ base: base.status === 'fulfilled' ? base.value : undefined, head: head.status === 'fulfilled' ? head.value : undefined });
+  if (base.status === 'rejected') return { rev: 'base', error: `base proxy did not start (config rejected or crashed): ${reason(base.reason)}` };
+  return { rev: 'head', error: `head proxy did not start: ${reason((head as PromiseRejectedResult).reason)}` };
 }
 
 async function stopAll(p: Partial<Proxies>): Promise<void> {
@@ -146,20 +149,22 @@ function windowRecords(fig: GateFigure, a: Edge, b: Edge, block: number): Window
 /**
  * One CPU figure: `o.blocks` blocks of a fresh base and head proxy, each running the load against both
  * at once and recording its share of the `o.pairs` windows. The decision's units are the blocks' mean
- * log ratios (a proxy's cost depends on its process as well as on its code: bench/README.md).
+ * log ratios (a proxy's cost depends on its process as well as on its code: bench/README.md). With
+ * `more`, adds `o.extraBlocks` blocks of as many windows as the first block had to that record instead.
  */
-export async function runCpuFigure(fig: GateFigure, revs: Revisions, o: AbOptions, log: (l: string) => void): Promise<FigureRecord> {
-  const rec: FigureRecord = { key: fig.key, windows: [] };
+export async function runCpuFigure(fig: GateFigure, revs: Revisions, o: AbOptions, log: (l: string) => void, more?: FigureRecord): Promise<FigureRecord> {
+  const rec: FigureRecord = more ?? { key: fig.key, windows: [] };
   if (!revs.base) return { ...rec, baseError: revs.baseError ?? 'no base revision' };
   if (fig.scenario === 'idle') throw new Error(`${fig.key} is a memory figure`);
   const settings = settingsOf(fig, o);
   const paths: Record<Rev, Revision> = { head: revs.head, base: revs.base };
   const backend = await startBackend({ cpus: o.pin?.backend });
   try {
-    const counts = pairsPerBlock(o.pairs, o.blocks);
-    for (let block = 0; block < counts.length; block++) {
+    const first = more === undefined ? 0 : Math.max(...rec.windows.map((w) => w.block ?? 0)) + 1;
+    const counts = more === undefined ? pairsPerBlock(o.pairs, o.blocks) : Array.from({ length: first + o.extraBlocks }, () => pairsPerBlock(o.pairs, o.blocks)[0]!);
+    for (let block = first; block < counts.length; block++) {
       const order = blockStartOrder(block);
-      const proxies = await startBoth(paths, backend.port, fig, o, order);
+      const proxies = await startBoth(paths, backend.port, fig, o);
       if ('error' in proxies) return { ...rec, [proxies.rev === 'base' ? 'baseError' : 'headError']: proxies.error };
       try {
         const driver = await startPairLoad(fig.scenario, { base: proxies.base.port, head: proxies.head.port }, order, settings);
@@ -227,7 +232,7 @@ async function holdIdle(ports: Record<Rev, number>, order: readonly [Rev, Rev], 
 async function memorySample(fig: GateFigure, revs: Record<Rev, Revision>, o: AbOptions, order: readonly [Rev, Rev], block: number): Promise<WindowRecord[] | { rev: Rev; error: string }> {
   const backend = await startBackend({ cpus: o.pin?.backend });
   try {
-    const proxies = await startBoth(revs, backend.port, fig, o, order);
+    const proxies = await startBoth(revs, backend.port, fig, o);
     if ('error' in proxies) return proxies;
     const holds: LoadSession[] = [];
     try {

@@ -12,7 +12,7 @@ import { contextFor } from '../runner.js';
 import { SCENARIOS } from '../scenarios/registry.js';
 import { parseAcceptFile, type AcceptEntry } from './accept.js';
 import { runCpuFigure, settingsOf, type AbOptions, type Revisions } from './ab-run.js';
-import { blockLogRatios } from './decision.js';
+import { blockLogRatios, type FigureRecord } from './decision.js';
 import { baselineText, parseBaseline, type BaselineFile } from './baseline.js';
 import { centered, simulateGates, smallestCaught, type Pools } from './estimate.js';
 import { GATE_FIGURE_KEYS, GATE_FIGURES, type GateFigure } from './figures.js';
@@ -47,6 +47,7 @@ function abOptions(args: BenchArgs, pinning: Pinning): AbOptions {
     shards: args.shards,
     pairs: args.pairs,
     blocks: args.blocks,
+    extraBlocks: args.extraBlocks,
     memoryPairs: args.memoryPairs,
     windowS: args.windowS,
     // Unrecorded load at the start of each block: V8 compiles the hot paths in the first second.
@@ -251,13 +252,20 @@ function readRecords(dir: string): GateRecord[] {
     .filter((r) => r.format === 'wspass-gate-run/1');
 }
 
-/** Per figure, the units of its interval (block means or pairs) pooled over the recorded runs. */
-function poolsOf(records: readonly GateRecord[]): Pools {
+/**
+ * Per figure, the units of its interval (block means or pairs) pooled over the recorded runs; a simulated
+ * gate draws as many as a run's first stage measures (its `blocks`, or its units when it recorded no
+ * blocks) and, for CPU figures, `extraBlocks` more when the gate would (decision.ts `wantsMoreBlocks`).
+ */
+function poolsOf(records: readonly GateRecord[], extraBlocks: number): Pools {
   const pools: Pools = {};
   for (const f of GATE_FIGURES) {
-    const runs = records.map((r) => r.records.find((x) => x.key === f.key)).filter((x) => x !== undefined && x.baseError === undefined && x.headError === undefined);
-    const units = runs.map((x) => unitLogRatios(blockLogRatios(x!.windows)));
-    pools[f.key] = { logRatios: units.flat(), pairs: median(units.map((u) => u.length)) ?? 0 };
+    const runs = records
+      .map((r) => ({ r, x: r.records.find((x) => x.key === f.key) }))
+      .filter((e): e is { r: GateRecord; x: FigureRecord } => e.x !== undefined && e.x.baseError === undefined && e.x.headError === undefined);
+    const units = runs.map((e) => unitLogRatios(blockLogRatios(e.x.windows)));
+    const first = runs.map((e, i) => (f.kind === 'cpu' && e.r.settings.blocks > 0 ? Math.min(e.r.settings.blocks, units[i]!.length) : units[i]!.length));
+    pools[f.key] = { logRatios: units.flat(), pairs: median(first) ?? 0, extra: f.kind === 'cpu' ? extraBlocks : 0 };
   }
   return pools;
 }
@@ -272,7 +280,7 @@ export function commandEstimate(args: BenchArgs): number {
   const random = seededRandom(20261201);
   const n = GATE_FIGURES.length;
   if (aa.length > 0) {
-    const raw = poolsOf(aa);
+    const raw = poolsOf(aa, args.extraBlocks);
     const pools = centered(raw);
     const rates = (sim: ReturnType<typeof simulateGates>) =>
       `${pct(sim.gateFailRate)} of simulated gates (${Object.entries(sim.figureFailRate).map(([k, v]) => `${k} ${pct(v)}`).join(', ')})`;
@@ -288,7 +296,7 @@ export function commandEstimate(args: BenchArgs): number {
     }
   }
   if (injected.length > 0) {
-    const pools = poolsOf(injected);
+    const pools = poolsOf(injected, args.extraBlocks);
     const sim = simulateGates(pools, n, args.trials, random);
     for (const key of MESSAGE_FIGURES) {
       const rows = injected.map((r) => r.outcome.rows.find((x) => x.key === key)).filter((x) => x !== undefined);

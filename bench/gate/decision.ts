@@ -114,6 +114,17 @@ export function decideFigure(rec: FigureRecord, figureCount: number, opts: Decid
   return row;
 }
 
+/**
+ * Whether a CPU figure gets its second stage of blocks: its point estimate is above the limit but its
+ * interval reaches below it, so the first blocks can neither pass it with confidence nor fail it. An
+ * unchanged figure rarely gets here (its point estimate sits near 1), so the extra minutes go where a
+ * regression is likely; the estimate (estimate.ts) simulates the same rule, so the measured false-alarm
+ * rate includes this second look.
+ */
+export function wantsMoreBlocks(d: FigureDecision): boolean {
+  return d.verdict === 'ok' && d.interval !== null && d.interval.ratio > d.limit;
+}
+
 export function decideGate(records: readonly FigureRecord[], opts: DecideOptions): GateOutcome {
   const rows = records.map((r) => decideFigure(r, records.length, opts));
   return { rows, failed: rows.some((r) => r.fails) };

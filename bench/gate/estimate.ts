@@ -5,8 +5,11 @@
 import { REGRESSION_LIMIT } from './figures.js';
 import { ratioInterval, resample } from './stats.js';
 
-/** Per figure key: the pooled per-pair log ratios, and how many pairs a real gate run uses. */
-export type Pools = Record<string, { logRatios: number[]; pairs: number }>;
+/**
+ * Per figure key: the pooled units' log ratios, how many units a real gate run draws first (`pairs`),
+ * and how many more it draws when the first ones are undecided above the limit (`extra`, CPU figures).
+ */
+export type Pools = Record<string, { logRatios: number[]; pairs: number; extra: number }>;
 
 /**
  * The pools with each figure's mean log ratio removed. For A/A runs the true difference is zero (the same
@@ -17,16 +20,25 @@ export function centered(pools: Pools): Pools {
   const out: Pools = {};
   for (const [k, p] of Object.entries(pools)) {
     const m = p.logRatios.length ? p.logRatios.reduce((a, b) => a + b, 0) / p.logRatios.length : 0;
-    out[k] = { logRatios: p.logRatios.map((x) => x - m), pairs: p.pairs };
+    out[k] = { logRatios: p.logRatios.map((x) => x - m), pairs: p.pairs, extra: p.extra };
   }
   return out;
 }
 
-/** Whether one simulated figure fails: its resampled interval's lower bound above the limit. */
-function figureFails(logRatios: readonly number[], pairs: number, figureCount: number, random: () => number, shift = 0): boolean {
+/**
+ * Whether one simulated figure fails: its resampled interval's lower bound above the limit. As the gate
+ * does (decision.ts `wantsMoreBlocks`), a first draw whose point estimate is above the limit with its
+ * interval across it draws `extra` more units and decides on all of them.
+ */
+export function figureFails(logRatios: readonly number[], pairs: number, figureCount: number, random: () => number, shift = 0, extra = 0): boolean {
   const draw = resample(logRatios, pairs, random).map((x) => x + shift);
   const i = ratioInterval(draw, figureCount);
-  return i !== null && i.lower > REGRESSION_LIMIT;
+  if (i === null) return false;
+  if (i.lower > REGRESSION_LIMIT) return true;
+  if (extra <= 0 || i.ratio <= REGRESSION_LIMIT) return false;
+  const all = [...draw, ...resample(logRatios, extra, random).map((x) => x + shift)];
+  const j = ratioInterval(all, figureCount);
+  return j !== null && j.lower > REGRESSION_LIMIT;
 }
 
 export interface SimulatedRates {
@@ -44,7 +56,7 @@ export function simulateGates(pools: Pools, figureCount: number, trials: number,
   for (let t = 0; t < trials; t++) {
     let any = false;
     for (const k of keys) {
-      if (figureFails(pools[k]!.logRatios, pools[k]!.pairs, figureCount, random)) {
+      if (figureFails(pools[k]!.logRatios, pools[k]!.pairs, figureCount, random, 0, pools[k]!.extra)) {
         fails[k]!++;
         any = true;
       }
@@ -74,7 +86,7 @@ export function smallestCaught(
   for (let r = 1; r <= max + 1e-9; r += step) {
     const shift = Math.log(r);
     let caught = 0;
-    for (let t = 0; t < trials; t++) if (figureFails(pool.logRatios, pool.pairs, figureCount, random, shift)) caught++;
+    for (let t = 0; t < trials; t++) if (figureFails(pool.logRatios, pool.pairs, figureCount, random, shift, pool.extra)) caught++;
     if (caught / trials >= target) return Number(r.toFixed(3));
   }
   return null;

@@ -61,8 +61,17 @@ export const NATIVE_PATCH_POINT = 'static ssize_t send_some(struct relay *r, enu
 
 /**
  * The self-test's regression for the native engine: `<tree>/src/native/relay.c` patched so every send
- * of relayed bytes spins `spinUs` first (CLOCK_THREAD_CPUTIME_ID), then the tree's addon rebuilt with its own
- * build script. Throws when the source no longer has the patch point or the build fails.
+ * of relayed bytes first spends about `spinUs` of the thread's CPU time, then the tree's addon rebuilt
+ * with its own build script. Throws when the source no longer has the patch point or the build fails.
+ *
+ * The spin reads CLOCK_THREAD_CPUTIME_ID, and a read of a thread's CPU clock is a system call (no vDSO
+ * path): about 0.3 µs here, more under load. A spin that read the clock until `spinUs` had passed spent
+ * the target plus about one and a half reads: measured 980 ns for a 600 ns target, so an injection sized
+ * at 10 % of the native engine's cost per message was really about 15 %. This one stops when the elapsed
+ * time plus one and a half of its last read's cost reaches the target, which makes the mean right for
+ * any cost of a read (measured 659–684 ns for 600, 1,225–1,235 for 1,200; a spin cannot be shorter than
+ * two reads, about 0.5 µs). A loop of calibrated length was tried instead and rejected: on this machine
+ * the same loop's CPU time per iteration moved 2× between runs, so no calibration held.
  */
 export function injectNativeSendCost(treeDir: string, spinUs: number): void {
   const file = join(treeDir, 'src', 'native', 'relay.c');
@@ -70,10 +79,24 @@ export function injectNativeSendCost(treeDir: string, spinUs: number): void {
   if (!text.includes(NATIVE_PATCH_POINT)) throw new Error(`${file}: the patch point (send_some) is not there; update bench/gate/inject.ts`);
   const ns = Math.max(1, Math.round(spinUs * 1000));
   const spin = `  /* Injected by the perf gate's self-test: a calibrated regression, not wspass code. */
-  { struct timespec t0, t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-    do clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < ${ns}L); }
+  injected_spin(${ns}L);
 `;
-  writeFileSync(file, `#include <time.h>\n${text.replace(NATIVE_PATCH_POINT, NATIVE_PATCH_POINT + spin)}`);
+  const helper = `#include <time.h>
+/* Injected by the perf gate's self-test: spends about ns of this thread's CPU time; not wspass code. */
+static long injected_thread_ns(void) {
+  struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+static void injected_spin(long ns) {
+  long t0 = injected_thread_ns(), prev = t0;
+  for (;;) {
+    long t = injected_thread_ns(), c = t - prev;
+    prev = t;
+    if ((t - t0) + c + c / 2 >= ns) break;
+  }
+}
+`;
+  // Just above send_some: after relay.c's own includes and its _GNU_SOURCE.
+  writeFileSync(file, text.replace(NATIVE_PATCH_POINT, helper + NATIVE_PATCH_POINT + spin));
   rmSync(join(treeDir, 'build'), { recursive: true, force: true });
   const r = spawnSync(process.execPath, [join('scripts', 'build-native.mjs')], { cwd: treeDir, encoding: 'utf8' });
   if (!existsSync(join(treeDir, 'build', 'Release', 'wspass_native.node'))) {

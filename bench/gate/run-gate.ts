@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { roundForDiff } from '../report/results.js';
 import type { AcceptEntry } from './accept.js';
 import { runCpuFigure, runMemoryFigure, type AbOptions, type Revisions } from './ab-run.js';
-import { decideGate, gateTable, gateVerdict, type FigureRecord, type GateOutcome } from './decision.js';
+import { decideFigure, decideGate, gateTable, gateVerdict, wantsMoreBlocks, type FigureRecord, type GateOutcome } from './decision.js';
 import { GATE_FIGURES } from './figures.js';
 
 export interface GateRecord {
@@ -46,18 +46,25 @@ export async function measureAndDecide(c: GateContext): Promise<GateRecord> {
   const startedAt = new Date().toISOString();
   const timings = { ...c.timings };
   const records: FigureRecord[] = [];
-  for (const fig of GATE_FIGURES.filter((f) => c.only.length === 0 || c.only.includes(f.key))) {
+  const figures = GATE_FIGURES.filter((f) => c.only.length === 0 || c.only.includes(f.key));
+  const decideOpts = { baseRequired: c.baseRequired, baseCommit: c.base.commit, accepted: c.accepted };
+  for (const fig of figures) {
     const t0 = performance.now();
     const what =
       fig.kind === 'cpu'
         ? `${c.ab.pairs} windows of ${c.ab.windowS} s, base and head at once, in ${c.ab.blocks} blocks of fresh proxies`
         : `${c.ab.memoryPairs} samples of fresh proxies, base and head at once, 2 × ${c.ab.idleConnections} idle tunnels each`;
     c.log(`${fig.key}: ${what}`);
-    const rec = fig.kind === 'cpu' ? await runCpuFigure(fig, c.revs, c.ab, c.log) : await runMemoryFigure(fig, c.revs, c.ab, c.log);
+    let rec = fig.kind === 'cpu' ? await runCpuFigure(fig, c.revs, c.ab, c.log) : await runMemoryFigure(fig, c.revs, c.ab, c.log);
+    const first = decideFigure(rec, figures.length, decideOpts);
+    if (fig.kind === 'cpu' && c.ab.extraBlocks > 0 && wantsMoreBlocks(first)) {
+      c.log(`  ${fig.key}: ${first.interval!.ratio.toFixed(3)} [${first.interval!.lower.toFixed(3)}, ${first.interval!.upper.toFixed(3)}] is above ${first.limit} with its interval across it: ${c.ab.extraBlocks} more blocks`);
+      rec = await runCpuFigure(fig, c.revs, c.ab, c.log, rec);
+    }
     records.push(rec);
     timings[fig.key] = round1((performance.now() - t0) / 1000);
   }
-  const outcome = decideGate(records, { baseRequired: c.baseRequired, baseCommit: c.base.commit, accepted: c.accepted });
+  const outcome = decideGate(records, decideOpts);
   timings.total = round1(Object.values(timings).reduce((a, b) => a + b, 0));
   c.log('');
   c.log(gateTable(outcome));

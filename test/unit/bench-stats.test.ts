@@ -80,12 +80,22 @@ function normalPairs(n: number, mu: number, sd: number, seed: number): number[] 
 }
 
 test('resampled A/A units rarely fail; a 10 % shift with 3 % noise is nearly always caught', () => {
-  const aa = { 'echo.cpu_per_msg': { logRatios: normalPairs(200, 0, 0.03, 1), pairs: 10 } };
+  const aa = { 'echo.cpu_per_msg': { logRatios: normalPairs(200, 0, 0.03, 1), pairs: 10, extra: 0 } };
   const sim = simulateGates(aa, 5, 2000, seededRandom(2));
   assert.ok(sim.gateFailRate < 0.01, `false alarms ${sim.gateFailRate}`);
-  const injected = { 'echo.cpu_per_msg': { logRatios: normalPairs(200, Math.log(1.1), 0.03, 3), pairs: 10 } };
+  const injected = { 'echo.cpu_per_msg': { logRatios: normalPairs(200, Math.log(1.1), 0.03, 3), pairs: 10, extra: 0 } };
   assert.ok(simulateGates(injected, 5, 2000, seededRandom(4)).figureFailRate['echo.cpu_per_msg']! > 0.9);
   const smallest = smallestCaught(aa['echo.cpu_per_msg'], 5, 500, seededRandom(5))!;
   // Caught 9 in 10 needs the mean above 1.03 by about (t₀.₉₉₅,₉ + z₀.₉) standard errors: ≈ +7 % here.
   assert.ok(smallest > 1.05 && smallest < 1.09, `smallest caught ${smallest}`);
+});
+
+test('the second stage: undecided figures above the limit get more units, which lifts detection and barely moves false alarms', () => {
+  // Six units of spread 0.02 around +6 %: six alone rarely clear 1.03 with 9 figures' correction.
+  const small = { 'echo.cpu_per_msg': { logRatios: normalPairs(300, Math.log(1.06), 0.02, 6), pairs: 6, extra: 0 } };
+  const one = simulateGates(small, 9, 2000, seededRandom(7)).figureFailRate['echo.cpu_per_msg']!;
+  const two = simulateGates({ 'echo.cpu_per_msg': { ...small['echo.cpu_per_msg'], extra: 6 } }, 9, 2000, seededRandom(7)).figureFailRate['echo.cpu_per_msg']!;
+  assert.ok(two > one + 0.3, `one stage ${one}, two stages ${two}`);
+  const aa = { 'echo.cpu_per_msg': { logRatios: normalPairs(300, 0, 0.02, 8), pairs: 6, extra: 6 } };
+  assert.ok(simulateGates(aa, 9, 2000, seededRandom(9)).gateFailRate < 0.01);
 });
