@@ -27,6 +27,11 @@ Options:
                            once per count in the same run, e.g. 1,2 (default: each scenario's own, mostly 1)
   --in-flight N            echo/async: messages each connection keeps in flight (default 1: strict ping-pong)
   --shards N               load-generator threads (piscina), default 2
+  --engine NAME[,NAME]     wspass's tunnel engines, every wspass case once per engine: native, js
+                           (default: native,js when the native addon is built, else js)
+  --compare NAME[,NAME]    also run each scenario through these, same load and pinning: nginx, haproxy
+                           (from the machine's packages; skipped with a note when not installed) and
+                           node-minimal (bench/reference/minimal-proxy.ts, the JavaScript floor)
   --target URL             bench an already-running proxy at this ws:// URL instead of wspass
   --target-pid PID[,PID]   the target's process ids, to measure its CPU time and memory
   --backend-port N         port of the bench's echo backend (the port your --target forwards to)
@@ -53,6 +58,14 @@ export class ArgError extends Error {
   override readonly name = 'ArgError';
 }
 
+/** A comma-separated list whose every item is one of `allowed` (no repeats). */
+function parseList<T extends string>(name: string, text: string, allowed: readonly T[]): T[] {
+  const items = text.split(',').map((x) => x.trim()).filter(Boolean);
+  if (items.length === 0) throw new ArgError(`--${name}: give one or more of ${allowed.join(', ')}`);
+  for (const x of items) if (!allowed.includes(x as T)) throw new ArgError(`--${name}: "${x}" is not one of ${allowed.join(', ')}`);
+  return [...new Set(items)] as T[];
+}
+
 export type Command = 'run' | 'gate' | 'selftest' | 'baseline' | 'estimate' | 'help';
 const COMMANDS: readonly string[] = ['run', 'gate', 'selftest', 'baseline', 'estimate', 'help'];
 
@@ -70,6 +83,10 @@ export interface BenchArgs {
   workers?: number[];
   /** echo/async: messages in flight per connection. */
   inFlight?: number;
+  /** wspass tunnel engines (unset: native and js when the addon is built, else js). */
+  engines?: ('native' | 'js')[];
+  /** Reference proxies to compare with (--compare). */
+  compare: ('nginx' | 'haproxy' | 'node-minimal')[];
   shards: number;
   target?: URL;
   targetPids: number[] | null;
@@ -183,6 +200,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         size: { type: 'string' },
         rate: { type: 'string' },
         workers: { type: 'string' },
+        engine: { type: 'string' },
+        compare: { type: 'string' },
         'in-flight': { type: 'string' },
         shards: { type: 'string' },
         target: { type: 'string' },
@@ -236,7 +255,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     recordsDir: v.records ?? 'bench/gate-records',
     trials: v.trials === undefined ? 5000 : parseIntIn('trials', v.trials, 100, 1_000_000),
     figures: (v.figure ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean),
+    compare: v.compare === undefined ? [] : parseList('compare', v.compare, ['nginx', 'haproxy', 'node-minimal'] as const),
   };
+  if (v.engine !== undefined) args.engines = parseList('engine', v.engine, ['native', 'js'] as const);
+  if (cmd !== 'run' && (args.engines || args.compare.length > 0)) throw new ArgError(`--engine and --compare are for runs; ${cmd} has its own fixed figures`);
   if (args.blocks > args.pairs) throw new ArgError(`--blocks: ${args.blocks} blocks need at least as many pairs (--pairs ${args.pairs})`);
   if (v.base !== undefined) args.base = v.base;
   if (v.json !== undefined) args.jsonFile = v.json;
@@ -267,5 +289,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   } else {
     if (args.targetPids) throw new ArgError('--target-pid only goes with --target');
   }
+  if (args.target && (args.engines || args.compare.length > 0)) throw new ArgError('--engine and --compare run wspass and its references; not with --target');
   return args;
 }

@@ -6,8 +6,9 @@
 //   ├─ piscina shards (worker threads, ws clients) ──▶ wspass run --config <bench config>  ──▶ echo backend
 //   ├─ autocannon (HTTP scenario)                  ──┘                                     (uWS, or ws fallback)
 //   └─ reads /proc: proxy + backend CPU, RSS, /proc/stat noise
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ArgError, USAGE, parseBenchArgs, type BenchArgs } from './args.js';
 import { commandBaseline, commandEstimate, commandGate, commandSelfTest } from './gate/commands.js';
 import { setUpPinning } from './measure/pinning.js';
@@ -15,6 +16,7 @@ import { fmtLatencyUs, fmtNumber, fmtThroughput } from './report/format.js';
 import { htmlReport } from './report/html.js';
 import { buildResults, machineInfo, roundForDiff, writeResultsJson, type BenchResults } from './report/results.js';
 import { terminalReport } from './report/terminal.js';
+import { referenceMissing } from './reference/start.js';
 import { Runner, type RunnerOptions } from './runner.js';
 import { SCENARIOS } from './scenarios/registry.js';
 import type { CaseResult } from './scenarios/types.js';
@@ -56,8 +58,15 @@ function makeRunner(
     },
   };
   if (args.target) opts.target = { url: args.target, pids: args.targetPids, backendPort: args.backendPort! };
+  else {
+    opts.engines = args.engines ?? (NATIVE_BUILT ? ['native', 'js'] : ['js']);
+    opts.compare = args.compare.filter((r) => referenceMissing(r) === null);
+  }
   return new Runner(opts);
 }
+
+/** Whether `npm ci` built the native addon (wspass's `auto` engine loads this file). */
+const NATIVE_BUILT = existsSync(fileURLToPath(new URL('../../build/Release/wspass_native.node', import.meta.url)));
 
 /** The most worker threads any case of the run starts (the proxy is pinned to that many CPUs). */
 function maxWorkers(args: BenchArgs): number {
@@ -77,12 +86,18 @@ async function commandRun(args: BenchArgs): Promise<number> {
   console.log(`wspass bench${args.set ? ` (${args.set} set)` : ''}: ${names} — ${total} cases, about ${Math.round(estimate)} s`);
   console.log(pinning.description);
   if (args.target && !args.targetPids) console.log('note: no --target-pid, so the target proxy\'s CPU and memory cost are not measured');
+  if (!args.target && !args.engines && !NATIVE_BUILT) console.log('note: the native addon is not built (no compiler at npm ci?): wspass runs the js engine only');
+  for (const r of args.compare) {
+    const why = referenceMissing(r);
+    if (why !== null) console.log(`note: --compare ${r} skipped: ${why}`);
+  }
   const runner = makeRunner(args, pinning, args.direct, total);
   const cases: CaseResult[] = [];
   for (const e of plan) {
     cases.push(...(await runner.runScenario(e.scenario, settingsFor(e.scenario, args, e.sizes), workersFor(e, args))));
   }
   const proxy: BenchResults['proxy'] = { name: args.target ? 'target' : 'wspass' };
+  if (runner.referenceVersions.size > 0) proxy.references = Object.fromEntries(runner.referenceVersions);
   if (args.target) proxy.target = args.target.href;
   else proxy.workers = [...new Set(cases.flatMap((c) => (c.workers === undefined ? [] : [c.workers])))];
   const results = buildResults({

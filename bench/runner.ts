@@ -4,6 +4,7 @@
 // again (up to `maxAttempts`) and the quietest attempt is kept.
 import { startBackend } from './processes/backend.js';
 import { startProxy } from './processes/proxy.js';
+import { startReference, type ReferenceName, type ReferenceProcess } from './reference/start.js';
 import type { PinPlan } from './measure/pinning.js';
 import { SCENARIOS } from './scenarios/registry.js';
 import type { AdminClient, CaseContext, CaseResult, CaseSpec, Measurement, ScenarioName, ScenarioSettings } from './scenarios/types.js';
@@ -14,6 +15,10 @@ export interface RunnerOptions {
   target?: { url: URL; pids: number[] | null; backendPort: number } | undefined;
   /** Run the direct (no-proxy) baseline case of each scenario. */
   direct: boolean;
+  /** wspass's tunnel engines, each wspass case once per engine (empty: the config's default). */
+  engines?: readonly ('native' | 'js')[];
+  /** Reference proxies run after wspass's cases of each scenario, with the same load (--compare). */
+  compare?: readonly ReferenceName[];
   noiseLimitCores: number;
   maxAttempts: number;
   /** Called before each case with a one-line description, and after it with the result. */
@@ -28,6 +33,8 @@ export interface BackendInfo {
 export class Runner {
   readonly #opts: RunnerOptions;
   backend: BackendInfo | undefined;
+  /** Version line of each reference proxy that ran. */
+  readonly referenceVersions = new Map<string, string>();
 
   constructor(opts: RunnerOptions) {
     this.#opts = opts;
@@ -48,8 +55,17 @@ export class Runner {
       return cases;
     }
     const named = workers.length > 1 || workers[0] !== 1;
+    const engines = this.#opts.engines ?? [];
     for (const n of workers) {
-      for (const c of base) cases.push({ ...c, workers: n, label: named ? `${c.label} ${workerLabel(n)}` : c.label });
+      for (const c of base) {
+        const label = named ? `${c.label} ${workerLabel(n)}` : c.label;
+        if (engines.length === 0) cases.push({ ...c, workers: n, label });
+        for (const engine of engines) cases.push({ ...c, workers: n, engine, label: `${label} ${engine}` });
+      }
+    }
+    // The incumbents get the scenario's plain cases only (the async variants are wspass routes).
+    for (const ref of this.#opts.compare ?? []) {
+      for (const c of def.proxyCases(ref, true)) cases.push({ ...c, variant: 'reference', reference: ref, label: ref });
     }
     return cases;
   }
@@ -85,6 +101,12 @@ export class Runner {
     }
     const result: CaseResult = { scenario: name, variant: spec.variant, label: spec.label, settings, attempts, ...m };
     if (spec.workers !== undefined) result.workers = spec.workers;
+    if (spec.engine !== undefined) result.engine = spec.engine;
+    if (spec.reference !== undefined) {
+      result.reference = spec.reference;
+      const v = this.referenceVersions.get(spec.reference);
+      if (v !== undefined) result.referenceVersion = v;
+    }
     this.#opts.progress?.({ kind: 'case-end', result });
     return result;
   }
@@ -100,7 +122,7 @@ export class Runner {
         this.#opts.progress?.({ kind: 'note', text: backend.fallbackReason });
       }
     }
-    let proxy: Awaited<ReturnType<typeof startProxy>> | undefined;
+    let proxy: Awaited<ReturnType<typeof startProxy>> | ReferenceProcess | undefined;
     try {
       let ctx: CaseContext;
       if (spec.variant === 'direct') {
@@ -108,12 +130,18 @@ export class Runner {
       } else if (spec.variant === 'target' && target) {
         const base = target.url.pathname.endsWith('/') ? target.url.pathname : `${target.url.pathname}/`;
         ctx = contextFor(target.url.host, base, target.pids, backend.child.pid, settings, null);
+      } else if (spec.variant === 'reference') {
+        const ref = await startReference(spec.reference as ReferenceName, { backendPort: backend.port, cpus: pin?.proxy });
+        proxy = ref;
+        this.referenceVersions.set(ref.name, ref.version);
+        ctx = contextFor(`127.0.0.1:${ref.port}`, spec.prefix, ref.pids, backend.child.pid, settings, null);
       } else {
         proxy = await startProxy({
           backendPort: backend.port,
           cpus: pin?.proxy,
           workers: spec.workers ?? 1,
           admin: SCENARIOS[name].needsAdmin === true,
+          ...(spec.engine ? { engine: spec.engine } : {}),
         });
         ctx = contextFor(`127.0.0.1:${proxy.port}`, spec.prefix, [proxy.child.pid], backend.child.pid, settings, proxy.admin);
       }

@@ -15,8 +15,10 @@ export interface Capacity {
   lines: string[];
 }
 
+/** The scenario's wspass (or --target) case, the native engine's when both engines ran. */
 function proxyCase(cases: readonly CaseResult[], scenario: CaseResult['scenario']): CaseResult | undefined {
-  return cases.find((c) => c.scenario === scenario && c.variant !== 'direct');
+  const own = cases.filter((c) => c.scenario === scenario && (c.variant === 'wspass' || c.variant === 'target'));
+  return own.find((c) => c.engine === 'native') ?? own[0];
 }
 
 function directCase(cases: readonly CaseResult[], scenario: CaseResult['scenario']): CaseResult | undefined {

@@ -22,7 +22,8 @@ export interface BenchResults {
   pinning: string;
   backend: { impl: 'uws' | 'ws'; fallbackReason?: string };
   /** workers: the wspass worker counts the run's cases used. */
-  proxy: { name: string; target?: string; workers?: number[] };
+  /** `references`: version line of each --compare proxy that ran. */
+  proxy: { name: string; target?: string; workers?: number[]; references?: Record<string, string> };
   cases: CaseResult[];
   capacity: Capacity;
 }

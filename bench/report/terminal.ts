@@ -3,6 +3,7 @@
 import type { CaseResult } from '../scenarios/types.js';
 import type { BenchResults } from './results.js';
 import { WRITES_HEADER, workerShareLines, writesRows } from './engine.js';
+import { INCUMBENT_HEADER, incumbentRows, incumbentTable } from './incumbents.js';
 import { fmtLatencyUs, fmtNumber, fmtPercent, fmtThroughput, textTable } from './format.js';
 
 export function caseRow(c: CaseResult): string[] {
@@ -44,6 +45,12 @@ export function terminalReport(r: BenchResults): string {
   out.push('');
   out.push('Proxy cost per unit of work (its own CPU time; memory for idle), and what it adds over direct:');
   out.push(textTable(['scenario', 'case', 'proxy cost', 'p50 added', 'throughput vs direct'], comparisonRows(r.cases)));
+  const incumbents = incumbentRows(r.cases);
+  if (incumbents.length > 0) {
+    out.push('');
+    out.push(`wspass against the incumbents in this run (lower is better; ${Object.entries(r.proxy.references ?? {}).map(([k, v]) => `${k}: ${v}`).join('; ')}):`);
+    out.push(textTable(INCUMBENT_HEADER, incumbentTable(incumbents)));
+  }
   const shares = workerShareLines(r.cases);
   if (shares.length > 0) {
     out.push('');

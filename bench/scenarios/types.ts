@@ -10,8 +10,11 @@ export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 export const SET_NAMES = ['default', 'engine'] as const;
 export type SetName = (typeof SET_NAMES)[number];
 
-/** The path the load takes: straight to the backend (the no-proxy baseline), wspass, or a --target. */
-export type Variant = 'direct' | 'wspass' | 'target';
+/**
+ * The path the load takes: straight to the backend (the no-proxy baseline), wspass, a --target, or a
+ * reference proxy of --compare (nginx, HAProxy, the minimal Node.js proxy).
+ */
+export type Variant = 'direct' | 'wspass' | 'target' | 'reference';
 
 export type CostUnit = 'µs/msg' | 'ms/GB' | 'µs/handshake' | 'µs/connect' | 'µs/req' | 'KiB/conn';
 export type ThroughputUnit = 'msg/s' | 'MB/s' | 'handshakes/s' | 'connects/s' | 'req/s' | 'conns';
@@ -101,6 +104,10 @@ export interface CaseSpec {
   prefix: string;
   /** wspass worker threads for this case (unset: direct and --target). */
   workers?: number;
+  /** wspass's tunnel engine for this case (`tunnel.engine`). */
+  engine?: 'native' | 'js';
+  /** Which reference proxy (variant 'reference'): nginx, haproxy or node-minimal. */
+  reference?: string;
 }
 
 export interface ScenarioDef {
@@ -127,6 +134,11 @@ export interface CaseResult extends Measurement {
   settings: ScenarioSettings;
   /** wspass worker threads (absent for direct and --target cases). */
   workers?: number;
+  /** wspass's tunnel engine, when the case set one. */
+  engine?: 'native' | 'js';
+  /** The reference proxy and its version, for 'reference' cases. */
+  reference?: string;
+  referenceVersion?: string;
   /** Runs made of this case (more than one when other tenants' CPU made a run noisy). */
   attempts: number;
 }

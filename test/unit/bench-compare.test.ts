@@ -1,0 +1,58 @@
+// Bench --engine / --compare: the arguments, the generated incumbent configs and the ratio table.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ArgError, parseBenchArgs } from '../../bench/args.js';
+import { haproxyConfig, nginxConfig } from '../../bench/reference/configs.js';
+import { incumbentRows, incumbentTable } from '../../bench/report/incumbents.js';
+import type { CaseResult } from '../../bench/scenarios/types.js';
+
+test('--engine and --compare take known names, only for runs and not with --target', () => {
+  const a = parseBenchArgs(['--compare', 'nginx,haproxy,nginx', '--engine', 'js']);
+  assert.deepEqual(a.compare, ['nginx', 'haproxy']);
+  assert.deepEqual(a.engines, ['js']);
+  assert.equal(parseBenchArgs([]).engines, undefined);
+  assert.throws(() => parseBenchArgs(['--compare', 'apache']), (e: unknown) => e instanceof ArgError && /"apache" is not one of nginx, haproxy, node-minimal/.test(e.message));
+  assert.throws(() => parseBenchArgs(['gate', '--compare', 'nginx']), /for runs/);
+  assert.throws(() => parseBenchArgs(['--target', 'ws://127.0.0.1:1/', '--backend-port', '2', '--engine', 'js']), /not with --target/);
+});
+
+test('incumbent configs: the listener, the backend, tunnel timeouts and file descriptors within 20,000', () => {
+  const n = nginxConfig({ dir: '/tmp/x', port: 4100, backendPort: 4200 });
+  assert.match(n, /listen 127\.0\.0\.1:4100/);
+  assert.match(n, /server 127\.0\.0\.1:4200/);
+  assert.match(n, /proxy_set_header Upgrade \$http_upgrade/);
+  assert.match(n, /access_log off/);
+  const h = haproxyConfig({ port: 4100, backendPort: 4200 });
+  assert.match(h, /bind 127\.0\.0\.1:4100/);
+  assert.match(h, /server b 127\.0\.0\.1:4200/);
+  assert.match(h, /timeout tunnel 1h/);
+  // HAProxy asks for about 2 fds per maxconn at start and refuses to run when the limit is lower.
+  for (const m of h.matchAll(/maxconn (\d+)/g)) assert.ok(2 * Number(m[1]) + 100 < 20_000);
+});
+
+function c(scenario: CaseResult['scenario'], variant: CaseResult['variant'], label: string, cost: number | null, reference?: string): CaseResult {
+  return {
+    scenario, variant, label, settings: {} as CaseResult['settings'], attempts: 1, units: 1, throughput: { value: 1, unit: 'msg/s' },
+    latency: null, cpu: null, cost: { unit: 'µs/msg', proxy: cost, backend: null }, errors: 0, warnings: [],
+    ...(reference ? { reference } : {}),
+  };
+}
+
+test('the ratio table divides each wspass engine by the cheaper of nginx and HAProxy, and by the minimal Node proxy', () => {
+  const rows = incumbentRows([
+    c('echo', 'direct', 'direct', null),
+    c('echo', 'wspass', 'wspass native', 30),
+    c('echo', 'wspass', 'wspass js', 40),
+    c('echo', 'reference', 'nginx', 26, 'nginx'),
+    c('echo', 'reference', 'haproxy', 25, 'haproxy'),
+    c('echo', 'reference', 'node-minimal', 35, 'node-minimal'),
+    c('bulk', 'wspass', 'wspass native', 2000),
+  ]);
+  assert.equal(rows.length, 1, 'only scenarios a reference ran in');
+  assert.deepEqual(rows[0]!.best, { name: 'haproxy', cost: 25 });
+  const table = incumbentTable(rows);
+  assert.deepEqual(table.map((r) => [r[1], r[3], r[4]]), [
+    ['wspass native', '1.20× (haproxy 25)', '0.86× (35)'],
+    ['wspass js', '1.60× (haproxy 25)', '1.14× (35)'],
+  ]);
+});
