@@ -7,7 +7,7 @@ import { SCENARIO_NAMES, SET_NAMES, type ScenarioName, type SetName } from './sc
 export const USAGE = `wspass bench: capacity planning and the CI perf gate
 
 Usage:
-  npm run bench [-- OPTIONS]            run the default scenario set (about 3 minutes on 2 cores)
+  npm run bench [-- OPTIONS]            run the default scenario set, both tunnel engines (about 5 minutes on 2 cores)
   npm run bench -- --scenario engine    the worker-engine set: burst share, 1 vs 2 workers, idle at 5,000,
                                         writes per message by async mode (2 min, more when cases are re-run)
   npm run bench:gate [-- OPTIONS]       A/B gate: builds the base commit of bench/baseline.json and measures it
