@@ -570,7 +570,7 @@ export const configSchema = z
       })
       .refine((a) => a.token === undefined || a.tokenFile === undefined, { message: 'give token or tokenFile, not both' })
       .optional()
-      .describe('Admin HTTP endpoint of the primary thread (status, metrics, reload, balancer control); off when absent'),
+      .describe('Admin HTTP endpoint of the primary thread (status, metrics, reload, balancer control, tunnels); off when absent'),
     health: z
       .strictObject({
         listen: z

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
 import { loadNative } from '../../src/tunnel/native-addon.js';
-import { spawnProxy } from '../helpers/cli.js';
+import { runCli, spawnProxy } from '../helpers/cli.js';
 import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
 
 type Engine = 'native' | 'js';
@@ -130,6 +130,12 @@ for (const engine of ['native', 'js'] as const) {
     // Tunnel of client i: the i-th smallest byte count toward the backend.
     const byClient = [...listed].sort((x, y) => x.bytesToBackend - y.bytesToBackend);
     for (const [i, l] of byClient.entries()) assert.equal(l.member, memberUrl[memberOf[i] as 'A' | 'B'], `client ${i}`);
+
+    // The same listing from the command line (the token from WSPASS_ADMIN_TOKEN with --admin).
+    const cli = await runCli(['tunnels', '--admin', admin!, '--limit', '3'], { WSPASS_ADMIN_TOKEN: TOKEN });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.deepEqual(((JSON.parse(cli.stdout) as Page).tunnels).map((l) => l.id), ids.slice(0, 3));
+    assert.equal((await runCli(['tunnels', '--admin', admin!], { WSPASS_ADMIN_TOKEN: '' })).code, 1, 'refused without the token');
 
     // Closing one tunnel: its client sees the close, every other one goes on.
     const victim = 3;
