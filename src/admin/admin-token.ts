@@ -1,8 +1,8 @@
 // The admin endpoint's optional bearer token. Compared in constant time: both sides are hashed first, so
 // neither the content nor the length of the expected token shows in how long a refusal takes.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readTokenFile } from '../config/endpoint-checks.js';
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
@@ -10,9 +10,7 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 export function adminToken(admin: { readonly token?: string | undefined; readonly tokenFile?: string | undefined }): string | undefined {
   if (admin.token !== undefined) return admin.token;
   if (admin.tokenFile === undefined) return undefined;
-  const token = readFileSync(admin.tokenFile, 'utf8').trim();
-  if (token === '') throw new Error(`admin.tokenFile "${admin.tokenFile}" is empty`);
-  return token;
+  return readTokenFile(admin.tokenFile);
 }
 
 function digest(text: string): Buffer {
