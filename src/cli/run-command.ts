@@ -147,8 +147,9 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
         balancer.health.start();
       };
     });
-    if (!isDeepStrictEqual(next.listen, current.listen) || !isDeepStrictEqual(next.admin, current.admin)) {
-      log.warn('listen and admin changes need a restart; the rest of the new config is applied');
+    const fixed = (c: Config) => [c.listen, c.admin, c.health];
+    if (!isDeepStrictEqual(fixed(next), fixed(current))) {
+      log.warn('listen, admin and health changes need a restart; the rest of the new config is applied');
     }
     current = next;
     lifecycle.info({ file, routes: next.routes.length }, 'config reloaded');

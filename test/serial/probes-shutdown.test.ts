@@ -1,6 +1,7 @@
 // Liveness, readiness and the SIGTERM sequence of a real `wspass run` (2 workers): /healthz stays 200
-// while a worker is respawned, /readyz turns 503 at the first SIGTERM while new connections are still
-// served for shutdown.preStopDelayMs, then the listeners close; a second SIGTERM exits at once.
+// while workers are respawned (/readyz is 503 only while none is ready); /readyz turns 503 at the first
+// SIGTERM while new connections are still served for shutdown.preStopDelayMs, then the listeners close;
+// a second SIGTERM exits at once. The "starting" state is covered by test/unit/probes.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -37,7 +38,7 @@ function accepts(port: number): Promise<boolean> {
 
 test('healthz/readyz across a respawn and SIGTERM: not ready at once, serving during preStopDelayMs, then refused; a second SIGTERM exits at once', async (t) => {
   const backend = await startWsBackend(t);
-  const preStopDelayMs = 3_000;
+  const preStopDelayMs = 2_000;
   const { child, port, admin, startup } = await spawnProxy(
     t,
     {
@@ -65,6 +66,20 @@ test('healthz/readyz across a respawn and SIGTERM: not ready at once, serving du
   assert.equal(await statusOf(`${health}/healthz`), 200);
   assert.equal(await statusOf(`${health}/readyz`), 200);
   await waitForStatus(admin!, (s) => s.workers[1]!.state === 'ready' && s.workers[1]!.restarts === 1, 'worker 1 respawned');
+
+  // Both workers down at once: nothing accepts, so not ready; still alive (both are being respawned).
+  for (const id of [0, 1]) assert.equal((await fetch(`${admin}/debug/crash-worker?id=${id}`, { method: 'POST' })).status, 202);
+  let answer = '';
+  for (let i = 0; i < 200 && answer !== 'no worker ready'; i++) {
+    const res = await fetch(`${health}/readyz`, { headers: { connection: 'close' } });
+    answer = (await res.text()).trim();
+    if (res.status === 503) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(answer, 'no worker ready');
+  assert.equal(await statusOf(`${health}/healthz`), 200, 'alive while every worker is respawned');
+  await waitForStatus(admin!, (s) => s.workers.every((w) => w.state === 'ready') && s.workers[0]!.restarts === 1 && s.workers[1]!.restarts === 2, 'both respawned');
+  assert.equal(await statusOf(`${health}/readyz`), 200);
 
   const before = await openWs(t, `ws://127.0.0.1:${port}/`);
   assert.equal(await echo(before, 'a'), 'a');
