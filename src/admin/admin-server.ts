@@ -1,16 +1,19 @@
 // The admin endpoint of the primary thread (off unless `admin` is configured; loopback by default):
-//   GET  /healthz              200 when every worker is ready, else 503
+//   GET  /healthz, /readyz     liveness and readiness (probes.ts)
 //   GET  /status               workers and counters as JSON
 //   GET  /metrics              Prometheus text
 //   POST /reload               re-read the config file and apply it (422 with the errors when invalid)
 //   POST /debug/crash-worker?id=N   only with fault injection on (tests)
 //   POST /debug/fail-reload?id=N    only with fault injection on: worker N fails its next reload prepare
-// Extra routes (balancer control) are mounted by the caller.
+// Extra routes (balancer control, tunnels) are mounted by the caller. With a token configured, every
+// request must carry it (admin-token.ts); the health listener (startHealthServer) serves the probes without.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import type { Supervisor } from '../workers/supervisor.js';
+import type { TokenCheck } from './admin-token.js';
+import { answerProbe, type ProbeSource } from './probes.js';
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 
@@ -22,6 +25,9 @@ export interface AdminOptions {
   readonly reload: () => Promise<void>;
   /** Further handlers, tried in order; a handler returns true when it answered. */
   readonly handlers?: readonly AdminHandler[];
+  readonly probes: ProbeSource;
+  /** Every request must carry this bearer token; none when absent. */
+  readonly token?: TokenCheck | undefined;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -30,7 +36,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-export async function startAdminServer(opts: AdminOptions, host: string, port: number): Promise<{ server: http.Server; address: AddressInfo }> {
+export function startAdminServer(opts: AdminOptions, host: string, port: number): Promise<{ server: http.Server; address: AddressInfo }> {
   const server = http.createServer((req, res) => {
     handle(opts, req, res).catch((err: unknown) => {
       opts.log.error({ err: (err as Error).message }, 'admin request failed');
@@ -38,6 +44,24 @@ export async function startAdminServer(opts: AdminOptions, host: string, port: n
       else res.destroy();
     });
   });
+  return listenOn(server, host, port, opts.log, 'admin endpoint error');
+}
+
+/**
+ * The health listener: only GET /healthz and /readyz, no token, so a kubelet can probe it. Started before
+ * the workers, so readiness says 503 while they start.
+ */
+export function startHealthServer(probes: ProbeSource, log: Logger, host: string, port: number): Promise<{ server: http.Server; address: AddressInfo }> {
+  const server = http.createServer((req, res) => {
+    const pathname = (req.url ?? '/').split('?', 1)[0]!;
+    if (!answerProbe(probes, req, res, pathname)) sendJson(res, 404, { error: 'the health listener serves GET /healthz and GET /readyz' });
+  });
+  // A probe connection that stays open must not hold the process at exit.
+  server.keepAliveTimeout = 1_000;
+  return listenOn(server, host, port, log, 'health listener error');
+}
+
+async function listenOn(server: http.Server, host: string, port: number, log: Logger, what: string): Promise<{ server: http.Server; address: AddressInfo }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -46,7 +70,7 @@ export async function startAdminServer(opts: AdminOptions, host: string, port: n
     });
   });
   // After the start an error (EMFILE on accept, say) is logged; it must not end the primary.
-  server.on('error', (err) => opts.log.error({ err: err.message }, 'admin endpoint error'));
+  server.on('error', (err) => log.error({ err: err.message }, what));
   return { server, address: server.address() as AddressInfo };
 }
 
@@ -58,14 +82,13 @@ async function handle(opts: AdminOptions, req: IncomingMessage, res: ServerRespo
     sendJson(res, 400, { error: `not a request target: ${JSON.stringify(req.url)}` });
     return;
   }
+  if (opts.token && !opts.token.allows(req, res)) {
+    req.resume();
+    return;
+  }
+  if (answerProbe(opts.probes, req, res, url.pathname)) return;
   const route = `${req.method} ${url.pathname}`;
   switch (route) {
-    case 'GET /healthz': {
-      const ok = opts.supervisor.status().workers.every((w) => w.state === 'ready');
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(ok ? 'ok\n' : 'not ready\n');
-      return;
-    }
     case 'GET /status':
       sendJson(res, 200, opts.supervisor.status());
       return;

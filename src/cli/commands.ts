@@ -10,6 +10,9 @@ export type OptionName =
   | 'member'
   | 'state'
   | 'weight'
+  | 'limit'
+  | 'after'
+  | 'id'
   | 'server-root'
   | 'listen-map'
   | 'define'
@@ -27,6 +30,9 @@ export const OPTIONS: Readonly<Record<OptionName, { readonly type: 'string' | 'b
   member: { type: 'string' },
   state: { type: 'string' },
   weight: { type: 'string' },
+  limit: { type: 'string' },
+  after: { type: 'string' },
+  id: { type: 'string' },
   'server-root': { type: 'string' },
   'listen-map': { type: 'string' },
   define: { type: 'string', short: 'D' },
@@ -54,7 +60,7 @@ const APACHE_OPTIONS = [
 
 const ADMIN_TARGET = [
   '  --config FILE    the config of the running wspass: its `admin.listen` is where to reach it',
-  '  --admin URL      or the admin endpoint itself, e.g. http://127.0.0.1:9901',
+  '  --admin URL      or the admin endpoint itself, e.g. http://127.0.0.1:9901 (token: WSPASS_ADMIN_TOKEN)',
 ];
 
 export const COMMANDS = {
@@ -69,7 +75,8 @@ export const COMMANDS = {
       '  --workers, -w N      worker threads, 1 to 256 (default: one per available core)',
       `  --log-level LEVEL    ${LOG_LEVELS.join(', ')} (default: the config's log.level)`,
       '',
-      'Signals: SIGHUP reloads the config, SIGTERM/SIGINT drain and exit 0.',
+      'Signals: SIGHUP reloads the config; SIGTERM/SIGINT: not ready at once, serve on for shutdown.preStopDelayMs,',
+      'then drain and exit 0; a second SIGTERM/SIGINT exits 1 at once.',
       'Exits 1 with the reason when it cannot start (a port in use, an admin port taken, a bad certificate).',
     ],
   },
@@ -118,6 +125,23 @@ export const COMMANDS = {
       '  --weight N       1 to 1000',
     ],
   },
+  tunnels: {
+    usage: 'wspass tunnels (--config FILE | --admin URL) [--member URL] [--limit N] [--after ID]',
+    summary: 'open tunnels of every worker (route, member, client, age, bytes), one page as JSON',
+    options: ['config', 'admin', 'member', 'limit', 'after', 'help'],
+    details: [
+      ...ADMIN_TARGET,
+      '  --member URL     only the tunnels of this balancer member',
+      '  --limit N        tunnels per page, 1 to 1000 (default 100)',
+      '  --after ID       the page after this tunnel id (the `next` of the previous page)',
+    ],
+  },
+  'close-tunnels': {
+    usage: 'wspass close-tunnels (--config FILE | --admin URL) (--id ID | --member URL)',
+    summary: 'close one open tunnel, or every tunnel of a balancer member (FIN both ways)',
+    options: ['config', 'admin', 'id', 'member', 'help'],
+    details: [...ADMIN_TARGET, '  --id ID          the tunnel, by the id `wspass tunnels` shows', '  --member URL     every tunnel of this balancer member'],
+  },
   'import-apache': {
     usage: 'wspass import-apache FILE [--fix] [--server-root DIR]',
     summary: 'print the wspass YAML equivalent of an Apache httpd config',
@@ -165,6 +189,6 @@ export function globalHelp(): string {
     'wspass — a reverse proxy that tunnels WebSocket (and any HTTP/1.1 Upgrade) to backends\n\n' +
     `Usage:\n${lines.join('\n')}\n  wspass --help | --version\n  ${'wspass COMMAND --help'.padEnd(column - 2)}the options of one command\n\n` +
     'Config files are YAML, JSON or Apache httpd (.conf); see the README for every option, and schema/wspass.schema.json.\n' +
-    'Signals (run): SIGHUP reloads the config, SIGTERM/SIGINT drain and exit.\n'
+    'Signals (run): SIGHUP reloads the config, SIGTERM/SIGINT drain and exit (a second one: at once).\n'
   );
 }

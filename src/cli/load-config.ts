@@ -3,6 +3,7 @@
 // certificate, key and CA files (they exist, are readable and parse as PEM). Every problem is reported
 // at once: when the schema rejects part of the file, backend URLs and files are still checked.
 import type { ConfigIssue } from '../config/config-error.js';
+import { endpointIssues } from '../config/endpoint-checks.js';
 import { checkTlsFiles } from '../config/file-checks.js';
 import { resolveListeners } from '../config/listen-address.js';
 import { loadConfigFile, type LoadOptions } from '../config/load.js';
@@ -51,7 +52,7 @@ export type ReadSettings = Pick<LoadOptions, 'listenMap' | 'apache' | 'onNotice'
 export function loadAndCheckConfig(file: string, settings: ReadSettings = {}): Config {
   return loadConfigFile(file, {
     ...settings,
-    extraChecks: (config) => merge(routeIssues(config), [...tlsNameIssues(config), ...checkTlsFiles(config)]),
+    extraChecks: (config) => merge(routeIssues(config), [...tlsNameIssues(config), ...checkTlsFiles(config), ...endpointIssues(config)]),
     rawChecks: (data) => [...backendUrlIssues(data), ...checkTlsFiles(data)],
   });
 }

@@ -6,7 +6,7 @@ import { createLogger, type LogLevel } from '../log.js';
 import { formatMembers } from '../balancer/format.js';
 import type { MemberStatus } from '../balancer/registry.js';
 import { parseCommandLine } from './args.js';
-import { adminBase, adminCall, adminJson } from './admin-client.js';
+import { adminBase, adminCall, adminJson, type AdminTarget } from './admin-client.js';
 import { runDemo } from './demo-command.js';
 import { apacheToYaml } from '../config/apache/emit-yaml.js';
 import { formatNote, loadApache } from '../config/apache/index.js';
@@ -74,8 +74,10 @@ async function main(argv: string[]): Promise<number> {
     case 'reload':
     case 'status':
     case 'members':
-    case 'member': {
-      let base: string;
+    case 'member':
+    case 'tunnels':
+    case 'close-tunnels': {
+      let base: AdminTarget;
       try {
         base = adminBase(values.admin, values.config);
       } catch (err) {
@@ -84,6 +86,16 @@ async function main(argv: string[]): Promise<number> {
       }
       if (command === 'reload') return adminCall(base, 'POST', '/reload');
       if (command === 'status') return adminCall(base, 'GET', '/status');
+      if (command === 'tunnels') {
+        const query = new URLSearchParams();
+        for (const key of ['limit', 'after', 'member'] as const) if (values[key] !== undefined) query.set(key, values[key]);
+        return adminCall(base, 'GET', `/tunnels${query.size > 0 ? `?${query.toString()}` : ''}`);
+      }
+      if (command === 'close-tunnels') {
+        if ((values.id === undefined) === (values.member === undefined)) return usage('close-tunnels needs --id ID or --member URL');
+        if (values.id !== undefined) return adminCall(base, 'DELETE', `/tunnels/${encodeURIComponent(values.id)}`);
+        return adminCall(base, 'DELETE', `/tunnels?member=${encodeURIComponent(values.member!)}`);
+      }
       if (command === 'members') {
         const list = await adminJson(base, 'GET', '/balancers');
         if (list === undefined) return 1;

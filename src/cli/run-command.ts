@@ -1,12 +1,16 @@
 // `wspass run`: the primary thread. Loads the config (already validated by the caller), starts the
 // worker threads that carry the traffic, serves the admin endpoint, and turns signals into actions:
 // SIGHUP reloads (a bad config is rejected and the old one stays; certificate files are read again),
-// SIGTERM/SIGINT drain and exit 0. Certificates are also reloaded when their files change.
+// SIGTERM/SIGINT stop (see onStop: not ready at once, serve on for shutdown.preStopDelayMs, then drain and
+// exit 0; a second one exits at once). Certificates are also reloaded when their files change.
 import { availableParallelism } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import type { Server } from 'node:http';
-import { startAdminServer } from '../admin/admin-server.js';
+import { startAdminServer, startHealthServer } from '../admin/admin-server.js';
+import { adminToken, TokenCheck } from '../admin/admin-token.js';
 import { balancerRoutes } from '../admin/balancer-routes.js';
+import type { Phase, ProbeSource } from '../admin/probes.js';
+import { tunnelRoutes } from '../admin/tunnel-routes.js';
 import { HealthChecker } from '../balancer/health-checker.js';
 import type { MemberTable } from '../balancer/member-table.js';
 import { BalancerRegistry } from '../balancer/registry.js';
@@ -62,13 +66,38 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
     faultInjection: process.env.WSPASS_FAULT_INJECTION === '1',
     tls,
   });
+  let phase: Phase = 'starting';
+  const probes: ProbeSource = { phase: () => phase, workerStates: () => supervisor.status().workers.map((w) => w.state) };
+  // Up before the workers, so a probe sees "starting" (readiness 503) rather than a refused connection.
+  let health: Server | undefined;
+  if (config.health) {
+    const { host, port } = parseListenAddress(config.health.listen);
+    const started = await startHealthServer(probes, log, host, port).catch((err: unknown) => {
+      log.fatal({ err: (err as Error).message, health: config.health?.listen }, 'cannot start: the health listener cannot listen');
+      return undefined;
+    });
+    if (started === undefined) return 1;
+    health = started.server;
+    lifecycle.info({ health: `http://${hostPort(host, started.address.port)}` }, 'health listening');
+  }
+  let token: TokenCheck | undefined;
+  try {
+    const t = config.admin && adminToken(config.admin);
+    if (t !== undefined) token = new TokenCheck(t);
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'cannot start: the admin token cannot be read');
+    health?.close();
+    return 1;
+  }
   let ports: readonly number[];
   try {
     ports = await supervisor.start();
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'cannot start');
+    health?.close();
     return 1;
   }
+  phase = 'serving';
   const certificates = new CertificateWatcher({
     listeners: tlsListeners,
     log: lifecycle,
@@ -118,8 +147,9 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
         balancer.health.start();
       };
     });
-    if (!isDeepStrictEqual(next.listen, current.listen) || !isDeepStrictEqual(next.admin, current.admin)) {
-      log.warn('listen and admin changes need a restart; the rest of the new config is applied');
+    const fixed = (c: Config) => [c.listen, c.admin, c.health];
+    if (!isDeepStrictEqual(fixed(next), fixed(current))) {
+      log.warn('listen, admin and health changes need a restart; the rest of the new config is applied');
     }
     current = next;
     lifecycle.info({ file, routes: next.routes.length }, 'config reloaded');
@@ -136,7 +166,9 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
         metrics: createMetrics(() => supervisor.status()),
         log,
         reload,
-        handlers: [balancerRoutes(() => balancer.registry)],
+        handlers: [balancerRoutes(() => balancer.registry), tunnelRoutes(supervisor)],
+        probes,
+        token,
       },
       host,
       port,
@@ -144,12 +176,13 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
       log.fatal({ err: (err as Error).message, admin: config.admin?.listen }, 'cannot start: the admin endpoint cannot listen');
       balancer.health.close();
       certificates.close();
+      health?.close();
       await supervisor.terminate();
       return undefined;
     });
     if (started === undefined) return 1;
     admin = started.server;
-    lifecycle.info({ admin: `http://${host.includes(':') ? `[${host}]` : host}:${started.address.port}` }, 'admin listening');
+    lifecycle.info({ admin: `http://${hostPort(host, started.address.port)}` }, 'admin listening');
   }
 
   return new Promise<number>((resolve) => {
@@ -158,30 +191,52 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
         log.error({ file, errors: (err as Error).message }, 'config reload rejected; the running config stays');
       });
     };
-    let stopping = false;
-    const onStop = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
+    const finish = (code: number) => {
+      process.removeListener('SIGHUP', onHup);
+      process.removeListener('SIGTERM', onStop);
+      process.removeListener('SIGINT', onStop);
+      health?.close();
+      health?.closeAllConnections();
+      resolve(code);
+    };
+    const drain = () => {
       const { tunnelDrainMs, deadlineMs } = current.shutdown;
-      lifecycle.info({ signal, tunnelDrainMs, deadlineMs }, 'draining');
+      lifecycle.info({ tunnelDrainMs, deadlineMs }, 'draining');
       admin?.close();
       admin?.closeAllConnections();
       balancer.health.close();
       certificates.close();
       supervisor.drain(tunnelDrainMs, deadlineMs).then(
         () => {
-          process.removeListener('SIGHUP', onHup);
           lifecycle.info('stopped');
-          resolve(0);
+          finish(0);
         },
         (err: unknown) => {
           log.error({ err: (err as Error).message }, 'error while draining');
-          resolve(1);
+          finish(1);
         },
       );
     };
+    // First signal: readiness fails at once, but the listeners keep accepting for preStopDelayMs (the time
+    // a load balancer or Kubernetes takes to stop sending new connections here), then the drain. Second
+    // signal: exit now (an operator, or an orchestrator out of patience, means it).
+    const onStop = (signal: NodeJS.Signals) => {
+      if (phase === 'stopping') {
+        lifecycle.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      phase = 'stopping';
+      const { preStopDelayMs } = current.shutdown;
+      lifecycle.info({ signal, preStopDelayMs }, 'stopping: not ready');
+      if (preStopDelayMs === 0) drain();
+      else setTimeout(drain, preStopDelayMs);
+    };
     process.on('SIGHUP', onHup);
-    process.once('SIGTERM', onStop);
-    process.once('SIGINT', onStop);
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
   });
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

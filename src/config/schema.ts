@@ -556,9 +556,30 @@ export const configSchema = z
           .min(1)
           .default('127.0.0.1:9901')
           .describe('Where the admin endpoint listens ("host:port"); keep it on loopback'),
+        token: z
+          .string()
+          .min(16)
+          .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+          .optional()
+          .describe('Bearer token every admin request must carry (Authorization: Bearer TOKEN); none when absent'),
+        tokenFile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('File whose content (trimmed) is the bearer token, read at start-up; instead of token'),
+      })
+      .refine((a) => a.token === undefined || a.tokenFile === undefined, { message: 'give token or tokenFile, not both' })
+      .optional()
+      .describe('Admin HTTP endpoint of the primary thread (status, metrics, reload, balancer control, tunnels); off when absent'),
+    health: z
+      .strictObject({
+        listen: z
+          .string()
+          .min(1)
+          .describe('Where GET /healthz (liveness) and GET /readyz (readiness) are served without the admin token ("host:port")'),
       })
       .optional()
-      .describe('Admin HTTP endpoint of the primary thread (status, metrics, reload, balancer control); off when absent'),
+      .describe('Health listener for probes (a kubelet); off when absent'),
     tunnel: z
       .strictObject({
         engine: z
@@ -575,8 +596,11 @@ export const configSchema = z
       .strictObject({
         tunnelDrainMs: durationMs('On SIGTERM/SIGINT, close open tunnels spread evenly over this window').default(5_000),
         deadlineMs: durationMs('Hard deadline after SIGTERM/SIGINT: whatever is still open is destroyed').default(10_000),
+        preStopDelayMs: durationMs(
+          'After SIGTERM/SIGINT, /readyz answers 503 at once but new connections are still accepted and served this long before the drain starts (endpoints must stop routing here first)',
+        ).default(0),
       })
-      .default({ tunnelDrainMs: 5_000, deadlineMs: 10_000 })
+      .default({ tunnelDrainMs: 5_000, deadlineMs: 10_000, preStopDelayMs: 0 })
       .describe('Graceful shutdown'),
     log: z
       .strictObject({

@@ -40,6 +40,7 @@ import { ListenerContexts } from '../tls/listener-contexts.js';
 import { TlsSites } from '../tls/tls-sites.js';
 import type { Tunnel, TunnelCloseInfo } from '../tunnel/tunnel.js';
 import { resolveTunnelEngine, type TunnelEngine } from '../tunnel/tunnel-engine.js';
+import { listOpenTunnels, selectOpenTunnels, type OpenTunnel, type TunnelInfo, type TunnelQuery, type TunnelSelector } from './open-tunnels.js';
 import { decideUpgrade, type UpgradeDecision } from './upgrade-decision.js';
 import { handleUpgrade, type UpgradeContext } from './upgrade-handler.js';
 
@@ -72,6 +73,10 @@ export interface ProxyServerOptions {
    * primary); a TLS listener without it reads its files when it starts listening.
    */
   readonly tls?: readonly (ListenerMaterial | undefined)[];
+  /** Tunnel ids of this server start above this (a worker: its own range, so ids are unique per process). */
+  readonly tunnelIdBase?: number;
+  /** Shown as `worker` in tunnel listings. */
+  readonly workerId?: number;
 }
 
 type Proto = 'http' | 'https';
@@ -102,8 +107,9 @@ export class ProxyServer {
   readonly #tlsMaterial: (ListenerMaterial | undefined)[];
   /** The secure contexts of each bound TLS listener, by listener index. */
   readonly #tlsContexts: (ListenerContexts | undefined)[] = [];
-  /** Live tunnels and their route names (shutdown, byte counters while they run). */
-  readonly #tunnels = new Map<Tunnel, string>();
+  /** Live tunnels and what listings show of them (shutdown, byte counters, the admin endpoint). */
+  readonly #tunnels = new Map<Tunnel, OpenTunnel>();
+  #lastTunnelId: number;
   /** The tunnel engine of this thread (config `tunnel.engine`). */
   #engine: TunnelEngine;
   /** Resolves a drain waiting for the last tunnel to close. */
@@ -117,6 +123,7 @@ export class ProxyServer {
     this.#serverName = opts.serverName ?? hostname();
     this.#config = config;
     this.#tlsMaterial = [...(opts.tls ?? [])];
+    this.#lastTunnelId = opts.tunnelIdBase ?? 0;
     this.#routes = opts.routes ?? composeRoutes(config);
     this.#engine = this.#resolveEngine(config, undefined);
     this.#httpProxy = new HttpProxy({
@@ -149,8 +156,20 @@ export class ProxyServer {
   }
 
   /** Live tunnels with their route names. */
-  liveTunnels(): IterableIterator<[Tunnel, string]> {
-    return this.#tunnels.entries();
+  *liveTunnels(): IterableIterator<[Tunnel, string]> {
+    for (const [tunnel, t] of this.#tunnels) yield [tunnel, t.route];
+  }
+
+  /** Open tunnels for the admin endpoint, in id order (see open-tunnels.ts). */
+  listTunnels(q: TunnelQuery): TunnelInfo[] {
+    return listOpenTunnels(this.#tunnels, q, this.#opts.workerId ?? 0);
+  }
+
+  /** Closes (gracefully) the tunnels `sel` names; returns how many. */
+  closeTunnels(sel: TunnelSelector): number {
+    const tunnels = selectOpenTunnels(this.#tunnels, sel);
+    for (const t of tunnels) t.close();
+    return tunnels.length;
   }
 
   /**
@@ -292,8 +311,8 @@ export class ProxyServer {
         // Give the connection back to node:http: it parses the next request as if the socket were new.
         server.emit(proto === 'https' ? 'secureConnection' : 'connection', socket);
       },
-      onTunnelOpen: (route, tunnel) => {
-        this.#tunnels.set(tunnel, route);
+      onTunnelOpen: (route, tunnel, facts) => {
+        this.#tunnels.set(tunnel, { id: ++this.#lastTunnelId, route, member: facts.member, client: facts.client, startedAt: Date.now() });
         this.#opts.stats?.tunnelOpened(route);
       },
       onTunnelClose: (info, route, tunnel) => {

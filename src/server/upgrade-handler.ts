@@ -44,14 +44,20 @@ export interface UpgradeContext {
   readonly clientProto: 'http' | 'https';
   /** Hands a socket back to node:http so it parses the next request on it. */
   reinject(socket: Socket): void;
-  /** A tunnel started (after the 101 was relayed); the server keeps it for shutdown and metrics. */
-  onTunnelOpen(routeName: string, tunnel: Tunnel): void;
+  /** A tunnel started (after the 101 was relayed); the server keeps it for shutdown, metrics and listings. */
+  onTunnelOpen(routeName: string, tunnel: Tunnel, facts: TunnelFacts): void;
   /** A tunnel ended. */
   onTunnelClose(info: TunnelCloseInfo, routeName: string, tunnel: Tunnel): void;
   /** The engine new tunnels run on (JavaScript when absent). */
   tunnelEngine?(): TunnelEngine;
   /** Called for every error answered to a client on the upgrade path. */
   onError?(code: ErrorCode, routeName: string): void;
+}
+
+/** What a tunnel listing shows beside the route: who is at each end. */
+export interface TunnelFacts {
+  readonly member: string | undefined;
+  readonly client: string;
 }
 
 function toCode(err: unknown): ErrorCode {
@@ -269,7 +275,8 @@ async function runUpgrade(
   client.setKeepAlive(true, 30_000);
   held.written = true;
   client.write(head101);
-  startTunnel(ctx, route, req.url ?? '', client, result.socket, { early, clientEnded: reader.clientEnded }, result.head, target.member);
+  const seen: TunnelFacts = { member: target.member?.url, client: clientAddress(req) };
+  startTunnel(ctx, route, req.url ?? '', client, result.socket, { early, clientEnded: reader.clientEnded }, result.head, target.member, seen);
 }
 
 /**
@@ -285,6 +292,7 @@ function startTunnel(
   clientSide: { readonly early: Buffer | undefined; readonly clientEnded: boolean },
   backendHead: Buffer,
   member: BalancerMember | undefined,
+  facts: TunnelFacts,
 ): void {
   const started = Date.now();
   const balancer = route.balancer?.balancer;
@@ -323,7 +331,7 @@ function startTunnel(
       ctx.onTunnelClose(info, route.name, tunnel);
     },
   );
-  ctx.onTunnelOpen(route.name, tunnel);
+  ctx.onTunnelOpen(route.name, tunnel, facts);
 }
 
 /**

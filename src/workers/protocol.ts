@@ -2,6 +2,7 @@
 // file (supervisor.ts, worker-main.ts); this is all they share. Errors cross as plain { code, message }
 // objects (custom properties do not survive structured clone).
 import type { Config } from '../config/schema.js';
+import type { TunnelInfo, TunnelQuery, TunnelSelector } from '../server/open-tunnels.js';
 import type { ListenerMaterial } from '../tls/certificate-material.js';
 
 export interface WireError {
@@ -25,6 +26,8 @@ export interface WorkerInit {
   readonly faultInjection: boolean;
   /** Certificate material of each TLS listener, by listener index, as the primary read it. */
   readonly tls: readonly (ListenerMaterial | undefined)[];
+  /** This worker's tunnel ids start above this: a range of its own, new at every spawn (unique per process). */
+  readonly tunnelIdBase: number;
 }
 
 /**
@@ -50,14 +53,19 @@ export type PrimaryMessage =
   | { readonly type: 'drain'; readonly tunnelDrainMs: number; readonly deadlineMs: number }
   | { readonly type: 'crash'; readonly message: string }
   /** Fault injection (tests): the next reload-prepare fails. */
-  | { readonly type: 'fail-next-prepare' };
+  | { readonly type: 'fail-next-prepare' }
+  /** Admin: list this worker's open tunnels (answered by 'tunnel-answer' with the same seq). */
+  | { readonly type: 'tunnels-list'; readonly seq: number; readonly query: TunnelQuery }
+  /** Admin: close the tunnels selected (answered by 'tunnel-answer' with how many). */
+  | { readonly type: 'tunnels-close'; readonly seq: number; readonly selector: TunnelSelector };
 
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly ports: readonly number[]; readonly engine: 'native' | 'js' }
   | { readonly type: 'startup-failed'; readonly error: WireError }
   | { readonly type: 'reload-done'; readonly phase: ReloadPhase; readonly seq: number }
   | { readonly type: 'reload-failed'; readonly phase: ReloadPhase; readonly seq: number; readonly error: WireError }
-  | { readonly type: 'drained' };
+  | { readonly type: 'drained' }
+  | { readonly type: 'tunnel-answer'; readonly seq: number; readonly tunnels: readonly TunnelInfo[]; readonly closed: number };
 
 export function toWireError(err: unknown): WireError {
   if (err instanceof Error) {

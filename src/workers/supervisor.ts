@@ -18,6 +18,8 @@ import type { ListenerMaterial } from '../tls/certificate-material.js';
 import { assertPortsFree } from './port-probe.js';
 import type { PrimaryMessage, ReloadPhase, WireError, WorkerInit, WorkerMessage } from './protocol.js';
 import { RouteSlots, SharedCounters, type CounterSnapshot } from './shared-counters.js';
+import type { TunnelQuery, TunnelSelector } from '../server/open-tunnels.js';
+import { TUNNEL_ID_RANGE, TunnelQueries, type Asked, type TunnelPage } from './tunnel-queries.js';
 
 const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
 const FIRST_BACKOFF_MS = 250;
@@ -52,6 +54,8 @@ interface Slot {
   engine: 'native' | 'js' | undefined;
   lastError: WireError | undefined;
   respawnTimer: NodeJS.Timeout | undefined;
+  /** Which spawn the running worker is (process-wide count): its tunnel ids are in that range. */
+  generation: number;
 }
 
 export interface SupervisorOptions {
@@ -86,6 +90,8 @@ export class Supervisor {
   #reloadChain: Promise<void> = Promise.resolve();
   /** Reload rounds waiting for worker answers, by "phase:seq". */
   readonly #rounds = new Map<string, { waiting: Set<number>; errors: string[]; done: () => void }>();
+  readonly #queries = new TunnelQueries();
+  #spawns = 0;
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
@@ -106,6 +112,7 @@ export class Supervisor {
       engine: undefined,
       lastError: undefined,
       respawnTimer: undefined,
+      generation: 0,
     }));
   }
 
@@ -258,6 +265,24 @@ export class Supervisor {
     );
   }
 
+  /** A page of the open tunnels of every worker, in id order (the admin endpoint's listing). */
+  listTunnels(query: TunnelQuery): Promise<TunnelPage> {
+    return this.#queries.list(this.#asked(this.#workers), query);
+  }
+
+  /**
+   * Closes tunnels gracefully: one by id (only its worker is asked; ids say which spawn opened them) or
+   * every tunnel of a balancer member.
+   */
+  closeTunnels(selector: TunnelSelector): Promise<{ closed: number; unanswered: readonly number[] }> {
+    const slots = 'id' in selector ? this.#workers.filter((s) => s.generation === Math.floor(selector.id / TUNNEL_ID_RANGE)) : this.#workers;
+    return this.#queries.close(this.#asked(slots), selector);
+  }
+
+  #asked(slots: readonly Slot[]): Asked[] {
+    return slots.filter((s) => s.worker && (s.state === 'ready' || s.state === 'draining')).map((s) => ({ id: s.id, post: (msg) => this.#post(s, msg) }));
+  }
+
   /** Fault injection (tests): makes the next reload prepare of worker `id` fail. */
   failNextPrepare(id: number): boolean {
     const s = this.#workers[id];
@@ -300,11 +325,13 @@ export class Supervisor {
       slots: [...this.#slots.map],
       faultInjection: this.#opts.faultInjection ?? false,
       tls: this.#tls,
+      tunnelIdBase: ++this.#spawns * TUNNEL_ID_RANGE,
     };
     const spawnedWith = this.#config;
     const worker = new Worker(WORKER_ENTRY, { workerData: init });
     slot.worker = worker;
     slot.state = 'starting';
+    slot.generation = this.#spawns;
     let startupError: WireError | undefined;
 
     worker.on('message', (msg: WorkerMessage) => {
@@ -336,6 +363,9 @@ export class Supervisor {
         }
         case 'drained':
           break;
+        case 'tunnel-answer':
+          this.#queries.answered(slot.id, msg);
+          break;
       }
     });
     worker.on('error', (err) => {
@@ -346,6 +376,7 @@ export class Supervisor {
       const wasReady = slot.state === 'ready';
       slot.worker = undefined;
       this.#counters.resetActive(slot.id);
+      this.#queries.gone(slot.id);
       // A worker that dies in the middle of a reload has not prepared it: the reload is aborted.
       for (const round of this.#rounds.values()) {
         if (!round.waiting.delete(slot.id)) continue;

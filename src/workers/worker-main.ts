@@ -31,6 +31,8 @@ const proxy = new ProxyServer(init.config, {
   reusePort: init.reusePort,
   routes: routesOver(init.config, init.members),
   tls: init.tls,
+  tunnelIdBase: init.tunnelIdBase,
+  workerId: init.id,
 });
 
 async function start(): Promise<void> {
@@ -89,6 +91,12 @@ port.on('message', (msg: PrimaryMessage) => {
       } catch (err) {
         send({ type: 'reload-failed', phase: 'tls', seq: msg.seq, error: toWireError(err) });
       }
+      break;
+    case 'tunnels-list':
+      send({ type: 'tunnel-answer', seq: msg.seq, tunnels: proxy.listTunnels(msg.query), closed: 0 });
+      break;
+    case 'tunnels-close':
+      send({ type: 'tunnel-answer', seq: msg.seq, tunnels: [], closed: proxy.closeTunnels(msg.selector) });
       break;
     case 'fail-next-prepare':
       if (init.faultInjection) failNextPrepare = true;
