@@ -25,6 +25,17 @@ export interface WorkerInit {
   readonly faultInjection: boolean;
   /** Certificate material of each TLS listener, by listener index, as the primary read it. */
   readonly tls: readonly (ListenerMaterial | undefined)[];
+  /** Tunnel limit counts shared by every thread (limits/). */
+  readonly limits: SharedLimitBuffers;
+}
+
+/** The shared memory of tunnel limits, and the member slots of the config the worker starts with. */
+export interface SharedLimitBuffers {
+  readonly counts: SharedArrayBuffer;
+  readonly clients: SharedArrayBuffer;
+  readonly clientCapacity: number;
+  /** Balancer member key → count slot. */
+  readonly memberSlots: readonly (readonly [string, number])[];
 }
 
 /**
@@ -42,6 +53,8 @@ export type PrimaryMessage =
       readonly config: Config;
       readonly slots: readonly (readonly [string, number])[];
       readonly members: SharedArrayBuffer;
+      /** Balancer member key → limit count slot. */
+      readonly memberSlots: readonly (readonly [string, number])[];
     }
   | { readonly type: 'reload-commit'; readonly seq: number }
   | { readonly type: 'reload-abort'; readonly seq: number }
