@@ -56,10 +56,17 @@ export function addressKey(address: string): Int32Array {
   if (bytes.length <= KEY_BYTES) bytes.copy(view);
   else {
     bytes.copy(view, 0, 0, KEY_BYTES - 4);
-    view.writeInt32LE(hashWords(new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + (bytes.length & ~3)))), KEY_BYTES - 4);
+    view.writeUInt32LE(hashBytes(bytes), KEY_BYTES - 4);
   }
   key[0] = bytes.length + 1;
   return key;
+}
+
+/** FNV-1a over bytes. */
+function hashBytes(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193);
+  return h >>> 0;
 }
 
 /** FNV-1a over 32-bit words. */
