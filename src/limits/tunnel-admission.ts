@@ -11,7 +11,7 @@ import { memberKey } from '../balancer/member-table.js';
 import type { Config } from '../config/schema.js';
 import type { ErrorCode } from '../errors.js';
 import { ClientTable, type ClientLimits } from './client-table.js';
-import { KeySlots, memberKeys, newMemberSlots, newRouteSlots } from './limit-slots.js';
+import { memberKeys, newMemberSlots, newRouteSlots, type KeySlots } from './limit-slots.js';
 import { GLOBAL_CELL, memberCell, routeCell, TunnelCounts, type CountCell } from './tunnel-counts.js';
 
 /** The shared counts as one thread uses them, and the slot maps of its current config. */

@@ -148,8 +148,8 @@ export async function handleUpgrade(
 function ignore(): void {}
 
 function originOf(req: IncomingMessage): string | undefined {
-  const v = req.headers.origin;
-  return Array.isArray(v) ? v[0] : v;
+  const v: string | string[] | undefined = req.headers.origin;
+  return typeof v === 'string' ? v : v?.[0];
 }
 
 async function runUpgrade(
