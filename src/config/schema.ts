@@ -96,6 +96,11 @@ export const reverseSchema = z
       'backend point at this proxy (the scheme and Host the client used, the public path); `true` is { urls: true }',
   );
 
+/** A limit given as a positive count (tunnels, handshakes); no limit when absent. */
+function positiveCount(description: string) {
+  return z.number().int().min(1).optional().describe(description);
+}
+
 /** A serialised origin (RFC 6454): what browsers send in Origin. */
 const ORIGIN = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\s?#]+$/;
 
@@ -217,12 +222,7 @@ export const routeSchema = z
           'false for http:// and https://; for a balancer, its `upgrade`, else its members\' (which must agree)',
       ),
     upgradeOnly: z.boolean().default(false).describe('Refuse requests without Upgrade (426) instead of proxying them as HTTP'),
-    maxTunnels: z
-      .number()
-      .int()
-      .min(1)
-      .optional()
-      .describe('Most open tunnels on this route over every worker (handshakes in progress count); one more gets 503 WSP_LIMIT_ROUTE'),
+    maxTunnels: positiveCount('Most open tunnels on this route over every worker (handshakes in progress count); one more gets 503 WSP_LIMIT_ROUTE'),
     allowedOrigins: z
       .array(z.string().regex(ORIGIN, 'must be an origin: scheme://host[:port], no path'))
       .min(1)
@@ -278,12 +278,7 @@ export const BALANCER_STRATEGIES = ['byrequests', 'bybusyness', 'bytraffic', 'ha
 const ROUTE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 export const limitsSchema = z
   .strictObject({
-    maxTunnels: z
-      .number()
-      .int()
-      .min(1)
-      .optional()
-      .describe('Most open tunnels of the process over every worker (handshakes in progress count); one more gets 503 WSP_LIMIT_TUNNELS'),
+    maxTunnels: positiveCount('Most open tunnels of the process over every worker (handshakes in progress count); one more gets 503 WSP_LIMIT_TUNNELS'),
     retryAfterS: z
       .number()
       .int()
@@ -293,24 +288,14 @@ export const limitsSchema = z
       .describe('Retry-After sent with a 503 or 429 of a tunnel limit (a refused handshake rate sends the time its next token comes)'),
     perClient: z
       .strictObject({
-        maxTunnels: z
-          .number()
-          .int()
-          .min(1)
-          .optional()
-          .describe('Most open tunnels per client address (handshakes in progress count); one more gets 429 WSP_LIMIT_CLIENT_TUNNELS'),
+        maxTunnels: positiveCount('Most open tunnels per client address (handshakes in progress count); one more gets 429 WSP_LIMIT_CLIENT_TUNNELS'),
         handshakesPerSecond: z
           .number()
           .positive()
           .max(1_000_000)
           .optional()
           .describe('New upgrade handshakes per second per client address (token bucket); faster gets 429 WSP_LIMIT_CLIENT_RATE'),
-        burst: z
-          .number()
-          .int()
-          .min(1)
-          .optional()
-          .describe('Handshakes a client address may start at once before handshakesPerSecond applies (the bucket size); default: max(1, handshakesPerSecond)'),
+        burst: positiveCount('Handshakes a client address may start at once before handshakesPerSecond applies (the bucket size); default: max(1, handshakesPerSecond)'),
         tableSize: z
           .number()
           .int()
@@ -354,12 +339,7 @@ export const balancerMemberSchema = z.strictObject({
       'What this member tunnels (BalancerMember upgrade=), as routes[].upgrade. Default from the URL: ' +
         '"websocket" for ws:// and wss://, false for http:// and https://',
     ),
-  maxTunnels: z
-    .number()
-    .int()
-    .min(1)
-    .optional()
-    .describe(
+  maxTunnels: positiveCount(
       'Most open tunnels to this member over every worker (handshakes in progress count); a full member is ' +
         'passed over, and when every usable member is full the answer is 503 WSP_LIMIT_MEMBER',
     ),
