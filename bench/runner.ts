@@ -114,6 +114,7 @@ export class Runner {
           cpus: pin?.proxy,
           workers: spec.workers ?? 1,
           admin: SCENARIOS[name].needsAdmin === true,
+          nodeFlags: SCENARIOS[name].nodeFlags,
         });
         ctx = contextFor(`127.0.0.1:${proxy.port}`, spec.prefix, [proxy.child.pid], backend.child.pid, settings, proxy.admin);
       }

@@ -181,6 +181,15 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
       );
     };
     process.on('SIGHUP', onHup);
+    // Benchmarks only: node started with --expose-gc (never in production) collects garbage on SIGUSR2 in
+    // every thread, so a soak's memory reading is not the garbage collector's schedule.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (typeof gc === 'function') {
+      process.on('SIGUSR2', () => {
+        gc();
+        supervisor.collectGarbage();
+      });
+    }
     process.once('SIGTERM', onStop);
     process.once('SIGINT', onStop);
   });

@@ -62,6 +62,8 @@ export type PrimaryMessage =
   | { readonly type: 'tls-update'; readonly seq: number; readonly listener: number; readonly material: ListenerMaterial }
   | { readonly type: 'drain'; readonly tunnelDrainMs: number; readonly deadlineMs: number }
   | { readonly type: 'crash'; readonly message: string }
+  /** Benchmarks (node run with --expose-gc): collect garbage now. */
+  | { readonly type: 'gc' }
   /** Fault injection (tests): the next reload-prepare fails. */
   | { readonly type: 'fail-next-prepare' };
 

@@ -278,6 +278,11 @@ export class Supervisor {
     );
   }
 
+  /** Benchmarks: every worker collects garbage (does nothing unless node runs with --expose-gc). */
+  collectGarbage(): void {
+    for (const s of this.#workers) this.#post(s, { type: 'gc' });
+  }
+
   /** Fault injection (tests): makes the next reload prepare of worker `id` fail. */
   failNextPrepare(id: number): boolean {
     const s = this.#workers[id];

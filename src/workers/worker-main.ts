@@ -106,6 +106,9 @@ port.on('message', (msg: PrimaryMessage) => {
         send({ type: 'reload-failed', phase: 'tls', seq: msg.seq, error: toWireError(err) });
       }
       break;
+    case 'gc':
+      (globalThis as { gc?: () => void }).gc?.();
+      break;
     case 'fail-next-prepare':
       if (init.faultInjection) failNextPrepare = true;
       break;
