@@ -102,6 +102,8 @@ export interface SoakFigures {
   fdsAfter: number;
   rssBeforeKiB: number;
   rssAfterKiB: number;
+  /** RSS settled and collected after each wave. */
+  rssPerWaveKiB: number[];
   /** Within 2 % for fds, and within the larger of 5 MiB and 2 % for RSS. */
   fdsOk: boolean;
   rssOk: boolean;
