@@ -53,6 +53,11 @@ test('2 workers share the process and route limits exactly; a dead worker\'s slo
   assert.deepEqual(onRoute.tally, { '101': 6, '503 WSP_LIMIT_ROUTE': 4 });
   const global = await race(t, port, '/g', 14);
   assert.deepEqual(global.tally, { '101': 10, '503 WSP_LIMIT_TUNNELS': 4 });
+  // Each refusal is counted by limit, over both workers.
+  const metrics = await (await fetch(`${admin}/metrics`)).text();
+  assert.match(metrics, /^wspass_limit_rejections_total\{limit="route"\} 4$/m);
+  assert.match(metrics, /^wspass_limit_rejections_total\{limit="tunnels"\} 4$/m);
+  assert.match(metrics, /^wspass_limit_rejections_total\{limit="client_rate"\} 0$/m);
   const full = await waitForStatus(admin!, (s) => s.counters.workers.reduce((n, w) => n + w.activeTunnels, 0) === 16, '16 tunnels');
   const perWorker = full.counters.workers.map((w) => w.activeTunnels);
   t.diagnostic(`tunnels per worker: ${perWorker.join(' / ')}`);
