@@ -56,6 +56,8 @@ export class TunnelCounts {
       if (max !== undefined && n >= max) return false;
       if (Atomics.compareExchange(cells, cell, n, n + 1) === n) break;
     }
+    // Between the CAS and this add the total holds one the row does not show: a thread can only stop
+    // there by worker.terminate() (an exception cannot happen between them), which is a stop, not a crash.
     Atomics.add(cells, this.#rowCell(worker, cell), 1);
     return true;
   }
