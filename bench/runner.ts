@@ -142,6 +142,7 @@ export class Runner {
           workers: spec.workers ?? 1,
           admin: SCENARIOS[name].needsAdmin === true,
           ...(spec.engine ? { engine: spec.engine } : {}),
+          nodeFlags: SCENARIOS[name].nodeFlags,
         });
         ctx = contextFor(`127.0.0.1:${proxy.port}`, spec.prefix, [proxy.child.pid], backend.child.pid, settings, proxy.admin);
       }

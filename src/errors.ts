@@ -35,6 +35,12 @@ export const ERRORS = {
   WSP_BACKEND_ERROR: { status: 0, reason: 'backend connection failed after the upgrade' },
   WSP_CONFIG_INVALID: { status: 0, reason: 'configuration is invalid' },
   WSP_NATIVE_UNAVAILABLE: { status: 0, reason: 'tunnel.engine is native but the native engine could not be loaded' },
+  WSP_LIMIT_TUNNELS: { status: 503, reason: 'limits.maxTunnels open tunnels reached' },
+  WSP_LIMIT_ROUTE: { status: 503, reason: "the route's maxTunnels open tunnels reached" },
+  WSP_LIMIT_MEMBER: { status: 503, reason: 'every usable balancer member has its maxTunnels open tunnels' },
+  WSP_LIMIT_CLIENT_TUNNELS: { status: 429, reason: 'limits.perClient.maxTunnels open tunnels reached for this client address' },
+  WSP_LIMIT_CLIENT_RATE: { status: 429, reason: 'limits.perClient.handshakesPerSecond exceeded for this client address' },
+  WSP_ORIGIN_FORBIDDEN: { status: 403, reason: "Origin not in the route's allowedOrigins" },
   WSP_UNKNOWN_MEMBER: { status: 404, reason: 'no such balancer or balancer member' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -7,6 +7,7 @@ import { handshakeScenario } from './handshake.js';
 import { httpScenario } from './http.js';
 import { idleScenario } from './idle.js';
 import { openLoopScenario } from './open-loop.js';
+import { soakScenario } from './soak.js';
 import type { ScenarioDef, ScenarioName } from './types.js';
 
 export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDef>> = {
@@ -18,4 +19,5 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioDef>> = {
   http: httpScenario,
   async: asyncScenario,
   burst: burstScenario,
+  soak: soakScenario,
 };

@@ -3,7 +3,7 @@
 import type { LatencySummary } from '../loadgen/histogram.js';
 import type { WindowCpu } from '../measure/window.js';
 
-export const SCENARIO_NAMES = ['echo', 'open-loop', 'bulk', 'handshake', 'idle', 'http', 'async', 'burst'] as const;
+export const SCENARIO_NAMES = ['echo', 'open-loop', 'bulk', 'handshake', 'idle', 'http', 'async', 'burst', 'soak'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 /** Named scenario sets, each with its own sizes and worker counts (settings.ts). */
@@ -91,9 +91,25 @@ export interface Measurement {
     proxyTotalKiBPerConn?: number | null;
     backendTotalKiBPerConn?: number | null;
   };
+  /** soak: the proxy's fds and RSS at baseline and after every wave closed, settled and collected. */
+  soak?: SoakFigures;
   errors: number;
   firstError?: string;
   warnings: string[];
+}
+
+export interface SoakFigures {
+  tunnels: number;
+  waves: number[];
+  fdsBefore: number;
+  fdsAfter: number;
+  rssBeforeKiB: number;
+  rssAfterKiB: number;
+  /** RSS settled and collected after each wave. */
+  rssPerWaveKiB: number[];
+  /** Within 2 % for fds, and within the larger of 5 MiB and 2 % for RSS. */
+  fdsOk: boolean;
+  rssOk: boolean;
 }
 
 export interface CaseSpec {
@@ -122,6 +138,8 @@ export interface ScenarioDef {
   proxyOnly?: boolean;
   /** The case needs wspass's admin endpoint. */
   needsAdmin?: boolean;
+  /** Node flags wspass runs with in this scenario (soak: --expose-gc, so SIGUSR2 collects garbage). */
+  nodeFlags?: readonly string[];
   /** The cases this scenario runs for the proxy under test (besides 'direct'). */
   proxyCases(proxyLabel: string, isTarget: boolean): CaseSpec[];
   run(ctx: CaseContext): Promise<Measurement>;

@@ -232,6 +232,15 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
       else setTimeout(drain, preStopDelayMs);
     };
     process.on('SIGHUP', onHup);
+    // Benchmarks only: node started with --expose-gc (never in production) collects garbage on SIGUSR2 in
+    // every thread, so a soak's memory reading is not the garbage collector's schedule.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (typeof gc === 'function') {
+      process.on('SIGUSR2', () => {
+        gc();
+        supervisor.collectGarbage();
+      });
+    }
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
   });

@@ -96,6 +96,14 @@ export const reverseSchema = z
       'backend point at this proxy (the scheme and Host the client used, the public path); `true` is { urls: true }',
   );
 
+/** A limit given as a positive count (tunnels, handshakes); no limit when absent. */
+function positiveCount(description: string) {
+  return z.number().int().min(1).optional().describe(description);
+}
+
+/** A serialised origin (RFC 6454): what browsers send in Origin. */
+const ORIGIN = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\s?#]+$/;
+
 /** Settings a route inherits from `defaults` when it does not set them itself. */
 const inheritable = {
   serverName: z
@@ -214,6 +222,15 @@ export const routeSchema = z
           'false for http:// and https://; for a balancer, its `upgrade`, else its members\' (which must agree)',
       ),
     upgradeOnly: z.boolean().default(false).describe('Refuse requests without Upgrade (426) instead of proxying them as HTTP'),
+    maxTunnels: positiveCount('Most open tunnels on this route over every worker (handshakes in progress count); one more gets 503 WSP_LIMIT_ROUTE'),
+    allowedOrigins: z
+      .array(z.string().regex(ORIGIN, 'must be an origin: scheme://host[:port], no path'))
+      .min(1)
+      .optional()
+      .describe(
+        'Origins allowed to open a tunnel on this route (compared case-insensitively); an upgrade request with ' +
+          'another Origin gets 403 WSP_ORIGIN_FORBIDDEN; one without Origin (not a browser) is allowed',
+      ),
     reverse: reverseSchema.optional(),
     serverName: inheritable.serverName.optional(),
     idleTimeoutMs: inheritable.idleTimeoutMs.optional(),
@@ -259,6 +276,42 @@ export const MEMBER_STATES = ['active', 'standby', 'disabled', 'draining'] as co
 export const BALANCER_STRATEGIES = ['byrequests', 'bybusyness', 'bytraffic', 'hash', 'socketio'] as const;
 
 const ROUTE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+export const limitsSchema = z
+  .strictObject({
+    maxTunnels: positiveCount('Most open tunnels of the process over every worker (handshakes in progress count); one more gets 503 WSP_LIMIT_TUNNELS'),
+    retryAfterS: z
+      .number()
+      .int()
+      .min(0)
+      .max(86_400)
+      .default(1)
+      .describe('Retry-After sent with a 503 or 429 of a tunnel limit (a refused handshake rate sends the time its next token comes)'),
+    perClient: z
+      .strictObject({
+        maxTunnels: positiveCount('Most open tunnels per client address (handshakes in progress count); one more gets 429 WSP_LIMIT_CLIENT_TUNNELS'),
+        handshakesPerSecond: z
+          .number()
+          .positive()
+          .max(1_000_000)
+          .optional()
+          .describe('New upgrade handshakes per second per client address (token bucket); faster gets 429 WSP_LIMIT_CLIENT_RATE'),
+        burst: positiveCount('Handshakes a client address may start at once before handshakesPerSecond applies (the bucket size); default: max(1, handshakesPerSecond)'),
+        tableSize: z
+          .number()
+          .int()
+          .min(64)
+          .max(4_194_304)
+          .multipleOf(8)
+          .default(65_536)
+          .describe(
+            'Client addresses tracked at once, shared by every worker (read at start). Exact within it; an address ' +
+              'that finds no room is not limited per client (see README "Limits")',
+          ),
+      })
+      .optional()
+      .describe('Limits per client address (the address wspass sees, see README "Limits")'),
+  })
+  .describe('Limits on tunnels, over every worker thread');
 
 export const balancerMemberSchema = z.strictObject({
   url: z
@@ -285,6 +338,10 @@ export const balancerMemberSchema = z.strictObject({
     .describe(
       'What this member tunnels (BalancerMember upgrade=), as routes[].upgrade. Default from the URL: ' +
         '"websocket" for ws:// and wss://, false for http:// and https://',
+    ),
+  maxTunnels: positiveCount(
+      'Most open tunnels to this member over every worker (handshakes in progress count); a full member is ' +
+        'passed over, and when every usable member is full the answer is 503 WSP_LIMIT_MEMBER',
     ),
   state: z
     .enum(MEMBER_STATES)
@@ -549,6 +606,7 @@ export const configSchema = z
       .record(z.string().regex(ROUTE_NAME, 'must be 1-64 letters, digits, "_" or "-"'), balancerSchema)
       .optional()
       .describe('Balancer name → balancer; routes use them as `backend: balancer://name/path`'),
+    limits: limitsSchema.default({ retryAfterS: 1 }),
     admin: z
       .strictObject({
         listen: z
@@ -629,5 +687,6 @@ export type BalancerHashConfig = z.output<typeof balancerHashSchema>;
 export type BalancerStickyConfig = z.output<typeof balancerStickySchema>;
 export type UpgradeSetting = z.output<typeof upgradeSchema>;
 export type ReverseSetting = z.output<typeof reverseSchema>;
+export type LimitsConfig = z.output<typeof limitsSchema>;
 export type MemberState = (typeof MEMBER_STATES)[number];
 export type BalancerStrategy = (typeof BALANCER_STRATEGIES)[number];

@@ -1,6 +1,7 @@
 // Prometheus metrics of the whole process, read from the shared counters and the supervisor's view of
 // its workers at scrape time (prom-client collect callbacks): the primary never asks the workers anything.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ErrorCode } from '../errors.js';
 import type { CounterSnapshot } from '../workers/shared-counters.js';
 import type { WorkerStatus } from '../workers/supervisor.js';
 
@@ -94,5 +95,27 @@ export function createMetrics(status: () => MetricsSource): Registry {
       for (const [code, n] of Object.entries(snapshot().errors)) this.inc({ code }, n);
     },
   });
+  // Limit refusals are errors of their own codes; this names them by limit for dashboards.
+  new Counter({
+    name: 'wspass_limit_rejections_total',
+    help: 'Upgrade handshakes refused by a limit',
+    labelNames: ['limit'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const errors = snapshot().errors;
+      for (const [code, limit] of Object.entries(LIMIT_LABELS)) this.inc({ limit }, errors[code as keyof typeof LIMIT_LABELS] ?? 0);
+    },
+  });
   return registry;
 }
+
+/** The `limit` label of each limit's error code. */
+const LIMIT_LABELS = {
+  WSP_LIMIT_TUNNELS: 'tunnels',
+  WSP_LIMIT_ROUTE: 'route',
+  WSP_LIMIT_MEMBER: 'member',
+  WSP_LIMIT_CLIENT_TUNNELS: 'client_tunnels',
+  WSP_LIMIT_CLIENT_RATE: 'client_rate',
+  WSP_ORIGIN_FORBIDDEN: 'origin',
+} as const satisfies Partial<Record<ErrorCode, string>>;

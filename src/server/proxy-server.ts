@@ -43,6 +43,7 @@ import { resolveTunnelEngine, type TunnelEngine } from '../tunnel/tunnel-engine.
 import { listOpenTunnels, selectOpenTunnels, type OpenTunnel, type TunnelInfo, type TunnelQuery, type TunnelSelector } from './open-tunnels.js';
 import { decideUpgrade, type UpgradeDecision } from './upgrade-decision.js';
 import { handleUpgrade, type UpgradeContext } from './upgrade-handler.js';
+import { LimitState, TunnelAdmission } from '../limits/tunnel-admission.js';
 
 /** Where the proxy reports what it does (the worker engine writes these into shared counters). */
 export interface ProxyStats {
@@ -77,7 +78,12 @@ export interface ProxyServerOptions {
   readonly tunnelIdBase?: number;
   /** Shown as `worker` in tunnel listings. */
   readonly workerId?: number;
+  /** Tunnel counts shared with the other workers; a ProxyServer on its own keeps private ones. */
+  readonly limits?: LimitState;
 }
+
+/** A client address the full client table could not track is logged at most this often per thread. */
+const UNTRACKED_LOG_MS = 60_000;
 
 type Proto = 'http' | 'https';
 
@@ -115,6 +121,9 @@ export class ProxyServer {
   /** Resolves a drain waiting for the last tunnel to close. */
   #onLastTunnel: (() => void) | undefined;
   readonly #httpProxy: HttpProxy;
+  readonly #limits: LimitState;
+  #admission: TunnelAdmission;
+  #untrackedLoggedAt = -Infinity;
   #closing = false;
 
   constructor(config: Config, opts: ProxyServerOptions) {
@@ -126,6 +135,8 @@ export class ProxyServer {
     this.#lastTunnelId = opts.tunnelIdBase ?? 0;
     this.#routes = opts.routes ?? composeRoutes(config);
     this.#engine = this.#resolveEngine(config, undefined);
+    this.#limits = opts.limits ?? LimitState.local(config);
+    this.#admission = this.#admissionFor(config);
     this.#httpProxy = new HttpProxy({
       serverName: this.#serverName,
       onError: (code: ErrorCode, err: Error, req: IncomingMessage) => {
@@ -138,6 +149,16 @@ export class ProxyServer {
   /** The engine new tunnels of plain TCP connections run on ('native' or 'js'). */
   get tunnelEngine(): 'native' | 'js' {
     return this.#engine.name;
+  }
+
+  #admissionFor(config: Config): TunnelAdmission {
+    this.#limits.configure(config);
+    return new TunnelAdmission(config, this.#limits, (address) => {
+      const now = Date.now();
+      if (now - this.#untrackedLoggedAt < UNTRACKED_LOG_MS) return;
+      this.#untrackedLoggedAt = now;
+      this.#log.warn({ client: address, tableSize: this.#limits.clients.capacity }, 'client table full: this address is not limited per client');
+    });
   }
 
   /** Throws WSP_NATIVE_UNAVAILABLE for `native` without the addon; `auto` without it warns once. */
@@ -216,6 +237,7 @@ export class ProxyServer {
   reload(config: Config, routes: RouteTable = composeRoutes(config)): void {
     this.#engine = this.#resolveEngine(config, this.#engine);
     this.#routes = routes;
+    this.#admission = this.#admissionFor(config);
     this.#config = config;
     // The parser's room (maxHeaderSize) is fixed when a listener starts; the field count is not.
     for (const { server } of this.#servers) server.maxHeadersCount = parserFieldCount(config);
@@ -321,6 +343,7 @@ export class ProxyServer {
         if (this.#tunnels.size === 0) this.#onLastTunnel?.();
       },
       onError: (code, route) => this.#opts.stats?.error(code, route),
+      admission: () => this.#admission,
     };
     // Fields beyond node:http's count are dropped unseen; one more than the limit shows a head over it.
     server.maxHeadersCount = parserFieldCount(this.#config);

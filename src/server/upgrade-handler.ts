@@ -11,6 +11,10 @@
 // (retryMs, every thread) and the next usable member is tried, up to maxAttempts, when nothing has reached
 // the client yet and the whole request can be sent again (its body, if any, fits the replay buffer). No usable member left
 // → 503 WSP_NO_MEMBER with Retry-After. A non-101 answer is an answer, not a failure: it is relayed.
+//
+// Limits (limits/tunnel-admission.ts) are checked before anything is read or connected: the ticket they
+// give holds the tunnel's counts from then on, and is released when the tunnel closes or, if it never
+// starts, when this handler ends, whichever way.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { balanceFacts } from '../balancer/request-facts.js';
@@ -29,6 +33,7 @@ import { connectBackend } from '../tunnel/backend-connect.js';
 import { backendHandshake, type HandshakeResult } from '../tunnel/backend-handshake.js';
 import { JS_ENGINE, openTunnel, type TunnelEngine } from '../tunnel/tunnel-engine.js';
 import type { Tunnel, TunnelCloseInfo } from '../tunnel/tunnel.js';
+import { isRefusal, type TunnelAdmission, type TunnelTicket } from '../limits/tunnel-admission.js';
 import { relayResponse } from './response-relay.js';
 import type { UpgradeDecision } from './upgrade-decision.js';
 import { UpgradeRequestReader } from './upgrade-request-reader.js';
@@ -52,6 +57,8 @@ export interface UpgradeContext {
   tunnelEngine?(): TunnelEngine;
   /** Called for every error answered to a client on the upgrade path. */
   onError?(code: ErrorCode, routeName: string): void;
+  /** The tunnel limits of the running config (none when absent). */
+  admission?(): TunnelAdmission;
 }
 
 /** What a tunnel listing shows beside the route: who is at each end. */
@@ -93,6 +100,8 @@ interface Held {
   written: boolean;
   /** Reads the client until the answer: its listeners must go with it. */
   reader: UpgradeRequestReader | undefined;
+  /** The limit counts this upgrade holds; given to the tunnel once it runs (undefined then). */
+  ticket: TunnelTicket | undefined;
 }
 
 /**
@@ -107,9 +116,18 @@ export async function handleUpgrade(
   head: Buffer,
   decision: Extract<UpgradeDecision, { tunnel: true }>,
 ): Promise<void> {
-  const held: Held = { result: undefined, written: false, reader: undefined };
+  const admission = ctx.admission?.();
+  const admitted = admission?.admit(decision.match.route.name, clientAddress(req), originOf(req));
+  if (admitted !== undefined && isRefusal(admitted)) {
+    const { code, retryAfterS } = admitted;
+    ctx.log.info({ route: decision.match.route.name, url: req.url, code, status: ERRORS[code].status, client: clientAddress(req) }, ERRORS[code].reason);
+    ctx.onError?.(code, decision.match.route.name);
+    endSocketWithError(client, code, retryAfterS);
+    return;
+  }
+  const held: Held = { result: undefined, written: false, reader: undefined, ticket: admitted };
   try {
-    await runUpgrade(ctx, req, client, head, decision, held);
+    await runUpgrade(ctx, req, client, head, decision, held, admission);
   } catch (err) {
     ctx.log.error({ route: decision.match.route.name, url: req.url, err: err instanceof Error ? err.stack : String(err) }, 'upgrade handler failed');
     held.reader?.finish();
@@ -127,10 +145,18 @@ export async function handleUpgrade(
       ctx.onError?.('WSP_BACKEND_BAD_RESPONSE', decision.match.route.name);
       endSocketWithError(client, 'WSP_BACKEND_BAD_RESPONSE');
     }
+  } finally {
+    // No tunnel took the ticket: the handshake ended here (refused, failed, answered without 101, threw).
+    held.ticket?.release();
   }
 }
 
 function ignore(): void {}
+
+function originOf(req: IncomingMessage): string | undefined {
+  const v: string | string[] | undefined = req.headers.origin;
+  return typeof v === 'string' ? v : v?.[0];
+}
 
 async function runUpgrade(
   ctx: UpgradeContext,
@@ -139,6 +165,7 @@ async function runUpgrade(
   head: Buffer,
   decision: Extract<UpgradeDecision, { tunnel: true }>,
   held: Held,
+  admission: TunnelAdmission | undefined,
 ): Promise<void> {
   const { route, backendPath } = decision.match;
   const log = ctx.log.child({ route: route.name, url: req.url });
@@ -181,6 +208,8 @@ async function runUpgrade(
   const lb = route.balancer;
   let facts: BalanceFacts | undefined;
   const tried = new Set<number>();
+  /** Members passed over because they hold their maxTunnels (not a failure: not marked, not an attempt). */
+  const full = new Set<number>();
   let target: Target;
   let result: HandshakeResult;
   for (;;) {
@@ -188,10 +217,15 @@ async function runUpgrade(
       target = { route, path: backendPath, member: undefined, setCookie: undefined };
     } else {
       facts ??= balanceFacts(req, clientAddress(req));
-      const pick = lb.balancer.pick(facts, tried);
+      const pick = lb.balancer.pick(facts, full.size === 0 ? tried : new Set([...tried, ...full]));
       if (pick === undefined) {
-        fail('WSP_NO_MEMBER', undefined, lb.balancer.retryAfterS());
+        if (full.size > 0) fail('WSP_LIMIT_MEMBER', undefined, admission?.retryAfterS);
+        else fail('WSP_NO_MEMBER', undefined, lb.balancer.retryAfterS());
         return;
+      }
+      if (admission !== undefined && held.ticket !== undefined && !admission.reserveMember(held.ticket, lb.balancer.name, pick.member.url)) {
+        full.add(pick.member.index);
+        continue;
       }
       target = {
         route: lb.targets[pick.member.index]!.route,
@@ -276,7 +310,10 @@ async function runUpgrade(
   held.written = true;
   client.write(head101);
   const seen: TunnelFacts = { member: target.member?.url, client: clientAddress(req) };
-  startTunnel(ctx, route, req.url ?? '', client, result.socket, { early, clientEnded: reader.clientEnded }, result.head, target.member, seen);
+  const ticket = held.ticket;
+  startTunnel(ctx, route, req.url ?? '', client, result.socket, { early, clientEnded: reader.clientEnded }, result.head, target.member, seen, ticket);
+  // The tunnel runs: its close releases the ticket from now on.
+  held.ticket = undefined;
 }
 
 /**
@@ -293,6 +330,7 @@ function startTunnel(
   backendHead: Buffer,
   member: BalancerMember | undefined,
   facts: TunnelFacts,
+  ticket: TunnelTicket | undefined,
 ): void {
   const started = Date.now();
   const balancer = route.balancer?.balancer;
@@ -314,6 +352,7 @@ function startTunnel(
       clientEnded: clientSide.clientEnded,
     },
     (info) => {
+      ticket?.release();
       if (member !== undefined) balancer?.tunnelClosed(member, info.bytesToBackend + info.bytesToClient);
       ctx.log.info(
         {

@@ -28,6 +28,17 @@ export interface WorkerInit {
   readonly tls: readonly (ListenerMaterial | undefined)[];
   /** This worker's tunnel ids start above this: a range of its own, new at every spawn (unique per process). */
   readonly tunnelIdBase: number;
+  /** Tunnel limit counts shared by every thread (limits/). */
+  readonly limits: SharedLimitBuffers;
+}
+
+/** The shared memory of tunnel limits, and the member slots of the config the worker starts with. */
+export interface SharedLimitBuffers {
+  readonly counts: SharedArrayBuffer;
+  readonly clients: SharedArrayBuffer;
+  readonly clientCapacity: number;
+  /** Balancer member key → count slot. */
+  readonly memberSlots: readonly (readonly [string, number])[];
 }
 
 /**
@@ -45,6 +56,8 @@ export type PrimaryMessage =
       readonly config: Config;
       readonly slots: readonly (readonly [string, number])[];
       readonly members: SharedArrayBuffer;
+      /** Balancer member key → limit count slot. */
+      readonly memberSlots: readonly (readonly [string, number])[];
     }
   | { readonly type: 'reload-commit'; readonly seq: number }
   | { readonly type: 'reload-abort'; readonly seq: number }
@@ -52,6 +65,8 @@ export type PrimaryMessage =
   | { readonly type: 'tls-update'; readonly seq: number; readonly listener: number; readonly material: ListenerMaterial }
   | { readonly type: 'drain'; readonly tunnelDrainMs: number; readonly deadlineMs: number }
   | { readonly type: 'crash'; readonly message: string }
+  /** Benchmarks (node run with --expose-gc): collect garbage now. */
+  | { readonly type: 'gc' }
   /** Fault injection (tests): the next reload-prepare fails. */
   | { readonly type: 'fail-next-prepare' }
   /** Admin: list this worker's open tunnels (answered by 'tunnel-answer' with the same seq). */

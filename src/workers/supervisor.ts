@@ -20,6 +20,9 @@ import type { PrimaryMessage, ReloadPhase, WireError, WorkerInit, WorkerMessage 
 import { RouteSlots, SharedCounters, type CounterSnapshot } from './shared-counters.js';
 import type { TunnelQuery, TunnelSelector } from '../server/open-tunnels.js';
 import { TUNNEL_ID_RANGE, TunnelQueries, type Asked, type TunnelPage } from './tunnel-queries.js';
+import { ClientTable } from '../limits/client-table.js';
+import { memberKeys, newMemberSlots } from '../limits/limit-slots.js';
+import { TunnelCounts } from '../limits/tunnel-counts.js';
 
 const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
 const FIRST_BACKOFF_MS = 250;
@@ -79,6 +82,10 @@ export class Supervisor {
   readonly #log: Logger;
   readonly #counters: SharedCounters;
   readonly #slots = new RouteSlots();
+  /** Tunnel limit counts of every worker; a dead worker's reservations are given back here. */
+  readonly #tunnelCounts: TunnelCounts;
+  readonly #clientTable: ClientTable;
+  readonly #memberSlots = newMemberSlots();
   readonly #workers: Slot[];
   #config: Config;
   #members: MemberTable;
@@ -101,6 +108,9 @@ export class Supervisor {
     this.#members = new MemberTable(opts.config);
     this.#tls = [...(opts.tls ?? [])];
     this.#slots.assign(routeNames(opts.config));
+    this.#tunnelCounts = new TunnelCounts(opts.workers);
+    this.#clientTable = new ClientTable(opts.config.limits.perClient?.tableSize ?? 65_536, opts.workers);
+    this.#memberSlots.assign(memberKeys(opts.config));
     this.#workers = Array.from({ length: opts.workers }, (_, id) => ({
       id,
       worker: undefined,
@@ -176,9 +186,17 @@ export class Supervisor {
     const commitPrimary = preparePrimary(members);
     const names = routeNames(config);
     const slots = [...this.#slots.preview(names)];
+    const memberSlots = [...this.#memberSlots.preview(memberKeys(config))];
     const seq = ++this.#reloadSeq;
     const live = this.#workers.filter((s) => s.worker && s.state === 'ready');
-    const prepareErrors = await this.#round('prepare', seq, live, { type: 'reload-prepare', seq, config, slots, members: members.buffer });
+    const prepareErrors = await this.#round('prepare', seq, live, {
+      type: 'reload-prepare',
+      seq,
+      config,
+      slots,
+      members: members.buffer,
+      memberSlots,
+    });
     if (prepareErrors.length) {
       for (const s of live) this.#post(s, { type: 'reload-abort', seq });
       throw new Error(`reload aborted, nothing changed: ${prepareErrors.join('; ')}`);
@@ -186,6 +204,7 @@ export class Supervisor {
     this.#members = members;
     this.#config = config;
     this.#slots.assign(names);
+    this.#memberSlots.assign(memberKeys(config));
     commitPrimary();
     // A worker that became ready during the prepare round was spawned with the old config.
     for (const s of this.#workers) if (s.worker && s.state === 'ready' && !live.includes(s)) this.#catchUp(s);
@@ -220,7 +239,8 @@ export class Supervisor {
   #catchUp(slot: Slot): void {
     const seq = ++this.#reloadSeq;
     const slots = [...this.#slots.map];
-    this.#post(slot, { type: 'reload-prepare', seq, config: this.#config, slots, members: this.#members.buffer });
+    const memberSlots = [...this.#memberSlots.map];
+    this.#post(slot, { type: 'reload-prepare', seq, config: this.#config, slots, members: this.#members.buffer, memberSlots });
     this.#post(slot, { type: 'reload-commit', seq });
   }
 
@@ -283,6 +303,11 @@ export class Supervisor {
     return slots.filter((s) => s.worker && (s.state === 'ready' || s.state === 'draining')).map((s) => ({ id: s.id, post: (msg) => this.#post(s, msg) }));
   }
 
+  /** Benchmarks: every worker collects garbage (does nothing unless node runs with --expose-gc). */
+  collectGarbage(): void {
+    for (const s of this.#workers) this.#post(s, { type: 'gc' });
+  }
+
   /** Fault injection (tests): makes the next reload prepare of worker `id` fail. */
   failNextPrepare(id: number): boolean {
     const s = this.#workers[id];
@@ -326,6 +351,12 @@ export class Supervisor {
       faultInjection: this.#opts.faultInjection ?? false,
       tls: this.#tls,
       tunnelIdBase: ++this.#spawns * TUNNEL_ID_RANGE,
+      limits: {
+        counts: this.#tunnelCounts.buffer,
+        clients: this.#clientTable.buffer,
+        clientCapacity: this.#clientTable.capacity,
+        memberSlots: [...this.#memberSlots.map],
+      },
     };
     const spawnedWith = this.#config;
     const worker = new Worker(WORKER_ENTRY, { workerData: init });
@@ -377,6 +408,9 @@ export class Supervisor {
       slot.worker = undefined;
       this.#counters.resetActive(slot.id);
       this.#queries.gone(slot.id);
+      // Its tunnels died with it: so do their limit reservations, before a respawn reuses its rows.
+      const freed = this.#tunnelCounts.reclaim(slot.id) + this.#clientTable.reclaim(slot.id);
+      if (freed > 0) this.#log.info({ worker: slot.id }, 'limit reservations of the dead worker given back');
       // A worker that dies in the middle of a reload has not prepared it: the reload is aborted.
       for (const round of this.#rounds.values()) {
         if (!round.waiting.delete(slot.id)) continue;

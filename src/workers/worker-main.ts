@@ -12,6 +12,9 @@ import type { PrimaryMessage, WorkerInit, WorkerMessage } from './protocol.js';
 import { toWireError } from './protocol.js';
 import { SharedCounters } from './shared-counters.js';
 import { WorkerStats } from './worker-stats.js';
+import { ClientTable } from '../limits/client-table.js';
+import { LimitState } from '../limits/tunnel-admission.js';
+import { TunnelCounts } from '../limits/tunnel-counts.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -19,6 +22,14 @@ const send = (msg: WorkerMessage) => port.postMessage(msg);
 const log = createLogger(init.config.log.level).child({ worker: init.id });
 const counters = new SharedCounters(init.workers, init.counters);
 const stats = new WorkerStats(counters.writer(init.id), new Map(init.slots));
+const limits = new LimitState(
+  {
+    counts: new TunnelCounts(init.workers, init.limits.counts),
+    clients: new ClientTable(init.limits.clientCapacity, init.workers, init.limits.clients),
+    worker: init.id,
+  },
+  { routes: new Map(init.slots), members: new Map(init.limits.memberSlots) },
+);
 
 /** The routes of `config` over the primary's member table (shared by every thread), not a private copy. */
 function routesOver(config: Config, buffer: SharedArrayBuffer): RouteTable {
@@ -33,6 +44,7 @@ const proxy = new ProxyServer(init.config, {
   tls: init.tls,
   tunnelIdBase: init.tunnelIdBase,
   workerId: init.id,
+  limits,
 });
 
 async function start(): Promise<void> {
@@ -49,7 +61,10 @@ async function start(): Promise<void> {
 }
 
 /** Configs prepared and waiting for their commit (or abort), by reload sequence number. */
-const prepared = new Map<number, { config: Config; routes: RouteTable; slots: readonly (readonly [string, number])[] }>();
+const prepared = new Map<
+  number,
+  { config: Config; routes: RouteTable; slots: readonly (readonly [string, number])[]; memberSlots: readonly (readonly [string, number])[] }
+>();
 let failNextPrepare = false;
 
 port.on('message', (msg: PrimaryMessage) => {
@@ -61,7 +76,7 @@ port.on('message', (msg: PrimaryMessage) => {
           throw new Error('fault injection: prepare refused');
         }
         // Everything that can fail about the new config fails here, before any worker switches.
-        prepared.set(msg.seq, { config: msg.config, routes: routesOver(msg.config, msg.members), slots: msg.slots });
+        prepared.set(msg.seq, { config: msg.config, routes: routesOver(msg.config, msg.members), slots: msg.slots, memberSlots: msg.memberSlots });
         send({ type: 'reload-done', phase: 'prepare', seq: msg.seq });
       } catch (err) {
         send({ type: 'reload-failed', phase: 'prepare', seq: msg.seq, error: toWireError(err) });
@@ -73,6 +88,7 @@ port.on('message', (msg: PrimaryMessage) => {
       try {
         if (next === undefined) throw new Error(`no prepared config for reload ${msg.seq}`);
         // The routes were composed at prepare: the commit only swaps them in.
+        limits.setSlots(new Map(next.slots), new Map(next.memberSlots));
         proxy.reload(next.config, next.routes);
         stats.setSlots(new Map(next.slots));
         send({ type: 'reload-done', phase: 'commit', seq: msg.seq });
@@ -97,6 +113,9 @@ port.on('message', (msg: PrimaryMessage) => {
       break;
     case 'tunnels-close':
       send({ type: 'tunnel-answer', seq: msg.seq, tunnels: [], closed: proxy.closeTunnels(msg.selector) });
+      break;
+    case 'gc':
+      (globalThis as { gc?: () => void }).gc?.();
       break;
     case 'fail-next-prepare':
       if (init.faultInjection) failNextPrepare = true;
