@@ -2,7 +2,7 @@
 // `npm run bench` wrote), for a given load. Usage errors exit 2, an unreadable results file exits 1.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { formatPodRequests, podRequests, sizingFigures, type Load } from '../bench/report/pod-requests.js';
+import { formatPodRequests, podRequests, SIZING_DEFAULTS, sizingFigures, type Load } from '../bench/report/pod-requests.js';
 
 const USAGE = `Usage: npm run sizing -- --tunnels N --msgs M [--handshakes H] [--pods P] [--headroom 0.3] [--base-mib 128] [--results FILE]
   --tunnels N      tunnels open at once, over all pods
@@ -42,10 +42,10 @@ try {
 const load: Load = {
   tunnels: number(values.tunnels, 'tunnels', undefined),
   msgsPerSec: number(values.msgs, 'msgs', undefined),
-  handshakesPerSec: number(values.handshakes, 'handshakes', 0),
-  pods: number(values.pods, 'pods', 1),
-  headroom: number(values.headroom, 'headroom', 0.3),
-  baseMiB: number(values['base-mib'], 'base-mib', 128),
+  handshakesPerSec: number(values.handshakes, 'handshakes', SIZING_DEFAULTS.handshakesPerSec),
+  pods: number(values.pods, 'pods', SIZING_DEFAULTS.pods),
+  headroom: number(values.headroom, 'headroom', SIZING_DEFAULTS.headroom),
+  baseMiB: number(values['base-mib'], 'base-mib', SIZING_DEFAULTS.baseMiB),
 };
 const file = values.results ?? 'bench/out/results.json';
 let doc: unknown;

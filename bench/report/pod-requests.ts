@@ -18,6 +18,9 @@ export interface Load {
   baseMiB: number;
 }
 
+/** What the CLI assumes for the parts of a load it is not given. */
+export const SIZING_DEFAULTS = { handshakesPerSec: 0, pods: 1, headroom: 0.3, baseMiB: 128 } as const;
+
 export interface PodRequests {
   tunnelsPerPod: number;
   msgsPerSecPerPod: number;
