@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigText } from '../../src/config/load.js';
-import type { Config } from '../../src/config/schema.js';
+import { loadConfigText } from '../../src/config/load.js';
 import { parseListenAddress } from '../../src/config/listen-address.js';
 import { podRequests, SIZING_DEFAULTS, sizingFigures } from '../../bench/report/pod-requests.js';
 import { instructions, parseDockerfile } from '../helpers/dockerfile.js';
@@ -45,30 +44,7 @@ const wspass = pod.containers.find((c) => c.name === 'wspass')!;
 const configMap = only(manifests, 'ConfigMap', 'wspass-config');
 const configText = configMap.data!['wspass.yaml']!;
 
-/** Keys of the shipped config that this build's schema may not know yet: the health listener and the
- * pre-stop delay. When the schema rejects the file, it may be for these keys only. */
-const PENDING_KEYS = [['health'], ['shutdown', 'preStopDelayMs']];
-
-function withoutPending(text: string): string {
-  const data = parseYaml(text) as Record<string, Record<string, unknown>>;
-  for (const path of PENDING_KEYS) {
-    if (path.length === 1) delete data[path[0]!];
-    else if (data[path[0]!]) delete data[path[0]!]![path[1]!];
-  }
-  return JSON.stringify(data);
-}
-
-function loadShippedConfig(): { config: Config; raw: Record<string, Record<string, unknown>> } {
-  const raw = parseYaml(configText) as Record<string, Record<string, unknown>>;
-  try {
-    return { config: loadConfigText(configText, 'wspass.yaml'), raw };
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    const other = err.issues.filter((i) => !PENDING_KEYS.some((p) => p.every((k, n) => i.path[n] === k)));
-    assert.deepEqual(other.map((i) => `${i.path.join('.')}: ${i.message}`), [], 'the shipped config has errors besides keys still to come');
-    return { config: loadConfigText(withoutPending(configText), 'wspass.json'), raw };
-  }
-}
+const config = loadConfigText(configText, 'wspass.yaml');
 
 function portNamed(c: Container, port: string | number | undefined): number | undefined {
   return typeof port === 'number' ? port : c.ports?.find((p) => p.name === port)?.containerPort;
@@ -103,11 +79,9 @@ test('the validation catches a wrong type, a missing required field and a bad qu
   assert.match(errors, /spec: must have required property selector/);
 });
 
-test('the ConfigMap\'s wspass config loads (keys still to come aside), and the grace period covers its shutdown', () => {
-  const { config, raw } = loadShippedConfig();
-  const preStopDelayMs = Number((config.shutdown as Record<string, unknown>).preStopDelayMs ?? raw.shutdown?.preStopDelayMs);
+test('the grace period covers the shutdown sequence of the ConfigMap\'s config', () => {
+  const { preStopDelayMs, deadlineMs, tunnelDrainMs } = config.shutdown;
   assert.ok(preStopDelayMs > 0, 'the config sets shutdown.preStopDelayMs');
-  const { deadlineMs, tunnelDrainMs } = config.shutdown;
   assert.ok(tunnelDrainMs < deadlineMs, 'tunnels are closed before the deadline destroys them');
   const grace = pod.terminationGracePeriodSeconds!;
   assert.ok(grace >= (preStopDelayMs + deadlineMs) / 1000 + 5, `terminationGracePeriodSeconds ${grace} < (${preStopDelayMs} + ${deadlineMs}) / 1000 + 5`);
@@ -116,9 +90,7 @@ test('the ConfigMap\'s wspass config loads (keys still to come aside), and the g
 });
 
 test('probes: readiness on /readyz and liveness on /healthz of the health listener; ports are the config\'s', () => {
-  const { config } = loadShippedConfig();
-  const health = parseYaml(configText) as { health: { listen: string } };
-  const healthPort = parseListenAddress(health.health.listen).port;
+  const healthPort = parseListenAddress(config.health!.listen).port;
   assert.equal(wspass.readinessProbe?.httpGet?.path, '/readyz');
   assert.equal(wspass.livenessProbe?.httpGet?.path, '/healthz');
   assert.equal(portNamed(wspass, wspass.readinessProbe.httpGet.port), healthPort);
