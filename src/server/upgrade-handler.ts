@@ -23,6 +23,9 @@ import { requestFraming } from '../http/request-framing.js';
 import { answerRewrite } from '../http/reverse-headers.js';
 import { switchResponseHead } from '../http/switch-response.js';
 import type { Logger } from '../log.js';
+import type { TunnelFacts } from '../log/access-log.js';
+import type { RateLimitedLog } from '../log/rate-limited.js';
+import { BACKEND_NON_101, CLIENT_GONE, SUCCESS, outcomeOfCode } from '../metrics/handshake-outcome.js';
 import { requestHost } from '../routing/normalize-path.js';
 import type { CompiledRoute } from '../routing/types.js';
 import { connectBackend } from '../tunnel/backend-connect.js';
@@ -44,20 +47,18 @@ export interface UpgradeContext {
   readonly clientProto: 'http' | 'https';
   /** Hands a socket back to node:http so it parses the next request on it. */
   reinject(socket: Socket): void;
-  /** A tunnel started (after the 101 was relayed); the server keeps it for shutdown, metrics and listings. */
+  /** A tunnel started (after the 101 was relayed); the server keeps it for shutdown, metrics, listings and the access log. */
   onTunnelOpen(routeName: string, tunnel: Tunnel, facts: TunnelFacts): void;
   /** A tunnel ended. */
-  onTunnelClose(info: TunnelCloseInfo, routeName: string, tunnel: Tunnel): void;
+  onTunnelClose(info: TunnelCloseInfo, routeName: string, tunnel: Tunnel, facts: TunnelFacts): void;
+  /** The handshake ended (101 relayed, another answer relayed, or a failure), `seconds` after the request. */
+  onHandshake?(outcome: string, seconds: number): void;
+  /** Error lines by code, thinned during storms; written directly when absent. */
+  readonly errorLog?: RateLimitedLog;
   /** The engine new tunnels run on (JavaScript when absent). */
   tunnelEngine?(): TunnelEngine;
   /** Called for every error answered to a client on the upgrade path. */
   onError?(code: ErrorCode, routeName: string): void;
-}
-
-/** What a tunnel listing shows beside the route: who is at each end. */
-export interface TunnelFacts {
-  readonly member: string | undefined;
-  readonly client: string;
 }
 
 function toCode(err: unknown): ErrorCode {
@@ -93,6 +94,10 @@ interface Held {
   written: boolean;
   /** Reads the client until the answer: its listeners must go with it. */
   reader: UpgradeRequestReader | undefined;
+  /** How the handshake ended (the handshake histogram's label). */
+  outcome: string | undefined;
+  /** When the backend's answer came (performance.now()): relaying a non-101 answer is not handshake time. */
+  answeredAt: number | undefined;
 }
 
 /**
@@ -107,10 +112,12 @@ export async function handleUpgrade(
   head: Buffer,
   decision: Extract<UpgradeDecision, { tunnel: true }>,
 ): Promise<void> {
-  const held: Held = { result: undefined, written: false, reader: undefined };
+  const held: Held = { result: undefined, written: false, reader: undefined, outcome: undefined, answeredAt: undefined };
+  const started = performance.now();
   try {
     await runUpgrade(ctx, req, client, head, decision, held);
   } catch (err) {
+    held.outcome ??= outcomeOfCode('WSP_BACKEND_BAD_RESPONSE');
     ctx.log.error({ route: decision.match.route.name, url: req.url, err: err instanceof Error ? err.stack : String(err) }, 'upgrade handler failed');
     held.reader?.finish();
     const result = held.result;
@@ -127,10 +134,24 @@ export async function handleUpgrade(
       ctx.onError?.('WSP_BACKEND_BAD_RESPONSE', decision.match.route.name);
       endSocketWithError(client, 'WSP_BACKEND_BAD_RESPONSE');
     }
+  } finally {
+    ctx.onHandshake?.(held.outcome ?? CLIENT_GONE, ((held.answeredAt ?? performance.now()) - started) / 1000);
   }
 }
 
 function ignore(): void {}
+
+/** An error line, through the storm limiter when the server has one. */
+function logError(ctx: UpgradeContext, log: Logger, level: 'info' | 'warn', code: ErrorCode, fields: Record<string, unknown>, msg: string): void {
+  if (ctx.errorLog !== undefined) ctx.errorLog.write(log, level, code, fields, msg);
+  else log[level]({ code, ...fields }, msg);
+}
+
+/** The first value of response header `name` (lower case) in a flat raw header list. */
+function headerValue(rawHeaders: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) return rawHeaders[i + 1];
+  return undefined;
+}
 
 async function runUpgrade(
   ctx: UpgradeContext,
@@ -171,7 +192,8 @@ async function runUpgrade(
 
   const fail = (code: ErrorCode, err?: unknown, retryAfterS?: number) => {
     const level = ERRORS[code].status >= 500 ? 'warn' : 'info';
-    log[level]({ code, status: ERRORS[code].status, err: err instanceof Error ? err.message : undefined }, ERRORS[code].reason);
+    held.outcome = outcomeOfCode(code);
+    logError(ctx, log, level, code, { status: ERRORS[code].status, err: err instanceof Error ? err.message : undefined }, ERRORS[code].reason);
     ctx.onError?.(code, route.name);
     reader.finish();
     endSocketWithError(client, code, retryAfterS);
@@ -222,8 +244,12 @@ async function runUpgrade(
     if (lb !== undefined && target.member !== undefined && MEMBER_FAILURES.has(attempt.code) && reader.replayable) {
       lb.balancer.markFailed(target.member);
       tried.add(target.member.index);
-      log.warn(
-        { code: attempt.code, member: target.member.url, err: attempt.err instanceof Error ? attempt.err.message : undefined },
+      logError(
+        ctx,
+        log,
+        'warn',
+        attempt.code,
+        { member: target.member.url, err: attempt.err instanceof Error ? attempt.err.message : undefined },
         'balancer member failed; left out for retryMs',
       );
       if (tried.size < lb.balancer.maxAttempts) continue;
@@ -245,6 +271,8 @@ async function runUpgrade(
     // Not switching: relay the answer as an ordinary response. The connection stays usable unless the client
     // already half-closed it; bytes it sent after the request are parsed as its next request (as Apache does).
     const reusable = !reader.clientEnded && reader.bodyComplete;
+    held.outcome = BACKEND_NON_101;
+    held.answeredAt = performance.now();
     log.info({ status: result.response.statusCode, member: target.member?.url }, 'backend declined the upgrade');
     const relayed = relayResponse(client, result.response, {
       method: req.method ?? 'GET',
@@ -274,9 +302,17 @@ async function runUpgrade(
   client.setNoDelay(true);
   client.setKeepAlive(true, 30_000);
   held.written = true;
+  held.outcome = SUCCESS;
   client.write(head101);
-  const seen: TunnelFacts = { member: target.member?.url, client: clientAddress(req) };
-  startTunnel(ctx, route, req.url ?? '', client, result.socket, { early, clientEnded: reader.clientEnded }, result.head, target.member, seen);
+  const tunnelFacts: TunnelFacts = {
+    route: route.name,
+    url: req.url ?? '',
+    client: clientAddress(req),
+    member: target.member?.url,
+    upgrade: result.upgrade,
+    subprotocol: headerValue(result.rawHeaders, 'sec-websocket-protocol'),
+  };
+  startTunnel(ctx, route, tunnelFacts, client, result.socket, { early, clientEnded: reader.clientEnded }, result.head, target.member);
 }
 
 /**
@@ -286,15 +322,13 @@ async function runUpgrade(
 function startTunnel(
   ctx: UpgradeContext,
   route: CompiledRoute,
-  url: string,
+  facts: TunnelFacts,
   client: Socket,
   upgraded: Socket,
   clientSide: { readonly early: Buffer | undefined; readonly clientEnded: boolean },
   backendHead: Buffer,
   member: BalancerMember | undefined,
-  facts: TunnelFacts,
 ): void {
-  const started = Date.now();
   const balancer = route.balancer?.balancer;
   if (member !== undefined) balancer?.tunnelOpened(member);
   const tunnel = openTunnel(
@@ -315,20 +349,8 @@ function startTunnel(
     },
     (info) => {
       if (member !== undefined) balancer?.tunnelClosed(member, info.bytesToBackend + info.bytesToClient);
-      ctx.log.info(
-        {
-          route: route.name,
-          url,
-          reason: info.reason,
-          bytesToBackend: info.bytesToBackend,
-          bytesToClient: info.bytesToClient,
-          durationMs: info.durationMs ?? Date.now() - started,
-          member: member?.url,
-          err: info.error?.message,
-        },
-        'tunnel closed',
-      );
-      ctx.onTunnelClose(info, route.name, tunnel);
+      // The server writes the access log line (`tunnel closed`): it knows whether a drain closed it.
+      ctx.onTunnelClose(info, route.name, tunnel, facts);
     },
   );
   ctx.onTunnelOpen(route.name, tunnel, facts);

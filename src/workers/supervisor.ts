@@ -20,6 +20,7 @@ import type { PrimaryMessage, ReloadPhase, WireError, WorkerInit, WorkerMessage 
 import { RouteSlots, SharedCounters, type CounterSnapshot } from './shared-counters.js';
 import type { TunnelQuery, TunnelSelector } from '../server/open-tunnels.js';
 import { TUNNEL_ID_RANGE, TunnelQueries, type Asked, type TunnelPage } from './tunnel-queries.js';
+import { counterSlotNames } from '../metrics/slot-names.js';
 
 const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
 const FIRST_BACKOFF_MS = 250;
@@ -70,10 +71,6 @@ export interface SupervisorOptions {
 }
 
 /** The counter name of each route: its name, or its position. */
-function routeNames(config: Config): string[] {
-  return config.routes.map((r, i) => r.name ?? `routes[${i}]`);
-}
-
 export class Supervisor {
   readonly #opts: SupervisorOptions;
   readonly #log: Logger;
@@ -100,7 +97,7 @@ export class Supervisor {
     this.#counters = new SharedCounters(opts.workers);
     this.#members = new MemberTable(opts.config);
     this.#tls = [...(opts.tls ?? [])];
-    this.#slots.assign(routeNames(opts.config));
+    this.#slots.assign(counterSlotNames(opts.config));
     this.#workers = Array.from({ length: opts.workers }, (_, id) => ({
       id,
       worker: undefined,
@@ -174,7 +171,7 @@ export class Supervisor {
     const sameMembers = isDeepStrictEqual(MemberTable.layoutFor(config).keys, MemberTable.layoutFor(this.#config).keys);
     const members = sameMembers ? this.#members : new MemberTable(config);
     const commitPrimary = preparePrimary(members);
-    const names = routeNames(config);
+    const names = counterSlotNames(config);
     const slots = [...this.#slots.preview(names)];
     const seq = ++this.#reloadSeq;
     const live = this.#workers.filter((s) => s.worker && s.state === 'ready');

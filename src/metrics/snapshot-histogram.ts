@@ -1,0 +1,42 @@
+// A prom-client Histogram whose values come from a snapshot of the shared counters at scrape time
+// (workers observe into shared memory; prom-client's own histogram lives in one thread's heap).
+import { Histogram, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
+import type { HistogramSeries } from '../workers/shared-histograms.js';
+
+export interface SnapshotHistogramSpec {
+  readonly name: string;
+  readonly help: string;
+  /** The label each series is told apart by; undefined for a histogram of one series. */
+  readonly label: string | undefined;
+  readonly buckets: readonly number[];
+  readonly read: () => readonly HistogramSeries[];
+}
+
+class SnapshotHistogram extends Histogram<string> {
+  readonly #spec: SnapshotHistogramSpec;
+
+  constructor(spec: SnapshotHistogramSpec) {
+    super({ name: spec.name, help: spec.help, labelNames: spec.label !== undefined ? [spec.label] : [], buckets: [...spec.buckets], registers: [] });
+    this.#spec = spec;
+  }
+
+  override async get(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
+    const { name, label, buckets } = this.#spec;
+    const values: MetricValueWithName<string>[] = [];
+    for (const s of this.#spec.read()) {
+      const labels = label !== undefined ? { [label]: s.label } : {};
+      s.cumulative.forEach((value, i) => {
+        const le = i < buckets.length ? buckets[i]! : '+Inf';
+        values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value });
+      });
+      values.push({ metricName: `${name}_sum`, labels, value: s.sumSeconds });
+      values.push({ metricName: `${name}_count`, labels, value: s.cumulative.at(-1) ?? 0 });
+    }
+    // The metric's own name, help, type and aggregator, with the snapshot's values (it observes nothing itself).
+    return { ...(await super.get()), values };
+  }
+}
+
+export function registerSnapshotHistogram(registry: Registry, spec: SnapshotHistogramSpec): void {
+  registry.registerMetric(new SnapshotHistogram(spec));
+}
