@@ -20,20 +20,23 @@ class SnapshotHistogram extends Histogram<string> {
     this.#spec = spec;
   }
 
-  override async get(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
+  // prom-client's text exposition reads getForPromString (values with `sharedLabels`), its JSON get()
+  // splays that: both are answered from the snapshot.
+  async getForPromString(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
     const { name, label, buckets } = this.#spec;
-    const values: MetricValueWithName<string>[] = [];
+    const values: (MetricValueWithName<string> & { sharedLabels: Record<string, string> })[] = [];
     for (const s of this.#spec.read()) {
-      const labels = label !== undefined ? { [label]: s.label } : {};
+      const sharedLabels = label !== undefined ? { [label]: s.label } : {};
       s.cumulative.forEach((value, i) => {
         const le = i < buckets.length ? buckets[i]! : '+Inf';
-        values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value });
+        values.push({ metricName: `${name}_bucket`, labels: { le }, sharedLabels, value });
       });
-      values.push({ metricName: `${name}_sum`, labels, value: s.sumSeconds });
-      values.push({ metricName: `${name}_count`, labels, value: s.cumulative.at(-1) ?? 0 });
+      values.push({ metricName: `${name}_sum`, labels: {}, sharedLabels, value: s.sumSeconds });
+      values.push({ metricName: `${name}_count`, labels: {}, sharedLabels, value: s.cumulative.at(-1) ?? 0 });
     }
-    // The metric's own name, help, type and aggregator, with the snapshot's values (it observes nothing itself).
-    return { ...(await super.get()), values };
+    // The metric's own name, help, type and aggregator (it observes nothing itself), with the snapshot's values.
+    const own = (await (Histogram.prototype as unknown as { getForPromString(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> }).getForPromString.call(this));
+    return { ...own, values };
   }
 }
 
