@@ -101,7 +101,7 @@ for (const engine of ENGINES) {
     assert.equal(await echoThrough(lb[1]!, 'y'.repeat(500)), 'y'.repeat(500));
     for (const s of [...ws, anon]) s.end();
     for (const s of lb) s.write('bye');
-    await Promise.all([...ws, ...lb, anon].map((s) => (s.closed ? undefined : once(s, 'close'))));
+    await Promise.all([...ws, ...lb, anon].map((s) => (s.closed ? Promise.resolve() : once(s, 'close'))));
     await p.linesWhen((l) => l.msg === 'tunnel closed', 6);
 
     const closed = await p.scrape();
