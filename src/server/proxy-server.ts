@@ -99,6 +99,9 @@ type Proto = 'http' | 'https';
 
 const decisions = new WeakMap<IncomingMessage, UpgradeDecision>();
 
+/** A connection's byte counts when its last answer ended (the access log counts each answer's share). */
+const connectionMarks = new WeakMap<Socket | Duplex, { read: number; written: number }>();
+
 /** What the route table reads of a request that arrived on listener `listener` (its index in `listen`). */
 function factsOf(req: IncomingMessage, listener: number): RequestFacts {
   return {
@@ -507,18 +510,19 @@ export class ProxyServer {
 
   /**
    * The access log line of a plain HTTP request, written when its answer is done (or cut); the route is
-   * filled in once the request matched one.
+   * filled in once the request matched one. Bytes are the connection's since the previous answer on it
+   * ended: node:http has read the whole head (and maybe more) before it emits the request.
    */
   #accessLogRequest(req: IncomingMessage, res: ServerResponse): { route: string | undefined } {
     const entry: { route: string | undefined } = { route: undefined };
     const access = this.#access;
     const socket = req.socket;
     const started = performance.now();
-    const written = socket.bytesWritten;
-    const read = socket.bytesRead;
     // Read now: node:http detaches the socket from the request before 'close'.
     const client = clientAddress(req);
     res.once('close', () => {
+      const mark = connectionMarks.get(socket) ?? { read: 0, written: 0 };
+      connectionMarks.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
       access.httpRequest({
         route: entry.route,
         method: req.method ?? '',
@@ -526,8 +530,8 @@ export class ProxyServer {
         client,
         member: servedBy.get(res),
         status: res.statusCode,
-        bytesToClient: socket.bytesWritten - written,
-        bytesFromClient: socket.bytesRead - read,
+        bytesToClient: socket.bytesWritten - mark.written,
+        bytesFromClient: socket.bytesRead - mark.read,
         durationMs: Math.round(performance.now() - started),
         aborted: !res.writableFinished,
       });
