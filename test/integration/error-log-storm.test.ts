@@ -21,7 +21,7 @@ test('a storm of 40 requests no route matches: one WSP_NO_ROUTE line, then one s
   assert.equal((await p.scrape()).get('wspass_errors_total', { code: 'WSP_NO_ROUTE' }), N, 'every error is counted');
 });
 
-test('the limiter: one line per code per window; other codes have their own; a new window writes again', async () => {
+test('the limiter: one line per code per window; other codes have their own; a new window writes again', () => {
   const lines: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
   const limiter = new RateLimitedLog(60_000);
