@@ -611,7 +611,7 @@ export const configSchema = z
         access: z
           .boolean()
           .default(true)
-          .describe('Access log: one JSON line per tunnel at its close and per plain HTTP request, on stdout whatever `level` says'),
+          .describe('Access log: one JSON line per tunnel at its close and per plain HTTP request (info lines of the log on stdout, marked "access": true)'),
         tunnelOpen: z.boolean().default(false).describe('Access log: also one line when a tunnel opens'),
       })
       .default({ level: 'info', access: true, tunnelOpen: false })
