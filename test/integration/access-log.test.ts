@@ -82,6 +82,13 @@ for (const engine of ENGINES) {
     const drainLine = await closedLine('/ws/drained');
     assert.deepEqual([drainLine.reason, drainLine.closedBy], ['drain', 'proxy']);
     await closed(drained);
+    const afterDrain = await p.scrape();
+    assert.deepEqual(
+      [afterDrain.get('wspass_worker_draining', { worker: '0' }), afterDrain.get('wspass_worker_drain_tunnels_start', { worker: '0' })],
+      [1, 1],
+      'the drain and what it started with',
+    );
+    assert.equal(afterDrain.get('wspass_tunnel_closes_total', { route: '/ws/', reason: 'drain' }), 1);
 
     const opened = p.lines.filter(isAccess('tunnel opened'));
     assert.deepEqual(opened.map((l) => l.url), ['/ws/client', '/lb/backend', '/idle/x', '/ws/drained'], 'log.tunnelOpen: a line at each open');
