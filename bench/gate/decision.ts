@@ -115,14 +115,16 @@ export function decideFigure(rec: FigureRecord, figureCount: number, opts: Decid
 }
 
 /**
- * Whether a CPU figure gets its second stage of blocks: its point estimate is above the limit but its
- * interval reaches below it, so the first blocks can neither pass it with confidence nor fail it. An
- * unchanged figure rarely gets here (its point estimate sits near 1), so the extra minutes go where a
- * regression is likely; the estimate (estimate.ts) simulates the same rule, so the measured false-alarm
- * rate includes this second look.
+ * Whether a CPU figure gets its second stage of blocks: its point estimate is above the limit and its
+ * interval already excludes "no change" (lower bound above 1) but still reaches below the limit, so the
+ * first blocks can neither pass it with confidence nor fail it. An unchanged figure rarely gets here, and
+ * a figure whose interval is wide enough to hold 1 (bulk on the JavaScript engine spans 0.76–1.60 in six
+ * blocks) would stay undecided after six more, so the extra minutes go where they can change the verdict.
+ * The estimate (estimate.ts) simulates the same rule, so the measured false-alarm rate includes this
+ * second look.
  */
 export function wantsMoreBlocks(d: FigureDecision): boolean {
-  return d.verdict === 'ok' && d.interval !== null && d.interval.ratio > d.limit;
+  return d.verdict === 'ok' && d.interval !== null && d.interval.lower > 1 && d.interval.ratio > d.limit;
 }
 
 export function decideGate(records: readonly FigureRecord[], opts: DecideOptions): GateOutcome {

@@ -27,15 +27,15 @@ export function centered(pools: Pools): Pools {
 
 /**
  * Whether one simulated figure fails: its resampled interval's lower bound above the limit. As the gate
- * does (decision.ts `wantsMoreBlocks`), a first draw whose point estimate is above the limit with its
- * interval across it draws `extra` more units and decides on all of them.
+ * does (decision.ts `wantsMoreBlocks`), a first draw whose point estimate is above the limit, with its
+ * interval above 1 but across the limit, draws `extra` more units and decides on all of them.
  */
 export function figureFails(logRatios: readonly number[], pairs: number, figureCount: number, random: () => number, shift = 0, extra = 0): boolean {
   const draw = resample(logRatios, pairs, random).map((x) => x + shift);
   const i = ratioInterval(draw, figureCount);
   if (i === null) return false;
   if (i.lower > REGRESSION_LIMIT) return true;
-  if (extra <= 0 || i.ratio <= REGRESSION_LIMIT) return false;
+  if (extra <= 0 || i.ratio <= REGRESSION_LIMIT || i.lower <= 1) return false;
   const all = [...draw, ...resample(logRatios, extra, random).map((x) => x + shift)];
   const j = ratioInterval(all, figureCount);
   return j !== null && j.lower > REGRESSION_LIMIT;

@@ -1,6 +1,6 @@
 // Starts wspass (`node dist/src/cli/main.js run --config FILE --workers N`) as a pinned child with a bench
 // config: every route points at the echo backend, the async variants under their own prefixes, logs at
-// warn so per-tunnel log lines cost nothing. wspass binds port 0 and prints its `"msg":"listening"` line
+// warn and the access log off so per-tunnel log lines cost nothing. wspass binds port 0 and prints its `"msg":"listening"` line
 // (with the port) whatever the log level; with `admin` it also prints the admin URL, which the bench
 // uses for `GET /status` (per-worker counters).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,7 +40,9 @@ export function benchProxyConfig(backendPort: number, admin = false, plainOnly =
   ];
   return {
     listen: '127.0.0.1:0',
-    log: { level: 'warn' },
+    // warn already leaves out info lines such as the access log; `access: false` says so outright where
+    // the revision knows the key (older ones, started with plainOnly, reject it).
+    log: plainOnly ? { level: 'warn' } : { level: 'warn', access: false },
     // Only when a scenario reads /status: the admin's metrics registry runs timers of its own.
     ...(admin ? { admin: { listen: '127.0.0.1:0' } } : {}),
     // Only when asked for: a revision from before the engines existed rejects the key.

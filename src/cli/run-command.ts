@@ -163,7 +163,7 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
     const started = await startAdminServer(
       {
         supervisor,
-        metrics: createMetrics(() => supervisor.status()),
+        metrics: createMetrics(() => ({ ...supervisor.status(), members: balancer.registry.listMembers() })),
         log,
         reload,
         handlers: [balancerRoutes(() => balancer.registry), tunnelRoutes(supervisor)],

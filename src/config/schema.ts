@@ -152,7 +152,7 @@ export const headerConditionSchema = z
 
 export const routeSchema = z
   .strictObject({
-    name: z.string().min(1).optional().describe('Name used in logs and metrics; defaults to routes[i]'),
+    name: z.string().min(1).optional().describe('Name used in logs and metrics; defaults to the path (or ~match) and the hosts it matches'),
     host: z
       .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
       .optional()
@@ -666,8 +666,13 @@ export const configSchema = z
           .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
           .default('info')
           .describe('Least severe level written (JSON lines on stdout)'),
+        access: z
+          .boolean()
+          .default(true)
+          .describe('Access log: one JSON line per tunnel at its close and per plain HTTP request (info lines of the log on stdout, marked "access": true)'),
+        tunnelOpen: z.boolean().default(false).describe('Access log: also one line when a tunnel opens'),
       })
-      .default({ level: 'info' })
+      .default({ level: 'info', access: true, tunnelOpen: false })
       .describe('Logging'),
   })
   .describe('wspass configuration');

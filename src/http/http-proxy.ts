@@ -50,6 +50,9 @@ interface AttemptHooks {
   retry(code: ErrorCode): boolean;
 }
 
+/** The balancer member (its URL) that a response came from, or was last tried (for the access log). */
+export const servedBy = new WeakMap<ServerResponse, string>();
+
 export class HttpProxy {
   readonly #serverName: string;
   readonly #pools: BackendPools;
@@ -82,11 +85,11 @@ export class HttpProxy {
     }
     const lb = match.route.balancer;
     if (lb === undefined) this.#dispatch(exchange, req, match.route, match.backendPath, clientProto);
-    else this.#balanced(exchange, req, match, lb, clientProto);
+    else this.#balanced(exchange, req, res, match, lb, clientProto);
   }
 
   /** One request over a balancer: pick, dispatch, and on an early failure pick again (see the top). */
-  #balanced(exchange: Exchange, req: IncomingMessage, match: RouteMatch, lb: RouteBalancer, clientProto: 'http' | 'https'): void {
+  #balanced(exchange: Exchange, req: IncomingMessage, res: ServerResponse, match: RouteMatch, lb: RouteBalancer, clientProto: 'http' | 'https'): void {
     const facts = balanceFacts(req, clientAddress(req));
     const tried = new Set<number>();
     const bodyless = !hasBody(req);
@@ -98,6 +101,7 @@ export class HttpProxy {
         return;
       }
       const member = pick.member;
+      servedBy.set(res, member.url);
       lb.balancer.requestStarted(member);
       exchange.setAttempt({
         setCookie: pick.setCookie,

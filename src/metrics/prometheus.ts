@@ -2,13 +2,18 @@
 // its workers at scrape time (prom-client collect callbacks): the primary never asks the workers anything.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ErrorCode } from '../errors.js';
-import type { CounterSnapshot } from '../workers/shared-counters.js';
+import type { MemberStatus } from '../balancer/registry.js';
+import { CLOSE_REASONS, closeField, type CounterSnapshot } from '../workers/shared-counters.js';
+import { HISTOGRAMS } from '../workers/shared-histograms.js';
 import type { WorkerStatus } from '../workers/supervisor.js';
+import { registerSnapshotHistogram } from './snapshot-histogram.js';
 
 /** What a scrape reads: the supervisor's status (workers as they reported themselves, shared counters). */
 export interface MetricsSource {
   readonly workers: readonly Pick<WorkerStatus, 'id' | 'engine'>[];
   readonly counters: CounterSnapshot;
+  /** Balancer members as the shared member table has them (health, open tunnels). */
+  readonly members?: readonly MemberStatus[];
 }
 
 export function createMetrics(status: () => MetricsSource): Registry {
@@ -83,6 +88,100 @@ export function createMetrics(status: () => MetricsSource): Registry {
         this.inc({ route, direction: 'to_backend' }, c.bytesToBackend);
         this.inc({ route, direction: 'to_client' }, c.bytesToClient);
       }
+    },
+  });
+  new Counter({
+    name: 'wspass_route_member_bytes_total',
+    help: 'Bytes relayed through tunnels by route and balancer member',
+    labelNames: ['route', 'member', 'direction'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { route, member, counters: c } of snapshot().routeMembers) {
+        this.inc({ route, member, direction: 'to_backend' }, c.bytesToBackend);
+        this.inc({ route, member, direction: 'to_client' }, c.bytesToClient);
+      }
+    },
+  });
+  new Counter({
+    name: 'wspass_tunnel_closes_total',
+    help: 'Tunnels closed, by route and by what ended them (client-closed, backend-closed, idle-timeout, drain, ...)',
+    labelNames: ['route', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [route, c] of Object.entries(snapshot().routes)) {
+        for (const reason of CLOSE_REASONS) {
+          const n = c[closeField(reason)!];
+          if (n > 0) this.inc({ route, reason }, n);
+        }
+      }
+    },
+  });
+  registerSnapshotHistogram(registry, {
+    name: 'wspass_handshake_duration_seconds',
+    help: 'From an upgrade request to the backend\'s answer (or the failure), by outcome',
+    label: 'outcome',
+    buckets: HISTOGRAMS.handshake.buckets,
+    read: () => snapshot().histograms.handshake,
+  });
+  registerSnapshotHistogram(registry, {
+    name: 'wspass_tunnel_duration_seconds',
+    help: 'Lifetime of closed tunnels',
+    label: undefined,
+    buckets: HISTOGRAMS.tunnelDuration.buckets,
+    read: () => snapshot().histograms.tunnelDuration,
+  });
+  new Counter({
+    name: 'wspass_worker_tunnels_opened_total',
+    help: 'Tunnels opened per worker thread (its share of the load)',
+    labelNames: ['worker'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      snapshot().workers.forEach((c, i) => this.inc({ worker: String(i) }, c.tunnelsOpened));
+    },
+  });
+  new Gauge({
+    name: 'wspass_worker_draining',
+    help: 'Whether a worker thread is draining (1) or serving (0)',
+    labelNames: ['worker'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      snapshot().drains.forEach((d, i) => this.set({ worker: String(i) }, d.draining ? 1 : 0));
+    },
+  });
+  new Gauge({
+    name: 'wspass_worker_drain_tunnels_start',
+    help: 'Tunnels a draining worker had when its drain began (progress: wspass_worker_tunnels_active over this)',
+    labelNames: ['worker'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      snapshot().drains.forEach((d, i) => {
+        if (d.draining) this.set({ worker: String(i) }, d.tunnelsAtStart);
+      });
+    },
+  });
+  new Gauge({
+    name: 'wspass_member_up',
+    help: 'Whether a balancer member may take new tunnels and requests now (1) or not (0)',
+    labelNames: ['balancer', 'member', 'state', 'health'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const m of status().members ?? []) this.set({ balancer: m.balancer, member: m.url, state: m.state, health: m.health }, m.usable ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'wspass_member_tunnels_active',
+    help: 'Open tunnels through each balancer member, all workers',
+    labelNames: ['balancer', 'member'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const m of status().members ?? []) this.set({ balancer: m.balancer, member: m.url }, m.activeTunnels);
     },
   });
   new Counter({

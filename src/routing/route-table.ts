@@ -23,6 +23,7 @@ import {
 import { compileHostPattern, hostName, type HostMatcher } from './host-pattern.js';
 import { normalizeTarget } from './normalize-path.js';
 import { compileReverse } from './reverse-map.js';
+import { routeNames } from './route-names.js';
 import type {
   BackendOrigin,
   BackendTls,
@@ -249,12 +250,13 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
   const balancers = opts.balancers ?? new Map<string, Balancer>();
   const balancerNames = Object.keys(config.balancers ?? {});
   const listenerIndex = listenerNames(config, report);
+  const routeNameList = routeNames(config.routes);
 
   config.routes.forEach((rc, index) => {
     const at = (...keys: (string | number)[]): (string | number)[] => ['routes', index, ...keys];
     const ok = issues.length;
 
-    const name = rc.name ?? `routes[${index}]`;
+    const name = routeNameList[index]!;
     const previous = names.get(name);
     if (previous !== undefined) report(at('name'), `name "${name}" is already used by routes[${previous}]`);
     else names.set(name, index);

@@ -48,7 +48,7 @@ export interface RouteOptions {
 
 export interface CompiledRoute extends RouteOptions {
   readonly index: number;
-  /** `name` from the config, or `routes[i]`. */
+  /** `name` from the config, or one derived from what the route matches (route-names.ts). */
   readonly name: string;
   /** The backend; for a balancer route, its first member's (use `balancer.targets` to reach each member). */
   readonly backend: BackendOrigin;
@@ -95,6 +95,6 @@ export interface RouteMatch {
 /** A route with `respond`: the request is answered with this status, not proxied. */
 export interface FixedAnswer {
   readonly respond: number;
-  /** `name` from the config, or `routes[i]` (for the log). */
+  /** The route's name (route-names.ts; for the log). */
   readonly name: string;
 }

@@ -31,6 +31,10 @@ import { overflowCode, parserFieldCount, parserHeadLimit, requestLimitProblem, t
 import { requestHasBody } from '../http/request-framing.js';
 import { HttpProxy } from '../http/http-proxy.js';
 import type { Logger } from '../log.js';
+import { AccessLog, type CloseCause, type TunnelFacts } from '../log/access-log.js';
+import { RateLimitedLog } from '../log/rate-limited.js';
+import { clientAddress } from '../http/client-address.js';
+import { servedBy } from '../http/http-proxy.js';
 import { requestHost } from '../routing/normalize-path.js';
 import type { RouteTable } from '../routing/route-table.js';
 import { composeRoutes } from './compose-routes.js';
@@ -45,12 +49,24 @@ import { decideUpgrade, type UpgradeDecision } from './upgrade-decision.js';
 import { handleUpgrade, type UpgradeContext } from './upgrade-handler.js';
 import { LimitState, TunnelAdmission } from '../limits/tunnel-admission.js';
 
+/** What a closed tunnel's counters need beyond its close info. */
+export interface TunnelCloseFacts {
+  /** What ended it: its close reason, or `drain` when a drain closed it. */
+  readonly cause: CloseCause;
+  /** The balancer member it went to. */
+  readonly member: string | undefined;
+}
+
 /** Where the proxy reports what it does (the worker engine writes these into shared counters). */
 export interface ProxyStats {
-  tunnelOpened(route: string): void;
-  tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: Tunnel): void;
+  tunnelOpened(route: string, tunnel?: Tunnel, member?: string): void;
+  tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: Tunnel, facts?: TunnelCloseFacts): void;
   httpRequest(route: string): void;
   error(code: ErrorCode, route: string | undefined): void;
+  /** An upgrade's handshake ended with `outcome` (handshake-outcome.ts) after `seconds`. */
+  handshake?(outcome: string, seconds: number): void;
+  /** A drain began with `tunnels` open. */
+  draining?(tunnels: number): void;
 }
 
 export interface DrainOptions {
@@ -89,6 +105,9 @@ type Proto = 'http' | 'https';
 
 const decisions = new WeakMap<IncomingMessage, UpgradeDecision>();
 
+/** A connection's byte counts when its last answer ended (the access log counts each answer's share). */
+const connectionMarks = new WeakMap<Socket | Duplex, { read: number; written: number }>();
+
 /** What the route table reads of a request that arrived on listener `listener` (its index in `listen`). */
 function factsOf(req: IncomingMessage, listener: number): RequestFacts {
   return {
@@ -125,6 +144,11 @@ export class ProxyServer {
   #admission: TunnelAdmission;
   #untrackedLoggedAt = -Infinity;
   #closing = false;
+  #access: AccessLog;
+  /** Error lines by code, one a second at most (storms). */
+  readonly #errorLog = new RateLimitedLog();
+  /** Tunnels a drain closed (their close reason is `drain`, not the engine's `closed`). */
+  readonly #drained = new WeakSet<Tunnel>();
 
   constructor(config: Config, opts: ProxyServerOptions) {
     this.#opts = opts;
@@ -137,10 +161,11 @@ export class ProxyServer {
     this.#engine = this.#resolveEngine(config, undefined);
     this.#limits = opts.limits ?? LimitState.local(config);
     this.#admission = this.#admissionFor(config);
+    this.#access = new AccessLog(this.#log, config);
     this.#httpProxy = new HttpProxy({
       serverName: this.#serverName,
       onError: (code: ErrorCode, err: Error, req: IncomingMessage) => {
-        this.#log.warn({ code, status: ERRORS[code].status, url: req.url, err: err.message }, ERRORS[code].reason);
+        this.#logCode('warn', code, { status: ERRORS[code].status, url: req.url, err: err.message });
         this.#opts.stats?.error(code, undefined);
       },
     });
@@ -239,6 +264,7 @@ export class ProxyServer {
     this.#routes = routes;
     this.#admission = this.#admissionFor(config);
     this.#config = config;
+    this.#access = new AccessLog(this.#log, config);
     // The parser's room (maxHeaderSize) is fixed when a listener starts; the field count is not.
     for (const { server } of this.#servers) server.maxHeadersCount = parserFieldCount(config);
   }
@@ -266,9 +292,15 @@ export class ProxyServer {
     for (const { server } of this.#servers) server.closeIdleConnections();
     // Spread the closes: clients reconnect to another instance gradually instead of all at once.
     const tunnels = [...this.#tunnels.keys()];
+    this.#opts.stats?.draining?.(tunnels.length);
     tunnels.forEach((t, i) => {
       const at = Math.floor((opts.tunnelDrainMs * (i + 1)) / tunnels.length);
-      timers.push(setTimeout(() => t.close(), Math.min(at, opts.deadlineMs)));
+      timers.push(
+        setTimeout(() => {
+          this.#drained.add(t);
+          t.close();
+        }, Math.min(at, opts.deadlineMs)),
+      );
     });
     const tunnelsClosed = new Promise<void>((resolve) => {
       if (this.#tunnels.size === 0) resolve();
@@ -285,6 +317,7 @@ export class ProxyServer {
     });
     await Promise.race([Promise.all([serversClosed, tunnelsClosed, this.#httpProxy.close()]), deadline]);
     for (const t of timers) clearTimeout(t);
+    this.#errorLog.flush();
     if (deadlineHit) {
       this.#log.warn({ tunnels: this.#tunnels.size }, 'drain deadline reached; destroying what is left');
       await this.destroy();
@@ -333,15 +366,20 @@ export class ProxyServer {
         // Give the connection back to node:http: it parses the next request as if the socket were new.
         server.emit(proto === 'https' ? 'secureConnection' : 'connection', socket);
       },
+      errorLog: this.#errorLog,
       onTunnelOpen: (route, tunnel, facts) => {
         this.#tunnels.set(tunnel, { id: ++this.#lastTunnelId, route, member: facts.member, client: facts.client, startedAt: Date.now() });
-        this.#opts.stats?.tunnelOpened(route);
+        this.#opts.stats?.tunnelOpened(route, tunnel, facts.member);
+        this.#access.tunnelOpened(facts);
       },
-      onTunnelClose: (info, route, tunnel) => {
+      onTunnelClose: (info, route, tunnel, facts: TunnelFacts) => {
         this.#tunnels.delete(tunnel);
-        this.#opts.stats?.tunnelClosed(route, info, tunnel);
+        const cause: CloseCause = this.#drained.has(tunnel) && info.reason === 'closed' ? 'drain' : info.reason;
+        this.#access.tunnelClosed(facts, info, cause);
+        this.#opts.stats?.tunnelClosed(route, info, tunnel, { cause, member: facts.member });
         if (this.#tunnels.size === 0) this.#onLastTunnel?.();
       },
+      onHandshake: (outcome, seconds) => this.#opts.stats?.handshake?.(outcome, seconds),
       onError: (code, route) => this.#opts.stats?.error(code, route),
       admission: () => this.#admission,
     };
@@ -354,7 +392,7 @@ export class ProxyServer {
     );
     server.on('connect', (req: IncomingMessage, socket: Duplex) => {
       socket.on('error', ignoreError);
-      this.#log.info({ code: 'WSP_CONNECT_METHOD', status: 405, url: req.url }, ERRORS.WSP_CONNECT_METHOD.reason);
+      this.#logCode('info', 'WSP_CONNECT_METHOD', { status: 405, url: req.url });
       this.#opts.stats?.error('WSP_CONNECT_METHOD', undefined);
       endSocketWithError(socket, 'WSP_CONNECT_METHOD');
     });
@@ -363,6 +401,7 @@ export class ProxyServer {
       // answer is written here would otherwise be an uncaught exception that ends the worker.
       socket.on('error', () => socket.destroy());
       if (this.#closing) {
+        this.#opts.stats?.error('WSP_SHUTTING_DOWN', undefined);
         endSocketWithError(socket, 'WSP_SHUTTING_DOWN');
         return;
       }
@@ -370,6 +409,8 @@ export class ProxyServer {
       const decision = decisions.get(req) ?? this.#decide(req, listener, sites);
       if (!decision.tunnel) {
         const declined = this.#declinedUpgrade(req, listener, sites);
+        // A fixed answer was counted where it was logged (#logFixed).
+        if (declined.code !== 'WSP_FIXED_STATUS') this.#opts.stats?.error(declined.code, undefined);
         endSocketWithError(socket, declined.code, undefined, declined.status);
         return;
       }
@@ -417,7 +458,13 @@ export class ProxyServer {
     return { code: 'WSP_UPGRADE_REFUSED' };
   }
 
+  /** An error line of the catalogue, thinned to one per code per second during storms. */
+  #logCode(level: 'info' | 'warn', code: ErrorCode, fields: Record<string, unknown>): void {
+    this.#errorLog.write(this.#log, level, code, fields, ERRORS[code].reason);
+  }
+
   #logFixed(req: IncomingMessage, answer: FixedAnswer): void {
+    // An answer the config asks for, not an error: every one is logged.
     this.#log.info({ code: 'WSP_FIXED_STATUS', status: answer.respond, route: answer.name, method: req.method, url: req.url }, ERRORS.WSP_FIXED_STATUS.reason);
     this.#opts.stats?.error('WSP_FIXED_STATUS', answer.name);
   }
@@ -429,14 +476,16 @@ export class ProxyServer {
     listener: number,
     sites: TlsSites | undefined,
   ): void {
+    const access = this.#accessLogRequest(req, res);
     if (this.#closing) {
+      this.#opts.stats?.error('WSP_SHUTTING_DOWN', undefined);
       sendError(res, 'WSP_SHUTTING_DOWN', { close: true });
       return;
     }
     const limit = this.#limitProblem(req);
     if (limit !== undefined) {
       // httpd closes the connection after these answers too.
-      this.#log.info({ code: limit.code, status: ERRORS[limit.code].status, problem: limit.reason }, ERRORS[limit.code].reason);
+      this.#logCode('info', limit.code, { status: ERRORS[limit.code].status, problem: limit.reason });
       this.#opts.stats?.error(limit.code, undefined);
       sendError(res, limit.code, { close: true });
       return;
@@ -444,7 +493,7 @@ export class ProxyServer {
     const problem = requestHeadProblem(req.httpVersion, req.rawHeaders);
     if (problem !== undefined) {
       // The framing cannot be trusted, so neither can the connection: answer and close.
-      this.#log.info({ code: 'WSP_BAD_REQUEST', status: 400, url: req.url, problem }, ERRORS.WSP_BAD_REQUEST.reason);
+      this.#logCode('info', 'WSP_BAD_REQUEST', { status: 400, url: req.url, problem });
       this.#opts.stats?.error('WSP_BAD_REQUEST', undefined);
       sendError(res, 'WSP_BAD_REQUEST', { close: true });
       return;
@@ -463,6 +512,7 @@ export class ProxyServer {
       this.#reject(req, res, 'WSP_NO_ROUTE');
       return;
     }
+    access.route = 'respond' in match ? match.name : match.route.name;
     if ('respond' in match) {
       // Upgrade requests land here too (never tunnelled), so they get the status and no 101.
       this.#logFixed(req, match);
@@ -475,12 +525,45 @@ export class ProxyServer {
       return;
     }
     this.#opts.stats?.httpRequest(match.route.name);
-    if (requestHasBody(req.rawHeaders)) guardRequestBody(req, res);
+    if (requestHasBody(req.rawHeaders)) {
+      guardRequestBody(req, res, () => this.#opts.stats?.error('WSP_BAD_REQUEST', match.route.name));
+    }
     this.#httpProxy.handle(req, res, match, proto);
   }
 
+  /**
+   * The access log line of a plain HTTP request, written when its answer is done (or cut); the route is
+   * filled in once the request matched one. Bytes are the connection's since the previous answer on it
+   * ended: node:http has read the whole head (and maybe more) before it emits the request.
+   */
+  #accessLogRequest(req: IncomingMessage, res: ServerResponse): { route: string | undefined } {
+    const entry: { route: string | undefined } = { route: undefined };
+    const access = this.#access;
+    const socket = req.socket;
+    const started = performance.now();
+    // Read now: node:http detaches the socket from the request before 'close'.
+    const client = clientAddress(req);
+    res.once('close', () => {
+      const mark = connectionMarks.get(socket) ?? { read: 0, written: 0 };
+      connectionMarks.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
+      access.httpRequest({
+        route: entry.route,
+        method: req.method ?? '',
+        url: req.url ?? '',
+        client,
+        member: servedBy.get(res),
+        status: res.statusCode,
+        bytesToClient: socket.bytesWritten - mark.written,
+        bytesFromClient: socket.bytesRead - mark.read,
+        durationMs: Math.round(performance.now() - started),
+        aborted: !res.writableFinished,
+      });
+    });
+    return entry;
+  }
+
   #reject(req: IncomingMessage, res: ServerResponse, code: ErrorCode): void {
-    this.#log.info({ code, status: ERRORS[code].status, method: req.method, url: req.url }, ERRORS[code].reason);
+    this.#logCode('info', code, { status: ERRORS[code].status, method: req.method, url: req.url });
     this.#opts.stats?.error(code, undefined);
     // A request body we will not read is drained so the connection stays usable.
     req.resume();
@@ -501,7 +584,7 @@ export class ProxyServer {
       return;
     }
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? overflowCode(this.#config) : clientErrorCode(err.code);
-    this.#log.info({ code, status: ERRORS[code].status, parserError: err.code }, ERRORS[code].reason);
+    this.#logCode('info', code, { status: ERRORS[code].status, parserError: err.code });
     this.#opts.stats?.error(code, undefined);
     endSocketWithError(socket, code);
   }
@@ -528,12 +611,15 @@ function tlsHostProblem(req: IncomingMessage, sites: TlsSites | undefined): Erro
  * It is answered here with 400 (or a response already started is cut), and the request toward the backend is
  * aborted once the connection is gone.
  */
-function guardRequestBody(req: IncomingMessage, res: ServerResponse): void {
+function guardRequestBody(req: IncomingMessage, res: ServerResponse, counted: () => void): void {
   const socket = req.socket;
   const onEnd = (): void => {
     // Already answered (the parser's own error path) or complete: nothing to do.
     if (req.complete || socket.writableEnded) return;
-    if (!res.headersSent) sendError(res, 'WSP_BAD_REQUEST', { close: true });
+    if (!res.headersSent) {
+      counted();
+      sendError(res, 'WSP_BAD_REQUEST', { close: true });
+    }
     else res.destroy();
   };
   socket.once('end', onEnd);

@@ -27,6 +27,9 @@ import { requestFraming } from '../http/request-framing.js';
 import { answerRewrite } from '../http/reverse-headers.js';
 import { switchResponseHead } from '../http/switch-response.js';
 import type { Logger } from '../log.js';
+import type { TunnelFacts } from '../log/access-log.js';
+import type { RateLimitedLog } from '../log/rate-limited.js';
+import { BACKEND_NON_101, CLIENT_GONE, SUCCESS, outcomeOfCode } from '../metrics/handshake-outcome.js';
 import { requestHost } from '../routing/normalize-path.js';
 import type { CompiledRoute } from '../routing/types.js';
 import { connectBackend } from '../tunnel/backend-connect.js';
@@ -49,22 +52,20 @@ export interface UpgradeContext {
   readonly clientProto: 'http' | 'https';
   /** Hands a socket back to node:http so it parses the next request on it. */
   reinject(socket: Socket): void;
-  /** A tunnel started (after the 101 was relayed); the server keeps it for shutdown, metrics and listings. */
+  /** A tunnel started (after the 101 was relayed); the server keeps it for shutdown, metrics, listings and the access log. */
   onTunnelOpen(routeName: string, tunnel: Tunnel, facts: TunnelFacts): void;
   /** A tunnel ended. */
-  onTunnelClose(info: TunnelCloseInfo, routeName: string, tunnel: Tunnel): void;
+  onTunnelClose(info: TunnelCloseInfo, routeName: string, tunnel: Tunnel, facts: TunnelFacts): void;
+  /** The handshake ended (101 relayed, another answer relayed, or a failure), `seconds` after the request. */
+  onHandshake?(outcome: string, seconds: number): void;
+  /** Error lines by code, thinned during storms; written directly when absent. */
+  readonly errorLog?: RateLimitedLog;
   /** The engine new tunnels run on (JavaScript when absent). */
   tunnelEngine?(): TunnelEngine;
   /** Called for every error answered to a client on the upgrade path. */
   onError?(code: ErrorCode, routeName: string): void;
   /** The tunnel limits of the running config (none when absent). */
   admission?(): TunnelAdmission;
-}
-
-/** What a tunnel listing shows beside the route: who is at each end. */
-export interface TunnelFacts {
-  readonly member: string | undefined;
-  readonly client: string;
 }
 
 function toCode(err: unknown): ErrorCode {
@@ -102,6 +103,10 @@ interface Held {
   reader: UpgradeRequestReader | undefined;
   /** The limit counts this upgrade holds; given to the tunnel once it runs (undefined then). */
   ticket: TunnelTicket | undefined;
+  /** How the handshake ended (the handshake histogram's label). */
+  outcome: string | undefined;
+  /** When the backend's answer came (performance.now()): relaying a non-101 answer is not handshake time. */
+  answeredAt: number | undefined;
 }
 
 /**
@@ -116,19 +121,22 @@ export async function handleUpgrade(
   head: Buffer,
   decision: Extract<UpgradeDecision, { tunnel: true }>,
 ): Promise<void> {
+  const started = performance.now();
   const admission = ctx.admission?.();
   const admitted = admission?.admit(decision.match.route.name, clientAddress(req), originOf(req));
   if (admitted !== undefined && isRefusal(admitted)) {
     const { code, retryAfterS } = admitted;
-    ctx.log.info({ route: decision.match.route.name, url: req.url, code, status: ERRORS[code].status, client: clientAddress(req) }, ERRORS[code].reason);
+    logError(ctx, ctx.log, 'info', code, { route: decision.match.route.name, url: req.url, status: ERRORS[code].status, client: clientAddress(req) }, ERRORS[code].reason);
     ctx.onError?.(code, decision.match.route.name);
+    ctx.onHandshake?.(outcomeOfCode(code), (performance.now() - started) / 1000);
     endSocketWithError(client, code, retryAfterS);
     return;
   }
-  const held: Held = { result: undefined, written: false, reader: undefined, ticket: admitted };
+  const held: Held = { result: undefined, written: false, reader: undefined, ticket: admitted, outcome: undefined, answeredAt: undefined };
   try {
     await runUpgrade(ctx, req, client, head, decision, held, admission);
   } catch (err) {
+    held.outcome ??= outcomeOfCode('WSP_BACKEND_BAD_RESPONSE');
     ctx.log.error({ route: decision.match.route.name, url: req.url, err: err instanceof Error ? err.stack : String(err) }, 'upgrade handler failed');
     held.reader?.finish();
     const result = held.result;
@@ -148,6 +156,7 @@ export async function handleUpgrade(
   } finally {
     // No tunnel took the ticket: the handshake ended here (refused, failed, answered without 101, threw).
     held.ticket?.release();
+    ctx.onHandshake?.(held.outcome ?? CLIENT_GONE, ((held.answeredAt ?? performance.now()) - started) / 1000);
   }
 }
 
@@ -156,6 +165,18 @@ function ignore(): void {}
 function originOf(req: IncomingMessage): string | undefined {
   const v: string | string[] | undefined = req.headers.origin;
   return typeof v === 'string' ? v : v?.[0];
+}
+
+/** An error line, through the storm limiter when the server has one. */
+function logError(ctx: UpgradeContext, log: Logger, level: 'info' | 'warn', code: ErrorCode, fields: Record<string, unknown>, msg: string): void {
+  if (ctx.errorLog !== undefined) ctx.errorLog.write(log, level, code, fields, msg);
+  else log[level]({ code, ...fields }, msg);
+}
+
+/** The first value of response header `name` (lower case) in a flat raw header list. */
+function headerValue(rawHeaders: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) return rawHeaders[i + 1];
+  return undefined;
 }
 
 async function runUpgrade(
@@ -198,7 +219,8 @@ async function runUpgrade(
 
   const fail = (code: ErrorCode, err?: unknown, retryAfterS?: number) => {
     const level = ERRORS[code].status >= 500 ? 'warn' : 'info';
-    log[level]({ code, status: ERRORS[code].status, err: err instanceof Error ? err.message : undefined }, ERRORS[code].reason);
+    held.outcome = outcomeOfCode(code);
+    logError(ctx, log, level, code, { status: ERRORS[code].status, err: err instanceof Error ? err.message : undefined }, ERRORS[code].reason);
     ctx.onError?.(code, route.name);
     reader.finish();
     endSocketWithError(client, code, retryAfterS);
@@ -256,8 +278,12 @@ async function runUpgrade(
     if (lb !== undefined && target.member !== undefined && MEMBER_FAILURES.has(attempt.code) && reader.replayable) {
       lb.balancer.markFailed(target.member);
       tried.add(target.member.index);
-      log.warn(
-        { code: attempt.code, member: target.member.url, err: attempt.err instanceof Error ? attempt.err.message : undefined },
+      logError(
+        ctx,
+        log,
+        'warn',
+        attempt.code,
+        { member: target.member.url, err: attempt.err instanceof Error ? attempt.err.message : undefined },
         'balancer member failed; left out for retryMs',
       );
       if (tried.size < lb.balancer.maxAttempts) continue;
@@ -279,6 +305,8 @@ async function runUpgrade(
     // Not switching: relay the answer as an ordinary response. The connection stays usable unless the client
     // already half-closed it; bytes it sent after the request are parsed as its next request (as Apache does).
     const reusable = !reader.clientEnded && reader.bodyComplete;
+    held.outcome = BACKEND_NON_101;
+    held.answeredAt = performance.now();
     log.info({ status: result.response.statusCode, member: target.member?.url }, 'backend declined the upgrade');
     const relayed = relayResponse(client, result.response, {
       method: req.method ?? 'GET',
@@ -308,10 +336,18 @@ async function runUpgrade(
   client.setNoDelay(true);
   client.setKeepAlive(true, 30_000);
   held.written = true;
+  held.outcome = SUCCESS;
   client.write(head101);
-  const seen: TunnelFacts = { member: target.member?.url, client: clientAddress(req) };
+  const tunnelFacts: TunnelFacts = {
+    route: route.name,
+    url: req.url ?? '',
+    client: clientAddress(req),
+    member: target.member?.url,
+    upgrade: result.upgrade,
+    subprotocol: headerValue(result.rawHeaders, 'sec-websocket-protocol'),
+  };
   const ticket = held.ticket;
-  startTunnel(ctx, route, req.url ?? '', client, result.socket, { early, clientEnded: reader.clientEnded }, result.head, target.member, seen, ticket);
+  startTunnel(ctx, route, tunnelFacts, client, result.socket, { early, clientEnded: reader.clientEnded }, result.head, target.member, ticket);
   // The tunnel runs: its close releases the ticket from now on.
   held.ticket = undefined;
 }
@@ -323,16 +359,14 @@ async function runUpgrade(
 function startTunnel(
   ctx: UpgradeContext,
   route: CompiledRoute,
-  url: string,
+  facts: TunnelFacts,
   client: Socket,
   upgraded: Socket,
   clientSide: { readonly early: Buffer | undefined; readonly clientEnded: boolean },
   backendHead: Buffer,
   member: BalancerMember | undefined,
-  facts: TunnelFacts,
   ticket: TunnelTicket | undefined,
 ): void {
-  const started = Date.now();
   const balancer = route.balancer?.balancer;
   if (member !== undefined) balancer?.tunnelOpened(member);
   const tunnel = openTunnel(
@@ -354,20 +388,8 @@ function startTunnel(
     (info) => {
       ticket?.release();
       if (member !== undefined) balancer?.tunnelClosed(member, info.bytesToBackend + info.bytesToClient);
-      ctx.log.info(
-        {
-          route: route.name,
-          url,
-          reason: info.reason,
-          bytesToBackend: info.bytesToBackend,
-          bytesToClient: info.bytesToClient,
-          durationMs: info.durationMs ?? Date.now() - started,
-          member: member?.url,
-          err: info.error?.message,
-        },
-        'tunnel closed',
-      );
-      ctx.onTunnelClose(info, route.name, tunnel);
+      // The server writes the access log line (`tunnel closed`): it knows whether a drain closed it.
+      ctx.onTunnelClose(info, route.name, tunnel, facts);
     },
   );
   ctx.onTunnelOpen(route.name, tunnel, facts);

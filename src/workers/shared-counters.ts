@@ -1,11 +1,14 @@
 // Counters every worker thread writes and the primary reads without asking anyone: one SharedArrayBuffer,
 // a row per worker (so writers never contend) of cells per route slot, plus error counts per catalogue code.
 //
-//   [worker 0][route slot 0..MAX_ROUTES-1][FIELD] ... [worker 0][error code] ... [worker 1] ...
+//   [worker 0][route slot 0..MAX_ROUTES-1][FIELD] ... [worker 0][error code] ... [worker 0][histograms]
+//   [worker 0][WORKER_FIELD] ... [worker 1] ...
 //
 // Route slots are given out by the primary by route name and survive reloads, so a route keeps its
-// counters when the config changes around it.
+// counters when the config changes around it. A route's balancer members get slots of their own, keyed
+// by memberSlotKey(route, member URL), for bytes by route and member.
 import { ERRORS, type ErrorCode } from '../errors.js';
+import { HISTOGRAM_CELLS, observe, readHistogram, type HistogramName, type HistogramSeries } from './shared-histograms.js';
 
 export const FIELD = {
   activeTunnels: 0,
@@ -16,6 +19,15 @@ export const FIELD = {
   errors: 5,
   bytesToBackend: 6,
   bytesToClient: 7,
+  // Tunnel closes by what ended them (TunnelCloseReason, and `drain` for a tunnel closed by a drain).
+  closeClientClosed: 8,
+  closeBackendClosed: 9,
+  closeIdleTimeout: 10,
+  closeClientError: 11,
+  closeBackendError: 12,
+  closeClosed: 13,
+  closeDestroyed: 14,
+  closeDrain: 15,
 } as const;
 export type Field = keyof typeof FIELD;
 const FIELDS = Object.keys(FIELD) as Field[];
@@ -26,8 +38,32 @@ export const MAX_WORKERS = 256;
 const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 const ERROR_INDEX = new Map(ERROR_CODES.map((c, i) => [c, i]));
 
+/** Per-worker cells after the histograms: a drain in progress, and how many tunnels it started with. */
+const WORKER_FIELD = { draining: 0, drainTunnels: 1 } as const;
+const NWORKER_FIELDS = 2;
+
+const ERROR_BASE = MAX_ROUTES * NFIELDS;
+const HISTOGRAM_BASE = ERROR_BASE + ERROR_CODES.length;
+const WORKER_BASE = HISTOGRAM_BASE + HISTOGRAM_CELLS;
+
 function rowLength(): number {
-  return MAX_ROUTES * NFIELDS + ERROR_CODES.length;
+  return WORKER_BASE + NWORKER_FIELDS;
+}
+
+/** The field counting closes for a close reason ('client-closed' → closeClientClosed). */
+export function closeField(reason: string): Field | undefined {
+  const field = `close${reason.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`;
+  return Object.hasOwn(FIELD, field) ? (field as Field) : undefined;
+}
+
+/** The close reasons the close fields count, in FIELD order. */
+export const CLOSE_REASONS = FIELDS.filter((f) => f.startsWith('close')).map((f) =>
+  f.slice('close'.length).replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c.toLowerCase() : `-${c.toLowerCase()}`)),
+);
+
+/** The slot name of bytes relayed by `route` through balancer member `url`. */
+export function memberSlotKey(route: string, url: string): string {
+  return `${route}\u0000${url}`;
 }
 
 export type RouteCounters = Record<Field, number>;
@@ -35,6 +71,12 @@ export type RouteCounters = Record<Field, number>;
 export interface CounterSnapshot {
   /** Per route name: sums over workers. */
   readonly routes: Record<string, RouteCounters>;
+  /** Per route and balancer member (bytes only are counted there): sums over workers. */
+  readonly routeMembers: readonly { readonly route: string; readonly member: string; readonly counters: RouteCounters }[];
+  /** Per histogram: its series summed over workers. */
+  readonly histograms: Record<HistogramName, HistogramSeries[]>;
+  /** Per worker id: whether it is draining and how many tunnels it had when the drain began. */
+  readonly drains: readonly { readonly draining: boolean; readonly tunnelsAtStart: number }[];
   /** Per worker id: sums over routes. */
   readonly workers: RouteCounters[];
   /** Per error code: sums over workers. */
@@ -74,32 +116,51 @@ export class SharedCounters {
   resetActive(worker: number): void {
     const base = worker * rowLength();
     for (let slot = 0; slot < MAX_ROUTES; slot++) Atomics.store(this.#cells, base + slot * NFIELDS + FIELD.activeTunnels, 0n);
+    Atomics.store(this.#cells, base + WORKER_BASE + WORKER_FIELD.draining, 0n);
   }
 
   snapshot(slots: ReadonlyMap<string, number>): CounterSnapshot {
     const routes: Record<string, RouteCounters> = {};
+    const members = new Map<string, RouteCounters>();
     const workers: RouteCounters[] = [];
     const errors: Partial<Record<ErrorCode, number>> = {};
+    const drains: { draining: boolean; tunnelsAtStart: number }[] = [];
+    const bases: number[] = [];
     for (let w = 0; w < this.workers; w++) {
       const base = w * rowLength();
+      bases.push(base + HISTOGRAM_BASE);
       const perWorker = zeroCounters();
       for (const [name, slot] of slots) {
-        const perRoute = (routes[name] ??= zeroCounters());
+        // A member slot's bytes are also in its route's slot: they are not added to the worker's sums again.
+        const isMember = name.includes('\u0000');
+        const perRoute = isMember ? members.get(name) ?? members.set(name, zeroCounters()).get(name)! : (routes[name] ??= zeroCounters());
         for (let f = 0; f < NFIELDS; f++) {
           const v = Number(Atomics.load(this.#cells, base + slot * NFIELDS + f));
           const field = FIELDS[f]!;
           perRoute[field] += v;
-          perWorker[field] += v;
+          if (!isMember) perWorker[field] += v;
         }
       }
       workers.push(perWorker);
-      const errBase = base + MAX_ROUTES * NFIELDS;
+      drains.push({
+        draining: Atomics.load(this.#cells, base + WORKER_BASE + WORKER_FIELD.draining) !== 0n,
+        tunnelsAtStart: Number(Atomics.load(this.#cells, base + WORKER_BASE + WORKER_FIELD.drainTunnels)),
+      });
+      const errBase = base + ERROR_BASE;
       for (let e = 0; e < ERROR_CODES.length; e++) {
         const v = Number(Atomics.load(this.#cells, errBase + e));
         if (v) errors[ERROR_CODES[e]!] = (errors[ERROR_CODES[e]!] ?? 0) + v;
       }
     }
-    return { routes, workers, errors };
+    const routeMembers = [...members].map(([key, counters]) => {
+      const [route, member] = key.split('\u0000') as [string, string];
+      return { route, member, counters };
+    });
+    const histograms = {
+      handshake: readHistogram(this.#cells, bases, 'handshake'),
+      tunnelDuration: readHistogram(this.#cells, bases, 'tunnelDuration'),
+    };
+    return { routes, routeMembers, workers, errors, histograms, drains };
   }
 }
 
@@ -120,7 +181,17 @@ export class CounterWriter {
 
   error(code: ErrorCode): void {
     const i = ERROR_INDEX.get(code);
-    if (i !== undefined) Atomics.add(this.#cells, this.#base + MAX_ROUTES * NFIELDS + i, 1n);
+    if (i !== undefined) Atomics.add(this.#cells, this.#base + ERROR_BASE + i, 1n);
+  }
+
+  observe(name: HistogramName, label: string, seconds: number): void {
+    observe(this.#cells, this.#base + HISTOGRAM_BASE, name, label, seconds);
+  }
+
+  /** This worker began draining with `tunnels` open. */
+  draining(tunnels: number): void {
+    Atomics.store(this.#cells, this.#base + WORKER_BASE + WORKER_FIELD.drainTunnels, BigInt(tunnels));
+    Atomics.store(this.#cells, this.#base + WORKER_BASE + WORKER_FIELD.draining, 1n);
   }
 }
 

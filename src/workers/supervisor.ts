@@ -23,6 +23,7 @@ import { TUNNEL_ID_RANGE, TunnelQueries, type Asked, type TunnelPage } from './t
 import { ClientTable } from '../limits/client-table.js';
 import { memberKeys, newMemberSlots } from '../limits/limit-slots.js';
 import { TunnelCounts } from '../limits/tunnel-counts.js';
+import { counterSlotNames } from '../metrics/slot-names.js';
 
 const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
 const FIRST_BACKOFF_MS = 250;
@@ -73,10 +74,6 @@ export interface SupervisorOptions {
 }
 
 /** The counter name of each route: its name, or its position. */
-function routeNames(config: Config): string[] {
-  return config.routes.map((r, i) => r.name ?? `routes[${i}]`);
-}
-
 export class Supervisor {
   readonly #opts: SupervisorOptions;
   readonly #log: Logger;
@@ -107,7 +104,7 @@ export class Supervisor {
     this.#counters = new SharedCounters(opts.workers);
     this.#members = new MemberTable(opts.config);
     this.#tls = [...(opts.tls ?? [])];
-    this.#slots.assign(routeNames(opts.config));
+    this.#slots.assign(counterSlotNames(opts.config));
     this.#tunnelCounts = new TunnelCounts(opts.workers);
     this.#clientTable = new ClientTable(opts.config.limits.perClient?.tableSize ?? 65_536, opts.workers);
     this.#memberSlots.assign(memberKeys(opts.config));
@@ -184,7 +181,7 @@ export class Supervisor {
     const sameMembers = isDeepStrictEqual(MemberTable.layoutFor(config).keys, MemberTable.layoutFor(this.#config).keys);
     const members = sameMembers ? this.#members : new MemberTable(config);
     const commitPrimary = preparePrimary(members);
-    const names = routeNames(config);
+    const names = counterSlotNames(config);
     const slots = [...this.#slots.preview(names)];
     const memberSlots = [...this.#memberSlots.preview(memberKeys(config))];
     const seq = ++this.#reloadSeq;

@@ -50,7 +50,7 @@ const proxy = new ProxyServer(init.config, {
 async function start(): Promise<void> {
   try {
     const addrs = await proxy.listen(init.ports);
-    stats.start(proxy);
+    stats.start();
     send({ type: 'ready', ports: addrs.map((a) => a.port), engine: proxy.tunnelEngine });
   } catch (err) {
     send({ type: 'startup-failed', error: toWireError(err) });

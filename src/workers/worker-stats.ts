@@ -2,18 +2,25 @@
 // Byte counts of long-lived tunnels are flushed once a second (and at close), so the per-chunk path
 // touches no shared memory.
 import type { ErrorCode } from '../errors.js';
-import type { ProxyServer, ProxyStats } from '../server/proxy-server.js';
+import type { ProxyStats, TunnelCloseFacts } from '../server/proxy-server.js';
 import type { Tunnel, TunnelCloseInfo } from '../tunnel/tunnel.js';
 import type { CounterWriter } from './shared-counters.js';
-import { MAX_ROUTES } from './shared-counters.js';
+import { MAX_ROUTES, closeField, memberSlotKey } from './shared-counters.js';
 
 const FLUSH_MS = 1_000;
+
+/** A live tunnel's counter slots and the bytes of it already added to the counters. */
+interface Live {
+  readonly route: string;
+  readonly member: string | undefined;
+  toBackend: number;
+  toClient: number;
+}
 
 export class WorkerStats implements ProxyStats {
   readonly #writer: CounterWriter;
   #slots: ReadonlyMap<string, number>;
-  /** Bytes of each live tunnel already added to the counters. */
-  readonly #reported = new WeakMap<Tunnel, { toBackend: number; toClient: number }>();
+  readonly #live = new Map<Tunnel, Live>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(writer: CounterWriter, slots: ReadonlyMap<string, number>) {
@@ -29,20 +36,24 @@ export class WorkerStats implements ProxyStats {
     return this.#slots.get(route) ?? MAX_ROUTES - 1;
   }
 
-  tunnelOpened(route: string): void {
+  tunnelOpened(route: string, tunnel?: Tunnel, member?: string): void {
     const slot = this.#slot(route);
     this.#writer.add(slot, 'activeTunnels', 1);
     this.#writer.add(slot, 'tunnelsOpened', 1);
+    if (tunnel !== undefined) this.#live.set(tunnel, { route, member, toBackend: 0, toClient: 0 });
   }
 
-  tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: Tunnel): void {
+  tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: Tunnel, facts?: TunnelCloseFacts): void {
     const slot = this.#slot(route);
-    const seen = this.#reported.get(tunnel);
+    const live = this.#live.get(tunnel);
+    this.#live.delete(tunnel);
     this.#writer.add(slot, 'activeTunnels', -1);
     this.#writer.add(slot, 'tunnelsClosed', 1);
     if (info.reason === 'idle-timeout') this.#writer.add(slot, 'idleTimeouts', 1);
-    this.#writer.add(slot, 'bytesToBackend', info.bytesToBackend - (seen?.toBackend ?? 0));
-    this.#writer.add(slot, 'bytesToClient', info.bytesToClient - (seen?.toClient ?? 0));
+    const field = closeField(facts?.cause ?? info.reason);
+    if (field !== undefined) this.#writer.add(slot, field, 1);
+    this.#addBytes(live ?? { route, member: facts?.member, toBackend: 0, toClient: 0 }, info.bytesToBackend, info.bytesToClient);
+    this.#writer.observe('tunnelDuration', 'all', info.durationMs / 1000);
   }
 
   httpRequest(route: string): void {
@@ -54,9 +65,17 @@ export class WorkerStats implements ProxyStats {
     if (route !== undefined) this.#writer.add(this.#slot(route), 'errors', 1);
   }
 
+  handshake(outcome: string, seconds: number): void {
+    this.#writer.observe('handshake', outcome, seconds);
+  }
+
+  draining(tunnels: number): void {
+    this.#writer.draining(tunnels);
+  }
+
   /** Starts the periodic flush of live tunnels' bytes; at close only what was not flushed yet is added. */
-  start(proxy: ProxyServer): void {
-    this.#timer = setInterval(() => this.#flush(proxy), FLUSH_MS);
+  start(): void {
+    this.#timer = setInterval(() => this.#flush(), FLUSH_MS);
     this.#timer.unref();
   }
 
@@ -64,15 +83,22 @@ export class WorkerStats implements ProxyStats {
     if (this.#timer) clearInterval(this.#timer);
   }
 
-  #flush(proxy: ProxyServer): void {
-    for (const [tunnel, route] of proxy.liveTunnels()) {
-      const seen = this.#reported.get(tunnel) ?? { toBackend: 0, toClient: 0 };
-      const slot = this.#slot(route);
-      this.#writer.add(slot, 'bytesToBackend', tunnel.bytesToBackend - seen.toBackend);
-      this.#writer.add(slot, 'bytesToClient', tunnel.bytesToClient - seen.toClient);
-      seen.toBackend = tunnel.bytesToBackend;
-      seen.toClient = tunnel.bytesToClient;
-      this.#reported.set(tunnel, seen);
+  /** Adds what `live` has relayed beyond what was added already, to its route and its member's slot. */
+  #addBytes(live: Live, toBackend: number, toClient: number): void {
+    const up = toBackend - live.toBackend;
+    const down = toClient - live.toClient;
+    live.toBackend = toBackend;
+    live.toClient = toClient;
+    const slots = [this.#slot(live.route)];
+    const memberSlot = live.member !== undefined ? this.#slots.get(memberSlotKey(live.route, live.member)) : undefined;
+    if (memberSlot !== undefined) slots.push(memberSlot);
+    for (const slot of slots) {
+      this.#writer.add(slot, 'bytesToBackend', up);
+      this.#writer.add(slot, 'bytesToClient', down);
     }
+  }
+
+  #flush(): void {
+    for (const [tunnel, live] of this.#live) this.#addBytes(live, tunnel.bytesToBackend, tunnel.bytesToClient);
   }
 }

@@ -98,7 +98,7 @@ export function rssOf(pid: number): number {
 /** What tests read of GET /status. */
 export interface AdminStatus {
   workers: { id: number; state: string; restarts: number }[];
-  counters: { workers: { activeTunnels: number; tunnelsOpened: number }[]; routes: Record<string, { activeTunnels: number }> };
+  counters: { workers: { activeTunnels: number; tunnelsOpened: number }[]; routes: Record<string, { activeTunnels: number }>; errors: Record<string, number> };
 }
 
 /** GET /status on a fresh connection (no keep-alive socket stays behind to skew fd counts). */

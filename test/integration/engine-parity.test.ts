@@ -114,7 +114,7 @@ for (const engine of ENGINES) {
     assert.deepEqual(registry.listMembers().map((m) => m.activeTunnels), [0, 0]);
   });
 
-  test(`${engine}: drain closes open tunnels spread over the window, FIN both ways, reason "closed"`, { skip }, async (t) => {
+  test(`${engine}: drain closes open tunnels spread over the window, FIN both ways, reason "drain"`, { skip }, async (t) => {
     const backend = await switchEchoBackend(t, 'hi');
     const { proxy, port, lines, nClosed } = await startProxy(t, engine, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
     const sockets = await Promise.all(Array.from({ length: 6 }, () => rawTunnel(t, port, 'hi')));
@@ -129,7 +129,7 @@ for (const engine of ENGINES) {
     endedAt.sort((x, y) => x - y);
     assert.ok(endedAt.at(-1)! - started >= 350, `all closed within ${endedAt.at(-1)! - started} ms`);
     assert.ok(endedAt.at(-1)! - endedAt[0]! >= 150, 'the closes were not spread over the window');
-    assert.deepEqual(new Set(lines.map((l) => l.reason)), new Set(['closed']));
+    assert.deepEqual(new Set(lines.map((l) => l.reason)), new Set(['drain']));
   });
 
   test(`${engine}: reload never touches an open tunnel, even one that changes the engine`, { skip }, async (t) => {

@@ -57,7 +57,7 @@ test('respond: the status on the plain and the upgrade path, a later route servi
     [
       [500, 'broken', '/broken/x'],
       [500, 'broken', '/broken/x'],
-      [400, 'routes[1]', '/upgrades-off/a'],
+      [400, '/upgrades-off/', '/upgrades-off/a'],
     ],
   );
 });

@@ -70,5 +70,9 @@ for (const engine of ['native', 'js'] as const) {
     assert.equal(sample(after, toBackend), 3000);
     assert.equal(sample(after, toClient), 3002);
     assert.equal((await adminStatus(admin!)).counters.routes.echo?.activeTunnels, 0);
+    // Histograms and close reasons are read from the workers' shared rows too, whichever worker took it.
+    assert.equal(sample(after, 'wspass_handshake_duration_seconds_count{outcome="success"}'), 1);
+    assert.equal(sample(after, 'wspass_tunnel_duration_seconds_count'), 1);
+    assert.equal(sample(after, 'wspass_tunnel_closes_total{route="echo",reason="client-closed"}'), 1);
   });
 }

@@ -96,6 +96,9 @@ function mutate(base: string, r: () => number): { bytes: Buffer; fin: boolean } 
 
 type Outcome = string; // a status code, 'closed' (no bytes) or 'partial' (bytes without a full status line)
 
+/** The error code wspass put on its own answers (X-Wspass-Error), by code, as the clients saw them. */
+const refusalsSeen = new Map<string, number>();
+
 function exchange(port: number, bytes: Buffer, fin: boolean): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
@@ -123,7 +126,10 @@ function exchange(port: number, bytes: Buffer, fin: boolean): Promise<Outcome> {
       // An interim 100 is not the answer: the final status line follows it (or the close does).
       const codes = [...got.toString('latin1').matchAll(/(?:^|\r\n\r\n)HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]!);
       const final = codes.find((c) => c !== '100');
-      if (final !== undefined) done(final);
+      if (final === undefined) return;
+      const code = /\r\nX-Wspass-Error: (WSP_[A-Z_]+)\r\n/i.exec(got.toString('latin1'))?.[1];
+      if (code !== undefined) refusalsSeen.set(code, (refusalsSeen.get(code) ?? 0) + 1);
+      done(final);
     });
     socket.on('close', () => done(got.length === 0 ? 'closed' : 'partial'));
   });
@@ -185,6 +191,11 @@ test('fuzzed request heads: no worker restarts, every connection answered or clo
 
   const status = await adminStatus(admin!);
   assert.deepEqual(status.workers.map((w) => [w.state, w.restarts]), [['ready', 0], ['ready', 0]], `no worker restarted; error log:\n${errorLog}`);
+  // Every refusal of wspass's own a client read is in the error counter under its code (a connection may
+  // have had more answers than the one its client read, so the counter may be higher, never lower).
+  const counted = status.counters.errors;
+  t.diagnostic(`refusals seen: ${JSON.stringify(Object.fromEntries(refusalsSeen))}; counted: ${JSON.stringify(counted)}`);
+  for (const [code, seen] of refusalsSeen) assert.ok((counted[code] ?? 0) >= seen, `${code}: ${seen} answered, ${counted[code] ?? 0} counted`);
   // Closed connections leave the fd table once both sides are done (idle tunnels close after 2 s at most).
   for (let i = 0; i < 300 && fds() > baseline; i++) await sleep(20);
   assert.equal(fds(), baseline, 'fd count back to its baseline');

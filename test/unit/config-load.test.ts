@@ -30,7 +30,7 @@ function lines(text: string, file?: string, opts?: LoadOptions): string[] {
 test('defaults are applied to a minimal config', () => {
   const config = loadConfigText(`listen: 127.0.0.1:0\n${ROUTE}`, 'wspass.yaml');
   assert.equal(config.maxHeaderBytes, 16384);
-  assert.deepEqual(config.log, { level: 'info' });
+  assert.deepEqual(config.log, { level: 'info', access: true, tunnelOpen: false });
   assert.deepEqual(config.defaults, {
     idleTimeoutMs: 0,
     connectTimeoutMs: 5000,

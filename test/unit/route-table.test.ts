@@ -8,6 +8,7 @@ import { RouteCompileError } from '../../src/routing/compile-issues.js';
 import type { RouteTable } from '../../src/routing/route-table.js';
 import { composeRoutes, type ComposeOptions } from '../../src/server/compose-routes.js';
 import { requestHost } from '../../src/routing/normalize-path.js';
+import { routeNames } from '../../src/routing/route-names.js';
 import type { RequestFacts, RouteMatch } from '../../src/routing/types.js';
 
 type RoutesInput = ConfigInput['routes'];
@@ -260,7 +261,7 @@ test('route options merge over defaults; the route value wins when set', () => {
     { defaults: { idleTimeoutMs: 60_000, forwardedHeaders: false, asyncDelayMs: 5 } },
   );
   const [a, b] = t.routes;
-  assert.equal(a!.name, 'routes[0]');
+  assert.equal(a!.name, '/a/', 'an unnamed route is named for its path');
   assert.equal(a!.idleTimeoutMs, 0, 'an explicit 0 beats the default');
   assert.equal(a!.preserveHost, true);
   assert.equal(a!.async, true);
@@ -578,4 +579,21 @@ test('all issues are collected into one RouteCompileError, a WSP_CONFIG_INVALID 
   );
   assert.match(caught.message, /routes\[0\]\.match: /);
   assert.match(caught.message, /routes\[3\]\.backend: /);
+});
+
+test('unnamed routes are named for what they match, so their labels survive routes moving around them', () => {
+  const routes = [
+    { path: '/ws/', backend: 'ws://a/' },
+    { match: '^/x/(.*)$', backend: 'ws://b/$1' },
+    { path: '/ws/', host: ['a.test', '*.b.test'], backend: 'ws://c/' },
+    { path: '/ws/', when: { header: { 'x-v': '2' } }, backend: 'ws://d/' },
+    { name: '/api/', path: '/other/', backend: 'ws://e/' },
+    { path: '/api/', backend: 'ws://f/' },
+  ];
+  const names = routeNames(routes);
+  assert.deepEqual(names, ['/ws/', '~^/x/(.*)$', '/ws/ host=a.test,*.b.test', '/ws/ #2', '/api/', '/api/ #2']);
+  // A route added in front and the order changed: each keeps its label.
+  const moved = routeNames([{ path: '/new/', backend: 'ws://n/' }, routes[2]!, routes[1]!, routes[0]!]);
+  assert.deepEqual(moved, ['/new/', '/ws/ host=a.test,*.b.test', '~^/x/(.*)$', '/ws/']);
+  assert.deepEqual(table(routes).routes.map((r) => r.name), names, 'the route table uses the same names');
 });
