@@ -36,6 +36,10 @@ export const ERRORS = {
   WSP_CONFIG_INVALID: { status: 0, reason: 'configuration is invalid' },
   WSP_NATIVE_UNAVAILABLE: { status: 0, reason: 'tunnel.engine is native but the native engine could not be loaded' },
   WSP_UNKNOWN_MEMBER: { status: 404, reason: 'no such balancer or balancer member' },
+  // The PROXY protocol comes before any HTTP, so these connections are closed without an answer.
+  WSP_PROXY_UNTRUSTED_SOURCE: { status: 0, reason: 'connection to a PROXY protocol listener from outside proxyProtocol.trustedSources' },
+  WSP_PROXY_HEADER_INVALID: { status: 0, reason: 'missing, malformed or truncated PROXY protocol header' },
+  WSP_PROXY_HEADER_TIMEOUT: { status: 0, reason: 'PROXY protocol header not complete within proxyProtocol.headerTimeoutMs' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

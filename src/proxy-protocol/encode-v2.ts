@@ -12,6 +12,13 @@ export interface V2Endpoints {
   readonly destinationPort: number;
 }
 
+const MAPPED_V4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+
+/** `::ffff:a.b.c.d` (what a dual-stack listener reports for an IPv4 client) as `a.b.c.d`. */
+function unmapped(address: string): string {
+  return MAPPED_V4.exec(address)?.[1] ?? address;
+}
+
 const CMD_LOCAL = 0x20;
 const CMD_PROXY = 0x21;
 const TCP4 = 0x11;
@@ -33,8 +40,8 @@ function fixed(command: number, familyTransport: number, bodyLength: number): Bu
  * the PROXY command with family UNSPEC: the backend then uses the connection's own endpoints, as the spec says.
  */
 export function encodeProxyV2(ends: V2Endpoints): Buffer {
-  const s4 = ipv4Bytes(ends.source);
-  const d4 = ipv4Bytes(ends.destination);
+  const s4 = ipv4Bytes(unmapped(ends.source));
+  const d4 = ipv4Bytes(unmapped(ends.destination));
   if (s4 !== undefined && d4 !== undefined) {
     const out = fixed(CMD_PROXY, TCP4, 12);
     out.set(s4, 16);
