@@ -11,6 +11,7 @@
 // its trusted sources, one whose header is malformed or cut short, and one whose header has not arrived
 // within headerTimeoutMs. Bytes after the header (a TLS ClientHello, a request) are put back on the socket.
 import type { Server, Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { AddressMatcher } from '../config/cidr.js';
 import type { ErrorCode } from '../errors.js';
 import { recordConnection, type ConnectionOrigin, type ForwardingPolicy } from '../http/client-address.js';
@@ -34,6 +35,8 @@ type ConnectionHandler = (socket: Socket) => void;
 
 export class ListenerPipeline {
   readonly #server: Server;
+  /** A TLS listener: the handshake follows the PROXY step. */
+  readonly #tls: boolean;
   readonly #handlers: ConnectionHandler[];
   readonly #opts: ListenerPipelineOptions;
   /** Connections still waiting for their PROXY header (closed by a drain: they owe nothing). */
@@ -41,6 +44,7 @@ export class ListenerPipeline {
 
   constructor(server: Server, opts: ListenerPipelineOptions) {
     this.#server = server;
+    this.#tls = server instanceof TlsServer;
     this.#opts = opts;
     this.#handlers = server.listeners('connection') as ConnectionHandler[];
     server.removeAllListeners('connection');
@@ -113,10 +117,21 @@ export class ListenerPipeline {
         return;
       }
       cleanup();
-      socket.pause();
-      if (r.length < buf.length) socket.unshift(buf.subarray(r.length));
       recordConnection(socket, originOf(r.header, socket), this.#opts.policy);
-      this.deliver(socket);
+      const rest = buf.subarray(r.length);
+      if (rest.length === 0) {
+        this.deliver(socket);
+      } else if (this.#tls) {
+        // node:tls feeds what is buffered on the socket it wraps into the handshake.
+        socket.pause();
+        socket.unshift(rest);
+        this.deliver(socket);
+      } else {
+        // node:http reads the socket's handle directly from now on, past the stream's buffer: the bytes that
+        // came with the header are handed to its 'data' handling instead, before any later byte can arrive.
+        this.deliver(socket);
+        socket.emit('data', rest);
+      }
     };
     const onEnd = (): void => {
       if (received === 0) {
