@@ -8,7 +8,11 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { HealthChecker } from '../../src/balancer/health-checker.js';
+import { MemberTable } from '../../src/balancer/member-table.js';
+import { configSchema } from '../../src/config/schema.js';
 import { parseProxyHeader, type ProxyHeader } from '../../src/proxy-protocol/parse-header.js';
+import { composeRoutes } from '../../src/server/compose-routes.js';
 import { loadNative } from '../../src/tunnel/native-addon.js';
 import { hasHead, readUntil, startRawBackend, wsHandshake } from '../helpers/peers.js';
 import { headerValues } from '../helpers/recording-backend.js';
@@ -162,4 +166,28 @@ test('plain HTTP to a v2 member: one backend connection per client connection, e
   const byPort = new Map(backend.connections.map((c) => [c.header.kind === 'proxy' ? c.header.sourcePort : -1, c]));
   assert.deepEqual(byPort.get(first.localPort!)!.heads.map((h) => h.split(' ')[1]), ['/1a', '/1b']);
   assert.deepEqual(byPort.get(second.localPort!)!.heads.map((h) => h.split(' ')[1]), ['/2a']);
+});
+
+test('health probes of a v2 member start with a v2 LOCAL header', async (t) => {
+  const backend = await proxyAwareBackend(t);
+  const config = configSchema.parse({
+    listen: '127.0.0.1:0',
+    balancers: {
+      b: {
+        members: [{ url: `ws://127.0.0.1:${backend.port}`, proxyProtocol: 'v2' }],
+        healthCheck: { type: 'websocket', path: '/probe', intervalMs: 50, timeoutMs: 1_000 },
+      },
+    },
+    routes: [{ path: '/', backend: 'balancer://b/' }],
+  });
+  const table = new MemberTable(config);
+  const routes = composeRoutes(config, { members: table });
+  const checker = new HealthChecker(table, routes.balancers.values());
+  t.after(() => checker.close());
+  const probed = once(checker, 'probe');
+  checker.start();
+  const [event] = (await probed) as [{ ok: boolean; detail: string }];
+  assert.equal(event.ok, true, event.detail);
+  assert.deepEqual(backend.connections[0]!.header, { kind: 'local', version: 2 });
+  assert.match(backend.connections[0]!.heads[0]!, /^GET \/probe HTTP\/1\.1\r\n/);
 });
