@@ -117,7 +117,7 @@ export class ListenerPipeline {
         return;
       }
       cleanup();
-      recordConnection(socket, originOf(r.header, socket), this.#opts.policy);
+      recordConnection(socket, originOf(r.header), this.#opts.policy);
       const rest = buf.subarray(r.length);
       if (rest.length === 0) {
         this.deliver(socket);
@@ -151,7 +151,7 @@ export class ListenerPipeline {
 }
 
 /** The connection's origin from its header; LOCAL / UNKNOWN headers leave the socket's own endpoints. */
-function originOf(header: ProxyHeader, socket: Socket): ConnectionOrigin | undefined {
+function originOf(header: ProxyHeader): ConnectionOrigin | undefined {
   if (header.kind === 'local') return undefined;
   return { address: header.source, port: header.sourcePort, localAddress: header.destination, localPort: header.destinationPort };
 }

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadNative } from '../../src/tunnel/native-addon.js';
 import { V2_SIGNATURE } from '../../src/proxy-protocol/parse-header.js';
