@@ -42,22 +42,21 @@ function fixed(command: number, familyTransport: number, bodyLength: number): Bu
 export function encodeProxyV2(ends: V2Endpoints): Buffer {
   const s4 = ipv4Bytes(unmapped(ends.source));
   const d4 = ipv4Bytes(unmapped(ends.destination));
-  if (s4 !== undefined && d4 !== undefined) {
-    const out = fixed(CMD_PROXY, TCP4, 12);
-    out.set(s4, 16);
-    out.set(d4, 20);
-    out.writeUInt16BE(ends.sourcePort, 24);
-    out.writeUInt16BE(ends.destinationPort, 26);
-    return out;
-  }
+  if (s4 !== undefined && d4 !== undefined) return withAddresses(TCP4, s4, d4, ends);
   const s6 = s4 !== undefined ? mappedV6Bytes(s4) : ipv6Bytes(ends.source);
   const d6 = d4 !== undefined ? mappedV6Bytes(d4) : ipv6Bytes(ends.destination);
   if (s6 === undefined || d6 === undefined) return fixed(CMD_PROXY, UNSPEC, 0);
-  const out = fixed(CMD_PROXY, TCP6, 36);
-  out.set(s6, 16);
-  out.set(d6, 32);
-  out.writeUInt16BE(ends.sourcePort, 48);
-  out.writeUInt16BE(ends.destinationPort, 50);
+  return withAddresses(TCP6, s6, d6, ends);
+}
+
+/** The address block: source, destination (both of one size), source port, destination port. */
+function withAddresses(familyTransport: number, source: Uint8Array, destination: Uint8Array, ends: V2Endpoints): Buffer {
+  const size = source.length;
+  const out = fixed(CMD_PROXY, familyTransport, 2 * size + 4);
+  out.set(source, 16);
+  out.set(destination, 16 + size);
+  out.writeUInt16BE(ends.sourcePort, 16 + 2 * size);
+  out.writeUInt16BE(ends.destinationPort, 18 + 2 * size);
   return out;
 }
 

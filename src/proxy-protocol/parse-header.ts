@@ -132,27 +132,20 @@ function parseV2(buf: Uint8Array): ParseResult {
   const tlvProblem = checkTlvs(buf, V2_FIXED_BYTES + addressBytes, length);
   if (tlvProblem !== undefined) return { state: 'invalid', reason: tlvProblem };
   if (family === FAMILY_UNSPEC || family === FAMILY_UNIX) return { state: 'done', header: { kind: 'local', version: 2 }, length };
-  const a = V2_FIXED_BYTES;
-  const header: ProxyHeader =
-    family === FAMILY_INET
-      ? {
-          kind: 'proxy',
-          version: 2,
-          family: 'ipv4',
-          source: formatIpv4(buf, a),
-          destination: formatIpv4(buf, a + 4),
-          sourcePort: (buf[a + 8]! << 8) | buf[a + 9]!,
-          destinationPort: (buf[a + 10]! << 8) | buf[a + 11]!,
-        }
-      : {
-          kind: 'proxy',
-          version: 2,
-          family: 'ipv6',
-          source: formatIpv6(buf, a),
-          destination: formatIpv6(buf, a + 16),
-          sourcePort: (buf[a + 32]! << 8) | buf[a + 33]!,
-          destinationPort: (buf[a + 34]! << 8) | buf[a + 35]!,
-        };
+  const ipv4 = family === FAMILY_INET;
+  const size = ipv4 ? 4 : 16;
+  const format = ipv4 ? formatIpv4 : formatIpv6;
+  const at = V2_FIXED_BYTES;
+  const ports = at + 2 * size;
+  const header: ProxyHeader = {
+    kind: 'proxy',
+    version: 2,
+    family: ipv4 ? 'ipv4' : 'ipv6',
+    source: format(buf, at),
+    destination: format(buf, at + size),
+    sourcePort: (buf[ports]! << 8) | buf[ports + 1]!,
+    destinationPort: (buf[ports + 2]! << 8) | buf[ports + 3]!,
+  };
   return { state: 'done', header, length };
 }
 

@@ -99,6 +99,19 @@ test('hash stickiness on the client address picks by the PROXY address, on both 
   assert.equal(tunnel.slice(-2), picked.get(source));
 });
 
+/** A raw connection that writes `header`, then speaks TLS over the same socket. */
+async function tlsAfterHeader(t: TestContext, port: number, header: string | Buffer): Promise<tls.TLSSocket> {
+  const raw = net.connect({ port, host: '127.0.0.1' });
+  raw.on('error', () => undefined);
+  t.after(() => raw.destroy());
+  await once(raw, 'connect');
+  raw.write(header);
+  const secure = tls.connect({ socket: raw, rejectUnauthorized: false });
+  secure.on('error', () => undefined);
+  await once(secure, 'secureConnect');
+  return secure;
+}
+
 test('PROXY before TLS: the address survives the TLS socket wrapping the raw one', async (t) => {
   const backend = await startRecordingBackend(t);
   const { port } = await startCountingProxy(t, {
@@ -111,24 +124,10 @@ test('PROXY before TLS: the address survives the TLS socket wrapping the raw one
     ],
     routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}` }],
   });
-  const raw = net.connect({ port, host: '127.0.0.1' });
-  raw.on('error', () => undefined);
-  t.after(() => raw.destroy());
-  await once(raw, 'connect');
-  raw.write(v1('192.0.2.77'));
-  const secure = tls.connect({ socket: raw, rejectUnauthorized: false });
-  secure.on('error', () => undefined);
-  await once(secure, 'secureConnect');
+  const secure = await tlsAfterHeader(t, port, v1('192.0.2.77'));
   secure.write(GET('/plain'));
   assert.match((await readUntil(secure, hasHead)).toString('latin1'), /^HTTP\/1\.1 200 /);
-  const up = net.connect({ port, host: '127.0.0.1' });
-  up.on('error', () => undefined);
-  t.after(() => up.destroy());
-  await once(up, 'connect');
-  up.write(v2('192.0.2.78'));
-  const secureUp = tls.connect({ socket: up, rejectUnauthorized: false });
-  secureUp.on('error', () => undefined);
-  await once(secureUp, 'secureConnect');
+  const secureUp = await tlsAfterHeader(t, port, v2('192.0.2.78'));
   secureUp.write(wsHandshake('/up'));
   assert.match((await readUntil(secureUp, hasHead)).toString('latin1'), /^HTTP\/1\.1 101 /);
   assert.deepEqual(backend.heads.map((h) => headerValues(h, 'x-forwarded-for')[0]), ['192.0.2.77', '192.0.2.78']);
