@@ -130,7 +130,7 @@ export class ListenerPipeline {
         // node:http reads the socket's handle directly from now on, past the stream's buffer: the bytes that
         // came with the header are handed to its 'data' handling instead, before any later byte can arrive.
         this.deliver(socket);
-        socket.emit('data', rest);
+        if (!socket.destroyed) socket.emit('data', rest);
       }
     };
     const onEnd = (): void => {
