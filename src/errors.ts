@@ -42,6 +42,10 @@ export const ERRORS = {
   WSP_LIMIT_CLIENT_RATE: { status: 429, reason: 'limits.perClient.handshakesPerSecond exceeded for this client address' },
   WSP_ORIGIN_FORBIDDEN: { status: 403, reason: "Origin not in the route's allowedOrigins" },
   WSP_UNKNOWN_MEMBER: { status: 404, reason: 'no such balancer or balancer member' },
+  // The PROXY protocol comes before any HTTP, so these connections are closed without an answer.
+  WSP_PROXY_UNTRUSTED_SOURCE: { status: 0, reason: 'connection to a PROXY protocol listener from outside proxyProtocol.trustedSources' },
+  WSP_PROXY_HEADER_INVALID: { status: 0, reason: 'missing, malformed or truncated PROXY protocol header' },
+  WSP_PROXY_HEADER_TIMEOUT: { status: 0, reason: 'PROXY protocol header not complete within proxyProtocol.headerTimeoutMs' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

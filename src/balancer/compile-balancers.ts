@@ -64,6 +64,7 @@ export function compileBalancers(config: Config, table: MemberTable, ctx: Balanc
           origin: parsed.origin,
           pathPrefix: parsed.path.endsWith('/') ? parsed.path.slice(0, -1) : parsed.path,
           tls: parsed.origin.secure ? ctx.tlsFor(parsed.origin, ['defaults', 'tls', 'caFile']) : undefined,
+          proxyProtocol: mc.proxyProtocol,
         }),
       );
     });

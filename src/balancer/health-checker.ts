@@ -14,6 +14,8 @@ import type { BalancerHealthCheckConfig } from '../config/schema.js';
 import type { Balancer } from './balancer.js';
 import type { MemberTable } from './member-table.js';
 import type { BalancerMember } from './types.js';
+import { encodeProxyV2Local } from '../proxy-protocol/encode-v2.js';
+import { connectBackend } from '../tunnel/backend-connect.js';
 
 export interface HealthEvent {
   readonly balancer: string;
@@ -115,6 +117,9 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
       const servername = tls?.servername ?? (net.isIP(origin.hostname) === 0 ? origin.hostname : undefined);
       if (servername !== undefined) options.servername = servername;
     }
+    // A member that expects a PROXY header gets one on probes too: LOCAL, which says the connection is the
+    // proxy's own (HAProxy's check-send-proxy does the same).
+    if (member.proxyProtocol === 'v2') options.agent = localHeaderAgent(origin.secure, member, hc.timeoutMs);
     const req = (origin.secure ? https : http).request(options);
     this.#inFlight.set(member.slot, req);
     let settled = false;
@@ -147,4 +152,22 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     this.emit('probe', { ...event, ok, detail });
     if (transition !== undefined) this.emit(transition, event);
   }
+}
+
+/**
+ * A one-probe agent whose connection starts with a PROXY v2 LOCAL header (before TLS). An agent, because
+ * node:http takes a connection made asynchronously only from an agent's createConnection.
+ */
+function localHeaderAgent(secure: boolean, member: BalancerMember, timeoutMs: number): http.Agent {
+  const agent = secure ? new https.Agent() : new http.Agent();
+  agent.createConnection = (_opts, done) => {
+    // On failure node:http reads only the error (its callback type asks for a stream anyway).
+    const fail = done as ((err: Error) => void) | undefined;
+    connectBackend(member.origin, { connectTimeoutMs: timeoutMs, tls: member.tls, proxyHeader: encodeProxyV2Local() }).then(
+      (socket) => done?.(null, socket),
+      (err: unknown) => fail?.(err instanceof Error ? err : new Error(String(err))),
+    );
+    return undefined;
+  };
+  return agent;
 }

@@ -33,6 +33,8 @@ export interface BalancerMember {
   readonly pathPrefix: string;
   /** TLS settings of `defaults` for a secure member (health probes; a route's own `tls` wins for traffic). */
   readonly tls: BackendTls | undefined;
+  /** `proxyProtocol` of the member's config. */
+  readonly proxyProtocol?: 'v2' | undefined;
 }
 
 /** The live numbers strategies read (from the shared MemberTable, or a fake in tests). */

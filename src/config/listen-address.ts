@@ -16,6 +16,7 @@ export interface ResolvedListener extends ListenAddress {
   /** The address as written in the config, for logs. */
   readonly address: string;
   readonly tls?: ListenerTls;
+  readonly proxyProtocol?: ListenerConfig['proxyProtocol'];
 }
 
 /** What every listen-address error message ends with. */
@@ -91,7 +92,11 @@ export function resolveListeners(config: Config): ResolvedListener[] {
   return entries.map((entry) => {
     if (typeof entry === 'string') return { address: entry, ...parseListenAddress(entry) };
     const parsed = { address: entry.address, ...parseListenAddress(entry.address) };
-    return entry.tls === undefined ? parsed : { ...parsed, tls: entry.tls };
+    return {
+      ...parsed,
+      ...(entry.tls !== undefined && { tls: entry.tls }),
+      ...(entry.proxyProtocol !== undefined && { proxyProtocol: entry.proxyProtocol }),
+    };
   });
 }
 

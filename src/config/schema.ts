@@ -2,6 +2,7 @@
 // (`ConfigInput` as written, `Config` after defaults) and the published JSON Schema
 // (schema/wspass.schema.json, written by `npm run schema`). Units are in the key names.
 import { z } from 'zod';
+import { cidrProblem } from './cidr.js';
 
 const MAX_TIMER_MS = 2_147_483_647; // setTimeout's largest delay
 
@@ -9,6 +10,18 @@ const durationMs = (what: string) =>
   z.number().int().min(0).max(MAX_TIMER_MS).describe(`${what}, in milliseconds; 0 disables it`);
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/; // RFC 9110 token
+
+const cidr = z.string().superRefine((text, ctx) => {
+  const problem = cidrProblem(text);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const sendProxyProtocol = z
+  .literal('v2')
+  .describe(
+    'Start every connection to this backend with a PROXY protocol v2 header naming the client (its address as ' +
+      'X-Forwarded-For names it); plain HTTP to it then uses one backend connection per client connection',
+  );
 
 const UPGRADE_VALUES =
   'Protocols tunnelled: "websocket", a list of protocol names, "ANY" (forward whatever the client asks for), ' +
@@ -232,6 +245,7 @@ export const routeSchema = z
           'another Origin gets 403 WSP_ORIGIN_FORBIDDEN; one without Origin (not a browser) is allowed',
       ),
     reverse: reverseSchema.optional(),
+    proxyProtocol: sendProxyProtocol.optional(),
     serverName: inheritable.serverName.optional(),
     idleTimeoutMs: inheritable.idleTimeoutMs.optional(),
     connectTimeoutMs: inheritable.connectTimeoutMs.optional(),
@@ -349,6 +363,12 @@ export const balancerMemberSchema = z.strictObject({
     .describe(
       'active: takes traffic; standby: hot spare used only when no active member is usable; disabled: ' +
         'takes nothing; draining: no new tunnels or requests, open tunnels continue',
+    ),
+  proxyProtocol: sendProxyProtocol
+    .optional()
+    .describe(
+      'Send a PROXY protocol v2 header to this member (as routes[].proxyProtocol, which applies to every member ' +
+        'of the routes that set it)',
     ),
 });
 
@@ -545,6 +565,25 @@ export const listenerSchema = z.strictObject({
     .optional()
     .describe('Name routes give in `listener` to serve only this listener (virtual hosts on several ports)'),
   tls: listenerTlsSchema.optional(),
+  proxyProtocol: z
+    .strictObject({
+      trustedSources: z
+        .array(cidr)
+        .min(1)
+        .describe('Address ranges allowed to connect and send the header (CIDR or one address); a connection from anywhere else is closed'),
+      headerTimeoutMs: z
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_TIMER_MS)
+        .default(5_000)
+        .describe('A connection whose whole PROXY header has not arrived this long after accept is closed, in milliseconds'),
+    })
+    .optional()
+    .describe(
+      'Every connection starts with a PROXY protocol header (v1 or v2, before TLS) naming the client, as a load balancer ' +
+        'in front (HAProxy send-proxy / send-proxy-v2, AWS NLB) sends it; the client address is taken from it',
+    ),
 });
 
 export const configSchema = z
@@ -600,6 +639,25 @@ export const configSchema = z
         'A request head not complete this long after its first byte gets 408 and the connection is closed ' +
           "(Apache's mod_reqtimeout header=20), in milliseconds; 0 disables it",
       ),
+    forwardedFor: z
+      .strictObject({
+        trustedHops: z
+          .array(cidr)
+          .default([])
+          .describe(
+            'Proxies whose X-Forwarded-For is believed (CIDR or one address): the client address is found by walking ' +
+              'the header from the right, skipping these; default none, so the connection\'s peer is the client',
+          ),
+        mode: z
+          .enum(['replace', 'append'])
+          .default('replace')
+          .describe(
+            'replace: X-Forwarded-For sent to the backend keeps only the entries from trusted hops, plus the peer ' +
+              '(a client cannot plant addresses); append: keep whatever the client sent and append the peer (Apache)',
+          ),
+      })
+      .default({ trustedHops: [], mode: 'replace' })
+      .describe('Which X-Forwarded-For entries are believed, and what is sent on'),
     defaults: defaultsSchema.default(() => defaultsSchema.parse({})),
     routes: z.array(routeSchema).min(1).describe('In order; the first matching route wins'),
     balancers: z

@@ -8,9 +8,11 @@
 // so the per-request lookup is one WeakMap get.
 import { rootCertificates } from 'node:tls';
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 import type * as Undici from 'undici';
-import type { Pool } from 'undici';
+import type { Client, Dispatcher, Pool } from 'undici';
 import { WspassError } from '../errors.js';
+import { connectBackend } from '../tunnel/backend-connect.js';
 import type { CompiledRoute } from '../routing/types.js';
 
 /** undici's default; kept explicit because the proxy relies on it (see keepAliveTimeout below). */
@@ -19,6 +21,9 @@ const KEEP_ALIVE_TIMEOUT_MS = 4_000;
 export class BackendPools {
   readonly #pools = new Map<string, Pool>();
   readonly #byRoute = new WeakMap<CompiledRoute, Pool>();
+  /** Backend connections of `proxyProtocol: v2` routes, per client connection (see forConnection). */
+  readonly #byConnection = new WeakMap<Socket, Map<string, Client>>();
+  readonly #connectionClients = new Set<Client>();
   #closing: Promise<void> | undefined;
   #destroying: Promise<void> | undefined;
 
@@ -42,16 +47,52 @@ export class BackendPools {
     return pool;
   }
 
+  /**
+   * The backend connection for `route` (`proxyProtocol: v2`) on behalf of the client connection `client`:
+   * a PROXY header names one client and is sent once per connection, so such a connection cannot be shared
+   * by a pool. It is opened on first use with `header` first, kept alive for the client connection's later
+   * requests, and closed with it. A request naming another client (a trusted hop's X-Forwarded-For) gets its
+   * own connection. Throws WSP_SHUTTING_DOWN once close() or destroy() was called.
+   */
+  forConnection(route: CompiledRoute, client: Socket, header: Buffer): Dispatcher {
+    if (this.#closing !== undefined || this.#destroying !== undefined) throw new WspassError('WSP_SHUTTING_DOWN');
+    let mine = this.#byConnection.get(client);
+    if (mine === undefined) {
+      const created = new Map<string, Client>();
+      mine = created;
+      this.#byConnection.set(client, created);
+      client.once('close', () => {
+        for (const c of created.values()) {
+          this.#connectionClients.delete(c);
+          void c.destroy();
+        }
+        created.clear();
+      });
+    }
+    const key = `${poolKey(route)}|${header.toString('hex')}`;
+    let dispatcher = mine.get(key);
+    if (dispatcher === undefined || dispatcher.closed || dispatcher.destroyed) {
+      dispatcher = createConnectionClient(route, header);
+      mine.set(key, dispatcher);
+      this.#connectionClients.add(dispatcher);
+    }
+    return dispatcher;
+  }
+
   /** Graceful: refuses new requests, lets queued and running ones finish, then closes the sockets. */
   close(): Promise<void> {
-    this.#closing ??= allDone([...this.#pools.values()].filter((p) => !p.closed && !p.destroyed).map((p) => p.close()));
+    this.#closing ??= allDone(this.#all().filter((p) => !p.closed && !p.destroyed).map((p) => p.close()));
     return this.#closing;
   }
 
   /** Forceful: fails running requests (their handlers see UND_ERR_DESTROYED) and closes every socket now. */
   destroy(): Promise<void> {
-    this.#destroying ??= allDone([...this.#pools.values()].filter((p) => !p.destroyed).map((p) => p.destroy()));
+    this.#destroying ??= allDone(this.#all().filter((p) => !p.destroyed).map((p) => p.destroy()));
     return this.#destroying;
+  }
+
+  #all(): (Pool | Client)[] {
+    return [...this.#pools.values(), ...this.#connectionClients];
   }
 }
 
@@ -80,6 +121,22 @@ let undici: typeof Undici | undefined;
 function loadUndici(): typeof Undici {
   undici ??= createRequire(import.meta.url)('undici') as typeof Undici;
   return undici;
+}
+
+/** One keep-alive backend connection whose every (re)connect starts with `header` (connectBackend writes it). */
+function createConnectionClient(route: CompiledRoute, header: Buffer): Client {
+  return new (loadUndici().Client)(route.backend.httpOrigin, {
+    pipelining: 1,
+    connect: (_opts, callback) => {
+      connectBackend(route.backend, { connectTimeoutMs: route.connectTimeoutMs, tls: route.tls, proxyHeader: header }).then(
+        (socket) => callback(null, socket),
+        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err)), null),
+      );
+    },
+    headersTimeout: route.handshakeTimeoutMs,
+    bodyTimeout: route.idleTimeoutMs,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  });
 }
 
 function createPool(route: CompiledRoute): Pool {

@@ -1,10 +1,93 @@
-// The client's address as wspass uses it: in X-Forwarded-For, in hash stickiness, in logs and in
-// limits. One function, so every consumer agrees on who the client is. Today it is the peer of the
-// client connection; a listener that accepts the PROXY protocol or trusts X-Forwarded-For from known
-// hops replaces it here.
+// The client's address as wspass uses it: in X-Forwarded-For, in hash stickiness, in logs and in limits.
+// One function, so every consumer agrees on who the client is.
+//
+//   accepted socket ─▶ [PROXY header: its source] ─▶ [TLS] ─▶ HTTP request
+//                       connection origin (per socket)          └─ X-Forwarded-For walked over trusted hops
+//
+// The listener records, before the HTTP server sees a connection, where it comes from (the PROXY header's
+// source, else the peer) and which hops its X-Forwarded-For may be believed from. A TLS socket wraps the raw
+// socket the record is kept for, so it is looked up through the wrapper's parent too.
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { NOTHING_TRUSTED, type AddressMatcher } from '../config/cidr.js';
+import { walkForwardedFor } from './forwarded-for.js';
+import { forwardedForValue } from './headers.js';
+
+/** Where a connection comes from: the PROXY header's source, or the socket's own peer. */
+export interface ConnectionOrigin {
+  readonly address: string;
+  readonly port: number;
+  /** The address and port the client connected to (the PROXY header's destination, or our socket's). */
+  readonly localAddress: string;
+  readonly localPort: number;
+}
+
+/** What X-Forwarded-For from this connection's listener is believed and how it is passed on (config `forwardedFor`). */
+export interface ForwardingPolicy {
+  readonly trustedHops: AddressMatcher;
+  readonly mode: 'replace' | 'append';
+}
+
+interface ConnectionRecord {
+  readonly origin: ConnectionOrigin | undefined;
+  readonly policy: () => ForwardingPolicy;
+}
+
+const DEFAULT_POLICY: ForwardingPolicy = { trustedHops: NOTHING_TRUSTED, mode: 'replace' };
+
+const connections = new WeakMap<object, ConnectionRecord>();
+const walks = new WeakMap<IncomingMessage, { client: string; vouched: readonly string[] }>();
+
+/**
+ * Called by the listener for each accepted socket before HTTP (or TLS) sees it. `origin` is the PROXY
+ * header's; undefined keeps the socket's own peer. `policy` is read per request, so a reload applies.
+ */
+export function recordConnection(socket: Socket, origin: ConnectionOrigin | undefined, policy: () => ForwardingPolicy): void {
+  connections.set(socket, { origin, policy });
+}
+
+function recordOf(socket: Socket): ConnectionRecord | undefined {
+  // node:tls keeps the socket it wraps as `_parent` (server side); the record is on that raw socket.
+  return connections.get(socket) ?? connections.get((socket as Socket & { _parent?: Socket })._parent ?? socket);
+}
+
+/** Where the connection carrying `req` comes from: the PROXY header's source, else the TCP peer. */
+export function connectionOrigin(req: IncomingMessage): ConnectionOrigin {
+  const socket = req.socket;
+  return (
+    recordOf(socket)?.origin ?? {
+      address: socket.remoteAddress ?? '',
+      port: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? '',
+      localPort: socket.localPort ?? 0,
+    }
+  );
+}
+
+function walk(req: IncomingMessage): { client: string; vouched: readonly string[] } {
+  let w = walks.get(req);
+  if (w === undefined) {
+    const policy = recordOf(req.socket)?.policy() ?? DEFAULT_POLICY;
+    const xff = req.headers['x-forwarded-for'];
+    w = walkForwardedFor(connectionOrigin(req).address, Array.isArray(xff) ? xff.join(', ') : xff, policy.trustedHops);
+    walks.set(req, w);
+  }
+  return w;
+}
 
 /** The client's address for `req` ('' when the socket no longer knows it). */
 export function clientAddress(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? '';
+  return walk(req).client;
+}
+
+/**
+ * X-Forwarded-For toward the backend: in `replace` mode the value to send instead of the client's (the
+ * entries trusted hops vouch for, then the connection's origin); in `append` mode the origin, appended to
+ * whatever the client sent, as Apache does.
+ */
+export function forwardedFor(req: IncomingMessage): { readonly value: string; readonly replace: boolean } {
+  const origin = forwardedForValue(connectionOrigin(req).address);
+  const policy = recordOf(req.socket)?.policy() ?? DEFAULT_POLICY;
+  if (policy.mode === 'append') return { value: origin, replace: false };
+  return { value: [...walk(req).vouched, origin].join(', '), replace: true };
 }

@@ -122,8 +122,13 @@ export interface ForwardRequestOptions {
   readonly preserveHost: boolean;
   /** Append X-Forwarded-For/-Host/-Server and set X-Forwarded-Proto. */
   readonly forwardedHeaders: boolean;
-  /** Value appended to X-Forwarded-For (see forwardedForValue). */
+  /** Value appended to X-Forwarded-For (see forwardedForValue); with replaceForwardedFor, the whole value. */
   readonly clientIp: string;
+  /**
+   * Drop the client's X-Forwarded-For and send `clientIp` alone (a client cannot plant addresses), instead of
+   * appending to it as Apache does.
+   */
+  readonly replaceForwardedFor?: boolean;
   /** Value appended to X-Forwarded-Server: this proxy's name. */
   readonly serverName: string;
   /** Scheme the client used toward wspass, for X-Forwarded-Proto. */
@@ -195,7 +200,10 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], opts: Forwa
     if (HOP_BY_HOP.has(key) || nominated?.has(key) === true) continue;
     if (fwd) {
       if (key === 'x-forwarded-proto') continue; // set below; the client's claim is not trusted
-      if (key === 'x-forwarded-for') xff = out.length;
+      if (key === 'x-forwarded-for') {
+        if (opts.replaceForwardedFor === true) continue; // set below from the hops we trust
+        xff = out.length;
+      }
       else if (key === 'x-forwarded-host') xfh = out.length;
       else if (key === 'x-forwarded-server') xfs = out.length;
     }

@@ -21,10 +21,11 @@ import { requestHost } from '../routing/normalize-path.js';
 import type { CompiledRoute, RouteBalancer, RouteMatch } from '../routing/types.js';
 import { backendErrorCode } from './backend-error-code.js';
 import { BackendPools } from './backend-pools.js';
-import { clientAddress } from './client-address.js';
+import { clientAddress, forwardedFor } from './client-address.js';
+import { proxyHeaderFor } from './proxy-header-out.js';
 import { sendError } from './error-response.js';
 import { requestHasBody } from './request-framing.js';
-import { forwardedForValue, forwardRequestHeaders, forwardResponseHeaders, withoutHeader } from './headers.js';
+import { forwardRequestHeaders, forwardResponseHeaders, withoutHeader } from './headers.js';
 import { answerRewrite } from './reverse-headers.js';
 
 export interface HttpProxyOptions {
@@ -123,13 +124,16 @@ export class HttpProxy {
 
   #dispatch(exchange: Exchange, req: IncomingMessage, route: CompiledRoute, path: string, clientProto: 'http' | 'https'): void {
     try {
-      const pool = this.#pools.get(route);
+      const pool =
+        route.proxyProtocol === 'v2' ? this.#pools.forConnection(route, req.socket, proxyHeaderFor(req)) : this.#pools.get(route);
+      const xff = forwardedFor(req);
       let headers = forwardRequestHeaders(req.rawHeaders, {
         host: requestHost(req.url, req.headers.host),
         backendHostHeader: route.backend.hostHeader,
         preserveHost: route.preserveHost,
         forwardedHeaders: route.forwardedHeaders,
-        clientIp: forwardedForValue(clientAddress(req)),
+        clientIp: xff.value,
+        replaceForwardedFor: xff.replace,
         serverName: route.serverName ?? this.#serverName,
         clientProto,
       });

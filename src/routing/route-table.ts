@@ -426,6 +426,7 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
       highWaterMarkBytes: rc.highWaterMarkBytes ?? defaults.highWaterMarkBytes,
       upgrade,
       upgradeOnly: rc.upgradeOnly,
+      proxyProtocol: rc.proxyProtocol,
       ...(reverse !== undefined && { reverse }),
       ...((rc.serverName ?? defaults.serverName) !== undefined && { serverName: rc.serverName ?? defaults.serverName }),
     };
@@ -433,7 +434,10 @@ export function compileRoutes(config: Config, opts: CompileOptions = {}): RouteT
     if (balancer === undefined) route = Object.freeze({ ...base, backend: origin, tls });
     else {
       const targets: MemberTarget[] = balancer.members.map((member) =>
-        Object.freeze({ member, route: Object.freeze({ ...base, backend: member.origin, tls: routeTls(member.origin) }) }),
+        Object.freeze({
+          member,
+          route: Object.freeze({ ...base, backend: member.origin, tls: routeTls(member.origin), proxyProtocol: member.proxyProtocol ?? base.proxyProtocol }),
+        }),
       );
       route = Object.freeze({ ...base, backend: origin, tls, balancer: Object.freeze({ balancer, targets: Object.freeze(targets) }) });
     }

@@ -44,6 +44,8 @@ export interface RouteOptions {
   readonly upgrade: UpgradePolicy;
   readonly upgradeOnly: boolean;
   readonly tls: BackendTls | undefined;
+  /** Send a PROXY protocol v2 header first on every backend connection (`proxyProtocol: v2`). */
+  readonly proxyProtocol?: 'v2' | undefined;
 }
 
 export interface CompiledRoute extends RouteOptions {

@@ -23,6 +23,9 @@ import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import { resolveListeners } from '../config/listen-address.js';
+import { compileCidrs } from '../config/cidr.js';
+import type { ForwardingPolicy } from '../http/client-address.js';
+import { ListenerPipeline, type ProxyProtocolSettings } from './listener-pipeline.js';
 import type { ErrorCode } from '../errors.js';
 import { ERRORS } from '../errors.js';
 import { endSocketWithError, lingerThenDestroy, sendError } from '../http/error-response.js';
@@ -127,7 +130,10 @@ export class ProxyServer {
   readonly #serverName: string;
   #config: Config;
   #routes: RouteTable;
-  readonly #servers: { server: http.Server; proto: Proto; host: string; port: number }[] = [];
+  readonly #servers: { server: http.Server; proto: Proto; host: string; port: number; pipeline: ListenerPipeline }[] = [];
+  /** The PROXY step of each listener (by index) and the X-Forwarded-For policy, compiled from #config. */
+  #proxyProtocol: (ProxyProtocolSettings | undefined)[] = [];
+  #forwarding: ForwardingPolicy;
   /** Certificate material by listener index: swapped by updateTls, used by listeners not bound yet. */
   readonly #tlsMaterial: (ListenerMaterial | undefined)[];
   /** The secure contexts of each bound TLS listener, by listener index. */
@@ -155,6 +161,7 @@ export class ProxyServer {
     this.#log = opts.log;
     this.#serverName = opts.serverName ?? hostname();
     this.#config = config;
+    this.#forwarding = this.#compileClientAddressing(config);
     this.#tlsMaterial = [...(opts.tls ?? [])];
     this.#lastTunnelId = opts.tunnelIdBase ?? 0;
     this.#routes = opts.routes ?? composeRoutes(config);
@@ -184,6 +191,16 @@ export class ProxyServer {
       this.#untrackedLoggedAt = now;
       this.#log.warn({ client: address, tableSize: this.#limits.clients.capacity }, 'client table full: this address is not limited per client');
     });
+  }
+
+  /** Compiles `listen[].proxyProtocol` and `forwardedFor` (the config has been validated: ranges parse). */
+  #compileClientAddressing(config: Config): ForwardingPolicy {
+    this.#proxyProtocol = resolveListeners(config).map((l) =>
+      l.proxyProtocol === undefined
+        ? undefined
+        : { trustedSources: compileCidrs(l.proxyProtocol.trustedSources), headerTimeoutMs: l.proxyProtocol.headerTimeoutMs },
+    );
+    return { trustedHops: compileCidrs(config.forwardedFor.trustedHops), mode: config.forwardedFor.mode };
   }
 
   /** Throws WSP_NATIVE_UNAVAILABLE for `native` without the addon; `auto` without it warns once. */
@@ -239,7 +256,15 @@ export class ProxyServer {
       } else {
         server = http.createServer(this.#serverOptions(i, undefined));
       }
-      this.#wire(server, proto, i, sites);
+      const pipeline = new ListenerPipeline(server, {
+        proxyProtocol: () => this.#proxyProtocol[i],
+        policy: () => this.#forwarding,
+        onRefused: (code, details) => {
+          this.#log.info({ code, listener: l.address, ...details }, ERRORS[code].reason);
+          this.#opts.stats?.error(code, undefined);
+        },
+      });
+      this.#wire(server, proto, i, sites, pipeline);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ host: l.host, port: l.port, reusePort: this.#opts.reusePort ?? false }, () => {
@@ -249,7 +274,7 @@ export class ProxyServer {
       });
       server.on('error', (err) => this.#log.error({ err: err.message }, 'listener error'));
       const addr = server.address() as AddressInfo;
-      this.#servers.push({ server, proto, host: addr.address, port: addr.port });
+      this.#servers.push({ server, proto, host: addr.address, port: addr.port, pipeline });
       out.push(addr);
     }
     return out;
@@ -265,6 +290,7 @@ export class ProxyServer {
     this.#admission = this.#admissionFor(config);
     this.#config = config;
     this.#access = new AccessLog(this.#log, config);
+    this.#forwarding = this.#compileClientAddressing(config);
     // The parser's room (maxHeaderSize) is fixed when a listener starts; the field count is not.
     for (const { server } of this.#servers) server.maxHeadersCount = parserFieldCount(config);
   }
@@ -289,7 +315,10 @@ export class ProxyServer {
     const serversClosed = Promise.all(
       this.#servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))),
     );
-    for (const { server } of this.#servers) server.closeIdleConnections();
+    for (const { server, pipeline } of this.#servers) {
+      server.closeIdleConnections();
+      pipeline.destroyPending();
+    }
     // Spread the closes: clients reconnect to another instance gradually instead of all at once.
     const tunnels = [...this.#tunnels.keys()];
     this.#opts.stats?.draining?.(tunnels.length);
@@ -333,9 +362,10 @@ export class ProxyServer {
   async destroy(): Promise<void> {
     this.#closing = true;
     for (const t of this.#tunnels.keys()) t.destroy();
-    for (const { server } of this.#servers) {
+    for (const { server, pipeline } of this.#servers) {
       server.close();
       server.closeAllConnections();
+      pipeline.destroyPending();
     }
     await this.#httpProxy.destroy();
   }
@@ -355,7 +385,7 @@ export class ProxyServer {
     return options;
   }
 
-  #wire(server: http.Server, proto: Proto, listener: number, sites: TlsSites | undefined): void {
+  #wire(server: http.Server, proto: Proto, listener: number, sites: TlsSites | undefined, pipeline: ListenerPipeline): void {
     const ctx: UpgradeContext = {
       log: this.#log,
       serverName: this.#serverName,
@@ -364,7 +394,9 @@ export class ProxyServer {
       tunnelEngine: () => this.#engine,
       reinject: (socket: Socket) => {
         // Give the connection back to node:http: it parses the next request as if the socket were new.
-        server.emit(proto === 'https' ? 'secureConnection' : 'connection', socket);
+        // A plain connection skips the PROXY step it has been through already.
+        if (proto === 'https') server.emit('secureConnection', socket);
+        else pipeline.deliver(socket);
       },
       errorLog: this.#errorLog,
       onTunnelOpen: (route, tunnel, facts) => {

@@ -18,7 +18,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { balanceFacts } from '../balancer/request-facts.js';
-import { clientAddress } from '../http/client-address.js';
+import { clientAddress, forwardedFor } from '../http/client-address.js';
+import { proxyHeaderFor } from '../http/proxy-header-out.js';
 import type { BalanceFacts, BalancerMember } from '../balancer/types.js';
 import { ERRORS, WspassError, type ErrorCode } from '../errors.js';
 import { endSocketWithError } from '../http/error-response.js';
@@ -413,13 +414,15 @@ async function attemptBackend(
   },
 ): Promise<Attempt> {
   const route = target.route;
+  const xff = forwardedFor(req);
   // `Expect: 100-continue` was answered here (or needs no answer): it is not passed on.
   const rawHeaders = forwardRequestHeaders(withoutHeader(req.rawHeaders, 'expect'), {
     host: requestHost(req.url, req.headers.host),
     backendHostHeader: route.backend.hostHeader,
     preserveHost: route.preserveHost,
     forwardedHeaders: route.forwardedHeaders,
-    clientIp: clientAddress(req),
+    clientIp: xff.value,
+    replaceForwardedFor: xff.replace,
     serverName: route.serverName ?? ctx.serverName,
     clientProto: ctx.clientProto,
     keepTransferFraming: true,
@@ -428,7 +431,11 @@ async function attemptBackend(
 
   let backend: Socket;
   try {
-    backend = await connectBackend(route.backend, { connectTimeoutMs: route.connectTimeoutMs, tls: route.tls });
+    backend = await connectBackend(route.backend, {
+      connectTimeoutMs: route.connectTimeoutMs,
+      tls: route.tls,
+      proxyHeader: route.proxyProtocol === 'v2' ? proxyHeaderFor(req) : undefined,
+    });
   } catch (err) {
     return isGone() ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
   }

@@ -12,6 +12,8 @@ export interface ConnectOptions {
   readonly connectTimeoutMs: number;
   /** TLS settings for wss:// and https:// origins; ignored for plain ones. */
   readonly tls?: BackendTls | undefined;
+  /** A PROXY protocol header sent first on the TCP connection, before any TLS byte (`proxyProtocol: v2`). */
+  readonly proxyHeader?: Buffer | undefined;
 }
 
 /** TCP keep-alive probe delay for backend sockets (DESIGN D4: keep-alive on for both tunnel sockets). */
@@ -52,9 +54,12 @@ function tlsOptions(origin: BackendOrigin, settings: BackendTls | undefined): Tl
 export function connectBackend(origin: BackendOrigin, opts: ConnectOptions): Promise<net.Socket> {
   return new Promise<net.Socket>((resolve, reject) => {
     const secure = origin.secure;
-    const socket: net.Socket = secure
-      ? tls.connect(tlsOptions(origin, opts.tls))
-      : net.connect({ host: origin.hostname, port: origin.port, allowHalfOpen: true });
+    const header = opts.proxyHeader;
+    // With a PROXY header the TCP connection comes first: the header is written once it is up, and TLS
+    // starts over it after that, so the receiver reads the header before the ClientHello.
+    const tcp: net.Socket | undefined = header !== undefined ? net.connect({ host: origin.hostname, port: origin.port, allowHalfOpen: true }) : undefined;
+    let socket: net.Socket =
+      tcp ?? (secure ? tls.connect(tlsOptions(origin, opts.tls)) : net.connect({ host: origin.hostname, port: origin.port, allowHalfOpen: true }));
     const readyEvent = secure ? 'secureConnect' : 'connect';
     // For TLS, 'connect' marks the end of the TCP phase: a failure after it belongs to the TLS handshake.
     let tcpConnected = false;
@@ -65,19 +70,31 @@ export function connectBackend(origin: BackendOrigin, opts: ConnectOptions): Pro
       socket.removeListener(readyEvent, onReady);
       socket.removeListener('connect', onTcpConnect);
       socket.removeListener('error', onError);
+      tcp?.removeListener('connect', onTcpConnect);
+      tcp?.removeListener('error', onError);
     };
     const fail = (code: ErrorCode, cause: unknown): void => {
       cleanup();
       // Swallow whatever the socket still reports while it dies; the caller only sees the rejection.
       socket.on('error', ignore);
+      tcp?.on('error', ignore);
       socket.destroy();
+      tcp?.destroy();
       reject(new WspassError(code, `${describe(origin)}: ${messageOf(cause)}`, { cause }));
     };
     const onTcpConnect = (): void => {
       tcpConnected = true;
+      if (tcp === undefined || header === undefined) return;
+      tcp.write(header);
+      if (!secure) return;
+      socket = tls.connect({ ...tlsOptions(origin, opts.tls), socket: tcp });
+      socket.once(readyEvent, onReady);
+      socket.once('error', onError);
     };
     const onReady = (): void => {
       cleanup();
+      // Under TLS the wrapper reports the connection's errors; the raw socket only needs a listener.
+      if (tcp !== undefined && tcp !== socket) tcp.on('error', ignore);
       socket.setNoDelay(true);
       socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS);
       resolve(socket);
@@ -86,9 +103,15 @@ export function connectBackend(origin: BackendOrigin, opts: ConnectOptions): Pro
       fail(classify(secure && tcpConnected), err);
     };
 
-    socket.once(readyEvent, onReady);
-    if (secure) socket.once('connect', onTcpConnect);
-    socket.once('error', onError);
+    if (tcp !== undefined) {
+      tcp.once('connect', onTcpConnect);
+      tcp.once('error', onError);
+      if (!secure) tcp.once('connect', onReady);
+    } else {
+      socket.once(readyEvent, onReady);
+      if (secure) socket.once('connect', onTcpConnect);
+      socket.once('error', onError);
+    }
     if (opts.connectTimeoutMs > 0) {
       timer = setTimeout(() => {
         timer = undefined;

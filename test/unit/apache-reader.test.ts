@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isApacheConfig, loadApache, type ApacheNote } from '../../src/config/apache/index.js';
+import { apacheToYaml } from '../../src/config/apache/emit-yaml.js';
 import { logicalLines, splitWords } from '../../src/config/apache/tokenize.js';
 import { applyListenMap, parseListenMap } from '../../src/config/listen-map.js';
 import { configSchema } from '../../src/config/schema.js';
@@ -358,4 +359,11 @@ test('a RewriteRule [P] target without $n is used as written: the request path i
   const m = table.match({ url: '/deep/path?q=1', host: undefined, header: () => undefined });
   assert.ok(m !== null && m !== 'bad-request' && !('respond' in m));
   assert.equal(m.backendPath, '/x?q=1');
+});
+
+test('an imported config appends to X-Forwarded-For as httpd does, and its YAML says so', (t) => {
+  const r = load(t, 'Listen 80\nProxyPass / ws://b:1/\n');
+  assert.deepEqual(r.data.forwardedFor, { mode: 'append' });
+  assert.equal(configSchema.parse(r.data).forwardedFor.mode, 'append');
+  assert.match(apacheToYaml('site.conf', r), /# X-Forwarded-For is appended to what the client sent, as httpd does \(mode: append\)[^\n]*\n.*\nforwardedFor:\n {2}mode: append\n/);
 });

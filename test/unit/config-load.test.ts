@@ -93,7 +93,7 @@ test('unknown key: points at the key, lists the allowed keys, suggests the close
   const err = failure(text);
   assert.deepEqual(err.message.split('\n'), [
     'wspass.yaml:5:5: routes[0].idleTimeout: unknown key "idleTimeout" (did you mean idleTimeoutMs?); allowed keys: ' +
-      'name, host, listener, path, match, when, exclude, respond, backend, upgrade, upgradeOnly, maxTunnels, allowedOrigins, reverse, serverName, idleTimeoutMs, connectTimeoutMs, ' +
+      'name, host, listener, path, match, when, exclude, respond, backend, upgrade, upgradeOnly, maxTunnels, allowedOrigins, reverse, proxyProtocol, serverName, idleTimeoutMs, connectTimeoutMs, ' +
       'handshakeTimeoutMs, preserveHost, forwardedHeaders, async, asyncDelayMs, highWaterMarkBytes, tls',
   ]);
   assert.deepEqual(err.issues[0]?.path, ['routes', 0, 'idleTimeout']);
@@ -101,7 +101,7 @@ test('unknown key: points at the key, lists the allowed keys, suggests the close
 
 test('unknown key far from every allowed one gets no suggestion', () => {
   assert.deepEqual(lines(`colour: blue\nlisten: ":0"\n${ROUTE}`), [
-    'wspass.yaml:1:1: colour: unknown key "colour"; allowed keys: $schema, listen, maxHeaderBytes, maxRequestLineBytes, maxHeaderFieldBytes, maxHeaderFields, headTimeoutMs, defaults, routes, balancers, limits, admin, health, tunnel, shutdown, log',
+    'wspass.yaml:1:1: colour: unknown key "colour"; allowed keys: $schema, listen, maxHeaderBytes, maxRequestLineBytes, maxHeaderFieldBytes, maxHeaderFields, headTimeoutMs, forwardedFor, defaults, routes, balancers, limits, admin, health, tunnel, shutdown, log',
   ]);
 });
 
@@ -203,7 +203,7 @@ test('anchors, aliases and merge keys: values are shared, errors still point int
     'listen: ":0"\nx-common: &common { idleTimeoutMs: 1000, async: true }\n' +
     'routes:\n  - { <<: *common, path: /a, backend: ws://b/ }\n';
   assert.deepEqual(lines(text), [
-    'wspass.yaml:2:1: ["x-common"]: unknown key "x-common"; allowed keys: $schema, listen, maxHeaderBytes, maxRequestLineBytes, maxHeaderFieldBytes, maxHeaderFields, headTimeoutMs, defaults, routes, balancers, limits, admin, health, tunnel, shutdown, log',
+    'wspass.yaml:2:1: ["x-common"]: unknown key "x-common"; allowed keys: $schema, listen, maxHeaderBytes, maxRequestLineBytes, maxHeaderFieldBytes, maxHeaderFields, headTimeoutMs, forwardedFor, defaults, routes, balancers, limits, admin, health, tunnel, shutdown, log',
   ]);
   const shared =
     'listen: ":0"\ndefaults: &d { idleTimeoutMs: 1000 }\n' +

@@ -35,6 +35,12 @@ export function apacheToYaml(source: string, result: ApacheResult): string {
     } else {
       const lines = (result.origins.get(key) ?? []).map(from);
       if (key === 'defaults') lines.unshift(' timeouts: httpd Timeout (60 s unless set) and ProxyTimeout; idle = the larger of the two');
+      if (key === 'forwardedFor') {
+        lines.unshift(
+          ' X-Forwarded-For is appended to what the client sent, as httpd does (mode: append); wspass\'s own default',
+          ' (mode: replace) sends only what forwardedFor.trustedHops vouch for, so a client cannot plant addresses',
+        );
+      }
       if (key === 'maxHeaderBytes') lines.unshift(' httpd has no limit on the whole head: LimitRequestLine + LimitRequestFields × LimitRequestFieldSize');
       comment(pair.key, lines);
     }

@@ -191,6 +191,8 @@ export function mapApache(g: Gathered, notes: ApacheNote[], opts: MapOptions): M
     const o = g.limits.maxHeaderFields?.origin ?? g.limits.maxHeaderFieldBytes?.origin ?? g.limits.maxRequestLineBytes!.origin;
     note(o, 'warning', `these limits allow a request head of ${fields === 0 ? 'any size' : `${allowed} bytes`}; wspass reads at most ${MAX_HEAD_BYTES} (maxHeaderBytes), a larger head gets 431`);
   }
+  // httpd appends the peer to whatever X-Forwarded-For the client sent; wspass's own default replaces it.
+  data.forwardedFor = { mode: 'append' };
   data.defaults = defaults;
   origins.set('defaults', mainSettings.origins);
 
