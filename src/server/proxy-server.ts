@@ -225,9 +225,12 @@ export class ProxyServer {
     for (const { server } of this.#servers) server.closeIdleConnections();
     // Spread the closes: clients reconnect to another instance gradually instead of all at once.
     const tunnels = [...this.#tunnels.keys()];
+    // WebSocket tunnels say goodbye with a closing handshake (close frames both ways) before the FIN.
+    const { closeCode, closeHandshakeMs } = this.#config.shutdown;
+    const goodbye = { closeCode, handshakeMs: closeHandshakeMs };
     tunnels.forEach((t, i) => {
       const at = Math.floor((opts.tunnelDrainMs * (i + 1)) / tunnels.length);
-      timers.push(setTimeout(() => t.close(), Math.min(at, opts.deadlineMs)));
+      timers.push(setTimeout(() => t.close(undefined, goodbye), Math.min(at, opts.deadlineMs)));
     });
     const tunnelsClosed = new Promise<void>((resolve) => {
       if (this.#tunnels.size === 0) resolve();

@@ -269,7 +269,8 @@ async function runUpgrade(
   client.setKeepAlive(true, 30_000);
   held.written = true;
   client.write(head101);
-  startTunnel(ctx, route, req.url ?? '', client, result.socket, { early, clientEnded: reader.clientEnded }, result.head, target.member);
+  const websocket = result.upgrade.split('/')[0]!.trim().toLowerCase() === 'websocket';
+  startTunnel(ctx, route, req.url ?? '', client, result.socket, { early, clientEnded: reader.clientEnded, websocket }, result.head, target.member);
 }
 
 /**
@@ -282,7 +283,7 @@ function startTunnel(
   url: string,
   client: Socket,
   upgraded: Socket,
-  clientSide: { readonly early: Buffer | undefined; readonly clientEnded: boolean },
+  clientSide: { readonly early: Buffer | undefined; readonly clientEnded: boolean; readonly websocket: boolean },
   backendHead: Buffer,
   member: BalancerMember | undefined,
 ): void {
@@ -298,6 +299,8 @@ function startTunnel(
       highWaterMarkBytes: route.highWaterMarkBytes,
       async: route.async,
       asyncDelayMs: route.asyncDelayMs,
+      // WebSocket frames are followed so a drain can close at a frame boundary; other protocols get a FIN.
+      websocket: clientSide.websocket,
     },
     {
       toBackend: clientSide.early,
@@ -317,6 +320,8 @@ function startTunnel(
           durationMs: info.durationMs ?? Date.now() - started,
           member: member?.url,
           err: info.error?.message,
+          goodbye: info.goodbye,
+          framesDropped: info.framesDropped,
         },
         'tunnel closed',
       );

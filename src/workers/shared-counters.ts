@@ -16,6 +16,7 @@ export const FIELD = {
   errors: 5,
   bytesToBackend: 6,
   bytesToClient: 7,
+  framesDropped: 8,
 } as const;
 export type Field = keyof typeof FIELD;
 const FIELDS = Object.keys(FIELD) as Field[];

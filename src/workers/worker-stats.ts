@@ -41,6 +41,7 @@ export class WorkerStats implements ProxyStats {
     this.#writer.add(slot, 'activeTunnels', -1);
     this.#writer.add(slot, 'tunnelsClosed', 1);
     if (info.reason === 'idle-timeout') this.#writer.add(slot, 'idleTimeouts', 1);
+    if (info.framesDropped !== undefined) this.#writer.add(slot, 'framesDropped', info.framesDropped);
     this.#writer.add(slot, 'bytesToBackend', info.bytesToBackend - (seen?.toBackend ?? 0));
     this.#writer.add(slot, 'bytesToClient', info.bytesToClient - (seen?.toClient ?? 0));
   }
