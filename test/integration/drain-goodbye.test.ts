@@ -129,6 +129,7 @@ for (const engine of ENGINES) {
     assert.deepEqual(new Set(lines.map((l) => l.goodbye)), new Set(['handshake']), 'every tunnel completed the closing handshake');
     const dropped = lines.reduce((sum, l) => sum + (l.framesDropped ?? 0), 0);
     // A client message is one frame unless sent in two fragments: count messages through the frames.
+    t.diagnostic(`client sent ${clientSent}, backend got ${backendReceived}, frames dropped ${dropped}, backend sent ${backendSent}`);
     assert.ok(dropped > 0, 'messages were in flight when the close began');
     assert.equal(clientReceived, backendSent, 'nothing the backend sent before its close was lost');
     assert.ok(backendReceived <= clientSent, 'the backend got no message twice');
