@@ -83,6 +83,8 @@ for (const engine of ENGINES) {
       shutdown: { tunnelDrainMs: 500, deadlineMs: 20_000, closeCode, closeHandshakeMs: 10_000 },
     });
 
+    const traffic = new EventEmitter();
+    const flowing = once(traffic, 'flowing');
     let clientSent = 0;
     let clientReceived = 0;
     const errors: string[] = [];
@@ -106,7 +108,7 @@ for (const engine of ENGINES) {
         };
         let n = 0;
         ws.on('message', () => {
-          clientReceived++;
+          if (++clientReceived === CLIENTS * 4) traffic.emit('flowing');
           send(++n);
         });
         const closed = once(ws, 'close').then(([code]) => clientCodes.push(code as number));
@@ -118,6 +120,7 @@ for (const engine of ENGINES) {
     assert.equal(proxy.liveTunnels().next().done, false);
     assert.ok([...proxy.liveTunnels()].every(([tunnel]) => tunnel.engine === engine));
 
+    await flowing; // echoes under way on every side, as in service
     await proxy.drain({ tunnelDrainMs: 500, deadlineMs: 20_000 });
     await Promise.all(clients.map((c) => c.closed));
     await nClosed(CLIENTS);
@@ -134,5 +137,143 @@ for (const engine of ENGINES) {
     assert.equal(clientReceived, backendSent, 'nothing the backend sent before its close was lost');
     assert.ok(backendReceived <= clientSent, 'the backend got no message twice');
     assert.ok(clientSent - backendReceived <= dropped, `every message the backend did not get was counted (${clientSent - backendReceived} lost, ${dropped} frames dropped)`);
+  });
+}
+
+const SWITCH = 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n';
+/** A client frame: masked with a zero key (so its bytes read plainly), FIN set. */
+const clientFrame = (op: number, payload: Buffer) => Buffer.concat([Buffer.from([0x80 | op, 0x80 | payload.length, 0, 0, 0, 0]), payload]);
+const serverFrame = (op: number, payload: Buffer) => Buffer.concat([Buffer.from([0x80 | op, payload.length]), payload]);
+const code = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+
+/** A raw backend that answers a 101 for `protocol` with `greeting` after it; its socket comes out. */
+async function rawSwitchBackend(t: TestContext, protocol: string, greeting: Buffer) {
+  const sockets: net.Socket[] = [];
+  const connected = new EventEmitter();
+  const backend = await scriptedBackend(t, (s) => {
+    s.on('error', () => undefined);
+    s.write(Buffer.concat([Buffer.from(`${SWITCH}Upgrade: ${protocol}\r\n\r\n`, 'latin1'), greeting]));
+    sockets.push(s);
+    connected.emit('socket', s);
+  });
+  const socket = (): Promise<net.Socket> =>
+    sockets[0] !== undefined ? Promise.resolve(sockets[0]) : (once(connected, 'socket') as Promise<[net.Socket]>).then(([s]) => s);
+  return { port: backend.port, socket };
+}
+
+/** A raw client through the proxy with `Upgrade: protocol`, resolved once the 101 and `greeting` came. */
+async function rawClientTunnel(t: TestContext, port: number, protocol: string, greeting: Buffer): Promise<net.Socket> {
+  const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  s.on('error', () => undefined);
+  t.after(() => s.destroy());
+  s.write(wsHandshake('/', { Upgrade: protocol }));
+  const got = await readUntil(s, (b) => b.includes('\r\n\r\n') && b.subarray(b.indexOf('\r\n\r\n') + 4).length >= greeting.length);
+  assert.ok(got.toString('latin1').startsWith('HTTP/1.1 101 '));
+  assert.deepEqual(got.subarray(got.indexOf('\r\n\r\n') + 4), greeting);
+  return s;
+}
+
+/** Collects what `s` receives until its FIN. */
+function collect(s: net.Socket): { bytes: () => Buffer; ended: Promise<unknown> } {
+  const chunks: Buffer[] = [];
+  s.on('data', (d: Buffer) => chunks.push(d));
+  return { bytes: () => Buffer.concat(chunks), ended: once(s, 'end') };
+}
+
+for (const engine of ENGINES) {
+  const skip = skipFor(engine);
+
+  test(`${engine}: the goodbye byte by byte: the frame in progress ends, close frames at boundaries, nothing after them`, { skip }, async (t) => {
+    const greeting = serverFrame(1, Buffer.from('hi'));
+    const b = await rawSwitchBackend(t, 'websocket', greeting);
+    const { proxy, port, lines, nClosed } = await startProxy(t, engine, { routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/` }] });
+    const client = await rawClientTunnel(t, port, 'websocket', greeting);
+    const backend = await b.socket();
+    const atBackend = collect(backend);
+    const atClient = collect(client);
+    const frame1 = clientFrame(1, Buffer.from('one'));
+    const frame2 = clientFrame(2, Buffer.from('two!!'));
+    // The second frame is in progress (3 of its bytes sent) when the close begins.
+    client.write(Buffer.concat([frame1, frame2.subarray(0, 3)]));
+    await readUntil(backend, (buf) => buf.length >= frame1.length + 3);
+    const [tunnel] = [...proxy.liveTunnels()][0]!;
+    tunnel.close(undefined, { closeCode: 1012, handshakeMs: 10_000 });
+    client.write(Buffer.concat([frame2.subarray(3), clientFrame(1, Buffer.from('late'))]));
+    // The backend gets the rest of frame 2, then a masked close 1001, and not the late frame.
+    const expected = frame1.length + frame2.length + 8;
+    await readUntil(backend, () => atBackend.bytes().length >= expected);
+    const got = atBackend.bytes();
+    assert.deepEqual(got.subarray(0, frame1.length + frame2.length), Buffer.concat([frame1, frame2]));
+    const close = got.subarray(frame1.length + frame2.length);
+    assert.deepEqual([close[0], close[1]], [0x88, 0x82], 'a masked close frame with a 2-byte payload');
+    assert.equal(((close[6]! ^ close[2]!) << 8) | (close[7]! ^ close[3]!), 1001);
+    // The backend answers with a data frame, its close, and (wrongly) a frame after it.
+    const reply = serverFrame(1, Buffer.from('bye'));
+    backend.write(Buffer.concat([reply, serverFrame(8, code(1001)), serverFrame(1, Buffer.from('after'))]));
+    await readUntil(client, () => atClient.bytes().length >= reply.length + 4);
+    assert.deepEqual(atClient.bytes(), Buffer.concat([reply, serverFrame(8, code(1012))]), 'the backend close is replaced by 1012');
+    // The client answers the close: then FIN both ways, and nothing more on either side.
+    client.write(clientFrame(8, code(1012)));
+    await Promise.all([atBackend.ended, atClient.ended]);
+    assert.equal(atBackend.bytes().length, expected);
+    assert.equal(atClient.bytes().length, reply.length + 4);
+    client.end();
+    backend.end();
+    await nClosed(1);
+    assert.equal(lines[0]!.goodbye, 'handshake');
+    assert.equal(lines[0]!.framesDropped, 1, 'the late frame was counted (the client close is not)');
+  });
+
+  test(`${engine}: a non-WebSocket tunnel (h2c) gets the bare FIN, even when its bytes look like frames`, { skip }, async (t) => {
+    const greeting = serverFrame(1, Buffer.from('hi'));
+    const b = await rawSwitchBackend(t, 'h2c', greeting);
+    const { proxy, port, lines, nClosed } = await startProxy(t, engine, {
+      routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/`, upgrade: 'h2c' }],
+      shutdown: { closeHandshakeMs: 10_000 },
+    });
+    const client = await rawClientTunnel(t, port, 'h2c', greeting);
+    const backend = await b.socket();
+    const atBackend = collect(backend);
+    const atClient = collect(client);
+    const frame = clientFrame(1, Buffer.from('x'));
+    client.write(frame);
+    await readUntil(backend, () => atBackend.bytes().length >= frame.length);
+    const drained = proxy.drain({ tunnelDrainMs: 0, deadlineMs: 5_000 });
+    await Promise.all([atBackend.ended, atClient.ended]);
+    assert.deepEqual(atBackend.bytes(), frame, 'no close frame to the backend');
+    assert.equal(atClient.bytes().length, 0, 'no close frame to the client');
+    client.end();
+    backend.end();
+    await drained;
+    await nClosed(1);
+    assert.equal(lines[0]!.goodbye, 'fin');
+  });
+
+  test(`${engine}: a frame that never ends holds the close until the bound, then the FIN`, { skip }, async (t) => {
+    const greeting = serverFrame(1, Buffer.from('hi'));
+    const b = await rawSwitchBackend(t, 'websocket', greeting);
+    const { proxy, port, lines, nClosed } = await startProxy(t, engine, {
+      routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/` }],
+      shutdown: { closeHandshakeMs: 300 },
+    });
+    const client = await rawClientTunnel(t, port, 'websocket', greeting);
+    const backend = await b.socket();
+    const atBackend = collect(backend);
+    const atClient = collect(client);
+    // A frame announcing 100 bytes of which 10 ever come.
+    const partial = Buffer.concat([Buffer.from([0x82, 0x80 | 100, 0, 0, 0, 0]), Buffer.alloc(10, 7)]);
+    client.write(partial);
+    await readUntil(backend, () => atBackend.bytes().length >= partial.length);
+    const started = performance.now();
+    const drained = proxy.drain({ tunnelDrainMs: 0, deadlineMs: 5_000 });
+    await Promise.all([atBackend.ended, atClient.ended]);
+    const waited = performance.now() - started;
+    assert.ok(waited >= 250, `the FIN came after ${waited} ms, before the bound`);
+    assert.deepEqual(atBackend.bytes(), partial, 'no close frame cut into the frame in progress');
+    client.end();
+    backend.end();
+    await drained;
+    await nClosed(1);
+    assert.equal(lines[0]!.goodbye, 'timeout');
   });
 }
