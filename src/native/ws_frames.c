@@ -43,8 +43,8 @@ size_t ws_track_scan(struct ws_track *t, const uint8_t *p, size_t n, bool stop_a
       t->hdr = 2;
       if (t->need == 2) header_done(t);
     } else if (t->hdr < t->need - mask_len) {
-      /* Extended length, most significant byte first; a 64-bit length must not have its top bit set. */
-      if (t->left >> 55) return turn_off(t, n);
+      /* Extended length, most significant byte first; 4 GiB or more is not tracked (see ws_frames.h). */
+      if (t->left >> 24) return turn_off(t, n);
       t->left = (t->left << 8) | p[i++];
       if (++t->hdr == t->need) header_done(t);
     } else if (t->hdr < t->need) {
@@ -56,9 +56,9 @@ size_t ws_track_scan(struct ws_track *t, const uint8_t *p, size_t n, bool stop_a
       if (t->hdr == t->need) header_done(t);
     } else {
       /* Payload: skipped by arithmetic. */
-      uint64_t k = t->left < (uint64_t)(n - i) ? t->left : (uint64_t)(n - i);
-      i += (size_t)k;
-      t->left -= k;
+      size_t k = (size_t)t->left < n - i ? (size_t)t->left : n - i;
+      i += k;
+      t->left -= (uint32_t)k;
       if (t->left == 0) t->hdr = 0;
     }
   }

@@ -4,10 +4,11 @@
  *
  * Only headers are read (2 to 14 bytes, possibly split across reads); payloads are skipped by arithmetic,
  * whatever their encoding (permessage-deflate compresses payloads only; control frames are never
- * compressed or fragmented and may sit between fragments: all are plain frames here). The state is 16
- * bytes per direction and nothing is allocated: it runs on every read of a WebSocket tunnel. Framing that
+ * compressed or fragmented and may sit between fragments: all are plain frames here). The state is 8
+ * bytes per direction (the tunnel's whole C state stays within 512 bytes) and nothing is allocated: it runs on every read of a WebSocket tunnel. Framing that
  * cannot be WebSocket (a reserved opcode, RSV2/RSV3, a fragmented or long control frame, the wrong mask
- * bit for the direction, a 64-bit length with its top bit set) turns it off for good: the drain then
+ * bit for the direction, a frame of 4 GiB or more, which no WebSocket peer sends and which would need a
+ * wider counter) turns it off for good: the drain then
  * falls back to a plain FIN. */
 #ifndef WSPASS_WS_FRAMES_H
 #define WSPASS_WS_FRAMES_H
@@ -21,7 +22,7 @@
 enum { WS_MASKED = 1u, WS_OFF = 2u, WS_CLOSE_SEEN = 4u };
 
 struct ws_track {
-  uint64_t left; /* payload bytes left in the current frame (in its header: the extended length so far) */
+  uint32_t left; /* payload bytes left in the current frame (in its header: the extended length so far) */
   uint8_t hdr;   /* header bytes seen of the current frame; 0: at a frame boundary */
   uint8_t need;  /* the current frame's header length, known after its second byte */
   uint8_t b0;    /* the current frame's first byte: FIN, RSV, opcode */

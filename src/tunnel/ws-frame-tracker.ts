@@ -8,7 +8,7 @@
 //
 // The state is a few numbers, nothing is allocated per frame, and a chunk costs one loop step per header
 // byte plus one per payload. Framing that cannot be WebSocket (a reserved opcode, RSV2/RSV3, a fragmented
-// or long control frame, the wrong mask bit for the direction, a length above 2^53) turns the tracker off for
+// or long control frame, the wrong mask bit for the direction, a frame of 4 GiB or more) turns the tracker off for
 // good: the drain then falls back to a plain FIN. Pure: no sockets, no timers.
 
 /** Opcode of a close frame. */
@@ -66,9 +66,9 @@ export class FrameTracker {
         this.#hdr = 2;
         if (this.#need === 2) this.#headerDone();
       } else if (hdr < this.#need - (this.masked ? 4 : 0)) {
-        // Extended length, most significant byte first. Above 2^53 a JS number is not exact: not tracked
-        // (and a 64-bit length with its top bit set is invalid anyway).
-        if (this.#left >= 2 ** 45) return this.#turnOff(to);
+        // Extended length, most significant byte first. A frame of 4 GiB or more is not tracked, as in
+        // the C engine (whose counter is 32 bits to keep a tunnel's state small); no peer sends one.
+        if (this.#left >= 2 ** 24) return this.#turnOff(to);
         this.#left = this.#left * 256 + buf[i++]!;
         if (++this.#hdr === this.#need) this.#headerDone();
       } else if (hdr < this.#need) {
