@@ -576,11 +576,11 @@ export const configSchema = z
         tunnelDrainMs: durationMs('On SIGTERM/SIGINT, close open tunnels spread evenly over this window').default(5_000),
         deadlineMs: durationMs('Hard deadline after SIGTERM/SIGINT: whatever is still open is destroyed').default(10_000),
         closeCode: z
-          .union([z.literal(1012), z.literal(1001)])
+          .literal([1012, 1001])
           .default(1012)
           .describe('Close code a drained WebSocket tunnel sends the client: 1012 (Service Restart) or 1001 (Going Away)'),
         closeHandshakeMs: durationMs(
-          'A drained WebSocket tunnel FINs both ways after this long even when the closing handshake has not completed',
+          'How long a drained WebSocket tunnel may take for its closing handshake (close frames both ways) before the FIN',
         ).default(2_000),
       })
       .default({ tunnelDrainMs: 5_000, deadlineMs: 10_000, closeCode: 1012, closeHandshakeMs: 2_000 })

@@ -227,7 +227,7 @@ export class ProxyServer {
     const tunnels = [...this.#tunnels.keys()];
     // WebSocket tunnels say goodbye with a closing handshake (close frames both ways) before the FIN.
     const { closeCode, closeHandshakeMs } = this.#config.shutdown;
-    const goodbye = { closeCode, handshakeMs: closeHandshakeMs };
+    const goodbye = closeHandshakeMs > 0 ? { closeCode, handshakeMs: closeHandshakeMs } : undefined;
     tunnels.forEach((t, i) => {
       const at = Math.floor((opts.tunnelDrainMs * (i + 1)) / tunnels.length);
       timers.push(setTimeout(() => t.close(undefined, goodbye), Math.min(at, opts.deadlineMs)));
