@@ -13,16 +13,8 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { TunnelLane } from './tunnel-lane.js';
-import {
-  DEFAULT_CLOSE_GRACE_MS,
-  type Tunnel,
-  type TunnelCloseInfo,
-  type TunnelCloseReason,
-  type TunnelGoodbye,
-  type TunnelInitialBytes,
-  type TunnelOptions,
-  type WsGoodbyeOptions,
-} from './tunnel.js';
+import type { TunnelGoodbye, WsGoodbyeOptions } from './tunnel.js';
+import { DEFAULT_CLOSE_GRACE_MS, type Tunnel, type TunnelCloseInfo, type TunnelCloseReason, type TunnelInitialBytes, type TunnelOptions } from './tunnel.js';
 import { FrameTracker } from './ws-frame-tracker.js';
 import { canSayGoodbye, WsGoodbye } from './ws-goodbye.js';
 

@@ -8,48 +8,20 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import net from 'node:net';
-import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { ProxyServer } from '../../src/server/proxy-server.js';
-import { loadNative } from '../../src/tunnel/native-addon.js';
+import { closedLog, ENGINES, skipFor, type Engine } from '../helpers/engines.js';
 import { readUntil, startWsBackend, wsHandshake } from '../helpers/peers.js';
 import { scriptedBackend } from '../helpers/scripted-backend.js';
-
-type Engine = 'native' | 'js';
-const native = loadNative();
-const ENGINES: readonly Engine[] = ['native', 'js'];
-const skipFor = (engine: Engine) =>
-  engine === 'native' && native.addon === undefined && process.env.CI !== 'true' ? `native addon not available: ${native.error}` : false;
-
-interface Closed {
-  msg: string;
-  reason: string;
-  goodbye?: string;
-  framesDropped?: number;
-}
 
 /** An in-process proxy on `engine` whose `tunnel closed` lines are kept. */
 async function startProxy(t: TestContext, engine: Engine, input: Omit<ConfigInput, 'listen'>) {
   const config = configSchema.parse({ listen: '127.0.0.1:0', tunnel: { engine }, ...input });
-  const closed = new EventEmitter();
-  const lines: Closed[] = [];
-  const log = pino(
-    { level: 'info' },
-    {
-      write(line: string) {
-        const rec = JSON.parse(line) as Closed;
-        if (rec.msg !== 'tunnel closed') return;
-        lines.push(rec);
-        closed.emit('line');
-      },
-    },
-  );
+  const { log, lines, nClosed } = closedLog();
   const proxy = new ProxyServer(config, { log });
   const [addr] = await proxy.listen();
   t.after(() => proxy.destroy());
-  const nClosed = (n: number) =>
-    lines.length >= n ? Promise.resolve() : new Promise<void>((resolve) => closed.on('line', () => lines.length >= n && resolve()));
   return { proxy, port: addr!.port, lines, nClosed };
 }
 

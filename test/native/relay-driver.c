@@ -128,31 +128,36 @@ static void app_step(struct app *a, bool shut_when_done) {
   }
 }
 
+/* One turn of the relay: poll(2) both fds for what it wants, hand it what is ready. */
+static void relay_turn(struct relay *r) {
+  static char buf[BUF_SIZE];
+  struct pollfd p[2];
+  for (int i = 0; i < 2; i++) {
+    unsigned want = relay_wants(r, (enum relay_side)i);
+    p[i].fd = want ? r->fd[i] : -1;
+    p[i].events = (short)(((want & RELAY_READ) ? POLLIN : 0) | ((want & RELAY_WRITE) ? POLLOUT : 0));
+    p[i].revents = 0;
+  }
+  if (poll(p, 2, 0) < 0 && errno != EINTR) {
+    perror("poll");
+    exit(2);
+  }
+  for (int i = 0; i < 2 && !relay_finished(r); i++) {
+    unsigned ready = 0;
+    if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) ready |= RELAY_READ;
+    if (p[i].revents & (POLLOUT | POLLERR)) ready |= RELAY_WRITE;
+    /* Reads of at most a random size up to 64 KiB: highWaterMarkBytes below the buffer size. */
+    if (ready) relay_on_ready(r, (enum relay_side)i, ready, buf, 1 + rnd() % BUF_SIZE);
+  }
+}
+
 /* Runs the relay with poll(2) until it is finished (or `max_turns`); the apps are stepped every turn. */
 static int run(struct relay *r, struct app *c, struct app *b, bool c_shut, bool b_shut, int max_turns,
                void (*hook)(struct relay *, int turn)) {
-  static char buf[BUF_SIZE];
   int turn;
   for (turn = 0; turn < max_turns && !relay_finished(r); turn++) {
     if (hook != NULL) hook(r, turn);
-    struct pollfd p[2];
-    for (int i = 0; i < 2; i++) {
-      unsigned want = relay_wants(r, (enum relay_side)i);
-      p[i].fd = want ? r->fd[i] : -1;
-      p[i].events = (short)(((want & RELAY_READ) ? POLLIN : 0) | ((want & RELAY_WRITE) ? POLLOUT : 0));
-      p[i].revents = 0;
-    }
-    if (poll(p, 2, 0) < 0 && errno != EINTR) {
-      perror("poll");
-      exit(2);
-    }
-    for (int i = 0; i < 2 && !relay_finished(r); i++) {
-      unsigned ready = 0;
-      if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) ready |= RELAY_READ;
-      if (p[i].revents & (POLLOUT | POLLERR)) ready |= RELAY_WRITE;
-      /* Reads of at most a random size up to 64 KiB: highWaterMarkBytes below the buffer size. */
-      if (ready) relay_on_ready(r, (enum relay_side)i, ready, buf, 1 + rnd() % BUF_SIZE);
-    }
+    relay_turn(r);
     app_step(c, c_shut);
     app_step(b, b_shut);
   }
@@ -328,25 +333,9 @@ static void scenario_tracker_splits(void) {
   EXPECT(t.flags & WS_OFF, "tracker: a masked server frame must turn it off");
 }
 
-/* Steps the relay (poll, no apps) for `turns` turns. */
+/* Steps the relay (no apps) for `turns` turns. */
 static void pump(struct relay *r, int turns) {
-  static char buf[BUF_SIZE];
-  for (int turn = 0; turn < turns && !relay_finished(r); turn++) {
-    struct pollfd p[2];
-    for (int i = 0; i < 2; i++) {
-      unsigned want = relay_wants(r, (enum relay_side)i);
-      p[i].fd = want ? r->fd[i] : -1;
-      p[i].events = (short)(((want & RELAY_READ) ? POLLIN : 0) | ((want & RELAY_WRITE) ? POLLOUT : 0));
-      p[i].revents = 0;
-    }
-    if (poll(p, 2, 0) < 0 && errno != EINTR) exit(2);
-    for (int i = 0; i < 2 && !relay_finished(r); i++) {
-      unsigned ready = 0;
-      if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) ready |= RELAY_READ;
-      if (p[i].revents & (POLLOUT | POLLERR)) ready |= RELAY_WRITE;
-      if (ready) relay_on_ready(r, (enum relay_side)i, ready, buf, 1 + rnd() % BUF_SIZE);
-    }
-  }
+  for (int turn = 0; turn < turns && !relay_finished(r); turn++) relay_turn(r);
 }
 
 /* Writes all of data to a non-blocking fd, pumping the relay while the socket buffer is full. */
