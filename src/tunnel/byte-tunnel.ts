@@ -106,6 +106,12 @@ export class ByteTunnel implements Tunnel {
    * after `graceMs`. Idempotent; the first reason recorded wins.
    */
   close(graceMs: number = DEFAULT_CLOSE_GRACE_MS, goodbye?: WsGoodbyeOptions): void {
+    if (this.goodbye !== undefined && this.goodbyeOutcome === undefined) {
+      // Closed again while saying goodbye: the FIN now, as the native engine does.
+      clearTimeout(this.graceTimer);
+      this.graceTimer = undefined;
+      this.goodbyeOutcome = 'fin';
+    }
     if (goodbye === undefined || this.goodbye !== undefined || this.finished || this.graceTimer !== undefined) {
       this.shutDown('closed', graceMs);
       return;
