@@ -2,8 +2,10 @@
 // proxy to a `ws` backend, permessage-deflate on, messages (some fragmented) in flight when the drain
 // starts. Every client sees the configured close code, the backend sees 1001, no frame is cut (ws would
 // fail the connection with 1002 or an 'error'), nothing is lost backend → client, and every client
-// message is either received by the backend or counted as dropped after the close began. Plus: a
-// non-WebSocket tunnel falls back to the FIN, and a frame that never ends hits the handshake bound.
+// message is either received by the backend or counted as dropped after the close began. Plus, at byte
+// level: the frame in progress ends before the close frame and nothing follows a close frame; a
+// non-WebSocket tunnel falls back to the FIN; a frame that never ends, and a client that stops reading
+// (the backend's close stuck behind it), hit the handshake bound.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
@@ -247,6 +249,41 @@ for (const engine of ENGINES) {
     assert.deepEqual(atBackend.bytes(), partial, 'no close frame cut into the frame in progress');
     client.end();
     backend.end();
+    await drained;
+    await nClosed(1);
+    assert.equal(lines[0]!.goodbye, 'timeout');
+  });
+}
+
+for (const engine of ENGINES) {
+  test(`${engine}: behind a client that stops reading, the backend's close never gets through: FIN at the bound`, { skip: skipFor(engine) }, async (t) => {
+    const greeting = serverFrame(1, Buffer.from('hi'));
+    const b = await rawSwitchBackend(t, 'websocket', greeting);
+    const { proxy, port, lines, nClosed } = await startProxy(t, engine, {
+      routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/` }],
+      shutdown: { closeHandshakeMs: 300 },
+    });
+    const client = await rawClientTunnel(t, port, 'websocket', greeting);
+    client.pause(); // a slow reader: from here on it reads nothing
+    const backend = await b.socket();
+    const atBackend = collect(backend);
+    // One 8 MiB frame the client never takes in full: the backend's close would have to wait behind it.
+    const size = 8 << 20;
+    const head = Buffer.from([0x82, 127, 0, 0, 0, 0, size >>> 24, (size >> 16) & 0xff, (size >> 8) & 0xff, size & 0xff]);
+    backend.write(Buffer.concat([head, Buffer.alloc(size, 1)]));
+    const started = performance.now();
+    const drained = proxy.drain({ tunnelDrainMs: 0, deadlineMs: 5_000 });
+    // The backend gets its close frame at once (the client's direction is at a boundary) ...
+    await readUntil(backend, () => atBackend.bytes().length >= 8);
+    const close = atBackend.bytes();
+    assert.equal(((close[6]! ^ close[2]!) << 8) | (close[7]! ^ close[3]!), 1001);
+    backend.write(serverFrame(8, code(1001)));
+    // ... but the client never reads up to the backend's close: the bound ends it with the FIN.
+    await atBackend.ended;
+    const waited = performance.now() - started;
+    assert.ok(waited >= 250, `the FIN came after ${waited} ms, before the bound`);
+    backend.end();
+    client.destroy();
     await drained;
     await nClosed(1);
     assert.equal(lines[0]!.goodbye, 'timeout');
