@@ -171,8 +171,8 @@ export class ByteTunnel implements Tunnel {
       if (goodbye !== undefined && this.goodbyeOutcome === undefined) {
         // During the goodbye the backend's FIN waits until the client had its close frame and answered.
         if (side === 'client') {
+          goodbye.clientEnded(); // may still send the backend its close frame, before the FIN
           lane.end();
-          goodbye.clientEnded();
         } else goodbye.backendEnded();
         return;
       }

@@ -289,3 +289,34 @@ for (const engine of ENGINES) {
     assert.equal(lines[0]!.goodbye, 'timeout');
   });
 }
+
+for (const engine of ENGINES) {
+  test(`${engine}: a backend that answers the close with a bare FIN: the client still gets its close frame, then the FIN`, { skip: skipFor(engine) }, async (t) => {
+    const greeting = serverFrame(1, Buffer.from('hi'));
+    const b = await rawSwitchBackend(t, 'websocket', greeting);
+    const { proxy, port, lines, nClosed } = await startProxy(t, engine, {
+      routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/` }],
+      shutdown: { closeHandshakeMs: 10_000 },
+    });
+    const client = await rawClientTunnel(t, port, 'websocket', greeting);
+    const backend = await b.socket();
+    const atBackend = collect(backend);
+    const atClient = collect(client);
+    const drained = proxy.drain({ tunnelDrainMs: 0, deadlineMs: 5_000 });
+    await readUntil(backend, () => atBackend.bytes().length >= 8);
+    backend.end(); // no close frame
+    await readUntil(client, () => atClient.bytes().length >= 4);
+    assert.deepEqual(atClient.bytes(), serverFrame(8, code(1012)));
+    // The backend's FIN waits for the client's answer (a FIN sent with the close frame would have been
+    // read with it).
+    assert.equal(client.readableEnded, false);
+    client.write(clientFrame(8, code(1012)));
+    await Promise.all([atClient.ended, atBackend.ended]);
+    assert.equal(atClient.bytes().length, 4);
+    client.end();
+    await drained;
+    await nClosed(1);
+    assert.equal(lines[0]!.goodbye, 'handshake');
+    assert.equal(lines[0]!.framesDropped, 0);
+  });
+}
