@@ -157,17 +157,25 @@ function collect(s: net.Socket): { bytes: () => Buffer; ended: Promise<unknown> 
   return { bytes: () => Buffer.concat(chunks), ended: once(s, 'end') };
 }
 
+/** A raw client and a raw backend, the tunnel between them through a proxy on `engine`, both collected. */
+async function rawRig(t: TestContext, engine: Engine, opts: { protocol?: string; closeHandshakeMs?: number } = {}) {
+  const protocol = opts.protocol ?? 'websocket';
+  const greeting = serverFrame(1, Buffer.from('hi'));
+  const b = await rawSwitchBackend(t, protocol, greeting);
+  const { proxy, port, lines, nClosed } = await startProxy(t, engine, {
+    routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/`, ...(protocol !== 'websocket' ? { upgrade: protocol } : {}) }],
+    ...(opts.closeHandshakeMs !== undefined ? { shutdown: { closeHandshakeMs: opts.closeHandshakeMs } } : {}),
+  });
+  const client = await rawClientTunnel(t, port, protocol, greeting);
+  const backend = await b.socket();
+  return { proxy, lines, nClosed, client, backend, atBackend: collect(backend), atClient: collect(client) };
+}
+
 for (const engine of ENGINES) {
   const skip = skipFor(engine);
 
   test(`${engine}: the goodbye byte by byte: the frame in progress ends, close frames at boundaries, nothing after them`, { skip }, async (t) => {
-    const greeting = serverFrame(1, Buffer.from('hi'));
-    const b = await rawSwitchBackend(t, 'websocket', greeting);
-    const { proxy, port, lines, nClosed } = await startProxy(t, engine, { routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/` }] });
-    const client = await rawClientTunnel(t, port, 'websocket', greeting);
-    const backend = await b.socket();
-    const atBackend = collect(backend);
-    const atClient = collect(client);
+    const { proxy, lines, nClosed, client, backend, atBackend, atClient } = await rawRig(t, engine);
     const frame1 = clientFrame(1, Buffer.from('one'));
     const frame2 = clientFrame(2, Buffer.from('two!!'));
     // The second frame is in progress (3 of its bytes sent) when the close begins.
@@ -202,16 +210,7 @@ for (const engine of ENGINES) {
   });
 
   test(`${engine}: a non-WebSocket tunnel (h2c) gets the bare FIN, even when its bytes look like frames`, { skip }, async (t) => {
-    const greeting = serverFrame(1, Buffer.from('hi'));
-    const b = await rawSwitchBackend(t, 'h2c', greeting);
-    const { proxy, port, lines, nClosed } = await startProxy(t, engine, {
-      routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/`, upgrade: 'h2c' }],
-      shutdown: { closeHandshakeMs: 10_000 },
-    });
-    const client = await rawClientTunnel(t, port, 'h2c', greeting);
-    const backend = await b.socket();
-    const atBackend = collect(backend);
-    const atClient = collect(client);
+    const { proxy, lines, nClosed, client, backend, atBackend, atClient } = await rawRig(t, engine, { protocol: 'h2c', closeHandshakeMs: 10_000 });
     const frame = clientFrame(1, Buffer.from('x'));
     client.write(frame);
     await readUntil(backend, () => atBackend.bytes().length >= frame.length);
@@ -227,16 +226,7 @@ for (const engine of ENGINES) {
   });
 
   test(`${engine}: a frame that never ends holds the close until the bound, then the FIN`, { skip }, async (t) => {
-    const greeting = serverFrame(1, Buffer.from('hi'));
-    const b = await rawSwitchBackend(t, 'websocket', greeting);
-    const { proxy, port, lines, nClosed } = await startProxy(t, engine, {
-      routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/` }],
-      shutdown: { closeHandshakeMs: 300 },
-    });
-    const client = await rawClientTunnel(t, port, 'websocket', greeting);
-    const backend = await b.socket();
-    const atBackend = collect(backend);
-    const atClient = collect(client);
+    const { proxy, lines, nClosed, client, backend, atBackend, atClient } = await rawRig(t, engine, { closeHandshakeMs: 300 });
     // A frame announcing 100 bytes of which 10 ever come.
     const partial = Buffer.concat([Buffer.from([0x82, 0x80 | 100, 0, 0, 0, 0]), Buffer.alloc(10, 7)]);
     client.write(partial);
@@ -257,16 +247,8 @@ for (const engine of ENGINES) {
 
 for (const engine of ENGINES) {
   test(`${engine}: behind a client that stops reading, the backend's close never gets through: FIN at the bound`, { skip: skipFor(engine) }, async (t) => {
-    const greeting = serverFrame(1, Buffer.from('hi'));
-    const b = await rawSwitchBackend(t, 'websocket', greeting);
-    const { proxy, port, lines, nClosed } = await startProxy(t, engine, {
-      routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/` }],
-      shutdown: { closeHandshakeMs: 300 },
-    });
-    const client = await rawClientTunnel(t, port, 'websocket', greeting);
+    const { proxy, lines, nClosed, client, backend, atBackend } = await rawRig(t, engine, { closeHandshakeMs: 300 });
     client.pause(); // a slow reader: from here on it reads nothing
-    const backend = await b.socket();
-    const atBackend = collect(backend);
     // One 8 MiB frame the client never takes in full: the backend's close would have to wait behind it.
     const size = 8 << 20;
     const head = Buffer.from([0x82, 127, 0, 0, 0, 0, size >>> 24, (size >> 16) & 0xff, (size >> 8) & 0xff, size & 0xff]);
@@ -292,16 +274,7 @@ for (const engine of ENGINES) {
 
 for (const engine of ENGINES) {
   test(`${engine}: a backend that answers the close with a bare FIN: the client still gets its close frame, then the FIN`, { skip: skipFor(engine) }, async (t) => {
-    const greeting = serverFrame(1, Buffer.from('hi'));
-    const b = await rawSwitchBackend(t, 'websocket', greeting);
-    const { proxy, port, lines, nClosed } = await startProxy(t, engine, {
-      routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/` }],
-      shutdown: { closeHandshakeMs: 10_000 },
-    });
-    const client = await rawClientTunnel(t, port, 'websocket', greeting);
-    const backend = await b.socket();
-    const atBackend = collect(backend);
-    const atClient = collect(client);
+    const { proxy, lines, nClosed, client, backend, atBackend, atClient } = await rawRig(t, engine, { closeHandshakeMs: 10_000 });
     const drained = proxy.drain({ tunnelDrainMs: 0, deadlineMs: 5_000 });
     await readUntil(backend, () => atBackend.bytes().length >= 8);
     backend.end(); // no close frame
