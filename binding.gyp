@@ -6,7 +6,9 @@
         "src/native/addon.c",
         "src/native/relay.c",
         "src/native/thread_state.c",
-        "src/native/tunnel.c"
+        "src/native/tunnel.c",
+        "src/native/ws_frames.c",
+        "src/native/ws_goodbye.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Werror"],

@@ -715,8 +715,15 @@ export const configSchema = z
         preStopDelayMs: durationMs(
           'After SIGTERM/SIGINT, /readyz answers 503 at once but new connections are still accepted and served this long before the drain starts (endpoints must stop routing here first)',
         ).default(0),
+        closeCode: z
+          .literal([1012, 1001])
+          .default(1012)
+          .describe('Close code a drained WebSocket tunnel sends the client: 1012 (Service Restart) or 1001 (Going Away)'),
+        closeHandshakeMs: durationMs(
+          'How long a drained WebSocket tunnel may take for its closing handshake (close frames both ways) before the FIN',
+        ).default(2_000),
       })
-      .default({ tunnelDrainMs: 5_000, deadlineMs: 10_000, preStopDelayMs: 0 })
+      .default({ tunnelDrainMs: 5_000, deadlineMs: 10_000, preStopDelayMs: 0, closeCode: 1012, closeHandshakeMs: 2_000 })
       .describe('Graceful shutdown'),
     log: z
       .strictObject({

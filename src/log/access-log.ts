@@ -74,6 +74,9 @@ export class AccessLog {
         bytesToClient: info.bytesToClient,
         durationMs: Math.round(info.durationMs),
         err: info.error?.message,
+        // A drained WebSocket tunnel: how its goodbye ended, and the client frames dropped after it began.
+        goodbye: info.goodbye,
+        framesDropped: info.framesDropped,
       },
       'tunnel closed',
     );

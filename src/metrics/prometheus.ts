@@ -62,6 +62,7 @@ export function createMetrics(status: () => MetricsSource): Registry {
     total('wspass_tunnels_opened_total', 'Tunnels opened', 'tunnelsOpened'),
     total('wspass_tunnels_closed_total', 'Tunnels closed', 'tunnelsClosed'),
     total('wspass_tunnel_idle_timeouts_total', 'Tunnels closed by idleTimeoutMs', 'idleTimeouts'),
+    total('wspass_tunnel_frames_dropped_total', 'Client WebSocket frames dropped because they came after a drain sent the backend its close frame', 'framesDropped'),
     total('wspass_http_requests_total', 'Plain HTTP requests proxied', 'httpRequests'),
     total('wspass_route_errors_total', 'Errors answered on a route', 'errors'),
   ];

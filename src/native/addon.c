@@ -1,8 +1,11 @@
 /* The Node-API surface of the native tunnel engine (used by src/tunnel/native-engine.ts):
  *
- *   setCloseHandler(fn)   fn(id, reason, bytesToBackend, bytesToClient, writes, errno) once per tunnel
- *   open(clientFd, backendFd, toBackend?, toClient?, clientEnded, backendEnded, idleMs, readMax) -> id
- *   close(id, graceMs)    FIN both ways after pending bytes; destroyed after graceMs
+ *   setCloseHandler(fn)   fn(id, reason, bytesToBackend, bytesToClient, writes, errno, goodbye, framesDropped)
+ *                         once per tunnel
+ *   open(clientFd, backendFd, toBackend?, toClient?, clientEnded, backendEnded, idleMs, readMax, websocket) -> id
+ *   close(id, graceMs, closeCode, handshakeMs)  FIN both ways after pending bytes; destroyed after graceMs;
+ *                         with a closeCode (not 0), a WebSocket tunnel first exchanges close frames
+ *                         (ws_goodbye.c), for at most handshakeMs
  *   destroy(id)           both sides closed now
  *   counters(Float64Array) -> n   [id, bytesToBackend, bytesToClient] of each open tunnel, in bulk
  *
@@ -44,25 +47,28 @@ static int queue_arg(napi_env env, struct relay *r, enum relay_side src, napi_va
   void *data;
   size_t len;
   if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return -EINVAL;
+  /* Hand-off bytes are frames too: the tracker follows them as if they had been read. */
+  if (r->websocket) ws_track_scan(&r->track[src], data, len, false);
   return relay_queue(r, src, data, len);
 }
 
 static napi_value open_tunnel(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   int32_t fds[2] = {-1, -1};
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 8 || napi_get_value_int32(env, argv[0], &fds[0]) != napi_ok ||
+  if (argc < 9 || napi_get_value_int32(env, argv[0], &fds[0]) != napi_ok ||
       napi_get_value_int32(env, argv[1], &fds[1]) != napi_ok) {
     napi_throw_type_error(env, "WSP_NATIVE", "open(clientFd, backendFd, ...): bad arguments");
     return NULL;
   }
-  bool client_ended = false, backend_ended = false;
+  bool client_ended = false, backend_ended = false, websocket = false;
   uint32_t idle_ms = 0, read_max = 0;
   napi_get_value_bool(env, argv[4], &client_ended);
   napi_get_value_bool(env, argv[5], &backend_ended);
   napi_get_value_uint32(env, argv[6], &idle_ms);
   napi_get_value_uint32(env, argv[7], &read_max);
+  napi_get_value_bool(env, argv[8], &websocket);
   if (read_max == 0 || read_max > THREAD_BUFFER_BYTES) read_max = THREAD_BUFFER_BYTES;
 
   struct thread_state *ts = thread_state_get(env);
@@ -90,6 +96,7 @@ static napi_value open_tunnel(napi_env env, napi_callback_info info) {
   relay_init(&t->relay, dups[0], dups[1]);
   t->idle_ms = idle_ms;
   t->read_max = read_max;
+  if (websocket) relay_track_websocket(&t->relay);
   int rc = queue_arg(env, &t->relay, RELAY_CLIENT, argv[2]);
   if (rc == 0) rc = queue_arg(env, &t->relay, RELAY_BACKEND, argv[3]);
   if (rc == 0) rc = thread_state_add(ts, t) == 0 ? 0 : -ENOMEM;
@@ -124,18 +131,18 @@ static struct tunnel *tunnel_arg(napi_env env, napi_value v) {
 }
 
 static napi_value close_tunnel(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct tunnel *t = argc < 2 ? NULL : tunnel_arg(env, argv[0]);
   if (t == NULL) return NULL;
-  uint32_t grace = 0;
+  uint32_t grace = 0, code = 0, handshake = 0;
   napi_get_value_uint32(env, argv[1], &grace);
-  uint64_t deadline = uv_now(t->ts->loop) + grace;
-  if (t->deadline == 0 || deadline < t->deadline) t->deadline = deadline;
-  relay_drain(&t->relay, RELAY_CLOSED);
-  thread_state_need_timer(t->ts, grace);
-  tunnel_update(t);
+  if (argc >= 4) {
+    napi_get_value_uint32(env, argv[2], &code);
+    napi_get_value_uint32(env, argv[3], &handshake);
+  }
+  tunnel_graceful_close(t, grace, (uint16_t)(code <= 0xffff ? code : 0), handshake);
   return NULL;
 }
 

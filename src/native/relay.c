@@ -63,6 +63,8 @@ static void maybe_shut(struct relay *r, enum relay_side src) {
   struct relay_lane *lane = &r->lane[src];
   if (lane->dst_shut || lane->pending != NULL) return;
   if (!lane->read_eof && !r->draining) return;
+  /* During a goodbye the backend's FIN waits until the client had its close frame and answered it. */
+  if (src == RELAY_BACKEND && r->goodbye == GOODBYE_ACTIVE) return;
   lane->dst_shut = true;
   if (shutdown(r->fd[!src], SHUT_WR) != 0 && errno != ENOTCONN) {
     /* ENOTCONN: the peer is already gone; its read side reports how. */
@@ -122,18 +124,40 @@ static void read_lane(struct relay *r, enum relay_side src, char *buf, size_t bu
   if (n == 0) {
     lane->read_eof = true;
     record(r, closed_reason(src), 0);
+    if (r->goodbye == GOODBYE_ACTIVE) ws_goodbye_eof(r, src);
     maybe_shut(r, src);
     return;
   }
   if (r->draining) return; /* after a graceful close the bytes have nowhere to go */
-  ssize_t sent = send_some(r, src, buf, (size_t)n);
-  if (sent < 0 || sent == n) return;
-  /* A partial send: keep only the remainder (the buffer is reused by the next read of any tunnel). The
-   * lane is empty here (a source is only read while nothing of it waits), so this allocates one block. */
-  if (relay_queue(r, src, buf + sent, (size_t)(n - sent)) != 0) {
+  if (r->websocket) {
+    if (r->goodbye == GOODBYE_ACTIVE) {
+      ws_goodbye_read(r, src, buf, (size_t)n);
+      return;
+    }
+    ws_track_scan(&r->track[src], (const uint8_t *)buf, (size_t)n, false);
+  }
+  relay_pass(r, src, buf, (size_t)n);
+}
+
+bool relay_pass(struct relay *r, enum relay_side src, const char *data, size_t len) {
+  struct relay_lane *lane = &r->lane[src];
+  if (len == 0) return true;
+  ssize_t sent = 0;
+  /* Bytes already waiting go first: then these wait behind them. */
+  if (lane->pending == NULL) {
+    sent = send_some(r, src, data, len);
+    if (sent < 0) return false;
+    if ((size_t)sent == len) return true;
+  }
+  /* A partial send: keep only the remainder (the buffer is reused by the next read of any tunnel). Reads
+   * happen only while nothing of the lane waits (a goodbye's injected frame aside), so a lane holds at
+   * most one read. */
+  if (relay_queue(r, src, data + sent, len - (size_t)sent) != 0) {
     r->failed = true;
     record(r, error_reason(src), ENOMEM);
+    return false;
   }
+  return true;
 }
 
 void relay_on_ready(struct relay *r, enum relay_side side, unsigned ready, char *buf, size_t buf_size) {
@@ -147,7 +171,7 @@ unsigned relay_wants(const struct relay *r, enum relay_side side) {
   unsigned want = 0;
   const struct relay_lane *from = &r->lane[side];
   /* Back-pressure: a source is read only while nothing of it waits (draining reads and drops). */
-  if (!from->read_eof && (from->pending == NULL || r->draining)) want |= RELAY_READ;
+  if (!from->read_eof && (from->pending == NULL || r->draining || ws_goodbye_dropping(r, side))) want |= RELAY_READ;
   if (r->lane[!side].pending != NULL) want |= RELAY_WRITE;
   return want;
 }
@@ -159,8 +183,16 @@ bool relay_finished(const struct relay *r) {
   return true;
 }
 
+void relay_track_websocket(struct relay *r) {
+  r->websocket = true;
+  /* Client frames are masked, server frames are not (RFC 6455 §5.1). */
+  ws_track_init(&r->track[RELAY_CLIENT], true);
+  ws_track_init(&r->track[RELAY_BACKEND], false);
+}
+
 void relay_drain(struct relay *r, enum relay_reason reason) {
   record(r, reason, 0);
+  if (r->goodbye == GOODBYE_ACTIVE) r->goodbye = GOODBYE_FIN;
   r->draining = true;
   maybe_shut(r, RELAY_CLIENT);
   maybe_shut(r, RELAY_BACKEND);

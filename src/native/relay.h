@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ws_frames.h"
+
 enum relay_side { RELAY_CLIENT = 0, RELAY_BACKEND = 1 };
 
 /* Readiness, both as what an fd is ready for and as what the relay wants to wait for. */
@@ -46,13 +48,28 @@ struct relay_lane {
   bool dst_shut;   /* shutdown(dst, SHUT_WR) was done: the FIN went on */
 };
 
+/* How a drain's goodbye (ws_goodbye.c) ended; the numbers are part of the JS interface. */
+enum relay_goodbye {
+  GOODBYE_NONE = 0,      /* no goodbye asked for */
+  GOODBYE_HANDSHAKE = 1, /* close frames exchanged both ways, then FIN */
+  GOODBYE_TIMEOUT = 2,   /* the handshake bound passed first: FIN */
+  GOODBYE_FIN = 3,       /* a bare FIN: not WebSocket, framing that is not, or a close already under way */
+  GOODBYE_ACTIVE = 4,    /* in progress */
+};
+
 struct relay {
   int fd[2];                  /* owned from relay_init until relay_close_fds */
   struct relay_lane lane[2];  /* lane[i] reads fd[i] */
   uint8_t reason;             /* enum relay_reason: the first one recorded wins */
   bool failed;                /* an error or a destroy: both sides close now, pending bytes are dropped */
   bool draining;              /* graceful close: FIN both ways after pending bytes; reads are discarded */
+  bool websocket;             /* the tunnel carries WebSocket: track[] follows its frames */
+  uint8_t goodbye;            /* enum relay_goodbye */
+  uint8_t goodbye_flags;      /* ws_goodbye.c's progress */
+  uint16_t close_code;        /* the close code the client gets during a goodbye */
   int error;                  /* errno behind a *_ERROR reason, 0 otherwise */
+  uint32_t frames_dropped;    /* client frames dropped after the backend was sent its close (goodbye) */
+  struct ws_track track[2];   /* websocket only: track[i] follows the frames read from fd[i] */
 };
 
 /* Takes ownership of both fds (they must be non-blocking). */
@@ -87,5 +104,26 @@ void relay_fail(struct relay *r, enum relay_reason reason, int err);
 
 /* Closes both fds and frees pending bytes. The caller must have stopped polling them first. */
 void relay_close_fds(struct relay *r);
+
+/* The tunnel carries WebSocket: follow its frames from the first byte (call before relay_queue). */
+void relay_track_websocket(struct relay *r);
+
+/* A drain's goodbye instead of a bare FIN (ws_goodbye.c): close frames at frame boundaries, the client's
+ * with `code`. Returns true while the closing handshake runs (the caller bounds it and calls
+ * relay_goodbye_timeout); false when it fell back to relay_drain at once. */
+bool relay_goodbye(struct relay *r, uint16_t code);
+
+/* The handshake bound passed: FIN both ways as relay_drain does. */
+void relay_goodbye_timeout(struct relay *r);
+
+/* For ws_goodbye.c: send data on the lane reading `src` now, keeping what the destination does not take
+ * (after whatever already waits). Returns false after failing the relay. */
+bool relay_pass(struct relay *r, enum relay_side src, const char *data, size_t len);
+
+/* For ws_goodbye.c: the lane reading `src` got `n` bytes during a goodbye; and its source's FIN. */
+void ws_goodbye_read(struct relay *r, enum relay_side src, const char *buf, size_t n);
+void ws_goodbye_eof(struct relay *r, enum relay_side src);
+/* Whether the goodbye reads and drops what `side` sends (so its reads are not held by back-pressure). */
+bool ws_goodbye_dropping(const struct relay *r, enum relay_side side);
 
 #endif

@@ -52,7 +52,10 @@ static void on_timer(uv_timer_t *timer) {
   for (struct tunnel *t = ts->head; t != NULL; t = next) {
     next = t->next; /* acting on t may unlink it */
     if (t->deadline != 0 && now >= t->deadline) {
-      relay_fail(&t->relay, RELAY_DESTROYED, 0);
+      /* A goodbye's bound passed: FIN as a plain close does (tunnel_update starts the grace); a grace
+       * deadline passed: destroyed. */
+      if (t->goodbye) relay_goodbye_timeout(&t->relay);
+      else relay_fail(&t->relay, RELAY_DESTROYED, 0);
       tunnel_update(t);
     } else if (t->idle_ms != 0 && t->deadline == 0 && now - t->last_active >= t->idle_ms) {
       relay_drain(&t->relay, RELAY_IDLE_TIMEOUT);
@@ -168,7 +171,7 @@ static void report(struct thread_state *ts, struct tunnel *t) {
   napi_env env = ts->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value fn, recv, argv[6], result;
+  napi_value fn, recv, argv[8], result;
   const struct relay *r = &t->relay;
   if (napi_get_reference_value(env, ts->on_close, &fn) == napi_ok && fn != NULL &&
       napi_get_global(env, &recv) == napi_ok /* make_callback wants an object */) {
@@ -178,7 +181,9 @@ static void report(struct thread_state *ts, struct tunnel *t) {
     napi_create_double(env, (double)r->lane[RELAY_BACKEND].bytes, &argv[3]);
     napi_create_double(env, (double)r->lane[RELAY_CLIENT].sends + (double)r->lane[RELAY_BACKEND].sends, &argv[4]);
     napi_create_int32(env, r->error, &argv[5]);
-    if (napi_make_callback(env, ts->async_ctx, recv, fn, 6, argv, &result) != napi_ok) {
+    napi_create_uint32(env, r->goodbye == GOODBYE_ACTIVE ? GOODBYE_FIN : r->goodbye, &argv[6]);
+    napi_create_uint32(env, r->frames_dropped, &argv[7]);
+    if (napi_make_callback(env, ts->async_ctx, recv, fn, 8, argv, &result) != napi_ok) {
       /* A throwing handler: raise it as the thread's uncaught exception, and leave no exception pending
        * for the next call into this addon. */
       bool pending = false;

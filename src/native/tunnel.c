@@ -47,6 +47,11 @@ static int set_mask(struct tunnel *t, int side) {
 
 void tunnel_update(struct tunnel *t) {
   if (t->closing) return;
+  if (t->goodbye && t->relay.goodbye != GOODBYE_ACTIVE) {
+    /* The goodbye is over (handshake done, or a fallback): the FIN gets the usual grace from now. */
+    t->goodbye = false;
+    t->deadline = uv_now(t->ts->loop) + t->grace_ms;
+  }
   if (!relay_finished(&t->relay)) {
     int rc = set_mask(t, RELAY_CLIENT);
     if (rc == 0) rc = set_mask(t, RELAY_BACKEND);
@@ -98,4 +103,20 @@ int tunnel_start(struct tunnel *t, uv_loop_t *loop) {
   relay_start(&t->relay);
   tunnel_update(t);
   return 0;
+}
+
+void tunnel_graceful_close(struct tunnel *t, uint32_t grace_ms, uint16_t close_code, uint32_t handshake_ms) {
+  uint64_t now = uv_now(t->ts->loop);
+  if (close_code != 0 && t->deadline == 0 && relay_goodbye(&t->relay, close_code)) {
+    t->goodbye = true;
+    t->grace_ms = grace_ms;
+    t->deadline = now + handshake_ms;
+    thread_state_need_timer(t->ts, handshake_ms < grace_ms ? handshake_ms : grace_ms);
+  } else {
+    uint64_t deadline = now + grace_ms;
+    if (t->deadline == 0 || deadline < t->deadline) t->deadline = deadline;
+    relay_drain(&t->relay, RELAY_CLOSED);
+    thread_state_need_timer(t->ts, grace_ms);
+  }
+  tunnel_update(t);
 }

@@ -17,12 +17,15 @@ struct tunnel {
   struct thread_state *ts;
   struct tunnel *prev, *next;  /* the thread's open tunnels (timer scan, worker exit) */
   uint64_t last_active;        /* uv_now() of the last readiness: the idle clock, no timer per tunnel */
-  uint64_t deadline;           /* after a graceful close: destroy at this uv_now(); 0: none */
+  uint64_t deadline;           /* after a graceful close: destroy at this uv_now() (during a goodbye: its
+                                  bound, then FIN and grace_ms more); 0: none */
   uint32_t idle_ms;            /* 0: no idle timeout */
   uint32_t read_max;           /* bytes per read: min(thread buffer, highWaterMarkBytes) */
   uint32_t slot;               /* index in the thread's slot table; the JS id is slot + gen * 2^24 */
   uint32_t gen;
+  uint32_t grace_ms;           /* during a goodbye: the grace the FIN gets once the handshake is over */
   uint8_t handles_open;        /* poll handles whose close callback has not run */
+  bool goodbye;                /* `deadline` is a goodbye's bound (relay.goodbye was GOODBYE_ACTIVE) */
   bool closing;                /* fds closed, waiting for the handles' close callbacks */
 };
 
@@ -37,5 +40,9 @@ void tunnel_close(struct tunnel *t);
 /* Re-arms the polls after something outside a poll callback changed the relay (drain, fail). Closes
  * the tunnel when it is finished. */
 void tunnel_update(struct tunnel *t);
+
+/* Graceful close (see relay_drain): destroyed `grace_ms` after the FIN. With a close code (not 0), a
+ * WebSocket tunnel first says goodbye (relay_goodbye), bounded by `handshake_ms`. */
+void tunnel_graceful_close(struct tunnel *t, uint32_t grace_ms, uint16_t close_code, uint32_t handshake_ms);
 
 #endif

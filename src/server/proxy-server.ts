@@ -321,13 +321,16 @@ export class ProxyServer {
     }
     // Spread the closes: clients reconnect to another instance gradually instead of all at once.
     const tunnels = [...this.#tunnels.keys()];
+    // WebSocket tunnels say goodbye with a closing handshake (close frames both ways) before the FIN.
+    const { closeCode, closeHandshakeMs } = this.#config.shutdown;
+    const goodbye = closeHandshakeMs > 0 ? { closeCode, handshakeMs: closeHandshakeMs } : undefined;
     this.#opts.stats?.draining?.(tunnels.length);
     tunnels.forEach((t, i) => {
       const at = Math.floor((opts.tunnelDrainMs * (i + 1)) / tunnels.length);
       timers.push(
         setTimeout(() => {
           this.#drained.add(t);
-          t.close();
+          t.close(undefined, goodbye);
         }, Math.min(at, opts.deadlineMs)),
       );
     });

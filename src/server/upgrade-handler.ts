@@ -347,8 +347,9 @@ async function runUpgrade(
     upgrade: result.upgrade,
     subprotocol: headerValue(result.rawHeaders, 'sec-websocket-protocol'),
   };
+  const websocket = result.upgrade.split('/')[0]!.trim().toLowerCase() === 'websocket';
   const ticket = held.ticket;
-  startTunnel(ctx, route, tunnelFacts, client, result.socket, { early, clientEnded: reader.clientEnded }, result.head, target.member, ticket);
+  startTunnel(ctx, route, tunnelFacts, client, result.socket, { early, clientEnded: reader.clientEnded, websocket }, result.head, target.member, ticket);
   // The tunnel runs: its close releases the ticket from now on.
   held.ticket = undefined;
 }
@@ -363,7 +364,7 @@ function startTunnel(
   facts: TunnelFacts,
   client: Socket,
   upgraded: Socket,
-  clientSide: { readonly early: Buffer | undefined; readonly clientEnded: boolean },
+  clientSide: { readonly early: Buffer | undefined; readonly clientEnded: boolean; readonly websocket: boolean },
   backendHead: Buffer,
   member: BalancerMember | undefined,
   ticket: TunnelTicket | undefined,
@@ -379,6 +380,8 @@ function startTunnel(
       highWaterMarkBytes: route.highWaterMarkBytes,
       async: route.async,
       asyncDelayMs: route.asyncDelayMs,
+      // WebSocket frames are followed so a drain can close at a frame boundary; other protocols get a FIN.
+      websocket: clientSide.websocket,
     },
     {
       toBackend: clientSide.early,

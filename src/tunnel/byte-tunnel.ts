@@ -13,7 +13,10 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { TunnelLane } from './tunnel-lane.js';
+import type { TunnelGoodbye, WsGoodbyeOptions } from './tunnel.js';
 import { DEFAULT_CLOSE_GRACE_MS, type Tunnel, type TunnelCloseInfo, type TunnelCloseReason, type TunnelInitialBytes, type TunnelOptions } from './tunnel.js';
+import { FrameTracker } from './ws-frame-tracker.js';
+import { canSayGoodbye, WsGoodbye } from './ws-goodbye.js';
 
 export type { TunnelCloseInfo, TunnelCloseReason, TunnelInitialBytes, TunnelOptions } from './tunnel.js';
 export { DEFAULT_CLOSE_GRACE_MS } from './tunnel.js';
@@ -33,6 +36,9 @@ export class ByteTunnel implements Tunnel {
   private open = 2; // sockets not yet closed
   private graceTimer: NodeJS.Timeout | undefined;
   private finished = false;
+  /** A drain's closing handshake in progress (WebSocket tunnels only). */
+  private goodbye: WsGoodbye | undefined;
+  private goodbyeOutcome: TunnelGoodbye | undefined;
 
   /**
    * Takes over both sockets. `backend` must come straight from backendHandshake() (no 'error' listener
@@ -48,6 +54,11 @@ export class ByteTunnel implements Tunnel {
   ) {
     this.toBackend = new TunnelLane(client, backend, options);
     this.toClient = new TunnelLane(backend, client, options);
+    if (options.websocket === true) {
+      // Client frames are masked, server frames are not (RFC 6455 §5.1).
+      this.toBackend.tracker = new FrameTracker(true);
+      this.toClient.tracker = new FrameTracker(false);
+    }
     this.watch(client, 'client', initial.clientEnded === true);
     this.watch(backend, 'backend', false);
     if (this.open < 2) {
@@ -94,8 +105,35 @@ export class ByteTunnel implements Tunnel {
    * Graceful: sends FIN both ways after what is already queued, then destroys whatever is still open
    * after `graceMs`. Idempotent; the first reason recorded wins.
    */
-  close(graceMs: number = DEFAULT_CLOSE_GRACE_MS): void {
-    this.shutDown('closed', graceMs);
+  close(graceMs: number = DEFAULT_CLOSE_GRACE_MS, goodbye?: WsGoodbyeOptions): void {
+    if (this.goodbye !== undefined && this.goodbyeOutcome === undefined) {
+      // Closed again while saying goodbye: the FIN now, as the native engine does.
+      clearTimeout(this.graceTimer);
+      this.graceTimer = undefined;
+      this.goodbyeOutcome = 'fin';
+    }
+    if (goodbye === undefined || this.goodbye !== undefined || this.finished || this.graceTimer !== undefined) {
+      this.shutDown('closed', graceMs);
+      return;
+    }
+    this.record('closed', undefined);
+    if (!canSayGoodbye(this.toBackend, this.toClient) || this.toBackend.ended || this.toClient.ended) {
+      this.goodbyeOutcome = 'fin';
+      this.shutDown('closed', graceMs);
+      return;
+    }
+    // The bound: a handshake that has not completed by then ends as a plain close does.
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = undefined;
+      this.goodbyeOutcome ??= 'timeout';
+      this.shutDown('closed', graceMs);
+    }, goodbye.handshakeMs);
+    this.goodbye = new WsGoodbye(this.toBackend, this.toClient, goodbye.closeCode, () => {
+      if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
+      this.graceTimer = undefined;
+      this.goodbyeOutcome ??= this.goodbye?.completed === false ? 'fin' : 'handshake';
+      this.shutDown('closed', graceMs);
+    });
   }
 
   /** Forceful: destroys both sockets now. Idempotent. */
@@ -129,6 +167,15 @@ export class ByteTunnel implements Tunnel {
     socket.on('end', () => {
       readEnded = true;
       this.record(side === 'client' ? 'client-closed' : 'backend-closed', undefined);
+      const goodbye = this.goodbye;
+      if (goodbye !== undefined && this.goodbyeOutcome === undefined) {
+        // During the goodbye the backend's FIN waits until the client had its close frame and answered.
+        if (side === 'client') {
+          goodbye.clientEnded(); // may still send the backend its close frame, before the FIN
+          lane.end();
+        } else goodbye.backendEnded();
+        return;
+      }
       lane.end();
     });
     socket.on('error', (err: Error) => {
@@ -183,6 +230,7 @@ export class ByteTunnel implements Tunnel {
       flushes: this.flushes,
       durationMs: performance.now() - this.startedAt,
       ...(this.error !== undefined ? { error: this.error } : {}),
+      ...(this.goodbyeOutcome !== undefined ? { goodbye: this.goodbyeOutcome, framesDropped: this.goodbye?.framesDropped ?? 0 } : {}),
     };
     this.onClose(info);
   }

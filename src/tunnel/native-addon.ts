@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 /** The C side's API (src/native/addon.c). Ids are opaque numbers. */
 export interface NativeAddon {
   /** `fn` runs once per closed tunnel, from the loop (never inside another call of this API). */
-  setCloseHandler(fn: (id: number, reason: number, toBackend: number, toClient: number, writes: number, errno: number) => void): void;
+  setCloseHandler(
+    fn: (id: number, reason: number, toBackend: number, toClient: number, writes: number, errno: number, goodbye: number, framesDropped: number) => void,
+  ): void;
   /** dup()s both fds and relays between the duplicates; the caller's fds stay the caller's. */
   open(
     clientFd: number,
@@ -19,8 +21,10 @@ export interface NativeAddon {
     backendEnded: boolean,
     idleMs: number,
     readMax: number,
+    websocket: boolean,
   ): number;
-  close(id: number, graceMs: number): void;
+  /** With a closeCode (not 0), a WebSocket tunnel first exchanges close frames, for at most handshakeMs. */
+  close(id: number, graceMs: number, closeCode?: number, handshakeMs?: number): void;
   destroy(id: number): void;
   /** Fills `out` with [id, bytesToBackend, bytesToClient] per open tunnel; returns how many. */
   counters(out: Float64Array): number;

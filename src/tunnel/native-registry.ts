@@ -3,6 +3,7 @@
 // at most every COUNTS_MAX_AGE_MS) rather than a call per tunnel or any shared memory.
 import { performance } from 'node:perf_hooks';
 import type { NativeAddon } from './native-addon.js';
+import type { WsGoodbyeOptions } from './tunnel.js';
 
 /** What a record is told when its C tunnel is gone. */
 export interface NativeClosed {
@@ -11,6 +12,9 @@ export interface NativeClosed {
   readonly toClient: number;
   readonly writes: number;
   readonly errno: number;
+  /** enum relay_goodbye: 0 none, 1 handshake, 2 timeout, 3 fin. */
+  readonly goodbye: number;
+  readonly framesDropped: number;
 }
 
 export interface NativeRecord {
@@ -28,10 +32,10 @@ export class NativeRegistry {
 
   constructor(addon: NativeAddon) {
     this.#addon = addon;
-    addon.setCloseHandler((id, reason, toBackend, toClient, writes, errno) => {
+    addon.setCloseHandler((id, reason, toBackend, toClient, writes, errno, goodbye, framesDropped) => {
       const record = this.#records.get(id);
       this.#records.delete(id);
-      record?.closed({ reason, toBackend, toClient, writes, errno });
+      record?.closed({ reason, toBackend, toClient, writes, errno, goodbye, framesDropped });
     });
   }
 
@@ -46,8 +50,9 @@ export class NativeRegistry {
     return id;
   }
 
-  close(id: number, graceMs: number): void {
-    this.#addon.close(id, graceMs);
+  close(id: number, graceMs: number, goodbye?: WsGoodbyeOptions): void {
+    if (goodbye === undefined) this.#addon.close(id, graceMs);
+    else this.#addon.close(id, graceMs, goodbye.closeCode, goodbye.handshakeMs);
   }
 
   destroy(id: number): void {

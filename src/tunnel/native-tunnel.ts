@@ -19,8 +19,10 @@ import {
   type Tunnel,
   type TunnelCloseInfo,
   type TunnelCloseReason,
+  type TunnelGoodbye,
   type TunnelInitialBytes,
   type TunnelOptions,
+  type WsGoodbyeOptions,
 } from './tunnel.js';
 
 /** The C core's reason numbers (enum relay_reason in src/native/relay.h). */
@@ -37,6 +39,8 @@ const REASONS: readonly TunnelCloseReason[] = [
 
 /** The read size of the core: min(its 64 KiB buffer, highWaterMarkBytes), as the JS lanes pause. */
 const CORE_BUFFER_BYTES = 64 * 1024;
+/** The C core's goodbye outcomes (enum relay_goodbye in src/native/relay.h); 0 and 4: none reported. */
+const GOODBYES: readonly (TunnelGoodbye | undefined)[] = [undefined, 'handshake', 'timeout', 'fin', 'fin'];
 const EMPTY = Buffer.alloc(0);
 
 interface SocketInternals {
@@ -103,7 +107,7 @@ export class NativeTunnel implements Tunnel, NativeRecord {
   #toClient = 0;
   #writes = 0;
   /** A close() or destroy() asked for before the hand-off completed. */
-  #pending: { graceMs: number } | { err: Error | undefined } | undefined;
+  #pending: { graceMs: number; goodbye: WsGoodbyeOptions | undefined } | { err: Error | undefined } | undefined;
   #destroyErr: Error | undefined;
   #finished = false;
 
@@ -153,10 +157,10 @@ export class NativeTunnel implements Tunnel, NativeRecord {
     return this.#js?.flushes ?? this.#writes;
   }
 
-  close(graceMs: number = DEFAULT_CLOSE_GRACE_MS): void {
-    if (this.#js !== undefined) this.#js.close(graceMs);
-    else if (this.#id !== undefined) this.#registry.close(this.#id, graceMs);
-    else this.#pending ??= { graceMs };
+  close(graceMs: number = DEFAULT_CLOSE_GRACE_MS, goodbye?: WsGoodbyeOptions): void {
+    if (this.#js !== undefined) this.#js.close(graceMs, goodbye);
+    else if (this.#id !== undefined) this.#registry.close(this.#id, graceMs, goodbye);
+    else this.#pending ??= { graceMs, goodbye };
   }
 
   destroy(err?: Error): void {
@@ -183,6 +187,7 @@ export class NativeTunnel implements Tunnel, NativeRecord {
     this.#toClient = report.toClient;
     this.#writes = report.writes;
     const reason = REASONS[report.reason] ?? 'closed';
+    const goodbye = GOODBYES[report.goodbye];
     const error =
       this.#destroyErr ?? (report.errno !== 0 ? Object.assign(new Error(getSystemErrorName(-report.errno)), { errno: -report.errno, code: getSystemErrorName(-report.errno) }) : undefined);
     this.#finish({
@@ -193,6 +198,7 @@ export class NativeTunnel implements Tunnel, NativeRecord {
       flushes: report.writes,
       durationMs: performance.now() - this.#startedAt,
       ...(error !== undefined ? { error } : {}),
+      ...(goodbye !== undefined ? { goodbye, framesDropped: report.framesDropped } : {}),
     });
   }
 
@@ -222,6 +228,7 @@ export class NativeTunnel implements Tunnel, NativeRecord {
         backendEnded,
         options.idleTimeoutMs,
         Math.min(CORE_BUFFER_BYTES, Math.max(1, options.highWaterMarkBytes)),
+        options.websocket === true,
       ]);
     } catch {
       // The core could not take it (out of fds, say): the bytes read above go to the JS engine instead,
@@ -233,7 +240,7 @@ export class NativeTunnel implements Tunnel, NativeRecord {
     backend.destroy();
     const pending = this.#pending;
     this.#pending = undefined;
-    if (pending !== undefined && 'graceMs' in pending) this.close(pending.graceMs);
+    if (pending !== undefined && 'graceMs' in pending) this.close(pending.graceMs, pending.goodbye);
   }
 
   #runJs(client: net.Socket, backend: net.Socket, options: TunnelOptions, initial: TunnelInitialBytes): void {
@@ -244,7 +251,7 @@ export class NativeTunnel implements Tunnel, NativeRecord {
     this.#js = new ByteTunnel(client, backend, options, initial, (info) => this.#finish(info));
     if (pending !== undefined) {
       if ('err' in pending) this.#js.destroy(pending.err);
-      else this.#js.close(pending.graceMs);
+      else this.#js.close(pending.graceMs, pending.goodbye);
     }
   }
 

@@ -1,9 +1,10 @@
 // One direction of a tunnel: every chunk read from `src` is written to `dst` as the same Buffer (no
-// copy, no parsing, DESIGN D3), with backpressure and the write scheduling of DESIGN D4. The lane knows
+// copy, DESIGN D3; a WebSocket tunnel's frame headers are followed, payloads skipped), with backpressure and the write scheduling of DESIGN D4. The lane knows
 // nothing about why a tunnel ends; ByteTunnel owns the lifecycle and calls end()/stop().
 import type net from 'node:net';
 import { flushAtEndOfTurn } from './turn-flush.js';
 import type { TurnFlushable } from './turn-flush.js';
+import type { FrameTracker } from './ws-frame-tracker.js';
 
 export interface LaneOptions {
   /** Pause `src` when `dst` holds more than this many bytes not yet handed to the kernel. */
@@ -36,6 +37,10 @@ export class TunnelLane implements TurnFlushable {
   paused = false;
   /** `dst.end()` was called: nothing more may be written. */
   ended = false;
+  /** The frames read from `src`, for a WebSocket tunnel (undefined: bytes are not looked at). */
+  tracker: FrameTracker | undefined;
+  /** While a drain says goodbye: takes every chunk read instead of forwarding it (ws-goodbye.ts). */
+  gate: ((chunk: Buffer) => void) | undefined;
 
   private readonly mode: Mode;
   private readonly hwm: number;
@@ -70,6 +75,22 @@ export class TunnelLane implements TurnFlushable {
   private readonly onData = (chunk: Buffer): void => {
     // After a graceful close the peer may still send; those bytes have nowhere to go.
     if (this.ended) return;
+    const tracker = this.tracker;
+    if (tracker !== undefined) {
+      // A WebSocket tunnel: frame boundaries are followed (headers only), and during a drain's goodbye
+      // the gate decides what passes (it calls forward() itself).
+      if (this.gate !== undefined) {
+        this.gate(chunk);
+        return;
+      }
+      tracker.scan(chunk, 0, chunk.length, false);
+    }
+    this.forward(chunk);
+  };
+
+  /** Writes `chunk` to `dst` (counted, with backpressure): what onData does with a chunk that passes. */
+  forward(chunk: Buffer): void {
+    if (this.ended) return;
     this.bytes += chunk.length;
     this.writes++;
     const dst = this.dst;
@@ -96,7 +117,7 @@ export class TunnelLane implements TurnFlushable {
       this.paused = true;
       this.src.pause();
     }
-  };
+  }
 
   private readonly onDrain = (): void => {
     if (!this.paused) return;

@@ -11,7 +11,24 @@ export interface TunnelOptions {
   readonly async: boolean;
   /** With async, hold writes up to this long (or highWaterMarkBytes/4); 0 means one event-loop turn. */
   readonly asyncDelayMs: number;
+  /** The tunnel carries WebSocket: frame boundaries are followed so close() can say goodbye. */
+  readonly websocket?: boolean;
 }
+
+/** How close() ends a WebSocket tunnel with a closing handshake instead of a bare FIN (a drain). */
+export interface WsGoodbyeOptions {
+  /** The code of the close frame the client gets (1012 Service Restart or 1001 Going Away). */
+  readonly closeCode: number;
+  /** FIN both ways after this long even when the closing handshake has not completed. */
+  readonly handshakeMs: number;
+}
+
+/**
+ * How a close() with a goodbye ended: `handshake` (close frames exchanged both ways, then FIN), `timeout`
+ * (the handshake bound passed first), `fin` (a bare FIN: not WebSocket, framing that is not WebSocket, or
+ * a closing handshake already under way).
+ */
+export type TunnelGoodbye = 'handshake' | 'timeout' | 'fin';
 
 export interface TunnelInitialBytes {
   /** Bytes the client sent after its request head (held until the 101). */
@@ -43,6 +60,10 @@ export interface TunnelCloseInfo {
   readonly durationMs: number;
   /** The socket error behind a '*-error' reason, or the error given to destroy(). */
   readonly error?: Error;
+  /** After a close() with a goodbye: how it ended. */
+  readonly goodbye?: TunnelGoodbye;
+  /** Client frames that arrived after the backend was sent its close frame, dropped (close frames not counted). */
+  readonly framesDropped?: number;
 }
 
 /** How long close() lets both sides flush and finish before destroying them. */
@@ -60,8 +81,11 @@ export interface Tunnel {
   readonly writes: number;
   /** Times data was handed to a socket so far, both directions. */
   readonly flushes: number;
-  /** Graceful: FIN both ways after what is queued; whatever is still open after `graceMs` is destroyed. */
-  close(graceMs?: number): void;
+  /**
+   * Graceful: FIN both ways after what is queued; whatever is still open after `graceMs` is destroyed.
+   * With `goodbye`, a WebSocket tunnel first exchanges close frames at frame boundaries (ws-goodbye.ts).
+   */
+  close(graceMs?: number, goodbye?: WsGoodbyeOptions): void;
   /** Forceful: both sides closed now. */
   destroy(err?: Error): void;
 }

@@ -28,6 +28,7 @@ export const FIELD = {
   closeClosed: 13,
   closeDestroyed: 14,
   closeDrain: 15,
+  framesDropped: 16,
 } as const;
 export type Field = keyof typeof FIELD;
 const FIELDS = Object.keys(FIELD) as Field[];

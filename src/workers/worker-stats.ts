@@ -50,6 +50,7 @@ export class WorkerStats implements ProxyStats {
     this.#writer.add(slot, 'activeTunnels', -1);
     this.#writer.add(slot, 'tunnelsClosed', 1);
     if (info.reason === 'idle-timeout') this.#writer.add(slot, 'idleTimeouts', 1);
+    if (info.framesDropped !== undefined) this.#writer.add(slot, 'framesDropped', info.framesDropped);
     const field = closeField(facts?.cause ?? info.reason);
     if (field !== undefined) this.#writer.add(slot, field, 1);
     this.#addBytes(live ?? { route, member: facts?.member, toBackend: 0, toClient: 0 }, info.bytesToBackend, info.bytesToClient);

@@ -5,56 +5,25 @@
 // tunnels untouched, even when the new config changes the engine) and the live tunnel listing.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter, once } from 'node:events';
-import { pino } from 'pino';
+import { once } from 'node:events';
 import { MemberTable } from '../../src/balancer/member-table.js';
 import { BalancerRegistry } from '../../src/balancer/registry.js';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { composeRoutes } from '../../src/server/compose-routes.js';
 import { ProxyServer } from '../../src/server/proxy-server.js';
-import { loadNative } from '../../src/tunnel/native-addon.js';
+import { closedLog, ENGINES, skipFor, type Engine } from '../helpers/engines.js';
 import { echoThrough, rawTunnel } from '../helpers/peers.js';
 import { switchEchoBackend } from '../helpers/scripted-backend.js';
 
-type Engine = 'native' | 'js';
-const native = loadNative();
-const ENGINES: readonly Engine[] = ['native', 'js'];
-const skipFor = (engine: Engine) =>
-  engine === 'native' && native.addon === undefined && process.env.CI !== 'true' ? `native addon not available: ${native.error}` : false;
-
-interface Closed {
-  msg: string;
-  route: string;
-  reason: string;
-  durationMs: number;
-  bytesToBackend: number;
-  bytesToClient: number;
-  member?: string;
-}
-
-/** An in-process proxy whose log lines are kept; `closed` emits each `tunnel closed` line. */
+/** An in-process proxy whose `tunnel closed` lines are kept. */
 async function startProxy(t: TestContext, engine: Engine, input: Omit<ConfigInput, 'listen'>) {
   const config = configSchema.parse({ listen: '127.0.0.1:0', tunnel: { engine }, ...input });
-  const closed = new EventEmitter();
-  const lines: Closed[] = [];
-  const log = pino(
-    { level: 'info' },
-    {
-      write(line: string) {
-        const rec = JSON.parse(line) as Closed;
-        if (rec.msg !== 'tunnel closed') return;
-        lines.push(rec);
-        closed.emit('line', rec);
-      },
-    },
-  );
+  const { log, lines, nClosed } = closedLog();
   const table = new MemberTable(config);
   const routes = composeRoutes(config, { members: table });
   const proxy = new ProxyServer(config, { log, routes });
   const [addr] = await proxy.listen();
   t.after(() => proxy.destroy());
-  const nClosed = (n: number) =>
-    lines.length >= n ? Promise.resolve() : new Promise<void>((resolve) => closed.on('line', () => lines.length >= n && resolve()));
   return { proxy, port: addr!.port, lines, nClosed, registry: new BalancerRegistry(table, routes.balancers.values()) };
 }
 

@@ -9,7 +9,11 @@
  *   1. bulk both ways, then half-close each way in turn (client FIN first; backend keeps sending)
  *   2. hand-off bytes queued before start, plus a FIN already seen on the backend side
  *   3. the backend app vanishes mid-stream: the relay fails and closes both fds
- *   4. graceful drain: pending bytes flushed, FIN both ways, later bytes dropped */
+ *   4. graceful drain: pending bytes flushed, FIN both ways, later bytes dropped
+ *   5. the WebSocket frame tracker (ws_frames.c): the same boundaries wherever a stream is split
+ *   6. a drain's goodbye on a WebSocket tunnel (ws_goodbye.c): a large frame still pending in the lane and
+ *      one in progress when it starts; the backend's close frame lands behind them, the late client frame
+ *      is dropped and counted, the client gets 1012 instead of the backend's close, then FIN both ways */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -124,31 +128,36 @@ static void app_step(struct app *a, bool shut_when_done) {
   }
 }
 
+/* One turn of the relay: poll(2) both fds for what it wants, hand it what is ready. */
+static void relay_turn(struct relay *r) {
+  static char buf[BUF_SIZE];
+  struct pollfd p[2];
+  for (int i = 0; i < 2; i++) {
+    unsigned want = relay_wants(r, (enum relay_side)i);
+    p[i].fd = want ? r->fd[i] : -1;
+    p[i].events = (short)(((want & RELAY_READ) ? POLLIN : 0) | ((want & RELAY_WRITE) ? POLLOUT : 0));
+    p[i].revents = 0;
+  }
+  if (poll(p, 2, 0) < 0 && errno != EINTR) {
+    perror("poll");
+    exit(2);
+  }
+  for (int i = 0; i < 2 && !relay_finished(r); i++) {
+    unsigned ready = 0;
+    if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) ready |= RELAY_READ;
+    if (p[i].revents & (POLLOUT | POLLERR)) ready |= RELAY_WRITE;
+    /* Reads of at most a random size up to 64 KiB: highWaterMarkBytes below the buffer size. */
+    if (ready) relay_on_ready(r, (enum relay_side)i, ready, buf, 1 + rnd() % BUF_SIZE);
+  }
+}
+
 /* Runs the relay with poll(2) until it is finished (or `max_turns`); the apps are stepped every turn. */
 static int run(struct relay *r, struct app *c, struct app *b, bool c_shut, bool b_shut, int max_turns,
                void (*hook)(struct relay *, int turn)) {
-  static char buf[BUF_SIZE];
   int turn;
   for (turn = 0; turn < max_turns && !relay_finished(r); turn++) {
     if (hook != NULL) hook(r, turn);
-    struct pollfd p[2];
-    for (int i = 0; i < 2; i++) {
-      unsigned want = relay_wants(r, (enum relay_side)i);
-      p[i].fd = want ? r->fd[i] : -1;
-      p[i].events = (short)(((want & RELAY_READ) ? POLLIN : 0) | ((want & RELAY_WRITE) ? POLLOUT : 0));
-      p[i].revents = 0;
-    }
-    if (poll(p, 2, 0) < 0 && errno != EINTR) {
-      perror("poll");
-      exit(2);
-    }
-    for (int i = 0; i < 2 && !relay_finished(r); i++) {
-      unsigned ready = 0;
-      if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) ready |= RELAY_READ;
-      if (p[i].revents & (POLLOUT | POLLERR)) ready |= RELAY_WRITE;
-      /* Reads of at most a random size up to 64 KiB: highWaterMarkBytes below the buffer size. */
-      if (ready) relay_on_ready(r, (enum relay_side)i, ready, buf, 1 + rnd() % BUF_SIZE);
-    }
+    relay_turn(r);
     app_step(c, c_shut);
     app_step(b, b_shut);
   }
@@ -258,11 +267,161 @@ static void scenario_drain(void) {
   rig_close(&g);
 }
 
+/* Appends one frame (opcode `b0`, `len` payload bytes of 0x88, masked with a zero key when `mask`). */
+static size_t put_frame(unsigned char *out, unsigned b0, size_t len, bool mask) {
+  size_t h = 0;
+  out[h++] = (unsigned char)b0;
+  unsigned m = mask ? 0x80u : 0u;
+  if (len < 126) out[h++] = (unsigned char)(m | len);
+  else if (len < 65536) {
+    out[h++] = (unsigned char)(m | 126);
+    out[h++] = (unsigned char)(len >> 8);
+    out[h++] = (unsigned char)len;
+  } else {
+    out[h++] = (unsigned char)(m | 127);
+    for (int i = 7; i >= 0; i--) out[h++] = (unsigned char)((uint64_t)len >> (8 * i));
+  }
+  if (mask)
+    for (int i = 0; i < 4; i++) out[h++] = 0;
+  memset(out + h, 0x88, len); /* payload bytes that look like a close header */
+  return h + len;
+}
+
+static void scenario_tracker_splits(void) {
+  static unsigned char buf[300000];
+  size_t starts[16], nf = 0, at = 0;
+  const unsigned b0s[] = {0x81, 0x01, 0x89, 0x00, 0x8a, 0x80, 0xc2, 0xc1, 0x82};
+  const size_t lens[] = {5, 0, 3, 126, 125, 127, 65535, 65536, 0};
+  for (int mask = 0; mask < 2; mask++) {
+    nf = at = 0;
+    for (size_t f = 0; f < sizeof lens / sizeof lens[0]; f++) {
+      starts[nf++] = at;
+      at += put_frame(buf + at, b0s[f], lens[f], mask);
+    }
+    starts[nf++] = at;
+    /* Every split within 16 bytes of a frame start (all header splits), every 997th elsewhere. */
+    for (size_t split = 0; split <= at; split++) {
+      bool near = false;
+      for (size_t f = 0; f < nf; f++) near = near || (split + 16 >= starts[f] && split <= starts[f] + 16);
+      if (!near && split % 997 != 0) continue;
+      struct ws_track t;
+      ws_track_init(&t, mask);
+      size_t found = 0, bad = 0, base = 0;
+      const size_t part[2][2] = {{0, split}, {split, at}};
+      for (int k = 0; k < 2; k++) {
+        const unsigned char *p = buf + part[k][0];
+        size_t n = part[k][1] - part[k][0], i = 0;
+        for (;;) {
+          i += ws_track_scan(&t, p + i, n - i, true);
+          if (i >= n) break;
+          if (found == 0 || starts[found - 1] != base + i) {
+            if (found >= nf || starts[found] != base + i) bad++;
+            found++;
+          }
+          i += ws_track_scan(&t, p + i, 1, false);
+        }
+        base += n;
+      }
+      EXPECT(bad == 0 && found == nf - 1 && ws_track_at_boundary(&t) && !(t.flags & (WS_OFF | WS_CLOSE_SEEN)),
+             "tracker: split %zu (mask %d): %zu boundaries, %zu wrong", split, mask, found, bad);
+    }
+  }
+  struct ws_track t;
+  ws_track_init(&t, false);
+  const unsigned char masked_server_frame[] = {0x81, 0x81, 1, 2, 3, 4, 0};
+  ws_track_scan(&t, masked_server_frame, sizeof masked_server_frame, false);
+  EXPECT(t.flags & WS_OFF, "tracker: a masked server frame must turn it off");
+}
+
+/* Steps the relay (no apps) for `turns` turns. */
+static void pump(struct relay *r, int turns) {
+  for (int turn = 0; turn < turns && !relay_finished(r); turn++) relay_turn(r);
+}
+
+/* Writes all of data to a non-blocking fd, pumping the relay while the socket buffer is full. */
+static void write_all(struct relay *r, int fd, const unsigned char *data, size_t len, unsigned char *sink, size_t *sunk, int sink_fd) {
+  size_t off = 0;
+  for (int guard = 0; off < len && guard < 1000000; guard++) {
+    ssize_t w = send(fd, data + off, len - off, MSG_NOSIGNAL);
+    if (w > 0) off += (size_t)w;
+    pump(r, 1);
+    if (sink != NULL) {
+      ssize_t n = read(sink_fd, sink + *sunk, 400000 - *sunk);
+      if (n > 0) *sunk += (size_t)n;
+    }
+  }
+  EXPECT(off == len, "goodbye: wrote %zu of %zu", off, len);
+}
+
+/* Reads from fd (pumping the relay) until `want` bytes or EOF; returns the total. */
+static size_t read_some(struct relay *r, int fd, unsigned char *out, size_t have, size_t want, bool *eof) {
+  for (int guard = 0; have < want && guard < 1000000; guard++) {
+    pump(r, 1);
+    ssize_t n = read(fd, out + have, want - have);
+    if (n > 0) have += (size_t)n;
+    else if (n == 0) {
+      *eof = true;
+      break;
+    }
+  }
+  return have;
+}
+
+static void scenario_ws_goodbye(void) {
+  struct rig g;
+  rig_open(&g, 0, 0, 11, false);
+  relay_track_websocket(&g.r);
+  relay_start(&g.r);
+  static unsigned char out[400000], at_backend[400000], at_client[64];
+  size_t n1 = put_frame(out, 0x82, 12000, true); /* more than the backend socket takes: a remainder waits */
+  size_t n2 = put_frame(out + n1, 0x81, 5, true);
+  size_t n3 = put_frame(out + n1 + n2, 0x81, 4, true); /* sent after the close began: dropped */
+  size_t got = 0;
+  bool eof = false;
+  /* Frame 1 whole and 3 bytes of frame 2, with the backend app not reading: the lane holds a remainder. */
+  write_all(&g.r, g.c.fd, out, n1 + 3, NULL, NULL, -1);
+  pump(&g.r, 50);
+  EXPECT(g.r.lane[RELAY_CLIENT].pending != NULL, "goodbye: nothing pending in the lane when it starts");
+  EXPECT(relay_goodbye(&g.r, 1012), "goodbye: did not start");
+  write_all(&g.r, g.c.fd, out + n1 + 3, n2 - 3 + n3, at_backend, &got, g.b.fd);
+  got = read_some(&g.r, g.b.fd, at_backend, got, n1 + n2 + 8, &eof);
+  EXPECT(got == n1 + n2 + 8 && memcmp(at_backend, out, n1 + n2) == 0, "goodbye: backend got %zu of %zu", got, n1 + n2 + 8);
+  const unsigned char *c = at_backend + n1 + n2;
+  EXPECT(c[0] == 0x88 && c[1] == 0x82 && (((c[6] ^ c[2]) << 8) | (c[7] ^ c[3])) == 1001, "goodbye: no masked 1001 close");
+  /* The backend: a data frame, its close, and a frame it should not have sent. */
+  unsigned char reply[32];
+  size_t r1 = put_frame(reply, 0x81, 3, false);
+  const unsigned char close_then_more[] = {0x88, 0x02, 0x03, 0xe9, 0x81, 0x01, 'z'};
+  memcpy(reply + r1, close_then_more, sizeof close_then_more);
+  write_all(&g.r, g.b.fd, reply, r1 + sizeof close_then_more, NULL, NULL, -1);
+  size_t cgot = read_some(&g.r, g.c.fd, at_client, 0, r1 + 4, &eof);
+  const unsigned char want_close[] = {0x88, 0x02, 0x03, 0xf4};
+  EXPECT(cgot == r1 + 4 && memcmp(at_client, reply, r1) == 0 && memcmp(at_client + r1, want_close, 4) == 0,
+         "goodbye: client got %zu bytes, not the data frame and a 1012 close", cgot);
+  EXPECT(g.r.goodbye == GOODBYE_ACTIVE && !g.r.draining, "goodbye: over before the client answered");
+  /* The client answers the close: the handshake is done, FIN both ways. */
+  const unsigned char client_close[] = {0x88, 0x82, 0, 0, 0, 0, 0x03, 0xf4};
+  write_all(&g.r, g.c.fd, client_close, sizeof client_close, NULL, NULL, -1);
+  bool c_eof = false, b_eof = false;
+  cgot = read_some(&g.r, g.c.fd, at_client, cgot, sizeof at_client, &c_eof);
+  got = read_some(&g.r, g.b.fd, at_backend, got, sizeof at_backend, &b_eof);
+  EXPECT(c_eof && b_eof && cgot == r1 + 4 && got == n1 + n2 + 8, "goodbye: FIN both ways and nothing more");
+  EXPECT(g.r.goodbye == GOODBYE_HANDSHAKE && g.r.frames_dropped == 1, "goodbye: outcome %d, %u dropped", g.r.goodbye,
+         g.r.frames_dropped);
+  shutdown(g.c.fd, SHUT_WR);
+  shutdown(g.b.fd, SHUT_WR);
+  pump(&g.r, 1000);
+  EXPECT(relay_finished(&g.r) && !g.r.failed && g.r.reason == RELAY_CLOSED, "goodbye: not finished cleanly");
+  rig_close(&g);
+}
+
 int main(void) {
   scenario_bulk_half_close();
   scenario_hand_off_bytes();
   scenario_peer_vanishes();
   scenario_drain();
+  scenario_tracker_splits();
+  scenario_ws_goodbye();
   if (failures != 0) {
     fprintf(stderr, "%d failure(s)\n", failures);
     return 1;
