@@ -28,7 +28,8 @@ export interface ObservedProxy {
   scrape(): Promise<Scrape>;
 }
 
-export async function observedProxy(t: TestContext, input: Omit<ConfigInput, 'listen'>): Promise<ObservedProxy> {
+/** `input.listen` defaults to one plain listener on 127.0.0.1, port 0. */
+export async function observedProxy(t: TestContext, input: Omit<ConfigInput, 'listen'> & { listen?: ConfigInput['listen'] }): Promise<ObservedProxy> {
   const config = configSchema.parse({ listen: '127.0.0.1:0', ...input });
   const lines: LogLine[] = [];
   const events = new EventEmitter();
