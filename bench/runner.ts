@@ -30,6 +30,9 @@ export interface BackendInfo {
   fallbackReason?: string;
 }
 
+/** Scenarios whose unit of work is one access-log line (a tunnel's lifetime, a request). */
+const ACCESS_LOG_SCENARIOS: readonly ScenarioName[] = ['handshake', 'http'];
+
 export class Runner {
   readonly #opts: RunnerOptions;
   backend: BackendInfo | undefined;
@@ -61,6 +64,11 @@ export class Runner {
         const label = named ? `${c.label} ${workerLabel(n)}` : c.label;
         if (engines.length === 0) cases.push({ ...c, workers: n, label });
         for (const engine of engines) cases.push({ ...c, workers: n, engine, label: `${label} ${engine}` });
+        // The access log writes one line per tunnel or request: measured where that is the unit of work.
+        if (ACCESS_LOG_SCENARIOS.includes(name) && c.prefix === '/') {
+          const engine = engines[0];
+          cases.push({ ...c, workers: n, accessLog: true, ...(engine ? { engine } : {}), label: `${label}${engine ? ` ${engine}` : ''} +access log` });
+        }
       }
     }
     // The incumbents get the scenario's plain cases only (the async variants are wspass routes).
@@ -102,6 +110,7 @@ export class Runner {
     const result: CaseResult = { scenario: name, variant: spec.variant, label: spec.label, settings, attempts, ...m };
     if (spec.workers !== undefined) result.workers = spec.workers;
     if (spec.engine !== undefined) result.engine = spec.engine;
+    if (spec.accessLog) result.accessLog = true;
     if (spec.reference !== undefined) {
       result.reference = spec.reference;
       const v = this.referenceVersions.get(spec.reference);
@@ -142,6 +151,7 @@ export class Runner {
           workers: spec.workers ?? 1,
           admin: SCENARIOS[name].needsAdmin === true,
           ...(spec.engine ? { engine: spec.engine } : {}),
+          ...(spec.accessLog ? { accessLog: true } : {}),
           nodeFlags: SCENARIOS[name].nodeFlags,
         });
         ctx = contextFor(`127.0.0.1:${proxy.port}`, spec.prefix, [proxy.child.pid], backend.child.pid, settings, proxy.admin);

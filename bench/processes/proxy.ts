@@ -32,7 +32,7 @@ export interface ProxyProcess {
  * The bench's wspass config. `plainOnly` leaves out the async routes: the perf gate starts older
  * revisions with it, so only keys every revision knows decide whether a base can run.
  */
-export function benchProxyConfig(backendPort: number, admin = false, plainOnly = false, engine?: TunnelEngine): object {
+export function benchProxyConfig(backendPort: number, admin = false, plainOnly = false, engine?: TunnelEngine, accessLog = false): object {
   const backend = `ws://127.0.0.1:${backendPort}/`;
   const asyncRoutes = [
     { name: 'async-on', path: ROUTE_PREFIX.asyncOn, backend, async: true },
@@ -42,7 +42,8 @@ export function benchProxyConfig(backendPort: number, admin = false, plainOnly =
     listen: '127.0.0.1:0',
     // warn already leaves out info lines such as the access log; `access: false` says so outright where
     // the revision knows the key (older ones, started with plainOnly, reject it).
-    log: plainOnly ? { level: 'warn' } : { level: 'warn', access: false },
+    // `accessLog`: the access log on (info), for the case that measures what it costs.
+    log: accessLog ? { level: 'info', access: true } : plainOnly ? { level: 'warn' } : { level: 'warn', access: false },
     // Only when a scenario reads /status: the admin's metrics registry runs timers of its own.
     ...(admin ? { admin: { listen: '127.0.0.1:0' } } : {}),
     // Only when asked for: a revision from before the engines existed rejects the key.
@@ -87,12 +88,14 @@ export async function startProxy(opts: {
   plainOnly?: boolean;
   /** `tunnel.engine` of the config (unset: the revision's default). */
   engine?: TunnelEngine;
+  /** The access log on (the bench's cases otherwise run with it off). */
+  accessLog?: boolean;
   /** Node/V8 flags before the CLI entry (the perf gate's memory figure fixes the young generation's size). */
   nodeFlags?: readonly string[];
 }): Promise<ProxyProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'wspass-bench-'));
   const configFile = join(dir, 'wspass.json');
-  writeFileSync(configFile, JSON.stringify(benchProxyConfig(opts.backendPort, opts.admin, opts.plainOnly, opts.engine), null, 2));
+  writeFileSync(configFile, JSON.stringify(benchProxyConfig(opts.backendPort, opts.admin, opts.plainOnly, opts.engine, opts.accessLog), null, 2));
   const args = [...(opts.nodeFlags ?? []), opts.cli ?? CLI, 'run', '--config', configFile, '--workers', String(opts.workers)];
   const child = spawnChild(process.execPath, args, { cpus: opts.cpus });
   const stop = async () => {

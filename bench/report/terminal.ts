@@ -4,6 +4,7 @@ import type { CaseResult } from '../scenarios/types.js';
 import type { BenchResults } from './results.js';
 import { WRITES_HEADER, workerShareLines, writesRows } from './engine.js';
 import { INCUMBENT_HEADER, incumbentRows, incumbentTable } from './incumbents.js';
+import { accessLogCostLines } from './access-log-cost.js';
 import { fmtLatencyUs, fmtNumber, fmtPercent, fmtThroughput, textTable } from './format.js';
 
 export function caseRow(c: CaseResult): string[] {
@@ -50,6 +51,12 @@ export function terminalReport(r: BenchResults): string {
     out.push('');
     out.push(`wspass against the incumbents in this run (lower is better; ${Object.entries(r.proxy.references ?? {}).map(([k, v]) => `${k}: ${v}`).join('; ')}):`);
     out.push(textTable(INCUMBENT_HEADER, incumbentTable(incumbents)));
+  }
+  const logCost = accessLogCostLines(r.cases);
+  if (logCost.length > 0) {
+    out.push('');
+    out.push('The access log (one JSON line per tunnel and per request; off in every other case):');
+    for (const l of logCost) out.push(`  ${l}`);
   }
   const shares = workerShareLines(r.cases);
   if (shares.length > 0) {

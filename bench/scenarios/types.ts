@@ -124,6 +124,8 @@ export interface CaseSpec {
   engine?: 'native' | 'js';
   /** Which reference proxy (variant 'reference'): nginx, haproxy or node-minimal. */
   reference?: string;
+  /** wspass with its access log on (one line per tunnel or request): what the log costs. */
+  accessLog?: boolean;
 }
 
 export interface ScenarioDef {
@@ -154,6 +156,8 @@ export interface CaseResult extends Measurement {
   workers?: number;
   /** wspass's tunnel engine, when the case set one. */
   engine?: 'native' | 'js';
+  /** The case ran with wspass's access log on. */
+  accessLog?: boolean;
   /** The reference proxy and its version, for 'reference' cases. */
   reference?: string;
   referenceVersion?: string;

@@ -56,3 +56,11 @@ test('the ratio table divides each wspass engine by the cheaper of nginx and HAP
     ['wspass js', '1.60× (haproxy 25)', '1.14× (35)'],
   ]);
 });
+
+test('the access log\'s cost: the case with it on against the same engine with it off', async () => {
+  const { accessLogCostLines } = await import('../../bench/report/access-log-cost.js');
+  const on = { ...c('handshake', 'wspass', 'wspass native +access log', 330), engine: 'native' as const, accessLog: true };
+  const off = { ...c('handshake', 'wspass', 'wspass native', 300), engine: 'native' as const };
+  const js = { ...c('handshake', 'wspass', 'wspass js', 500), engine: 'js' as const };
+  assert.deepEqual(accessLogCostLines([off, js, on]), ['handshake · wspass native +access log: 330 against 300 µs/msg without it (+30, 10 %)']);
+});
