@@ -65,7 +65,9 @@ test('a worker that throws with 1,000 native tunnels open loses exactly those; t
   for (const ws of sockets) ws.terminate();
   await waitForStatus(admin!, (s) => s.counters.routes.echo?.activeTunnels === 0, 'no active tunnels');
   for (let i = 0; i < 200 && fdsOf(child.pid!) > baseline; i++) await new Promise((r) => setTimeout(r, 25));
-  assert.equal(fdsOf(child.pid!), baseline);
+  // At most the baseline: it can hold a socket of the status poll that closes later (then one fewer).
+  const after = fdsOf(child.pid!);
+  assert.ok(after <= baseline, `fds ${after} after the tunnels closed, ${baseline} before them`);
 });
 
 test('auto without the addon runs the JS engine and says so; native without it is a start-up error', async (t) => {
