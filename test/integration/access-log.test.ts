@@ -5,16 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import { loadNative } from '../../src/tunnel/native-addon.js';
 import { chatBackend, tunnel } from '../helpers/chat-backend.js';
 import { echoThrough, startHttpBackend } from '../helpers/peers.js';
 import { observedProxy, type LogLine } from '../helpers/observed-proxy.js';
+import { ENGINES, skipFor } from '../helpers/engines.js';
 
-type Engine = 'native' | 'js';
-const native = loadNative();
-const ENGINES: readonly Engine[] = ['native', 'js'];
-const skipFor = (engine: Engine) =>
-  engine === 'native' && native.addon === undefined && process.env.CI !== 'true' ? `native addon not available: ${native.error}` : false;
 
 /** Resolves once `s` is closed (at once if it already is). */
 const closed = (s: Socket): Promise<unknown> => (s.closed ? Promise.resolve() : once(s, 'close'));

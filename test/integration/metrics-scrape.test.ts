@@ -7,17 +7,12 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import { ERRORS, type ErrorCode } from '../../src/errors.js';
-import { loadNative } from '../../src/tunnel/native-addon.js';
 import { echoThrough, readUntil, refusedPort, startHttpBackend, wsHandshake } from '../helpers/peers.js';
 import { observedProxy } from '../helpers/observed-proxy.js';
 import { chatBackend, tunnel } from '../helpers/chat-backend.js';
 import { scriptedBackend } from '../helpers/scripted-backend.js';
+import { ENGINES, skipFor } from '../helpers/engines.js';
 
-type Engine = 'native' | 'js';
-const native = loadNative();
-const ENGINES: readonly Engine[] = ['native', 'js'];
-const skipFor = (engine: Engine) =>
-  engine === 'native' && native.addon === undefined && process.env.CI !== 'true' ? `native addon not available: ${native.error}` : false;
 
 /** Sends an upgrade request that does not become a tunnel; resolves with the status. */
 async function refusedUpgrade(t: TestContext, port: number, path: string): Promise<number> {

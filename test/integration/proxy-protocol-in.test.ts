@@ -7,16 +7,12 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { loadNative } from '../../src/tunnel/native-addon.js';
 import { V2_SIGNATURE } from '../../src/proxy-protocol/parse-header.js';
 import { hasHead, readUntil, startNamedBackend, wsHandshake } from '../helpers/peers.js';
 import { headerValues, startRecordingBackend } from '../helpers/recording-backend.js';
 import { closed, ppListener, sendAndCollect, startCountingProxy, v1, v2 } from '../helpers/proxy-protocol-peers.js';
+import { ENGINES, skipFor } from '../helpers/engines.js';
 
-const native = loadNative();
-const ENGINES = ['native', 'js'] as const;
-const skipFor = (engine: 'native' | 'js') =>
-  engine === 'native' && native.addon === undefined && process.env.CI !== 'true' ? `native addon not available: ${native.error}` : false;
 const fixture = (name: string) => fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url));
 
 const GET = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: proxy.test\r\n${extra}Connection: close\r\n\r\n`;

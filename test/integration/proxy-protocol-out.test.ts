@@ -13,15 +13,11 @@ import { MemberTable } from '../../src/balancer/member-table.js';
 import { configSchema } from '../../src/config/schema.js';
 import { parseProxyHeader, type ProxyHeader } from '../../src/proxy-protocol/parse-header.js';
 import { composeRoutes } from '../../src/server/compose-routes.js';
-import { loadNative } from '../../src/tunnel/native-addon.js';
 import { hasHead, readUntil, startRawBackend, wsHandshake } from '../helpers/peers.js';
 import { headerValues } from '../helpers/recording-backend.js';
 import { ppListener, startCountingProxy, v1 } from '../helpers/proxy-protocol-peers.js';
+import { ENGINES, skipFor } from '../helpers/engines.js';
 
-const native = loadNative();
-const ENGINES = ['native', 'js'] as const;
-const skipFor = (engine: 'native' | 'js') =>
-  engine === 'native' && native.addon === undefined && process.env.CI !== 'true' ? `native addon not available: ${native.error}` : false;
 const fixture = (name: string) => fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url));
 
 interface BackendConnection {

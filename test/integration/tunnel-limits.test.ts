@@ -5,16 +5,11 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type net from 'node:net';
-import { loadNative } from '../../src/tunnel/native-addon.js';
 import { rawExchange, refusedPort, statusOf, wsHandshake } from '../helpers/peers.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { scriptedBackend, switchEchoBackend } from '../helpers/scripted-backend.js';
+import { ENGINES, skipFor } from '../helpers/engines.js';
 
-type Engine = 'native' | 'js';
-const native = loadNative();
-const ENGINES: readonly Engine[] = ['native', 'js'];
-const skipFor = (engine: Engine) =>
-  engine === 'native' && native.addon === undefined && process.env.CI !== 'true' ? `native addon not available: ${native.error}` : false;
 
 interface Answer {
   readonly status: number;

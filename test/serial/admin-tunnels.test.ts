@@ -6,14 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
-import { loadNative } from '../../src/tunnel/native-addon.js';
 import { runCli, spawnProxy } from '../helpers/cli.js';
 import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
+import { skipFor } from '../helpers/engines.js';
 
-type Engine = 'native' | 'js';
-const native = loadNative();
-const skipFor = (engine: Engine) =>
-  engine === 'native' && native.addon === undefined && process.env.CI !== 'true' ? `native addon not available: ${native.error}` : false;
 
 const TOKEN = 'test-token-0123456789abcdef';
 
