@@ -198,6 +198,10 @@ void relay_drain(struct relay *r, enum relay_reason reason) {
   maybe_shut(r, RELAY_BACKEND);
 }
 
+void relay_record(struct relay *r, enum relay_reason reason) {
+  record(r, reason, 0);
+}
+
 void relay_fail(struct relay *r, enum relay_reason reason, int err) {
   record(r, reason, err);
   r->failed = true;

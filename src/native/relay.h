@@ -99,6 +99,9 @@ bool relay_finished(const struct relay *r);
  * both peers' FINs arrive. Records `reason` unless one is already recorded. */
 void relay_drain(struct relay *r, enum relay_reason reason);
 
+/* Records `reason` unless one is already recorded; changes nothing else. */
+void relay_record(struct relay *r, enum relay_reason reason);
+
 /* Forceful: both sides are finished now. Records `reason` (and `err`) unless one is already recorded. */
 void relay_fail(struct relay *r, enum relay_reason reason, int err);
 

@@ -60,6 +60,9 @@ bool relay_goodbye(struct relay *r, uint16_t code) {
     relay_drain(r, RELAY_CLOSED);
     return false;
   }
+  /* The proxy closes this tunnel, whichever peer's FIN then ends the handshake: that is its reason (the
+   * access log's "drain"), as the JavaScript engine records it. */
+  relay_record(r, RELAY_CLOSED);
   r->goodbye = GOODBYE_ACTIVE;
   r->close_code = code;
   r->frames_dropped = 0;

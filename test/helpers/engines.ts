@@ -19,6 +19,7 @@ export interface ClosedLine {
   msg: string;
   route: string;
   reason: string;
+  closedBy?: string;
   durationMs: number;
   bytesToBackend: number;
   bytesToClient: number;

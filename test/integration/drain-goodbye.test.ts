@@ -107,6 +107,8 @@ for (const engine of ENGINES) {
     assert.deepEqual(new Set(clientCodes), new Set([closeCode]), 'every client got the configured close code');
     assert.deepEqual(new Set(backendCodes), new Set([1001]), 'the backend got 1001 on every connection');
     assert.deepEqual(new Set(lines.map((l) => l.goodbye)), new Set(['handshake']), 'every tunnel completed the closing handshake');
+    // However the goodbye ends (whose FIN comes first), the drain is why the tunnel closed.
+    assert.deepEqual(new Set(lines.map((l) => `${l.reason}/${l.closedBy}`)), new Set(['drain/proxy']), 'the access log names the drain');
     const dropped = lines.reduce((sum, l) => sum + (l.framesDropped ?? 0), 0);
     // A client message is one frame unless sent in two fragments: count messages through the frames.
     t.diagnostic(`client sent ${clientSent}, backend got ${backendReceived}, frames dropped ${dropped}, backend sent ${backendSent}`);
