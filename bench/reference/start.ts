@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnChild, waitForLine, type Child } from '../processes/children.js';
+import { freePort } from '../processes/free-port.js';
 import { haproxyConfig, nginxConfig } from './configs.js';
 
 export const REFERENCE_NAMES = ['nginx', 'haproxy', 'node-minimal'] as const;
@@ -39,17 +40,6 @@ export function findProgram(name: string): string | null {
 export function referenceMissing(name: ReferenceName): string | null {
   if (name === 'node-minimal') return null;
   return findProgram(name) === null ? `${name} is not installed (Debian: apt-get install ${name})` : null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once the port accepts a connection (the program prints no readiness line); bounded. */

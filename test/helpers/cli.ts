@@ -64,28 +64,44 @@ export interface SpawnedProxy {
   readonly file: string;
   /** What it printed on stdout up to its `listening` (and `admin listening`) line: the start-up log. */
   readonly startup: string;
+  /** With `onLine`: resolves once every line it printed has been passed on (its stdout ended). */
+  readonly linesDone: Promise<void> | undefined;
 }
 
 /**
  * Starts `wspass run --config <json>` and resolves once it listens (and its admin endpoint, if any, is
- * up). Killed when the test ends.
+ * up); `onLine` gets each line it prints on stdout. Killed when the test ends.
  */
 export async function spawnProxy(
   t: TestContext,
   config: object,
-  opts: { args?: string[]; env?: Record<string, string> } = {},
+  opts: { args?: string[]; env?: Record<string, string>; onLine?: (line: string) => void } = {},
 ): Promise<SpawnedProxy> {
   const file = tempFile(t, 'wspass.json', JSON.stringify(config));
   const child = spawn(process.execPath, [CLI, 'run', '--config', file, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...opts.env },
   });
+  // Every stdout line, from the first (the access log is part of it), for tests that read the log.
+  let linesDone: Promise<void> | undefined;
+  const onLine = opts.onLine;
+  if (onLine) {
+    let rest = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      const parts = (rest + d).split('\n');
+      rest = parts.pop()!;
+      for (const line of parts) onLine(line);
+    });
+    linesDone = once(child.stdout, 'end').then(() => {
+      if (rest !== '') onLine(rest);
+    });
+  }
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   const wantAdmin = 'admin' in config;
   const m = await waitForLine(child, wantAdmin ? /"port":(\d+)[^\n]*"msg":"listening"[\s\S]*"admin":"([^"]+)"/ : /"port":(\d+)[^\n]*"msg":"listening"/);
-  return { child, port: Number(m[1]), admin: m[2], file, startup: m.input };
+  return { child, port: Number(m[1]), admin: m[2], file, startup: m.input, linesDone };
 }
 
 /** Resident set size of a process, in bytes, from /proc. */
