@@ -8,6 +8,7 @@
 // passes them on, as Apache does without proxy-chain-auth in play.
 
 import { FIELD_TEXT, TOKEN } from './field-syntax.js';
+import { isHeaderName } from './header-name.js';
 
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
@@ -62,7 +63,7 @@ function listHasToken(value: string, token: string): boolean {
 export function rawHeaderValue(rawHeaders: readonly string[], name: string): string | undefined {
   let value: string | undefined;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === name) {
+    if (isHeaderName(rawHeaders[i]!, name)) {
       const v = rawHeaders[i + 1]!;
       value = value === undefined ? v : `${value}, ${v}`;
     }
@@ -81,11 +82,11 @@ export function hasToken(value: string | string[] | undefined, token: string): b
 /** The list without every header named `lowerName`; the same array when there is none. */
 export function withoutHeader<T extends readonly string[]>(rawHeaders: T, lowerName: string): T | string[] {
   let i = 0;
-  while (i < rawHeaders.length && rawHeaders[i]!.toLowerCase() !== lowerName) i += 2;
+  while (i < rawHeaders.length && !isHeaderName(rawHeaders[i]!, lowerName)) i += 2;
   if (i >= rawHeaders.length) return rawHeaders;
   const out = rawHeaders.slice(0, i);
   for (; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() !== lowerName) out.push(rawHeaders[i]!, rawHeaders[i + 1]!);
+    if (!isHeaderName(rawHeaders[i]!, lowerName)) out.push(rawHeaders[i]!, rawHeaders[i + 1]!);
   }
   return out;
 }
@@ -142,18 +143,53 @@ export interface ForwardRequestOptions {
   readonly upgrade?: string;
 }
 
-/** Lower-cased names of the headers listed in the message's Connection header(s). */
+/** What String.prototype.trim removes (WhiteSpace and LineTerminator), by code unit. */
+function isTrimmed(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
+    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
+}
+
+/** Whether value[a, b) is a hop-by-hop name, letter case ignored (ASCII), without slicing it out. */
+function isHopByHopAt(value: string, a: number, b: number): boolean {
+  for (const name of HOP_BY_HOP) {
+    if (name.length !== b - a) continue;
+    let i = 0;
+    while (i < name.length && lower(value.charCodeAt(a + i)) === name.charCodeAt(i)) i++;
+    if (i === name.length) return true;
+  }
+  return false;
+}
+
+/**
+ * Lower-cased names of the headers listed in the message's Connection header(s), leaving out hop-by-hop
+ * names (dropped whether listed or not). Scans in place: the usual `keep-alive` or `Upgrade` allocates nothing.
+ */
 function connectionNominated(rawHeaders: readonly string[]): Set<string> | undefined {
   let names: Set<string> | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() !== 'connection') continue;
-    for (const t of tokenList(rawHeaders[i + 1])) (names ??= new Set()).add(t);
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (!isHeaderName(rawHeaders[i]!, 'connection')) continue;
+    const value = rawHeaders[i + 1]!;
+    let start = 0;
+    while (start <= value.length) {
+      let end = value.indexOf(',', start);
+      if (end === -1) end = value.length;
+      let a = start;
+      let b = end;
+      while (a < b && isTrimmed(value.charCodeAt(a))) a++;
+      while (b > a && isTrimmed(value.charCodeAt(b - 1))) b--;
+      if (b > a && !isHopByHopAt(value, a, b)) (names ??= new Set()).add(value.slice(a, b).toLowerCase());
+      start = end + 1;
+    }
   }
   return names;
 }
 
 function hasHeader(rawHeaders: readonly string[], lowerName: string): boolean {
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === lowerName) return true;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (isHeaderName(rawHeaders[i]!, lowerName)) return true;
   return false;
 }
 
