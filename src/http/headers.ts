@@ -108,8 +108,7 @@ export function upgradeProtocols(value: string | undefined): string[] {
  */
 export function forwardedForValue(remoteAddress: string | undefined): string {
   if (remoteAddress === undefined || remoteAddress === '') return 'unknown';
-  // The first test keeps the usual IPv4 peer from allocating a lower-cased copy.
-  if (remoteAddress.length > 7 && remoteAddress.charCodeAt(0) === 0x3a && remoteAddress.slice(0, 7).toLowerCase() === '::ffff:' && remoteAddress.includes('.')) {
+  if (remoteAddress.length > 7 && remoteAddress.slice(0, 7).toLowerCase() === '::ffff:' && remoteAddress.includes('.')) {
     return remoteAddress.slice(7);
   }
   return remoteAddress;
