@@ -39,24 +39,36 @@ function lower(c: number): number {
   return c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
 }
 
-/** Scans without allocating: this runs on every request's Connection header. */
-function listHasToken(value: string, token: string): boolean {
+/**
+ * Visits each comma-separated element of a list as value[a, b), `pad` characters trimmed off both ends (empty
+ * elements too); true from `visit` stops the scan and is returned. Nothing is allocated: these lists are read
+ * on every request (Connection, Upgrade, Expect).
+ */
+function scanList(value: string, pad: (c: number) => boolean, visit: (value: string, a: number, b: number, arg: string) => boolean, arg: string): boolean {
   let start = 0;
   while (start <= value.length) {
     let end = value.indexOf(',', start);
     if (end === -1) end = value.length;
     let a = start;
     let b = end;
-    while (a < b && isSpace(value.charCodeAt(a))) a++;
-    while (b > a && isSpace(value.charCodeAt(b - 1))) b--;
-    if (b - a === token.length) {
-      let i = 0;
-      while (i < token.length && lower(value.charCodeAt(a + i)) === lower(token.charCodeAt(i))) i++;
-      if (i === token.length) return true;
-    }
+    while (a < b && pad(value.charCodeAt(a))) a++;
+    while (b > a && pad(value.charCodeAt(b - 1))) b--;
+    if (visit(value, a, b, arg)) return true;
     start = end + 1;
   }
   return false;
+}
+
+/** Whether value[a, b) is `token`, letter case ignored (ASCII). */
+function isTokenAt(value: string, a: number, b: number, token: string): boolean {
+  if (b - a !== token.length) return false;
+  let i = 0;
+  while (i < token.length && lower(value.charCodeAt(a + i)) === lower(token.charCodeAt(i))) i++;
+  return i === token.length;
+}
+
+function listHasToken(value: string, token: string): boolean {
+  return scanList(value, isSpace, isTokenAt, token);
 }
 
 /** All values of header `name` (lower-case) in a flat raw list, joined with ", "; undefined when absent. */
@@ -153,37 +165,25 @@ function isTrimmed(c: number): boolean {
   );
 }
 
-/** Whether value[a, b) is a hop-by-hop name, letter case ignored (ASCII), without slicing it out. */
-function isHopByHopAt(value: string, a: number, b: number): boolean {
-  for (const name of HOP_BY_HOP) {
-    if (name.length !== b - a) continue;
-    let i = 0;
-    while (i < name.length && lower(value.charCodeAt(a + i)) === name.charCodeAt(i)) i++;
-    if (i === name.length) return true;
-  }
-  return false;
+/** Whether value[a, b) names a header that is not hop-by-hop anyway (letter case ignored, ASCII). */
+function namesEndToEndAt(value: string, a: number, b: number): boolean {
+  if (b === a) return false;
+  for (const name of HOP_BY_HOP) if (isTokenAt(value, a, b, name)) return false;
+  return true;
 }
 
 /**
  * Lower-cased names of the headers listed in the message's Connection header(s), leaving out hop-by-hop
- * names (dropped whether listed or not). Scans in place: the usual `keep-alive` or `Upgrade` allocates nothing.
+ * names (dropped whether listed or not). The usual `keep-alive` or `Upgrade` is only scanned: a list is
+ * split into strings when it names some other header.
  */
 function connectionNominated(rawHeaders: readonly string[]): Set<string> | undefined {
   let names: Set<string> | undefined;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     if (!isHeaderName(rawHeaders[i]!, 'connection')) continue;
     const value = rawHeaders[i + 1]!;
-    let start = 0;
-    while (start <= value.length) {
-      let end = value.indexOf(',', start);
-      if (end === -1) end = value.length;
-      let a = start;
-      let b = end;
-      while (a < b && isTrimmed(value.charCodeAt(a))) a++;
-      while (b > a && isTrimmed(value.charCodeAt(b - 1))) b--;
-      if (b > a && !isHopByHopAt(value, a, b)) (names ??= new Set()).add(value.slice(a, b).toLowerCase());
-      start = end + 1;
-    }
+    if (!scanList(value, isTrimmed, namesEndToEndAt, '')) continue;
+    for (const t of tokenList(value)) if (!HOP_BY_HOP.has(t)) (names ??= new Set()).add(t);
   }
   return names;
 }
