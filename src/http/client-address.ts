@@ -10,7 +10,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { NOTHING_TRUSTED, type AddressMatcher } from '../config/cidr.js';
-import { walkForwardedFor } from './forwarded-for.js';
+import { walkForwardedFor, type ForwardedWalk } from './forwarded-for.js';
 import { forwardedForValue } from './headers.js';
 
 /** Where a connection comes from: the PROXY header's source, or the socket's own peer. */
@@ -34,28 +34,37 @@ interface ConnectionRecord {
 }
 
 const DEFAULT_POLICY: ForwardingPolicy = { trustedHops: NOTHING_TRUSTED, mode: 'replace' };
+const DEFAULT_RECORD: ConnectionRecord = { origin: undefined, policy: () => DEFAULT_POLICY };
 
 const connections = new WeakMap<object, ConnectionRecord>();
-const walks = new WeakMap<IncomingMessage, { client: string; vouched: readonly string[] }>();
+/** Walks over trusted hops, kept per request: only requests whose X-Forwarded-For may be believed have one. */
+const walks = new WeakMap<IncomingMessage, ForwardedWalk>();
+/** Records of connections without a PROXY header, one per policy (a listener's): one object, not one per socket. */
+const plainRecords = new WeakMap<() => ForwardingPolicy, ConnectionRecord>();
 
 /**
  * Called by the listener for each accepted socket before HTTP (or TLS) sees it. `origin` is the PROXY
  * header's; undefined keeps the socket's own peer. `policy` is read per request, so a reload applies.
  */
 export function recordConnection(socket: Socket, origin: ConnectionOrigin | undefined, policy: () => ForwardingPolicy): void {
-  connections.set(socket, { origin, policy });
+  let record: ConnectionRecord | undefined;
+  if (origin === undefined) {
+    record = plainRecords.get(policy);
+    if (record === undefined) plainRecords.set(policy, (record = { origin: undefined, policy }));
+  } else record = { origin, policy };
+  connections.set(socket, record);
 }
 
-function recordOf(socket: Socket): ConnectionRecord | undefined {
+function recordOf(socket: Socket): ConnectionRecord {
   // node:tls keeps the socket it wraps as `_parent` (server side); the record is on that raw socket.
-  return connections.get(socket) ?? connections.get((socket as Socket & { _parent?: Socket })._parent ?? socket);
+  return connections.get(socket) ?? connections.get((socket as Socket & { _parent?: Socket })._parent ?? socket) ?? DEFAULT_RECORD;
 }
 
 /** Where the connection carrying `req` comes from: the PROXY header's source, else the TCP peer. */
 export function connectionOrigin(req: IncomingMessage): ConnectionOrigin {
   const socket = req.socket;
   return (
-    recordOf(socket)?.origin ?? {
+    recordOf(socket).origin ?? {
       address: socket.remoteAddress ?? '',
       port: socket.remotePort ?? 0,
       localAddress: socket.localAddress ?? '',
@@ -64,12 +73,21 @@ export function connectionOrigin(req: IncomingMessage): ConnectionOrigin {
   );
 }
 
-function walk(req: IncomingMessage): { client: string; vouched: readonly string[] } {
+/** The origin's address alone: each other field of a socket's endpoints costs a system call of its own. */
+function originAddress(record: ConnectionRecord, socket: Socket): string {
+  return record.origin?.address ?? socket.remoteAddress ?? '';
+}
+
+/** The X-Forwarded-For entries trusted hops vouch for, and the client they name; undefined: the peer is the client. */
+function walk(req: IncomingMessage, record: ConnectionRecord, peer: string): ForwardedWalk | undefined {
+  const trusted = record.policy().trustedHops;
+  // Nothing trusted (the default), or no header: the peer is the client, and there is nothing to keep.
+  if (trusted === NOTHING_TRUSTED) return undefined;
+  const xff = req.headers['x-forwarded-for'];
+  if (xff === undefined) return undefined;
   let w = walks.get(req);
   if (w === undefined) {
-    const policy = recordOf(req.socket)?.policy() ?? DEFAULT_POLICY;
-    const xff = req.headers['x-forwarded-for'];
-    w = walkForwardedFor(connectionOrigin(req).address, Array.isArray(xff) ? xff.join(', ') : xff, policy.trustedHops);
+    w = walkForwardedFor(peer, Array.isArray(xff) ? xff.join(', ') : xff, trusted);
     walks.set(req, w);
   }
   return w;
@@ -77,7 +95,10 @@ function walk(req: IncomingMessage): { client: string; vouched: readonly string[
 
 /** The client's address for `req` ('' when the socket no longer knows it). */
 export function clientAddress(req: IncomingMessage): string {
-  return walk(req).client;
+  const socket = req.socket;
+  const record = recordOf(socket);
+  const peer = originAddress(record, socket);
+  return walk(req, record, peer)?.client ?? peer;
 }
 
 /**
@@ -86,8 +107,11 @@ export function clientAddress(req: IncomingMessage): string {
  * whatever the client sent, as Apache does.
  */
 export function forwardedFor(req: IncomingMessage): { readonly value: string; readonly replace: boolean } {
-  const origin = forwardedForValue(connectionOrigin(req).address);
-  const policy = recordOf(req.socket)?.policy() ?? DEFAULT_POLICY;
-  if (policy.mode === 'append') return { value: origin, replace: false };
-  return { value: [...walk(req).vouched, origin].join(', '), replace: true };
+  const socket = req.socket;
+  const record = recordOf(socket);
+  const peer = originAddress(record, socket);
+  const origin = forwardedForValue(peer);
+  if (record.policy().mode === 'append') return { value: origin, replace: false };
+  const vouched = walk(req, record, peer)?.vouched;
+  return { value: vouched === undefined || vouched.length === 0 ? origin : `${vouched.join(', ')}, ${origin}`, replace: true };
 }

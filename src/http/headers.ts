@@ -8,6 +8,7 @@
 // passes them on, as Apache does without proxy-chain-auth in play.
 
 import { FIELD_TEXT, TOKEN } from './field-syntax.js';
+import { isHeaderName } from './header-name.js';
 
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
@@ -38,31 +39,43 @@ function lower(c: number): number {
   return c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
 }
 
-/** Scans without allocating: this runs on every request's Connection header. */
-function listHasToken(value: string, token: string): boolean {
+/**
+ * Visits each comma-separated element of a list as value[a, b), `pad` characters trimmed off both ends (empty
+ * elements too); true from `visit` stops the scan and is returned. Nothing is allocated: these lists are read
+ * on every request (Connection, Upgrade, Expect).
+ */
+function scanList(value: string, pad: (c: number) => boolean, visit: (value: string, a: number, b: number, arg: string) => boolean, arg: string): boolean {
   let start = 0;
   while (start <= value.length) {
     let end = value.indexOf(',', start);
     if (end === -1) end = value.length;
     let a = start;
     let b = end;
-    while (a < b && isSpace(value.charCodeAt(a))) a++;
-    while (b > a && isSpace(value.charCodeAt(b - 1))) b--;
-    if (b - a === token.length) {
-      let i = 0;
-      while (i < token.length && lower(value.charCodeAt(a + i)) === lower(token.charCodeAt(i))) i++;
-      if (i === token.length) return true;
-    }
+    while (a < b && pad(value.charCodeAt(a))) a++;
+    while (b > a && pad(value.charCodeAt(b - 1))) b--;
+    if (visit(value, a, b, arg)) return true;
     start = end + 1;
   }
   return false;
+}
+
+/** Whether value[a, b) is `token`, letter case ignored (ASCII). */
+function isTokenAt(value: string, a: number, b: number, token: string): boolean {
+  if (b - a !== token.length) return false;
+  let i = 0;
+  while (i < token.length && lower(value.charCodeAt(a + i)) === lower(token.charCodeAt(i))) i++;
+  return i === token.length;
+}
+
+function listHasToken(value: string, token: string): boolean {
+  return scanList(value, isSpace, isTokenAt, token);
 }
 
 /** All values of header `name` (lower-case) in a flat raw list, joined with ", "; undefined when absent. */
 export function rawHeaderValue(rawHeaders: readonly string[], name: string): string | undefined {
   let value: string | undefined;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === name) {
+    if (isHeaderName(rawHeaders[i]!, name)) {
       const v = rawHeaders[i + 1]!;
       value = value === undefined ? v : `${value}, ${v}`;
     }
@@ -81,11 +94,11 @@ export function hasToken(value: string | string[] | undefined, token: string): b
 /** The list without every header named `lowerName`; the same array when there is none. */
 export function withoutHeader<T extends readonly string[]>(rawHeaders: T, lowerName: string): T | string[] {
   let i = 0;
-  while (i < rawHeaders.length && rawHeaders[i]!.toLowerCase() !== lowerName) i += 2;
+  while (i < rawHeaders.length && !isHeaderName(rawHeaders[i]!, lowerName)) i += 2;
   if (i >= rawHeaders.length) return rawHeaders;
   const out = rawHeaders.slice(0, i);
   for (; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() !== lowerName) out.push(rawHeaders[i]!, rawHeaders[i + 1]!);
+    if (!isHeaderName(rawHeaders[i]!, lowerName)) out.push(rawHeaders[i]!, rawHeaders[i + 1]!);
   }
   return out;
 }
@@ -142,18 +155,41 @@ export interface ForwardRequestOptions {
   readonly upgrade?: string;
 }
 
-/** Lower-cased names of the headers listed in the message's Connection header(s). */
+/** What String.prototype.trim removes (WhiteSpace and LineTerminator), by code unit. */
+function isTrimmed(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
+    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
+}
+
+/** Whether value[a, b) names a header that is not hop-by-hop anyway (letter case ignored, ASCII). */
+function namesEndToEndAt(value: string, a: number, b: number): boolean {
+  if (b === a) return false;
+  for (const name of HOP_BY_HOP) if (isTokenAt(value, a, b, name)) return false;
+  return true;
+}
+
+/**
+ * Lower-cased names of the headers listed in the message's Connection header(s), leaving out hop-by-hop
+ * names (dropped whether listed or not). The usual `keep-alive` or `Upgrade` is only scanned: a list is
+ * split into strings when it names some other header.
+ */
 function connectionNominated(rawHeaders: readonly string[]): Set<string> | undefined {
   let names: Set<string> | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() !== 'connection') continue;
-    for (const t of tokenList(rawHeaders[i + 1])) (names ??= new Set()).add(t);
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (!isHeaderName(rawHeaders[i]!, 'connection')) continue;
+    const value = rawHeaders[i + 1]!;
+    if (!scanList(value, isTrimmed, namesEndToEndAt, '')) continue;
+    for (const t of tokenList(value)) if (!HOP_BY_HOP.has(t)) (names ??= new Set()).add(t);
   }
   return names;
 }
 
 function hasHeader(rawHeaders: readonly string[], lowerName: string): boolean {
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === lowerName) return true;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (isHeaderName(rawHeaders[i]!, lowerName)) return true;
   return false;
 }
 

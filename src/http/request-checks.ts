@@ -1,6 +1,7 @@
 // Checks of a request head that llhttp leaves to the server, applied the same way on the plain path and on
 // the upgrade path (where llhttp stops at the head and node:http checks nothing more): Host (RFC 9112
 // §3.2) and the body framing (RFC 9112 §6.3). Pure.
+import { isHeaderName } from './header-name.js';
 import { requestFraming } from './request-framing.js';
 
 // uri-host [ ":" port ] (RFC 3986 §3.2.2): an IP literal in brackets, or a reg-name / IPv4 address made of
@@ -11,7 +12,7 @@ const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'(
 export function requestHeadProblem(httpVersion: string, rawHeaders: readonly string[]): string | undefined {
   let hosts = 0;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() !== 'host') continue;
+    if (!isHeaderName(rawHeaders[i]!, 'host')) continue;
     hosts++;
     if (!HOST_VALUE.test(rawHeaders[i + 1]!.trim())) return 'invalid Host header';
   }

@@ -2,6 +2,7 @@
 // path: llhttp stops at an upgrade head, so the body (Content-Length or chunked) is ours to delimit. The
 // body is forwarded in the client's own framing; only the bytes after the end of the message are early
 // tunnel data. Pure: works on raw header lists and buffers, never on sockets.
+import { isHeaderName } from './header-name.js';
 
 /** The body of a request, from its head. */
 export type RequestFraming =
@@ -24,9 +25,9 @@ export function requestFraming(rawHeaders: readonly string[]): RequestFraming {
   let te: string | undefined;
   let cl: string | undefined;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase();
-    if (name === 'transfer-encoding') te = te === undefined ? rawHeaders[i + 1]! : `${te}, ${rawHeaders[i + 1]!}`;
-    else if (name === 'content-length') {
+    const name = rawHeaders[i]!;
+    if (isHeaderName(name, 'transfer-encoding')) te = te === undefined ? rawHeaders[i + 1]! : `${te}, ${rawHeaders[i + 1]!}`;
+    else if (isHeaderName(name, 'content-length')) {
       const v = rawHeaders[i + 1]!.trim();
       if (cl !== undefined && cl !== v) return { kind: 'invalid', reason: 'conflicting Content-Length headers' };
       cl = v;

@@ -60,6 +60,11 @@ export class AccessLog {
     this.#tunnelOpen = config.log.tunnelOpen;
   }
 
+  /** Whether request lines are written at all: when not, the plain path gathers nothing for them. */
+  get writesRequests(): boolean {
+    return this.#log !== undefined && this.#log.isLevelEnabled('info');
+  }
+
   tunnelOpened(facts: TunnelFacts): void {
     if (this.#tunnelOpen) this.#log?.info(facts, 'tunnel opened');
   }

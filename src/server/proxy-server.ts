@@ -574,6 +574,10 @@ export class ProxyServer {
   #accessLogRequest(req: IncomingMessage, res: ServerResponse): { route: string | undefined } {
     const entry: { route: string | undefined } = { route: undefined };
     const access = this.#access;
+    // Off (log.access false, or a level above info): no listener, no client address, no byte marks. A
+    // reload that turns it on starts the marks then: the first line of a connection that served requests
+    // before counts their bytes too.
+    if (!access.writesRequests) return entry;
     const socket = req.socket;
     const started = performance.now();
     // Read now: node:http detaches the socket from the request before 'close'.

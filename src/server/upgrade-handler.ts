@@ -23,6 +23,7 @@ import { proxyHeaderFor } from '../http/proxy-header-out.js';
 import type { BalanceFacts, BalancerMember } from '../balancer/types.js';
 import { ERRORS, WspassError, type ErrorCode } from '../errors.js';
 import { endSocketWithError } from '../http/error-response.js';
+import { isHeaderName } from '../http/header-name.js';
 import { forwardRequestHeaders, hasToken, withoutHeader } from '../http/headers.js';
 import { requestFraming } from '../http/request-framing.js';
 import { answerRewrite } from '../http/reverse-headers.js';
@@ -96,7 +97,10 @@ type Attempt =
   | { readonly kind: 'failed'; readonly code: ErrorCode; readonly err: unknown }
   | { readonly kind: 'client-gone' };
 
-/** What a throw in runUpgrade must clean up: the backend's answer, and whether the client got bytes. */
+/**
+ * One upgrade's state: what a throw in runUpgrade must clean up (the backend's answer, whether the client
+ * got bytes) and what the attempts read (kept in fields rather than closures: one object per upgrade).
+ */
 interface Held {
   result: HandshakeResult | undefined;
   written: boolean;
@@ -108,6 +112,12 @@ interface Held {
   outcome: string | undefined;
   /** When the backend's answer came (performance.now()): relaying a non-101 answer is not handshake time. */
   answeredAt: number | undefined;
+  /** The client closed or failed before the tunnel started. */
+  clientGone: boolean;
+  /** Why the request body cannot be completed (set by the reader), if it cannot. */
+  bodyError: string | undefined;
+  /** The backend the current attempt writes the body to (destroyed when the body turns out bad). */
+  backendInUse: Socket | undefined;
 }
 
 /**
@@ -124,18 +134,30 @@ export async function handleUpgrade(
 ): Promise<void> {
   const started = performance.now();
   const admission = ctx.admission?.();
-  const admitted = admission?.admit(decision.match.route.name, clientAddress(req), originOf(req));
+  // Read once: limits, balancer, tunnel listing and access log all name the same client.
+  const clientIp = clientAddress(req);
+  const admitted = admission?.admit(decision.match.route.name, clientIp, originOf(req));
   if (admitted !== undefined && isRefusal(admitted)) {
     const { code, retryAfterS } = admitted;
-    logError(ctx, ctx.log, 'info', code, { route: decision.match.route.name, url: req.url, status: ERRORS[code].status, client: clientAddress(req) }, ERRORS[code].reason);
+    logError(ctx, ctx.log, 'info', code, { route: decision.match.route.name, url: req.url, status: ERRORS[code].status, client: clientIp }, ERRORS[code].reason);
     ctx.onError?.(code, decision.match.route.name);
     ctx.onHandshake?.(outcomeOfCode(code), (performance.now() - started) / 1000);
     endSocketWithError(client, code, retryAfterS);
     return;
   }
-  const held: Held = { result: undefined, written: false, reader: undefined, ticket: admitted, outcome: undefined, answeredAt: undefined };
+  const held: Held = {
+    result: undefined,
+    written: false,
+    reader: undefined,
+    ticket: admitted,
+    outcome: undefined,
+    answeredAt: undefined,
+    clientGone: false,
+    bodyError: undefined,
+    backendInUse: undefined,
+  };
   try {
-    await runUpgrade(ctx, req, client, head, decision, held, admission);
+    await runUpgrade(ctx, req, client, head, decision, held, admission, clientIp);
   } catch (err) {
     held.outcome ??= outcomeOfCode('WSP_BACKEND_BAD_RESPONSE');
     ctx.log.error({ route: decision.match.route.name, url: req.url, err: err instanceof Error ? err.stack : String(err) }, 'upgrade handler failed');
@@ -176,7 +198,7 @@ function logError(ctx: UpgradeContext, log: Logger, level: 'info' | 'warn', code
 
 /** The first value of response header `name` (lower case) in a flat raw header list. */
 function headerValue(rawHeaders: readonly string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) return rawHeaders[i + 1];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (isHeaderName(rawHeaders[i]!, name)) return rawHeaders[i + 1];
   return undefined;
 }
 
@@ -188,30 +210,28 @@ async function runUpgrade(
   decision: Extract<UpgradeDecision, { tunnel: true }>,
   held: Held,
   admission: TunnelAdmission | undefined,
+  clientIp: string,
 ): Promise<void> {
   const { route, backendPath } = decision.match;
-  const log = ctx.log.child({ route: route.name, url: req.url });
-  let clientGone = false;
-  const onClientError = (err: Error) => {
-    clientGone = true;
-    log.debug({ err: err.message }, 'client error before the tunnel started');
+  // The request's logger is made for the first line it writes: most upgrades write none.
+  let requestLog: Logger | undefined;
+  const log = (): Logger => (requestLog ??= ctx.log.child({ route: route.name, url: req.url }));
+  // One listener for 'error' and 'close': either way the client is gone.
+  const onClientGone = (err?: unknown) => {
+    held.clientGone = true;
+    if (err instanceof Error && ctx.log.isLevelEnabled('debug')) log().debug({ err: err.message }, 'client error before the tunnel started');
   };
-  const onClientClose = () => {
-    clientGone = true;
-  };
-  client.on('error', onClientError);
-  client.once('close', onClientClose);
+  client.on('error', onClientGone);
+  client.once('close', onClientGone);
 
   // The body goes with the request; what follows the message waits for the backend's answer.
   const framing = requestFraming(req.rawHeaders);
-  let bodyError: string | undefined;
-  let backendInUse: Socket | undefined;
   const reader = new UpgradeRequestReader(client, head, framing, {
     replayBytes: REPLAY_BODY_BYTES,
     earlyBytes: route.highWaterMarkBytes,
     onBodyError: (reason) => {
-      bodyError = reason;
-      backendInUse?.destroy();
+      held.bodyError = reason;
+      held.backendInUse?.destroy();
     },
   });
   held.reader = reader;
@@ -221,13 +241,12 @@ async function runUpgrade(
   const fail = (code: ErrorCode, err?: unknown, retryAfterS?: number) => {
     const level = ERRORS[code].status >= 500 ? 'warn' : 'info';
     held.outcome = outcomeOfCode(code);
-    logError(ctx, log, level, code, { status: ERRORS[code].status, err: err instanceof Error ? err.message : undefined }, ERRORS[code].reason);
+    logError(ctx, log(), level, code, { status: ERRORS[code].status, err: err instanceof Error ? err.message : undefined }, ERRORS[code].reason);
     ctx.onError?.(code, route.name);
     reader.finish();
     endSocketWithError(client, code, retryAfterS);
   };
 
-  const isGone = () => clientGone;
   const lb = route.balancer;
   let facts: BalanceFacts | undefined;
   const tried = new Set<number>();
@@ -239,7 +258,7 @@ async function runUpgrade(
     if (lb === undefined) {
       target = { route, path: backendPath, member: undefined, setCookie: undefined };
     } else {
-      facts ??= balanceFacts(req, clientAddress(req));
+      facts ??= balanceFacts(req, clientIp);
       const pick = lb.balancer.pick(facts, full.size === 0 ? tried : new Set([...tried, ...full]));
       if (pick === undefined) {
         if (full.size > 0) fail('WSP_LIMIT_MEMBER', undefined, admission?.retryAfterS);
@@ -257,13 +276,7 @@ async function runUpgrade(
         setCookie: pick.setCookie,
       };
     }
-    const attempt = await attemptBackend(ctx, req, client, target, decision.protocol, isGone, {
-      reader,
-      bodyError: () => bodyError,
-      inUse: (backend) => {
-        backendInUse = backend;
-      },
-    });
+    const attempt = await attemptBackend(ctx, req, client, target, decision.protocol, held, reader);
     if (attempt.kind === 'client-gone') {
       reader.finish();
       return;
@@ -281,7 +294,7 @@ async function runUpgrade(
       tried.add(target.member.index);
       logError(
         ctx,
-        log,
+        log(),
         'warn',
         attempt.code,
         { member: target.member.url, err: attempt.err instanceof Error ? attempt.err.message : undefined },
@@ -296,7 +309,7 @@ async function runUpgrade(
   const early = reader.finish();
   // ProxyPassReverse applies to whatever the backend answered, 101 or not.
   const rewrite = answerRewrite(route.reverse, ctx.clientProto, requestHost(req.url, req.headers.host), client);
-  if (clientGone) {
+  if (held.clientGone) {
     if (result.kind === 'switched') result.socket.destroy();
     else result.response.destroy();
     return;
@@ -308,7 +321,7 @@ async function runUpgrade(
     const reusable = !reader.clientEnded && reader.bodyComplete;
     held.outcome = BACKEND_NON_101;
     held.answeredAt = performance.now();
-    log.info({ status: result.response.statusCode, member: target.member?.url }, 'backend declined the upgrade');
+    log().info({ status: result.response.statusCode, member: target.member?.url }, 'backend declined the upgrade');
     const relayed = relayResponse(client, result.response, {
       method: req.method ?? 'GET',
       keepAlive: reusable,
@@ -318,9 +331,9 @@ async function runUpgrade(
     });
     held.written = true;
     const whole = await relayed;
-    if (!whole) log.warn({ status: result.response.statusCode, member: target.member?.url }, 'backend answer ended early');
-    client.removeListener('error', onClientError);
-    client.removeListener('close', onClientClose);
+    if (!whole) log().warn({ status: result.response.statusCode, member: target.member?.url }, 'backend answer ended early');
+    client.removeListener('error', onClientGone);
+    client.removeListener('close', onClientGone);
     if (whole && reusable && !client.destroyed && client.writable) {
       if (early !== undefined) client.unshift(early);
       ctx.reinject(client);
@@ -332,8 +345,8 @@ async function runUpgrade(
   // checkSwitch (switch-response.ts) accepted this 101 in the handshake. Its bytes are built before the
   // client's listeners go, so a refusal cannot come after the client was left without one.
   const head101 = switchResponseHead(result, result.upgrade, target.setCookie !== undefined ? ['Set-Cookie', target.setCookie] : [], rewrite);
-  client.removeListener('error', onClientError);
-  client.removeListener('close', onClientClose);
+  client.removeListener('error', onClientGone);
+  client.removeListener('close', onClientGone);
   client.setNoDelay(true);
   client.setKeepAlive(true, 30_000);
   held.written = true;
@@ -342,7 +355,7 @@ async function runUpgrade(
   const tunnelFacts: TunnelFacts = {
     route: route.name,
     url: req.url ?? '',
-    client: clientAddress(req),
+    client: clientIp,
     member: target.member?.url,
     upgrade: result.upgrade,
     subprotocol: headerValue(result.rawHeaders, 'sec-websocket-protocol'),
@@ -409,12 +422,8 @@ async function attemptBackend(
   client: Socket,
   target: Target,
   protocol: string,
-  isGone: () => boolean,
-  body: {
-    readonly reader: UpgradeRequestReader;
-    readonly bodyError: () => string | undefined;
-    readonly inUse: (backend: Socket | undefined) => void;
-  },
+  held: Held,
+  reader: UpgradeRequestReader,
 ): Promise<Attempt> {
   const route = target.route;
   const xff = forwardedFor(req);
@@ -440,13 +449,13 @@ async function attemptBackend(
       proxyHeader: route.proxyProtocol === 'v2' ? proxyHeaderFor(req) : undefined,
     });
   } catch (err) {
-    return isGone() ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
+    return held.clientGone ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
   }
-  if (isGone()) {
+  if (held.clientGone) {
     backend.destroy();
     return { kind: 'client-gone' };
   }
-  const badBody = body.bodyError();
+  const badBody = held.bodyError;
   if (badBody !== undefined) {
     backend.destroy();
     return { kind: 'bad-body', reason: badBody };
@@ -460,18 +469,18 @@ async function attemptBackend(
       { method: req.method ?? 'GET', path: target.path, rawHeaders },
       { handshakeTimeoutMs: route.handshakeTimeoutMs, maxHeaderBytes: ctx.maxHeaderBytes },
     );
-    body.inUse(backend);
-    body.reader.attach(backend);
+    held.backendInUse = backend;
+    reader.attach(backend);
     const result = await answer;
     return { kind: 'answered', result };
   } catch (err) {
     backend.destroy();
-    if (isGone()) return { kind: 'client-gone' };
-    const bad = body.bodyError();
+    if (held.clientGone) return { kind: 'client-gone' };
+    const bad = held.bodyError;
     return bad !== undefined ? { kind: 'bad-body', reason: bad } : { kind: 'failed', code: toCode(err), err };
   } finally {
-    body.reader.detach();
-    body.inUse(undefined);
+    reader.detach();
+    held.backendInUse = undefined;
     client.removeListener('close', onClientGoneDuringHandshake);
   }
 }
