@@ -15,6 +15,7 @@ import { settledRss } from '../scenarios/idle.js';
 import { SCENARIOS } from '../scenarios/registry.js';
 import type { ScenarioSettings } from '../scenarios/types.js';
 import { costFromNs, type FigureRecord, type WindowRecord } from './decision.js';
+import { loadOf } from './figures.js';
 import type { GateFigure } from './figures.js';
 import { startPairLoad, type PairDriver } from './pair-drivers.js';
 import type { Rev } from './stats.js';
@@ -153,7 +154,7 @@ function windowRecords(fig: GateFigure, a: Edge, b: Edge, block: number): Window
  * `more`, adds `o.extraBlocks` blocks of as many windows as the first block had to that record instead.
  */
 export async function runCpuFigure(fig: GateFigure, revs: Revisions, o: AbOptions, log: (l: string) => void, more?: FigureRecord): Promise<FigureRecord> {
-  const rec: FigureRecord = more ?? { key: fig.key, windows: [] };
+  const rec: FigureRecord = more ?? { key: fig.key, ...loadOf(fig), windows: [] };
   if (!revs.base) return { ...rec, baseError: revs.baseError ?? 'no base revision' };
   if (fig.scenario === 'idle') throw new Error(`${fig.key} is a memory figure`);
   const settings = settingsOf(fig, o);
@@ -277,7 +278,7 @@ async function memorySample(fig: GateFigure, revs: Record<Rev, Revision>, o: AbO
 }
 
 export async function runMemoryFigure(fig: GateFigure, revs: Revisions, o: AbOptions, log: (l: string) => void): Promise<FigureRecord> {
-  const rec: FigureRecord = { key: fig.key, windows: [] };
+  const rec: FigureRecord = { key: fig.key, ...loadOf(fig), windows: [] };
   if (!revs.base) return { ...rec, baseError: revs.baseError ?? 'no base revision' };
   const paths: Record<Rev, Revision> = { head: revs.head, base: revs.base };
   for (let i = 0; i < o.memoryPairs; i++) {

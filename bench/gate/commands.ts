@@ -13,10 +13,11 @@ import { contextFor } from '../runner.js';
 import { SCENARIOS } from '../scenarios/registry.js';
 import { parseAcceptFile, type AcceptEntry } from './accept.js';
 import { runCpuFigure, settingsOf, type AbOptions, type Revisions } from './ab-run.js';
-import { blockLogRatios, type FigureRecord } from './decision.js';
+import { blockLogRatios, type FigureDecision, type FigureRecord } from './decision.js';
 import { baselineText, parseBaseline, type BaselineFile } from './baseline.js';
 import { centered, simulateGates, smallestCaught, type Pools } from './estimate.js';
-import { GATE_FIGURE_KEYS, GATE_FIGURES, type GateFigure } from './figures.js';
+import { redecide } from './redecide.js';
+import { GATE_FIGURE_KEYS, GATE_FIGURES, sameLoad, type GateFigure } from './figures.js';
 import { injectNativeSendCost, injectWriteCost } from './inject.js';
 import { measureAndDecide, type GateRecord } from './run-gate.js';
 import { seededRandom, unitLogRatios } from './stats.js';
@@ -278,7 +279,7 @@ function poolsOf(records: readonly GateRecord[], extraBlocks: number): Pools {
   for (const f of GATE_FIGURES) {
     const runs = records
       .map((r) => ({ r, x: r.records.find((x) => x.key === f.key) }))
-      .filter((e): e is { r: GateRecord; x: FigureRecord } => e.x !== undefined && e.x.baseError === undefined && e.x.headError === undefined);
+      .filter((e): e is { r: GateRecord; x: FigureRecord } => e.x !== undefined && e.x.baseError === undefined && e.x.headError === undefined && sameLoad(f, e.x.sizes));
     const units = runs.map((e) => unitLogRatios(blockLogRatios(e.x.windows)));
     const first = runs.map((e, i) => (f.kind === 'cpu' && e.r.settings.blocks > 0 ? Math.min(e.r.settings.blocks, units[i]!.length) : units[i]!.length));
     pools[f.key] = { logRatios: units.flat(), pairs: median(first) ?? 0, extra: f.kind === 'cpu' ? extraBlocks : 0 };
@@ -315,11 +316,37 @@ export function commandEstimate(args: BenchArgs): number {
     const pools = poolsOf(injected, args.extraBlocks);
     const sim = simulateGates(pools, n, args.trials, random);
     for (const key of MESSAGE_FIGURES) {
-      const rows = injected.map((r) => r.outcome.rows.find((x) => x.key === key)).filter((x) => x !== undefined);
+      const fig = GATE_FIGURES.find((f) => f.key === key)!;
+      const rows = injected
+        .filter((r) => r.records.some((x) => x.key === key && sameLoad(fig, x.sizes)))
+        .map((r) => r.outcome.rows.find((x) => x.key === key))
+        .filter((x) => x !== undefined);
       if (rows.length === 0) continue;
-      log(`injected: ${key} caught in ${pct(sim.figureFailRate[key] ?? 0)} of simulated gates; real runs caught ${rows.filter((r) => r.verdict === 'REGRESSED').length} of ${rows.length}, measured ratios ${rows.map((r) => r.interval?.ratio.toFixed(3) ?? '—').join(', ')}`);
+      log(`injected: ${key} caught in ${pct(sim.figureFailRate[key] ?? 0)} of simulated gates; real runs of today's load caught ${rows.filter((r) => r.verdict === 'REGRESSED').length} of ${rows.length}, measured ratios ${rows.map((r) => r.interval?.ratio.toFixed(3) ?? '—').join(', ')}`);
     }
     log(`injected: some figure failed in ${pct(sim.gateFailRate)} of simulated gates`);
   }
+  logRedecided(aa, 'A/A', (d) => d.fails, 'failed');
+  logRedecided(injected, 'injected', (d) => d.verdict === 'REGRESSED', 'caught', MESSAGE_FIGURES);
   return 0;
+}
+
+/**
+ * The recorded runs decided again under today's rule (they may predate it): per figure, how many would
+ * fail (A/A) or be caught (injected), and the ratios with their bounds.
+ */
+function logRedecided(runs: readonly GateRecord[], kind: string, counts: (d: FigureDecision) => boolean, verb: string, keys: readonly string[] = GATE_FIGURE_KEYS): void {
+  for (const key of keys) {
+    const ds = runs.flatMap((r) => {
+      const rec = r.records.find((x) => x.key === key);
+      const fig = GATE_FIGURES.find((f) => f.key === key)!;
+      if (rec === undefined || rec.baseError !== undefined || rec.headError !== undefined || !sameLoad(fig, rec.sizes)) return [];
+      const first = fig.kind === 'cpu' ? r.settings.blocks : Number.MAX_SAFE_INTEGER;
+      return [redecide(rec, first, { baseRequired: true, baseCommit: null, accepted: [] })];
+    });
+    if (ds.length === 0) continue;
+    const missing = ds.filter((d) => d.secondStageMissing).length;
+    const fmt = ds.map((d) => (d.decision.interval ? `${d.decision.interval.ratio.toFixed(3)} [${d.decision.interval.lower.toFixed(3)}, ${d.decision.interval.upper.toFixed(3)}]${d.secondStageMissing ? '*' : ''}` : '—'));
+    log(`${kind} runs re-decided under today's rule: ${key} ${verb} in ${ds.filter((d) => counts(d.decision)).length} of ${ds.length}: ${fmt.join(', ')}${missing ? ` (* today's rule asks for a second stage the run did not measure: ${missing})` : ''}`);
+  }
 }

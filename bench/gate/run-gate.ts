@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { roundForDiff } from '../report/results.js';
 import type { AcceptEntry } from './accept.js';
 import { runCpuFigure, runMemoryFigure, type AbOptions, type Revisions } from './ab-run.js';
-import { decideFigure, decideGate, gateTable, gateVerdict, wantsMoreBlocks, type FigureRecord, type GateOutcome } from './decision.js';
+import { decideFigure, decideGate, GATE_FIGURE_COUNT, gateTable, gateVerdict, wantsMoreBlocks, type FigureRecord, type GateOutcome } from './decision.js';
 import { GATE_FIGURES } from './figures.js';
 
 export interface GateRecord {
@@ -56,7 +56,7 @@ export async function measureAndDecide(c: GateContext): Promise<GateRecord> {
         : `${c.ab.memoryPairs} samples of fresh proxies, base and head at once, 2 × ${c.ab.idleConnections} idle tunnels each`;
     c.log(`${fig.key}: ${what}`);
     let rec = fig.kind === 'cpu' ? await runCpuFigure(fig, c.revs, c.ab, c.log) : await runMemoryFigure(fig, c.revs, c.ab, c.log);
-    const first = decideFigure(rec, figures.length, decideOpts);
+    const first = decideFigure(rec, GATE_FIGURE_COUNT, decideOpts);
     if (fig.kind === 'cpu' && c.ab.extraBlocks > 0 && wantsMoreBlocks(first)) {
       c.log(`  ${fig.key}: ${first.interval!.ratio.toFixed(3)} [${first.interval!.lower.toFixed(3)}, ${first.interval!.upper.toFixed(3)}] is above ${first.limit} with its interval across it: ${c.ab.extraBlocks} more blocks`);
       rec = await runCpuFigure(fig, c.revs, c.ab, c.log, rec);

@@ -111,23 +111,28 @@ export interface RatioInterval {
   n: number;
   /** exp(mean log ratio): the geometric mean of head ÷ base. */
   ratio: number;
+  /** One-sided bounds, each at `confidence`: the lower one decides a regression, the upper an improvement. */
   lower: number;
   upper: number;
-  /** Two-sided confidence of this one interval (after the correction for the number of figures). */
+  /** Confidence of each one-sided bound (after the correction for the number of figures). */
   confidence: number;
 }
 
 /**
- * The t interval of the mean log ratio, turned back into a ratio. `familyAlpha` is shared by `figures`
- * intervals (Bonferroni): each one is a (1 − familyAlpha / figures) interval, so the chance that any of
- * them misses its true value is at most familyAlpha. Null with fewer than 3 pairs.
+ * The t bounds of the mean log ratio, turned back into ratios. The gate asks two one-sided questions of
+ * each figure: "costlier than the limit?" (the lower bound, the only one that can fail it) and "cheaper?"
+ * (the upper bound, reported). `familyAlpha` is shared by `figures` such questions of each kind
+ * (Bonferroni): each bound is a one-sided (1 − familyAlpha / figures) bound, so the chance that any figure
+ * of an unchanged head fails is at most familyAlpha. (A two-sided interval at that confidence would spend
+ * half of the error on the side that never fails the gate, and widen the lower bound for nothing.) Null
+ * with fewer than 3 units.
  */
 export function ratioInterval(logRatios: readonly number[], figures: number, familyAlpha = 0.05): RatioInterval | null {
   const n = logRatios.length;
   if (n < 3) return null;
   const m = mean(logRatios);
   const confidence = 1 - familyAlpha / Math.max(1, figures);
-  const half = studentTQuantile(1 - (1 - confidence) / 2, n - 1) * (sampleSd(logRatios) / Math.sqrt(n));
+  const half = studentTQuantile(confidence, n - 1) * (sampleSd(logRatios) / Math.sqrt(n));
   return { n, ratio: Math.exp(m), lower: Math.exp(m - half), upper: Math.exp(m + half), confidence };
 }
 

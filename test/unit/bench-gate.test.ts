@@ -11,6 +11,7 @@ import { baselineText, parseBaseline } from '../../bench/gate/baseline.js';
 import { blockLogRatios, decideGate, gateTable, gateVerdict, type FigureRecord, type WindowRecord } from '../../bench/gate/decision.js';
 import { GATE_FIGURE_KEYS, GATE_FIGURES } from '../../bench/gate/figures.js';
 import { importLine, injectedModule, injectWriteCost, INJECTED_FILE } from '../../bench/gate/inject.js';
+import { redecide } from '../../bench/gate/redecide.js';
 
 const BASE = 'f888b59bd153f3900619e3406a175ba796a3a646';
 
@@ -44,6 +45,29 @@ test('an unchanged head passes; a 10 % costlier figure fails and is named', () =
   assert.match(gateTable(out), /echo: proxy CPU per 64 B message, native engine\s+µs\/msg\s+20\s+22\s+1\.100 \[1\.0\d\d, 1\.1\d\d\]\s+10\s+≤ 1\.03\s+REGRESSED/);
   assert.equal(echo.pairs, 10);
   assert.match(gateVerdict(out), /perf gate FAILED: echo\.cpu_per_msg\.native is 1\.100 \[.*\] × the base \(limit 1\.03\)/);
+});
+
+test('a figure measured alone is judged with the full gate\'s correction, as the CI gate would judge it', () => {
+  const all = decideGate(records({ 'echo.cpu_per_msg.native': 1.06 }), opts).rows.find((r) => r.key === 'echo.cpu_per_msg.native')!;
+  const alone = decideGate([{ key: 'echo.cpu_per_msg.native', windows: windows(1.06) }], opts).rows[0]!;
+  assert.deepEqual(alone.interval, all.interval);
+  assert.equal(alone.interval!.confidence, 1 - 0.05 / GATE_FIGURES.length);
+});
+
+test('a recorded run re-decided: first stage alone, or both when today\'s rule asks and they were measured', () => {
+  // Six first-stage blocks whose ratio wobbles across 1.03 with the interval above 1, then six more blocks.
+  const block = (b: number, r: number): WindowRecord[] => windows(r, 2).map((w) => ({ ...w, block: b }));
+  const firstStage = [1.02, 1.06, 1.03, 1.05, 1.025, 1.055].flatMap((r, b) => block(b, r));
+  const d1 = redecide({ key: 'echo.cpu_per_msg.native', windows: firstStage }, 6, opts);
+  assert.equal(d1.secondStageMissing, true, 'undecided above the limit: the second stage is wanted');
+  assert.equal(d1.decision.verdict, 'ok');
+  const both = [...firstStage, ...[1.04, 1.05, 1.045, 1.05, 1.04, 1.045].flatMap((r, b) => block(6 + b, r))];
+  const d2 = redecide({ key: 'echo.cpu_per_msg.native', windows: both }, 6, opts);
+  assert.equal(d2.secondStageMissing, false);
+  assert.equal(d2.decision.interval!.n, 12, 'decided on all twelve blocks');
+  const clear = redecide({ key: 'echo.cpu_per_msg.native', windows: [1, 1.01, 0.99, 1, 1.005, 0.995].flatMap((r, b) => block(b, r)) }, 6, opts);
+  assert.equal(clear.secondStageMissing, false);
+  assert.equal(clear.decision.interval!.n, 6);
 });
 
 test('blocks of processes: their means are the units, so one slow process pair cannot fail the gate alone', () => {

@@ -41,14 +41,16 @@ test('Student t quantiles match the tables', () => {
   assert.throws(() => studentTQuantile(1, 5), RangeError);
 });
 
-test('the interval is the t interval of the mean log ratio, widened for the number of figures', () => {
+test('the bounds are one-sided t bounds of the mean log ratio, each widened for the number of figures', () => {
   const xs = [0.1, 0.12, 0.08, 0.11, 0.09, 0.1, 0.13, 0.07, 0.1, 0.1];
   const one = ratioInterval(xs, 1)!;
   const five = ratioInterval(xs, 5)!;
   close(one.ratio, Math.exp(0.1), 1e-12, 'geometric mean ratio');
   const se = sampleSd(xs) / Math.sqrt(10);
-  close(Math.log(one.lower), 0.1 - 2.262157 * se, 1e-6, 'one figure: 95% interval');
-  close(Math.log(five.lower), 0.1 - 3.249836 * se, 1e-6, 'five figures: each a 99% interval (Bonferroni)');
+  // t(0.95, 9) = 1.833113 and t(0.99, 9) = 2.821438: a one-sided 95 % bound, and 99 % for each of five.
+  close(Math.log(one.lower), 0.1 - 1.833113 * se, 1e-6, 'one figure: one-sided 95% lower bound');
+  close(Math.log(one.upper), 0.1 + 1.833113 * se, 1e-6, 'one figure: one-sided 95% upper bound');
+  close(Math.log(five.lower), 0.1 - 2.821438 * se, 1e-6, 'five figures: each bound at 99% (Bonferroni)');
   assert.equal(five.confidence, 0.99);
   assert.ok(five.lower < one.lower && five.upper > one.upper);
   assert.equal(ratioInterval([0.1, 0.2], 1), null, 'fewer than 3 pairs give no interval');
