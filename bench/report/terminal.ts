@@ -4,6 +4,7 @@ import type { CaseResult } from '../scenarios/types.js';
 import type { BenchResults } from './results.js';
 import { WRITES_HEADER, workerShareLines, writesRows } from './engine.js';
 import { INCUMBENT_HEADER, incumbentRows, incumbentTable } from './incumbents.js';
+import { GOAL_HEADER, goalRows, goalTable } from './goals.js';
 import { accessLogCostLines } from './access-log-cost.js';
 import { fmtLatencyUs, fmtNumber, fmtPercent, fmtThroughput, textTable } from './format.js';
 
@@ -51,6 +52,12 @@ export function terminalReport(r: BenchResults): string {
     out.push('');
     out.push(`wspass against the incumbents in this run (lower is better; ${Object.entries(r.proxy.references ?? {}).map(([k, v]) => `${k}: ${v}`).join('; ')}):`);
     out.push(textTable(INCUMBENT_HEADER, incumbentTable(incumbents)));
+  }
+  const goals = goalRows(r.cases);
+  if (goals.length > 0) {
+    out.push('');
+    out.push('The native data plane\'s cost goals, against the references of this run (ratios only):');
+    out.push(textTable(GOAL_HEADER, goalTable(goals)));
   }
   const logCost = accessLogCostLines(r.cases);
   if (logCost.length > 0) {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { ArgError, parseBenchArgs } from '../../bench/args.js';
 import { haproxyConfig, nginxConfig } from '../../bench/reference/configs.js';
 import { incumbentRows, incumbentTable } from '../../bench/report/incumbents.js';
+import { goalRows, goalTable } from '../../bench/report/goals.js';
 import type { CaseResult } from '../../bench/scenarios/types.js';
 
 test('--engine and --compare take known names, only for runs and not with --target', () => {
@@ -63,4 +64,40 @@ test('the access log\'s cost: the case with it on against the same engine with i
   const off = { ...c('handshake', 'wspass', 'wspass native', 300), engine: 'native' as const };
   const js = { ...c('handshake', 'wspass', 'wspass js', 500), engine: 'js' as const };
   assert.deepEqual(accessLogCostLines([off, js, on]), ['handshake · wspass native +access log: 330 against 300 µs/msg without it (+30, 10 %)']);
+});
+
+test('the cost goals: each engine against the goal\'s own reference, the message figure at many connections and the p99 at one', () => {
+  const at = (x: CaseResult, connections: number, p99Us?: number): CaseResult => ({
+    ...x,
+    settings: { ...x.settings, connections },
+    ...(p99Us === undefined ? {} : { latency: { p50Us: p99Us / 2, p90Us: p99Us, p99Us, p999Us: p99Us, maxUs: p99Us } as CaseResult['latency'] }),
+  });
+  const rows = goalRows([
+    at(c('echo', 'wspass', 'wspass native', 26), 50),
+    at(c('echo', 'wspass', 'wspass js', 40), 50),
+    at(c('echo', 'reference', 'nginx', 26, 'nginx'), 50),
+    at(c('echo', 'reference', 'haproxy', 25, 'haproxy'), 50),
+    at(c('echo', 'wspass', 'wspass native', 10), 1, 900),
+    at(c('echo', 'reference', 'haproxy', 10, 'haproxy'), 1, 800),
+    at(c('idle', 'wspass', 'wspass native', 2), 5000),
+    at(c('idle', 'reference', 'haproxy', 4, 'haproxy'), 5000),
+    at(c('idle', 'reference', 'nginx', 1, 'nginx'), 5000),
+    at(c('handshake', 'wspass', 'wspass native', 500), 16),
+    at(c('bulk', 'wspass', 'wspass native', 2000), 4),
+  ]);
+  const by = (figure: string, label: string) => rows.find((r) => r.goal.figure === figure && r.label === label);
+  const msg = by('CPU per 64 B message', 'wspass native')!;
+  assert.equal(msg.reference!.name, 'haproxy', 'the cheaper incumbent');
+  assert.equal(Number(msg.ratio!.toFixed(2)), 1.04);
+  assert.equal(msg.met, true);
+  assert.equal(by('CPU per 64 B message', 'wspass js')!.met, false);
+  const rtt = by('round trip p99, 1 connection', 'wspass native')!;
+  assert.equal(rtt.reference!.value, 800);
+  assert.equal(Number(rtt.ratio!.toFixed(3)), 1.125);
+  const idle = by('RSS per idle tunnel', 'wspass native')!;
+  assert.equal(idle.reference!.name, 'haproxy', 'memory is against HAProxy, even when nginx is lower');
+  assert.equal(idle.ratio, 0.5);
+  assert.equal(by('CPU per handshake', 'wspass native'), undefined, 'no minimal Node proxy ran: no row');
+  assert.equal(by('CPU per GB', 'wspass native'), undefined);
+  assert.match(goalTable(rows).map((r) => r.join(' ')).join('\n'), /≤ 0\.6× HAProxy \(required\) met/);
 });
