@@ -4,6 +4,7 @@
       "target_name": "wspass_native",
       "sources": [
         "src/native/addon.c",
+        "src/native/coalesce.c",
         "src/native/relay.c",
         "src/native/thread_state.c",
         "src/native/tunnel.c",

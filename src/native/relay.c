@@ -56,6 +56,7 @@ static void drop_pending(struct relay_lane *lane) {
   free(lane->pending);
   lane->pending = NULL;
   lane->pending_len = lane->pending_off = 0;
+  lane->held = false;
 }
 
 /* Passes the FIN of lane `src` on, once nothing of it waits to be sent. */
@@ -102,6 +103,52 @@ static void flush_lane(struct relay *r, enum relay_side src) {
   maybe_shut(r, src);
 }
 
+void relay_set_async(struct relay *r, uint32_t hold_at, uint32_t hold_ms) {
+  r->hold_at = hold_at;
+  r->hold_ms = hold_ms;
+}
+
+/* Offers what async held to the destination now: it becomes an ordinary remainder if not all is taken. */
+static void release_held(struct relay *r, enum relay_side src) {
+  if (!r->lane[src].held) return;
+  r->lane[src].held = false;
+  flush_lane(r, src);
+}
+
+void relay_flush_held(struct relay *r) {
+  if (r->failed) return;
+  release_held(r, RELAY_CLIENT);
+  release_held(r, RELAY_BACKEND);
+}
+
+/* async: copies data behind what the lane holds. Returns 1 (held), 0 (not held: the caller sends it the
+ * usual way, behind whatever the lane still has) or -1 (the relay failed). A chunk that would take the
+ * lane past hold_at is not copied: what is held goes out first, then the chunk as it is, so bulk reads
+ * (one read of hold_at bytes or more) cost no copy at all. */
+static int hold(struct relay *r, enum relay_side src, const char *data, size_t len) {
+  struct relay_lane *lane = &r->lane[src];
+  size_t have = lane->pending_len; /* pending_off is 0 while held: nothing of it was offered yet */
+  if (have + len > r->hold_at || (have == 0 && len == r->hold_at)) {
+    release_held(r, src);
+    return r->failed ? -1 : 0;
+  }
+  if (lane->pending == NULL) {
+    /* Allocated while bytes are held only: an idle or write-through lane has no hold buffer. */
+    lane->pending = malloc(r->hold_at);
+    if (lane->pending == NULL) {
+      r->failed = true;
+      record(r, error_reason(src), ENOMEM);
+      return -1;
+    }
+    lane->pending_off = 0;
+  }
+  memcpy(lane->pending + have, data, len);
+  lane->pending_len = (uint32_t)(have + len);
+  lane->held = true;
+  if (lane->pending_len == r->hold_at) release_held(r, src);
+  return r->failed ? -1 : 1;
+}
+
 void relay_start(struct relay *r) {
   flush_lane(r, RELAY_CLIENT);
   flush_lane(r, RELAY_BACKEND);
@@ -124,6 +171,7 @@ static void read_lane(struct relay *r, enum relay_side src, char *buf, size_t bu
   if (n == 0) {
     lane->read_eof = true;
     record(r, closed_reason(src), 0);
+    release_held(r, src); /* the FIN goes on behind what is held, without waiting for the flush */
     if (r->goodbye == GOODBYE_ACTIVE) ws_goodbye_eof(r, src);
     maybe_shut(r, src);
     return;
@@ -142,6 +190,10 @@ static void read_lane(struct relay *r, enum relay_side src, char *buf, size_t bu
 bool relay_pass(struct relay *r, enum relay_side src, const char *data, size_t len) {
   struct relay_lane *lane = &r->lane[src];
   if (len == 0) return true;
+  if (r->hold_at != 0 && (lane->pending == NULL || lane->held)) {
+    int held = hold(r, src, data, len);
+    if (held != 0) return held > 0;
+  }
   ssize_t sent = 0;
   /* Bytes already waiting go first: then these wait behind them. */
   if (lane->pending == NULL) {
@@ -161,8 +213,9 @@ bool relay_pass(struct relay *r, enum relay_side src, const char *data, size_t l
 }
 
 void relay_on_ready(struct relay *r, enum relay_side side, unsigned ready, char *buf, size_t buf_size) {
-  /* Writes first: a lane that empties may let its source be read in this same turn. */
-  if ((ready & RELAY_WRITE) && !r->failed) flush_lane(r, (enum relay_side)!side);
+  /* Writes first: a lane that empties may let its source be read in this same turn. (Bytes async holds
+   * wait for their flush, not for writability.) */
+  if ((ready & RELAY_WRITE) && !r->failed && !r->lane[!side].held) flush_lane(r, (enum relay_side)!side);
   if ((ready & RELAY_READ) && !r->failed && (relay_wants(r, side) & RELAY_READ)) read_lane(r, side, buf, buf_size);
 }
 
@@ -170,9 +223,11 @@ unsigned relay_wants(const struct relay *r, enum relay_side side) {
   if (r->failed) return 0;
   unsigned want = 0;
   const struct relay_lane *from = &r->lane[side];
-  /* Back-pressure: a source is read only while nothing of it waits (draining reads and drops). */
-  if (!from->read_eof && (from->pending == NULL || r->draining || ws_goodbye_dropping(r, side))) want |= RELAY_READ;
-  if (r->lane[!side].pending != NULL) want |= RELAY_WRITE;
+  /* Back-pressure: a source is read only while nothing of it waits to be sent (draining reads and drops;
+   * bytes async holds were not offered yet, so they hold nothing back). */
+  if (!from->read_eof && (from->pending == NULL || from->held || r->draining || ws_goodbye_dropping(r, side)))
+    want |= RELAY_READ;
+  if (r->lane[!side].pending != NULL && !r->lane[!side].held) want |= RELAY_WRITE;
   return want;
 }
 
@@ -194,6 +249,7 @@ void relay_drain(struct relay *r, enum relay_reason reason) {
   record(r, reason, 0);
   if (r->goodbye == GOODBYE_ACTIVE) r->goodbye = GOODBYE_FIN;
   r->draining = true;
+  relay_flush_held(r); /* the FIN goes behind what async holds, at once */
   maybe_shut(r, RELAY_CLIENT);
   maybe_shut(r, RELAY_BACKEND);
 }

@@ -46,6 +46,9 @@ struct relay_lane {
   uint32_t sends;  /* successful send calls (reported as writes) */
   bool read_eof;   /* the source sent its FIN (or its end was seen before the hand-off) */
   bool dst_shut;   /* shutdown(dst, SHUT_WR) was done: the FIN went on */
+  /* async: `pending` holds reads coalesced this turn (not yet offered to the destination, capacity
+   * hold_at), rather than the remainder of a partial send. relay_flush_held sends them. */
+  bool held;
 };
 
 /* How a drain's goodbye (ws_goodbye.c) ended; the numbers are part of the JS interface. */
@@ -70,7 +73,24 @@ struct relay {
   int error;                  /* errno behind a *_ERROR reason, 0 otherwise */
   uint32_t frames_dropped;    /* client frames dropped after the backend was sent its close (goodbye) */
   struct ws_track track[2];   /* websocket only: track[i] follows the frames read from fd[i] */
+  uint32_t hold_at;           /* async: reads are coalesced until this many bytes wait (or the caller
+                                 flushes: end of turn, asyncDelayMs); 0: write-through */
+  uint32_t hold_ms;           /* async: asyncDelayMs, for the glue (0: flush at the end of each turn); kept
+                                 here because the relay has room for it and the tunnel struct does not */
 };
+
+/* async (write coalescing): what each read brings is held in the lane instead of sent at once, until
+ * `hold_at` bytes wait or the caller calls relay_flush_held (once per loop turn, or after asyncDelayMs).
+ * 0 turns it off. Call before relay_start. */
+void relay_set_async(struct relay *r, uint32_t hold_at, uint32_t hold_ms);
+
+/* Sends what async held in either lane (one send per lane). */
+void relay_flush_held(struct relay *r);
+
+/* Whether either lane holds coalesced bytes waiting for relay_flush_held. */
+static inline bool relay_holding(const struct relay *r) {
+  return r->lane[0].held || r->lane[1].held;
+}
 
 /* Takes ownership of both fds (they must be non-blocking). */
 void relay_init(struct relay *r, int client_fd, int backend_fd);

@@ -22,6 +22,7 @@ void thread_state_handle_closed(struct thread_state *ts) {
   }
 }
 
+/* The close callback of the thread's own handles (the timer, coalesce.c's), whose data is the state. */
 static void on_timer_closed(uv_handle_t *h) {
   thread_state_handle_closed(h->data);
 }
@@ -43,6 +44,7 @@ static void on_env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   ts->async_ctx = NULL;
   uv_timer_stop(&ts->timer);
   uv_close((uv_handle_t *)&ts->timer, on_timer_closed);
+  coalesce_close(&ts->coalesce, on_timer_closed);
 }
 
 static void on_timer(uv_timer_t *timer) {
@@ -95,6 +97,12 @@ struct thread_state *thread_state_get(napi_env env) {
   ts->handles_open = 1;
   /* The timer alone must not keep a loop alive: the tunnels' polls do that while tunnels exist. */
   uv_unref((uv_handle_t *)&ts->timer);
+  if (coalesce_init(&ts->coalesce, loop, ts) != 0) {
+    uv_close((uv_handle_t *)&ts->timer, NULL); /* ts leaks (a few bytes, once) rather than race the close */
+    napi_throw_error(env, "WSP_NATIVE", "native tunnel flush handles could not be created");
+    return NULL;
+  }
+  ts->handles_open += 3;
   napi_value name;
   napi_create_string_utf8(env, "wspass.nativeTunnel", NAPI_AUTO_LENGTH, &name);
   if (napi_async_init(env, NULL, name, &ts->async_ctx) != napi_ok ||
@@ -103,6 +111,7 @@ struct thread_state *thread_state_get(napi_env env) {
     /* Too early in start-up to have anything else: give the timer back and leave the state to it. */
     if (ts->async_ctx != NULL) napi_async_destroy(env, ts->async_ctx);
     uv_close((uv_handle_t *)&ts->timer, NULL); /* ts leaks (a few bytes, once) rather than race the close */
+    coalesce_close(&ts->coalesce, NULL);
     napi_throw_error(env, "WSP_NATIVE", "native tunnel state could not be registered");
     return NULL;
   }

@@ -13,7 +13,10 @@
  *   5. the WebSocket frame tracker (ws_frames.c): the same boundaries wherever a stream is split
  *   6. a drain's goodbye on a WebSocket tunnel (ws_goodbye.c): a large frame still pending in the lane and
  *      one in progress when it starts; the backend's close frame lands behind them, the late client frame
- *      is dropped and counted, the client gets 1012 instead of the backend's close, then FIN both ways */
+ *      is dropped and counted, the client gets 1012 instead of the backend's close, then FIN both ways
+ *   7. scenarios 1-4 and 6 again with async (relay_set_async): reads held up to a small hold_at and
+ *      flushed every few turns, as coalesce.c does per loop turn or asyncDelayMs
+ *   8. async with many small messages: exact bytes, and fewer sends than messages */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -128,8 +131,15 @@ static void app_step(struct app *a, bool shut_when_done) {
   }
 }
 
+/* async scenarios: the hold threshold given to new relays (0: write-through), and how often the driver
+ * flushes what is held (every FLUSH_EVERY turns, standing in for the end of a loop turn or a delay). */
+static uint32_t async_hold_at;
+#define FLUSH_EVERY 3
+
 /* One turn of the relay: poll(2) both fds for what it wants, hand it what is ready. */
 static void relay_turn(struct relay *r) {
+  static unsigned turns;
+  if (r->hold_at != 0 && ++turns % FLUSH_EVERY == 0) relay_flush_held(r);
   static char buf[BUF_SIZE];
   struct pollfd p[2];
   for (int i = 0; i < 2; i++) {
@@ -176,6 +186,7 @@ static void rig_open(struct rig *g, uint64_t c_sends, uint64_t b_sends, uint64_t
   pair(g->cs);
   pair(g->bs);
   relay_init(&g->r, g->cs[1], g->bs[0]);
+  relay_set_async(&g->r, async_hold_at, 0);
   if (start) relay_start(&g->r);
   app_init(&g->c, g->cs[0], c_sends, seed);
   app_init(&g->b, g->bs[1], b_sends, seed + 1);
@@ -415,6 +426,36 @@ static void scenario_ws_goodbye(void) {
   rig_close(&g);
 }
 
+/* Many small messages both ways (a chat-like stream): held and sent together, byte for byte. */
+static void scenario_async_small_messages(void) {
+  struct rig g;
+  rig_open(&g, 0, 0, 13, true);
+  static unsigned char msg[64], at_backend[400000]; /* write_all's sink size */
+  const size_t total = sizeof msg * 2000;
+  size_t got = 0;
+  uint32_t sum = 2166136261u, sum_got = 2166136261u;
+  for (int i = 0; i < 2000; i++) {
+    for (size_t k = 0; k < sizeof msg; k++) msg[k] = (unsigned char)(i + k);
+    sum = fnv(sum, msg, sizeof msg);
+    /* Every message its own send, as a chatty client does; the relay reads whatever has arrived. */
+    write_all(&g.r, g.c.fd, msg, sizeof msg, at_backend, &got, g.b.fd);
+  }
+  bool eof = false;
+  got = read_some(&g.r, g.b.fd, at_backend, got, total, &eof);
+  sum_got = fnv(sum_got, at_backend, got);
+  EXPECT(got == total && sum_got == sum, "small: backend got %zu of %zu", got, total);
+  EXPECT(g.r.lane[RELAY_CLIENT].bytes == total, "small: lane count");
+  EXPECT(g.r.lane[RELAY_CLIENT].sends < 2000, "small: %u sends for 2000 messages", g.r.lane[RELAY_CLIENT].sends);
+  /* Half-close with bytes held: the FIN goes on behind them. */
+  unsigned char tail[10] = "0123456789";
+  write_all(&g.r, g.c.fd, tail, sizeof tail, NULL, NULL, -1);
+  shutdown(g.c.fd, SHUT_WR);
+  unsigned char rest[16];
+  size_t n = read_some(&g.r, g.b.fd, rest, 0, sizeof rest, &eof);
+  EXPECT(n == sizeof tail && memcmp(rest, tail, n) == 0 && eof, "small: %zu tail bytes, eof %d", n, eof);
+  rig_close(&g);
+}
+
 int main(void) {
   scenario_bulk_half_close();
   scenario_hand_off_bytes();
@@ -422,6 +463,13 @@ int main(void) {
   scenario_drain();
   scenario_tracker_splits();
   scenario_ws_goodbye();
+  async_hold_at = 3000;
+  scenario_bulk_half_close();
+  scenario_hand_off_bytes();
+  scenario_peer_vanishes();
+  scenario_drain();
+  scenario_ws_goodbye();
+  scenario_async_small_messages();
   if (failures != 0) {
     fprintf(stderr, "%d failure(s)\n", failures);
     return 1;
