@@ -4,8 +4,8 @@
  *                         once per tunnel
  *   open(clientFd, backendFd, toBackend?, toClient?, clientEnded, backendEnded, idleMs, readMax, websocket,
  *        holdBytes, holdMs) -> id
- *                         holdBytes > 0: async, reads coalesced up to holdBytes and flushed at the end
- *                         of the loop turn (holdMs 0) or holdMs after the first (coalesce.h)
+ *                         holdBytes > 0 and holdMs > 0: async with asyncDelayMs, reads coalesced up to
+ *                         holdBytes and flushed holdMs after the first (coalesce.h); else write-through
  *   close(id, graceMs, closeCode, handshakeMs)  FIN both ways after pending bytes; destroyed after graceMs;
  *                         with a closeCode (not 0), a WebSocket tunnel first exchanges close frames
  *                         (ws_goodbye.c), for at most handshakeMs
@@ -76,8 +76,10 @@ static napi_value open_tunnel(napi_env env, napi_callback_info info) {
     napi_get_value_uint32(env, argv[9], &hold_bytes);
     napi_get_value_uint32(env, argv[10], &hold_ms);
   }
-  /* A hold buffer is one read at most: the thread buffer's size bounds what a lane keeps. */
+  /* A hold buffer is one read at most: the thread buffer's size bounds what a lane keeps. Without a
+   * delay there is nothing to hold for: a lane sends at most once per loop turn anyway (coalesce.h). */
   if (hold_bytes > THREAD_BUFFER_BYTES) hold_bytes = THREAD_BUFFER_BYTES;
+  if (hold_ms == 0) hold_bytes = 0;
   if (read_max == 0 || read_max > THREAD_BUFFER_BYTES) read_max = THREAD_BUFFER_BYTES;
 
   struct thread_state *ts = thread_state_get(env);

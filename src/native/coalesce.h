@@ -1,14 +1,14 @@
-/* Write coalescing for `async` routes, per thread (see relay_set_async): the tunnels whose relay holds
- * bytes are listed here and flushed together, so the cost is one send per destination per loop turn (or
- * per asyncDelayMs), and nothing per idle tunnel and no timer work per chunk.
+/* Write coalescing for routes with `async` and `asyncDelayMs` N > 0, per thread (see relay_set_async):
+ * the tunnels whose relay holds bytes are listed here with the time they are due, and one uv_timer per
+ * thread, armed for the earliest, flushes them: one send per destination per N ms (or sooner, once a
+ * lane holds hold_at bytes), nothing per idle tunnel, no timer work per chunk.
  *
- *   async, asyncDelayMs 0: flushed at the end of the loop turn that held them: a uv_check (after the I/O
- *                          callbacks) and a uv_prepare (before the loop waits again: bytes held outside
- *                          the I/O phase, by a call from JS, must not wait for the next event).
- *   asyncDelayMs N:        flushed N ms after the first byte was held (or as soon as hold_at bytes wait):
- *                          one uv_timer per thread, armed for the earliest due tunnel.
+ * `async` without a delay needs nothing here: a lane reads its source at most once per loop turn, so
+ * write-through already sends at most once per destination per turn (what the JavaScript engine gets by
+ * corking until setImmediate). Holding to the end of the turn was measured: the same sends per message
+ * and a copy more (native-notes/native-tunnel-engine.md), so the addon relays such routes write-through.
  *
- * The three handles belong to the thread; the lists grow to the number of tunnels holding at once. */
+ * The list grows to the number of tunnels holding at once. */
 #ifndef WSPASS_COALESCE_H
 #define WSPASS_COALESCE_H
 
@@ -24,23 +24,19 @@ struct coalesce_due {
 };
 
 struct coalesce {
-  uv_check_t check;
-  uv_prepare_t prepare;
   uv_timer_t timer;
-  struct tunnel **turn; /* held this turn (NULL entries: closed since) */
-  uint32_t turn_len, turn_cap;
-  struct coalesce_due *delayed;
-  uint32_t delayed_len, delayed_cap;
+  struct coalesce_due *list;
+  uint32_t len, cap;
   uint64_t timer_due; /* when the timer fires; 0: not armed */
 };
 
-/* Initialises the three handles (unref'd: they never keep a loop alive) with `ts` as their data. */
+/* Initialises the timer (unref'd: it never keeps a loop alive) with `ts` as its data. */
 int coalesce_init(struct coalesce *c, uv_loop_t *loop, struct thread_state *ts);
 
-/* Worker exit: stops and closes the handles (close_cb runs once for each) and frees the lists. */
+/* Worker exit: stops and closes the timer (close_cb runs once) and frees the list. */
 void coalesce_close(struct coalesce *c, uv_close_cb close_cb);
 
-/* `t` holds bytes and is not listed yet: list it for its flush (sets t->queued). */
+/* `t` holds bytes and is not listed yet: list it, due relay.hold_ms from now (sets t->queued). */
 void coalesce_add(struct thread_state *ts, struct tunnel *t);
 
 /* `t` is closing while listed: forget it. */

@@ -121,6 +121,15 @@ void relay_flush_held(struct relay *r) {
   release_held(r, RELAY_BACKEND);
 }
 
+/* The hold buffer's size for `len` bytes: 4 KiB, doubled as needed, at most hold_at. Derived rather than
+ * stored (the lane has no room for a capacity). Small messages get a small block that malloc serves from
+ * its caches; a 64 KiB block per turn would be trimmed and faulted in again each time. */
+static size_t hold_size(const struct relay *r, size_t len) {
+  size_t size = 4096;
+  while (size < len) size *= 2;
+  return size < r->hold_at ? size : r->hold_at;
+}
+
 /* async: copies data behind what the lane holds. Returns 1 (held), 0 (not held: the caller sends it the
  * usual way, behind whatever the lane still has) or -1 (the relay failed). A chunk that would take the
  * lane past hold_at is not copied: what is held goes out first, then the chunk as it is, so bulk reads
@@ -132,14 +141,15 @@ static int hold(struct relay *r, enum relay_side src, const char *data, size_t l
     release_held(r, src);
     return r->failed ? -1 : 0;
   }
-  if (lane->pending == NULL) {
-    /* Allocated while bytes are held only: an idle or write-through lane has no hold buffer. */
-    lane->pending = malloc(r->hold_at);
-    if (lane->pending == NULL) {
+  /* Allocated while bytes are held only: an idle or write-through lane has no hold buffer. */
+  if (lane->pending == NULL || hold_size(r, have + len) > hold_size(r, have)) {
+    char *p = realloc(lane->pending, hold_size(r, have + len));
+    if (p == NULL) {
       r->failed = true;
       record(r, error_reason(src), ENOMEM);
       return -1;
     }
+    lane->pending = p;
     lane->pending_off = 0;
   }
   memcpy(lane->pending + have, data, len);

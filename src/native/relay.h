@@ -46,8 +46,8 @@ struct relay_lane {
   uint32_t sends;  /* successful send calls (reported as writes) */
   bool read_eof;   /* the source sent its FIN (or its end was seen before the hand-off) */
   bool dst_shut;   /* shutdown(dst, SHUT_WR) was done: the FIN went on */
-  /* async: `pending` holds reads coalesced this turn (not yet offered to the destination, capacity
-   * hold_at), rather than the remainder of a partial send. relay_flush_held sends them. */
+  /* asyncDelayMs: `pending` holds coalesced reads (not yet offered to the destination, at most
+   * hold_at bytes), rather than the remainder of a partial send. relay_flush_held sends them. */
   bool held;
 };
 
@@ -73,15 +73,16 @@ struct relay {
   int error;                  /* errno behind a *_ERROR reason, 0 otherwise */
   uint32_t frames_dropped;    /* client frames dropped after the backend was sent its close (goodbye) */
   struct ws_track track[2];   /* websocket only: track[i] follows the frames read from fd[i] */
-  uint32_t hold_at;           /* async: reads are coalesced until this many bytes wait (or the caller
-                                 flushes: end of turn, asyncDelayMs); 0: write-through */
-  uint32_t hold_ms;           /* async: asyncDelayMs, for the glue (0: flush at the end of each turn); kept
-                                 here because the relay has room for it and the tunnel struct does not */
+  uint32_t hold_at;           /* asyncDelayMs: reads are coalesced until this many bytes wait (or the
+                                 caller flushes, after the delay); 0: write-through */
+  uint32_t hold_ms;           /* asyncDelayMs, for the glue (coalesce.c); kept here because the relay
+                                 struct has room for it and the tunnel struct does not */
 };
 
-/* async (write coalescing): what each read brings is held in the lane instead of sent at once, until
- * `hold_at` bytes wait or the caller calls relay_flush_held (once per loop turn, or after asyncDelayMs).
- * 0 turns it off. Call before relay_start. */
+/* asyncDelayMs (write coalescing): what each read brings is held in the lane instead of sent at once,
+ * until `hold_at` bytes wait or the caller calls relay_flush_held (coalesce.c: `hold_ms` after the first
+ * held byte). A FIN or a drain sends what is held at once. hold_at 0 turns it off. Call before
+ * relay_start. */
 void relay_set_async(struct relay *r, uint32_t hold_at, uint32_t hold_ms);
 
 /* Sends what async held in either lane (one send per lane). */

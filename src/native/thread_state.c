@@ -22,7 +22,7 @@ void thread_state_handle_closed(struct thread_state *ts) {
   }
 }
 
-/* The close callback of the thread's own handles (the timer, coalesce.c's), whose data is the state. */
+/* The close callback of the thread's own timers (idle/grace, coalesce.c's), whose data is the state. */
 static void on_timer_closed(uv_handle_t *h) {
   thread_state_handle_closed(h->data);
 }
@@ -99,10 +99,10 @@ struct thread_state *thread_state_get(napi_env env) {
   uv_unref((uv_handle_t *)&ts->timer);
   if (coalesce_init(&ts->coalesce, loop, ts) != 0) {
     uv_close((uv_handle_t *)&ts->timer, NULL); /* ts leaks (a few bytes, once) rather than race the close */
-    napi_throw_error(env, "WSP_NATIVE", "native tunnel flush handles could not be created");
+    napi_throw_error(env, "WSP_NATIVE", "native tunnel flush timer could not be created");
     return NULL;
   }
-  ts->handles_open += 3;
+  ts->handles_open++;
   napi_value name;
   napi_create_string_utf8(env, "wspass.nativeTunnel", NAPI_AUTO_LENGTH, &name);
   if (napi_async_init(env, NULL, name, &ts->async_ctx) != napi_ok ||

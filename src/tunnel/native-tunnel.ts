@@ -84,13 +84,14 @@ function whenFlushed(s: net.Socket, done: () => void): void {
 }
 
 /**
- * How many bytes per direction async coalesces before they go out without waiting for the flush: one
- * read per turn, or, with asyncDelayMs, a quarter of highWaterMarkBytes as the JS lanes do (at most one
- * read: the C side keeps no more per lane). 0: write-through.
+ * How many bytes per direction asyncDelayMs holds before they go out without waiting for the delay: a
+ * quarter of highWaterMarkBytes as the JS lanes do, at most one read (the C side keeps no more per lane).
+ * 0: write-through, also for `async` without a delay: the core reads each side at most once per loop
+ * turn, so it already sends at most once per socket per turn (src/native/coalesce.h).
  */
 function holdBytes(options: TunnelOptions, readMax: number): number {
-  if (!options.async) return 0;
-  return options.asyncDelayMs > 0 ? Math.min(readMax, Math.max(1, Math.floor(options.highWaterMarkBytes / 4))) : readMax;
+  if (!options.async || options.asyncDelayMs <= 0) return 0;
+  return Math.min(readMax, Math.max(1, Math.floor(options.highWaterMarkBytes / 4)));
 }
 
 function readAll(s: net.Socket, first: Buffer | undefined): Buffer | undefined {

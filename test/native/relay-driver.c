@@ -15,7 +15,8 @@
  *      one in progress when it starts; the backend's close frame lands behind them, the late client frame
  *      is dropped and counted, the client gets 1012 instead of the backend's close, then FIN both ways
  *   7. scenarios 1-4 and 6 again with async (relay_set_async): reads held up to a small hold_at and
- *      flushed every few turns, as coalesce.c does per loop turn or asyncDelayMs
+ *      flushed every few turns, as coalesce.c does after asyncDelayMs; 1 and 8 again with a
+ *      larger hold_at, so the hold buffer grows
  *   8. async with many small messages: exact bytes, and fewer sends than messages */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -131,8 +132,8 @@ static void app_step(struct app *a, bool shut_when_done) {
   }
 }
 
-/* async scenarios: the hold threshold given to new relays (0: write-through), and how often the driver
- * flushes what is held (every FLUSH_EVERY turns, standing in for the end of a loop turn or a delay). */
+/* asyncDelayMs scenarios: the hold threshold given to new relays (0: write-through), and how often the driver
+ * flushes what is held (every FLUSH_EVERY turns, standing in for asyncDelayMs). */
 static uint32_t async_hold_at;
 #define FLUSH_EVERY 3
 
@@ -469,6 +470,9 @@ int main(void) {
   scenario_peer_vanishes();
   scenario_drain();
   scenario_ws_goodbye();
+  scenario_async_small_messages();
+  async_hold_at = 20000; /* the hold buffer grows from 4 KiB (hold_size in relay.c) */
+  scenario_bulk_half_close();
   scenario_async_small_messages();
   if (failures != 0) {
     fprintf(stderr, "%d failure(s)\n", failures);
