@@ -53,6 +53,7 @@ void relay_src_ended(struct relay *r, enum relay_side src) {
 }
 
 static void drop_pending(struct relay_lane *lane) {
+  if (lane->spliced) relay_unpipe(lane);
   free(lane->pending);
   lane->pending = NULL;
   lane->pending_len = lane->pending_off = 0;
@@ -96,6 +97,19 @@ static ssize_t send_some(struct relay *r, enum relay_side src, const char *data,
 static void flush_lane(struct relay *r, enum relay_side src) {
   struct relay_lane *lane = &r->lane[src];
   if (lane->pending == NULL) return;
+  if (lane->spliced) {
+    ssize_t n = relay_splice_out(r, src);
+    if (n > 0) {
+      lane->bytes += (uint64_t)n;
+      lane->sends++;
+    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      r->failed = true;
+      record(r, error_reason((enum relay_side)!src), errno);
+      return;
+    }
+    maybe_shut(r, src);
+    return;
+  }
   ssize_t n = send_some(r, src, lane->pending + lane->pending_off, lane->pending_len - lane->pending_off);
   if (n < 0) return;
   lane->pending_off += (uint32_t)n;
@@ -166,17 +180,21 @@ void relay_start(struct relay *r) {
   maybe_shut(r, RELAY_BACKEND);
 }
 
-/* fd[src] is readable: one read into the thread's buffer, sent on at once. */
-static void read_lane(struct relay *r, enum relay_side src, char *buf, size_t buf_size) {
+/* Whether lane `src` may move its next bytes with splice: its last read filled the buffer (bulk), and
+ * nothing needs to see or hold them (not async, no drain, no goodbye). */
+static bool may_splice(const struct relay *r, enum relay_side src, const struct pipe_pool *pipes) {
+  return pipes != NULL && r->lane[src].bulk && r->hold_at == 0 && !r->draining && r->goodbye != GOODBYE_ACTIVE;
+}
+
+/* What read_lane does with a read's result `n` from the source (read or splice). Returns true when there
+ * are bytes to pass on. */
+static bool read_result(struct relay *r, enum relay_side src, ssize_t n) {
   struct relay_lane *lane = &r->lane[src];
-  ssize_t n;
-  do n = read(r->fd[src], buf, buf_size);
-  while (n < 0 && errno == EINTR);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
     r->failed = true;
     record(r, error_reason(src), errno);
-    return;
+    return false;
   }
   if (n == 0) {
     lane->read_eof = true;
@@ -184,9 +202,47 @@ static void read_lane(struct relay *r, enum relay_side src, char *buf, size_t bu
     release_held(r, src); /* the FIN goes on behind what is held, without waiting for the flush */
     if (r->goodbye == GOODBYE_ACTIVE) ws_goodbye_eof(r, src);
     maybe_shut(r, src);
-    return;
+    return false;
   }
-  if (r->draining) return; /* after a graceful close the bytes have nowhere to go */
+  return !r->draining; /* after a graceful close the bytes have nowhere to go */
+}
+
+/* Bulk: the bytes go socket -> pipe -> socket. A WebSocket lane splices payload only: at a frame
+ * header it reads just the header (the tracker must see it), then splices what the frame has left.
+ * Returns false when no pipe was free (the caller reads as usual). */
+static bool splice_lane(struct relay *r, enum relay_side src, char *buf, size_t buf_size, struct pipe_pool *pipes) {
+  struct relay_lane *lane = &r->lane[src];
+  struct ws_track *track = &r->track[src];
+  bool tracked = r->websocket && !(track->flags & WS_OFF);
+  if (tracked && ws_track_payload_left(track) == 0) {
+    ssize_t n;
+    do n = read(r->fd[src], buf, WS_MAX_HEADER < buf_size ? WS_MAX_HEADER : buf_size);
+    while (n < 0 && errno == EINTR);
+    if (!read_result(r, src, n)) return true;
+    ws_track_scan(track, (const uint8_t *)buf, (size_t)n, false);
+    if (!relay_pass(r, src, buf, (size_t)n) || lane->pending != NULL) return true;
+    if (ws_track_payload_left(track) == 0) return true; /* a small frame: the next readiness goes on */
+    tracked = !(track->flags & WS_OFF);
+  }
+  size_t max = buf_size;
+  if (tracked && ws_track_payload_left(track) < max) max = ws_track_payload_left(track);
+  ssize_t n = relay_splice_in(r, src, max, pipes);
+  if (n < 0 && errno == ENOBUFS) return false;
+  if (!read_result(r, src, n)) return true;
+  if (tracked) ws_track_skip(track, (uint32_t)n);
+  lane->bulk = (size_t)n == max;
+  flush_lane(r, src);
+  return true;
+}
+
+/* fd[src] is readable: one read into the thread's buffer (or, for bulk, a splice), sent on at once. */
+static void read_lane(struct relay *r, enum relay_side src, char *buf, size_t buf_size, struct pipe_pool *pipes) {
+  if (may_splice(r, src, pipes) && splice_lane(r, src, buf, buf_size, pipes)) return;
+  ssize_t n;
+  do n = read(r->fd[src], buf, buf_size);
+  while (n < 0 && errno == EINTR);
+  if (!read_result(r, src, n)) return;
+  r->lane[src].bulk = (size_t)n == buf_size;
   if (r->websocket) {
     if (r->goodbye == GOODBYE_ACTIVE) {
       ws_goodbye_read(r, src, buf, (size_t)n);
@@ -200,6 +256,15 @@ static void read_lane(struct relay *r, enum relay_side src, char *buf, size_t bu
 bool relay_pass(struct relay *r, enum relay_side src, const char *data, size_t len) {
   struct relay_lane *lane = &r->lane[src];
   if (len == 0) return true;
+  /* Bytes queued behind a pipe's: bring those back to user space first (a goodbye's frame). */
+  if (lane->spliced) {
+    int rc = relay_unsplice(r, src);
+    if (rc != 0) {
+      r->failed = true;
+      record(r, error_reason(src), -rc);
+      return false;
+    }
+  }
   if (r->hold_at != 0 && (lane->pending == NULL || lane->held)) {
     int held = hold(r, src, data, len);
     if (held != 0) return held > 0;
@@ -222,11 +287,12 @@ bool relay_pass(struct relay *r, enum relay_side src, const char *data, size_t l
   return true;
 }
 
-void relay_on_ready(struct relay *r, enum relay_side side, unsigned ready, char *buf, size_t buf_size) {
+void relay_on_ready(struct relay *r, enum relay_side side, unsigned ready, char *buf, size_t buf_size,
+                    struct pipe_pool *pipes) {
   /* Writes first: a lane that empties may let its source be read in this same turn. (Bytes async holds
    * wait for their flush, not for writability.) */
   if ((ready & RELAY_WRITE) && !r->failed && !r->lane[!side].held) flush_lane(r, (enum relay_side)!side);
-  if ((ready & RELAY_READ) && !r->failed && (relay_wants(r, side) & RELAY_READ)) read_lane(r, side, buf, buf_size);
+  if ((ready & RELAY_READ) && !r->failed && (relay_wants(r, side) & RELAY_READ)) read_lane(r, side, buf, buf_size, pipes);
 }
 
 unsigned relay_wants(const struct relay *r, enum relay_side side) {

@@ -14,7 +14,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "pipe_pool.h"
 #include "ws_frames.h"
 
 enum relay_side { RELAY_CLIENT = 0, RELAY_BACKEND = 1 };
@@ -37,18 +39,24 @@ enum relay_reason {
 /* One direction: reads fd[src], sends to the other fd. */
 struct relay_lane {
   /* Bytes read but not yet accepted by the destination: the remainder of one partial send (or the bytes
-   * handed over at start). Owned by the lane (malloc'd); NULL when nothing waits. While it is non-empty
-   * the source is not read, so a lane never holds more than one read (plus the hand-off bytes). */
-  char *pending;
+   * handed over at start), owned by the lane (malloc'd); or, with `spliced`, a pipe of the thread's pool
+   * holding them (relay_splice.c). NULL when nothing waits. While something waits the source is not read,
+   * so a lane never holds more than one read (plus the hand-off bytes). */
+  union {
+    char *pending;
+    struct relay_pipe *pipe;
+  };
   uint32_t pending_len;
   uint32_t pending_off;
-  uint64_t bytes;  /* bytes the destination accepted */
-  uint32_t sends;  /* successful send calls (reported as writes) */
-  bool read_eof;   /* the source sent its FIN (or its end was seen before the hand-off) */
-  bool dst_shut;   /* shutdown(dst, SHUT_WR) was done: the FIN went on */
+  uint64_t bytes;      /* bytes the destination accepted */
+  uint32_t sends;      /* successful send calls (reported as writes) */
+  bool read_eof : 1;   /* the source sent its FIN (or its end was seen before the hand-off) */
+  bool dst_shut : 1;   /* shutdown(dst, SHUT_WR) was done: the FIN went on */
   /* asyncDelayMs: `pending` holds coalesced reads (not yet offered to the destination, at most
    * hold_at bytes), rather than the remainder of a partial send. relay_flush_held sends them. */
-  bool held;
+  bool held : 1;
+  bool bulk : 1;       /* the last read filled its buffer: the next one splices, if a pipe is free */
+  bool spliced : 1;    /* `pipe`, not `pending`, holds what waits (pipe->len bytes) */
 };
 
 /* How a drain's goodbye (ws_goodbye.c) ended; the numbers are part of the JS interface. */
@@ -107,8 +115,10 @@ void relay_src_ended(struct relay *r, enum relay_side src);
 void relay_start(struct relay *r);
 
 /* fd[side] is ready for `ready` (RELAY_READ also for hang-up and error). `buf` is scratch space of
- * `buf_size` bytes, shared by every tunnel of the thread: nothing points into it after this returns. */
-void relay_on_ready(struct relay *r, enum relay_side side, unsigned ready, char *buf, size_t buf_size);
+ * `buf_size` bytes, shared by every tunnel of the thread: nothing points into it after this returns.
+ * `pipes`: the thread's pipe pool for bulk reads (NULL: never splice). */
+void relay_on_ready(struct relay *r, enum relay_side side, unsigned ready, char *buf, size_t buf_size,
+                    struct pipe_pool *pipes);
 
 /* The readiness fd[side] should be polled for now (0: none). */
 unsigned relay_wants(const struct relay *r, enum relay_side side);
@@ -140,6 +150,16 @@ void relay_goodbye_timeout(struct relay *r);
 /* For ws_goodbye.c: send data on the lane reading `src` now, keeping what the destination does not take
  * (after whatever already waits). Returns false after failing the relay. */
 bool relay_pass(struct relay *r, enum relay_side src, const char *data, size_t len);
+
+/* For relay.c, in relay_splice.c (the lane must have nothing pending for relay_splice_in, and be
+ * spliced for the others): splice up to `max` bytes from fd[src] into a pipe taken from `pipes` (as
+ * read() returns; -1 with ENOBUFS when no pipe is free); splice the pipe's bytes to the destination (as
+ * send() returns; the pipe goes back once empty); move the pipe's bytes into a pending block (0 or
+ * -errno); drop the pipe with its bytes (a failed tunnel). */
+ssize_t relay_splice_in(struct relay *r, enum relay_side src, size_t max, struct pipe_pool *pipes);
+ssize_t relay_splice_out(struct relay *r, enum relay_side src);
+int relay_unsplice(struct relay *r, enum relay_side src);
+void relay_unpipe(struct relay_lane *lane);
 
 /* For ws_goodbye.c: the lane reading `src` got `n` bytes during a goodbye; and its source's FIN. */
 void ws_goodbye_read(struct relay *r, enum relay_side src, const char *buf, size_t n);

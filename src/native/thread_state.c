@@ -36,8 +36,9 @@ static void on_env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   while (ts->head != NULL) {
     struct tunnel *t = ts->head;
     relay_fail(&t->relay, RELAY_DESTROYED, 0);
-    tunnel_close(t); /* unlinks t */
+    tunnel_close(t); /* unlinks t, gives its pipes back */
   }
+  pipe_pool_close(&ts->pipes);
   if (ts->on_close != NULL) napi_delete_reference(ts->env, ts->on_close);
   ts->on_close = NULL;
   if (ts->async_ctx != NULL) napi_async_destroy(ts->env, ts->async_ctx);

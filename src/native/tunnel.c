@@ -77,7 +77,7 @@ static void on_ready(uv_poll_t *p, int status, int events) {
     if (events & (UV_READABLE | UV_DISCONNECT)) ready |= RELAY_READ;
     if (events & UV_WRITABLE) ready |= RELAY_WRITE;
     size_t n = t->read_max;
-    relay_on_ready(&t->relay, (enum relay_side)side, ready, t->ts->buf, n);
+    relay_on_ready(&t->relay, (enum relay_side)side, ready, t->ts->buf, n, &t->ts->pipes);
   }
   tunnel_update(t);
 }

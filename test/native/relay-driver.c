@@ -17,11 +17,14 @@
  *   7. scenarios 1-4 and 6 again with async (relay_set_async): reads held up to a small hold_at and
  *      flushed every few turns, as coalesce.c does after asyncDelayMs; 1 and 8 again with a
  *      larger hold_at, so the hold buffer grows
- *   8. async with many small messages: exact bytes, and fewer sends than messages */
+ *   8. async with many small messages: exact bytes, and fewer sends than messages
+ *   9. scenarios 1-4 and 6 again with splice (a pipe pool; bulk lanes splice), and WebSocket bulk: frames
+ *      of every length encoding both ways, payloads spliced, headers tracked; every pipe back in the pool */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +138,10 @@ static void app_step(struct app *a, bool shut_when_done) {
 /* asyncDelayMs scenarios: the hold threshold given to new relays (0: write-through), and how often the driver
  * flushes what is held (every FLUSH_EVERY turns, standing in for asyncDelayMs). */
 static uint32_t async_hold_at;
+
+/* splice scenarios: bulk lanes borrow pipes from this pool (as from the thread's in the addon). */
+static bool use_splice;
+static struct pipe_pool pipes;
 #define FLUSH_EVERY 3
 
 /* One turn of the relay: poll(2) both fds for what it wants, hand it what is ready. */
@@ -158,7 +165,7 @@ static void relay_turn(struct relay *r) {
     if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) ready |= RELAY_READ;
     if (p[i].revents & (POLLOUT | POLLERR)) ready |= RELAY_WRITE;
     /* Reads of at most a random size up to 64 KiB: highWaterMarkBytes below the buffer size. */
-    if (ready) relay_on_ready(r, (enum relay_side)i, ready, buf, 1 + rnd() % BUF_SIZE);
+    if (ready) relay_on_ready(r, (enum relay_side)i, ready, buf, 1 + rnd() % BUF_SIZE, use_splice ? &pipes : NULL);
   }
 }
 
@@ -457,7 +464,41 @@ static void scenario_async_small_messages(void) {
   rig_close(&g);
 }
 
+/* WebSocket bulk with splice: frames of all length encodings both ways; payloads pass through pipes,
+ * headers through the tracker, and every byte arrives in order. */
+static void ws_bulk_direction(struct rig *g, int from_fd, int to_fd, bool mask, enum relay_side src) {
+  static unsigned char out[400000], got[400000];
+  const size_t lens[] = {70000, 5, 130000, 126, 65536, 0, 125, 90000};
+  size_t at = 0, have = 0;
+  for (size_t f = 0; f < sizeof lens / sizeof lens[0]; f++) {
+    size_t start = at;
+    at += put_frame(out + at, 0x82, lens[f], mask);
+    for (size_t i = at - lens[f]; i < at; i++) out[i] = (unsigned char)rnd(); /* payload order matters */
+    (void)start;
+  }
+  write_all(&g->r, from_fd, out, at, got, &have, to_fd);
+  bool eof = false;
+  have = read_some(&g->r, to_fd, got, have, at, &eof);
+  EXPECT(have == at && memcmp(got, out, at) == 0, "ws bulk: %zu of %zu bytes, in order: %d", have, at,
+         have == at && memcmp(got, out, at) == 0);
+  EXPECT(ws_track_at_boundary(&g->r.track[src]), "ws bulk: the tracker lost the frames");
+}
+
+static void scenario_ws_bulk(void) {
+  struct rig g;
+  rig_open(&g, 0, 0, 17, false);
+  relay_track_websocket(&g.r);
+  relay_start(&g.r);
+  ws_bulk_direction(&g, g.c.fd, g.b.fd, true, RELAY_CLIENT);
+  ws_bulk_direction(&g, g.b.fd, g.c.fd, false, RELAY_BACKEND);
+  EXPECT(pipes.n_open > 0, "ws bulk: no pipe was ever used");
+  EXPECT(g.r.lane[RELAY_CLIENT].pending == NULL && g.r.lane[RELAY_BACKEND].pending == NULL, "ws bulk: a lane kept a pipe");
+  rig_close(&g);
+}
+
 int main(void) {
+  /* A spliced send to a peer that is gone raises SIGPIPE (splice has no MSG_NOSIGNAL); Node ignores it. */
+  signal(SIGPIPE, SIG_IGN);
   scenario_bulk_half_close();
   scenario_hand_off_bytes();
   scenario_peer_vanishes();
@@ -474,6 +515,18 @@ int main(void) {
   async_hold_at = 20000; /* the hold buffer grows from 4 KiB (hold_size in relay.c) */
   scenario_bulk_half_close();
   scenario_async_small_messages();
+  async_hold_at = 0;
+  use_splice = true;
+  scenario_bulk_half_close();
+  scenario_hand_off_bytes();
+  scenario_peer_vanishes();
+  scenario_drain();
+  scenario_ws_goodbye();
+  scenario_ws_bulk();
+  EXPECT(pipes.n_open <= PIPE_POOL_MAX && pipes.n_open == pipes.n_idle, "splice: %u pipes open, %u idle", pipes.n_open,
+         pipes.n_idle);
+  pipe_pool_close(&pipes);
+  EXPECT(pipes.n_open == 0, "splice: %u pipes not closed", pipes.n_open);
   if (failures != 0) {
     fprintf(stderr, "%d failure(s)\n", failures);
     return 1;
