@@ -16,6 +16,10 @@ struct relay_pipe *pipe_pool_take(struct pipe_pool *pool) {
     free(p);
     return NULL;
   }
+  /* 64 KiB (the default) is one read's payload: with a frame header in front of it the last page does
+   * not fit, and the rest would need one more splice each way. Twice that fits both; without it (a
+   * tight pipe-max-size or pipe-user-pages-soft), splice still works, a little less well. */
+  (void)fcntl(fds[1], F_SETPIPE_SZ, PIPE_BYTES);
   p->rd = fds[0];
   p->wr = fds[1];
   p->len = 0;

@@ -1,7 +1,8 @@
 /* A small per-thread pool of pipes for splice(2) (see relay.c): a lane borrows one only while it moves
  * bulk (a read filled its buffer) and gives it back once the pipe is empty again, so an idle tunnel holds
  * no pipe, and a thread never holds more than PIPE_POOL_MAX pipes (2 fds each) however many tunnels it
- * has. A lane that finds the pool empty relays with read/send, as without splice.
+ * has; they are closed when the thread's last tunnel closes. A lane that finds the pool empty relays
+ * with read/send, as without splice.
  *
  * Pure C (no libuv): the sanitizer driver (test/native/relay-driver.c) uses it as the addon does. */
 #ifndef WSPASS_PIPE_POOL_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #define PIPE_POOL_MAX 8
+#define PIPE_BYTES (128 * 1024) /* each pipe's capacity (F_SETPIPE_SZ) */
 
 struct pipe_pool;
 

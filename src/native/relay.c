@@ -207,31 +207,64 @@ static bool read_result(struct relay *r, enum relay_side src, ssize_t n) {
   return !r->draining; /* after a graceful close the bytes have nowhere to go */
 }
 
+/* Below this many bytes a splice saves too little copying to pay for its extra syscalls (a WebSocket
+ * header read, two splices): small frames are read as usual, many per read. */
+#define SPLICE_MIN (16 * 1024)
+
 /* Bulk: the bytes go socket -> pipe -> socket. A WebSocket lane splices payload only: at a frame
- * header it reads just the header (the tracker must see it), then splices what the frame has left.
- * Returns false when no pipe was free (the caller reads as usual). */
+ * header it reads just the header (the tracker must see it) and puts it in the pipe ahead of the
+ * payload, so header and payload leave in one send. Returns false when it did not touch the source (no
+ * pipe free, too little to splice): the caller reads as usual. */
 static bool splice_lane(struct relay *r, enum relay_side src, char *buf, size_t buf_size, struct pipe_pool *pipes) {
   struct relay_lane *lane = &r->lane[src];
   struct ws_track *track = &r->track[src];
   bool tracked = r->websocket && !(track->flags & WS_OFF);
+  if (buf_size < SPLICE_MIN) return false;
   if (tracked && ws_track_payload_left(track) == 0) {
     ssize_t n;
-    do n = read(r->fd[src], buf, WS_MAX_HEADER < buf_size ? WS_MAX_HEADER : buf_size);
+    do n = read(r->fd[src], buf, WS_MAX_HEADER);
     while (n < 0 && errno == EINTR);
     if (!read_result(r, src, n)) return true;
     ws_track_scan(track, (const uint8_t *)buf, (size_t)n, false);
-    if (!relay_pass(r, src, buf, (size_t)n) || lane->pending != NULL) return true;
-    if (ws_track_payload_left(track) == 0) return true; /* a small frame: the next readiness goes on */
     tracked = !(track->flags & WS_OFF);
+    if (tracked && ws_track_payload_left(track) < SPLICE_MIN) {
+      /* A small frame (or a header still incomplete): passed as read; the next readiness reads as usual
+       * (mid-header: it reads the rest of the header first). */
+      lane->bulk = ws_track_payload_left(track) == 0 && track->hdr != 0;
+      relay_pass(r, src, buf, (size_t)n);
+      return true;
+    }
+    if (!relay_splice_put(r, src, buf, (size_t)n, pipes)) {
+      relay_pass(r, src, buf, (size_t)n);
+      return true;
+    }
   }
   size_t max = buf_size;
   if (tracked && ws_track_payload_left(track) < max) max = ws_track_payload_left(track);
+  if (max < SPLICE_MIN && !lane->spliced) {
+    /* The tail of a frame a plain read cut: read just that tail (copied), so the next readiness starts
+     * at a header and splices the next payload whole. */
+    ssize_t n;
+    do n = read(r->fd[src], buf, max);
+    while (n < 0 && errno == EINTR);
+    if (read_result(r, src, n)) {
+      ws_track_scan(track, (const uint8_t *)buf, (size_t)n, false);
+      relay_pass(r, src, buf, (size_t)n);
+    }
+    return true;
+  }
   ssize_t n = relay_splice_in(r, src, max, pipes);
-  if (n < 0 && errno == ENOBUFS) return false;
-  if (!read_result(r, src, n)) return true;
-  if (tracked) ws_track_skip(track, (uint32_t)n);
-  lane->bulk = (size_t)n == max;
-  flush_lane(r, src);
+  if (n < 0 && (errno == ENOBUFS || errno == EINVAL)) {
+    /* No pipe free (or a socket that cannot splice, which TCP always can): read as usual next time. */
+    lane->bulk = false;
+    if (!lane->spliced) return false;
+  } else if (read_result(r, src, n)) {
+    if (tracked) ws_track_skip(track, (uint32_t)n);
+    /* Less than asked may only mean the pipe is full: still bulk unless the source ran nearly dry. */
+    lane->bulk = (size_t)n >= SPLICE_MIN;
+  }
+  /* Whatever the pipe holds (a header at least) goes out now. */
+  if (!r->failed && lane->spliced) flush_lane(r, src);
   return true;
 }
 

@@ -151,11 +151,13 @@ void relay_goodbye_timeout(struct relay *r);
  * (after whatever already waits). Returns false after failing the relay. */
 bool relay_pass(struct relay *r, enum relay_side src, const char *data, size_t len);
 
-/* For relay.c, in relay_splice.c (the lane must have nothing pending for relay_splice_in, and be
- * spliced for the others): splice up to `max` bytes from fd[src] into a pipe taken from `pipes` (as
- * read() returns; -1 with ENOBUFS when no pipe is free); splice the pipe's bytes to the destination (as
- * send() returns; the pipe goes back once empty); move the pipe's bytes into a pending block (0 or
- * -errno); drop the pipe with its bytes (a failed tunnel). */
+/* For relay.c, in relay_splice.c (the lane must have nothing pending but its pipe for the first two,
+ * and be spliced for the others): put a frame header just read into the lane's pipe, taking one from
+ * `pipes` (false: none free); splice up to `max` bytes from fd[src] into it (as read() returns; -1 with
+ * ENOBUFS when no pipe is free); splice the pipe's bytes to the destination (as send() returns); move the
+ * pipe's bytes into a pending block (0 or -errno); drop the pipe with its bytes (a failed tunnel). A
+ * lane's pipe goes back to the pool whenever it is empty. */
+bool relay_splice_put(struct relay *r, enum relay_side src, const char *data, size_t len, struct pipe_pool *pipes);
 ssize_t relay_splice_in(struct relay *r, enum relay_side src, size_t max, struct pipe_pool *pipes);
 ssize_t relay_splice_out(struct relay *r, enum relay_side src);
 int relay_unsplice(struct relay *r, enum relay_side src);

@@ -10,14 +10,51 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "relay.h"
 
+/* The lane's pipe, taking one from `pipes` if it has none. NULL when none is free. */
+static struct relay_pipe *lane_pipe(struct relay_lane *lane, struct pipe_pool *pipes) {
+  if (lane->spliced) return lane->pipe;
+  struct relay_pipe *p = pipe_pool_take(pipes);
+  if (p == NULL) return NULL;
+  lane->pipe = p;
+  lane->spliced = true;
+  lane->pending_len = lane->pending_off = 0;
+  return p;
+}
+
+/* An empty pipe goes straight back: a lane holds one only while bytes wait in it. */
+static void keep_if_used(struct relay_lane *lane) {
+  if (lane->spliced && lane->pipe->len == 0) {
+    pipe_pool_give(lane->pipe);
+    lane->pipe = NULL;
+    lane->spliced = false;
+  }
+}
+
+bool relay_splice_put(struct relay *r, enum relay_side src, const char *data, size_t len, struct pipe_pool *pipes) {
+  struct relay_lane *lane = &r->lane[src];
+  struct relay_pipe *p = lane_pipe(lane, pipes);
+  if (p == NULL) return false;
+  /* A frame header (at most 14 bytes) into a pipe with nothing in it: always taken whole (PIPE_BUF). */
+  ssize_t n;
+  do n = write(p->wr, data, len);
+  while (n < 0 && errno == EINTR);
+  if (n != (ssize_t)len) {
+    keep_if_used(lane);
+    return false;
+  }
+  p->len += (uint32_t)len;
+  return true;
+}
+
 ssize_t relay_splice_in(struct relay *r, enum relay_side src, size_t max, struct pipe_pool *pipes) {
   struct relay_lane *lane = &r->lane[src];
-  struct relay_pipe *p = pipe_pool_take(pipes);
+  struct relay_pipe *p = lane_pipe(lane, pipes);
   if (p == NULL) {
     errno = ENOBUFS;
     return -1;
@@ -25,16 +62,10 @@ ssize_t relay_splice_in(struct relay *r, enum relay_side src, size_t max, struct
   ssize_t n;
   do n = splice(r->fd[src], NULL, p->wr, NULL, max, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
   while (n < 0 && errno == EINTR);
-  if (n <= 0) {
-    int err = errno;
-    pipe_pool_give(p); /* empty: back to the pool */
-    errno = err;
-    return n;
-  }
-  p->len = (uint32_t)n;
-  lane->pipe = p;
-  lane->spliced = true;
-  lane->pending_len = lane->pending_off = 0;
+  int err = errno;
+  if (n > 0) p->len += (uint32_t)n;
+  keep_if_used(lane);
+  errno = err;
   return n;
 }
 
@@ -45,14 +76,8 @@ ssize_t relay_splice_out(struct relay *r, enum relay_side src) {
   /* A destination that is gone gives EPIPE; Node ignores SIGPIPE, and the driver does the same. */
   do n = splice(p->rd, NULL, r->fd[!src], NULL, p->len, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
   while (n < 0 && errno == EINTR);
-  if (n > 0) {
-    p->len -= (uint32_t)n;
-    if (p->len == 0) {
-      pipe_pool_give(p);
-      lane->pipe = NULL;
-      lane->spliced = false;
-    }
-  }
+  if (n > 0) p->len -= (uint32_t)n;
+  keep_if_used(lane);
   return n;
 }
 

@@ -208,6 +208,8 @@ static void report(struct thread_state *ts, struct tunnel *t) {
 
 void thread_state_closed(struct thread_state *ts, struct tunnel *t) {
   ts->live--;
+  /* The last tunnel of the thread is gone: its pipes too, so a quiet worker holds no fd of ours. */
+  if (ts->live == 0) pipe_pool_close(&ts->pipes);
   if (!ts->tearing_down && ts->on_close != NULL) report(ts, t);
   release_slot(ts, t);
   free(t);
