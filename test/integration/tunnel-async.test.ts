@@ -4,7 +4,7 @@
 // reader's back-pressure reaching the backend.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
+import type net from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { configSchema } from '../../src/config/schema.js';
