@@ -7,6 +7,7 @@
         "src/native/coalesce.c",
         "src/native/pipe_pool.c",
         "src/native/relay.c",
+        "src/native/relay_hold.c",
         "src/native/relay_splice.c",
         "src/native/thread_state.c",
         "src/native/tunnel.c",

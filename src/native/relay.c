@@ -1,8 +1,10 @@
-/* The relay logic of one tunnel (see relay.h). Every syscall's failure is decided next to the call:
- * EAGAIN/EINTR mean "not now" (level-triggered polling brings us back), anything else fails the tunnel
- * with the side it happened on. */
+/* The relay logic of one tunnel (see relay.h; asyncDelayMs holds in relay_hold.c, bulk splices in
+ * relay_splice.c). Every syscall's failure is decided next to the call: EAGAIN/EINTR mean "not now"
+ * (level-triggered polling brings us back), anything else fails the tunnel with the side it happened
+ * on. */
 #define _GNU_SOURCE
 #include "relay.h"
+#include "relay_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +24,11 @@ static void record(struct relay *r, enum relay_reason reason, int err) {
   if (r->reason != RELAY_OPEN) return;
   r->reason = (uint8_t)reason;
   r->error = err;
+}
+
+void relay_fail_side(struct relay *r, enum relay_side side, int err) {
+  r->failed = true;
+  record(r, error_reason(side), err);
 }
 
 void relay_init(struct relay *r, int client_fd, int backend_fd) {
@@ -94,7 +101,7 @@ static ssize_t send_some(struct relay *r, enum relay_side src, const char *data,
 }
 
 /* The destination of lane `src` became writable: send what waits. */
-static void flush_lane(struct relay *r, enum relay_side src) {
+void relay_flush_lane(struct relay *r, enum relay_side src) {
   struct relay_lane *lane = &r->lane[src];
   if (lane->pending == NULL) return;
   if (lane->spliced) {
@@ -117,78 +124,16 @@ static void flush_lane(struct relay *r, enum relay_side src) {
   maybe_shut(r, src);
 }
 
-void relay_set_async(struct relay *r, uint32_t hold_at, uint32_t hold_ms) {
-  r->hold_at = hold_at;
-  r->hold_ms = hold_ms;
-}
-
-/* Offers what async held to the destination now: it becomes an ordinary remainder if not all is taken. */
-static void release_held(struct relay *r, enum relay_side src) {
-  if (!r->lane[src].held) return;
-  r->lane[src].held = false;
-  flush_lane(r, src);
-}
-
-void relay_flush_held(struct relay *r) {
-  if (r->failed) return;
-  release_held(r, RELAY_CLIENT);
-  release_held(r, RELAY_BACKEND);
-}
-
-/* The hold buffer's size for `len` bytes: 4 KiB, doubled as needed, at most hold_at. Derived rather than
- * stored (the lane has no room for a capacity). Small messages get a small block that malloc serves from
- * its caches; a 64 KiB block per turn would be trimmed and faulted in again each time. */
-static size_t hold_size(const struct relay *r, size_t len) {
-  size_t size = 4096;
-  while (size < len) size *= 2;
-  return size < r->hold_at ? size : r->hold_at;
-}
-
-/* async: copies data behind what the lane holds. Returns 1 (held), 0 (not held: the caller sends it the
- * usual way, behind whatever the lane still has) or -1 (the relay failed). A chunk that would take the
- * lane past hold_at is not copied: what is held goes out first, then the chunk as it is, so bulk reads
- * (one read of hold_at bytes or more) cost no copy at all. */
-static int hold(struct relay *r, enum relay_side src, const char *data, size_t len) {
-  struct relay_lane *lane = &r->lane[src];
-  size_t have = lane->pending_len; /* pending_off is 0 while held: nothing of it was offered yet */
-  if (have + len > r->hold_at || (have == 0 && len == r->hold_at)) {
-    release_held(r, src);
-    return r->failed ? -1 : 0;
-  }
-  /* Allocated while bytes are held only: an idle or write-through lane has no hold buffer. */
-  if (lane->pending == NULL || hold_size(r, have + len) > hold_size(r, have)) {
-    char *p = realloc(lane->pending, hold_size(r, have + len));
-    if (p == NULL) {
-      r->failed = true;
-      record(r, error_reason(src), ENOMEM);
-      return -1;
-    }
-    lane->pending = p;
-    lane->pending_off = 0;
-  }
-  memcpy(lane->pending + have, data, len);
-  lane->pending_len = (uint32_t)(have + len);
-  lane->held = true;
-  if (lane->pending_len == r->hold_at) release_held(r, src);
-  return r->failed ? -1 : 1;
-}
-
 void relay_start(struct relay *r) {
-  flush_lane(r, RELAY_CLIENT);
-  flush_lane(r, RELAY_BACKEND);
+  relay_flush_lane(r, RELAY_CLIENT);
+  relay_flush_lane(r, RELAY_BACKEND);
   maybe_shut(r, RELAY_CLIENT);
   maybe_shut(r, RELAY_BACKEND);
 }
 
-/* Whether lane `src` may move its next bytes with splice: its last read filled the buffer (bulk), and
- * nothing needs to see or hold them (not async, no drain, no goodbye). */
-static bool may_splice(const struct relay *r, enum relay_side src, const struct pipe_pool *pipes) {
-  return pipes != NULL && r->lane[src].bulk && r->hold_at == 0 && !r->draining && r->goodbye != GOODBYE_ACTIVE;
-}
-
 /* What read_lane does with a read's result `n` from the source (read or splice). Returns true when there
  * are bytes to pass on. */
-static bool read_result(struct relay *r, enum relay_side src, ssize_t n) {
+bool relay_read_result(struct relay *r, enum relay_side src, ssize_t n) {
   struct relay_lane *lane = &r->lane[src];
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
@@ -199,7 +144,7 @@ static bool read_result(struct relay *r, enum relay_side src, ssize_t n) {
   if (n == 0) {
     lane->read_eof = true;
     record(r, closed_reason(src), 0);
-    release_held(r, src); /* the FIN goes on behind what is held, without waiting for the flush */
+    relay_release_held(r, src); /* the FIN goes on behind what is held, without waiting for the flush */
     if (r->goodbye == GOODBYE_ACTIVE) ws_goodbye_eof(r, src);
     maybe_shut(r, src);
     return false;
@@ -207,74 +152,13 @@ static bool read_result(struct relay *r, enum relay_side src, ssize_t n) {
   return !r->draining; /* after a graceful close the bytes have nowhere to go */
 }
 
-/* Below this many bytes a splice saves too little copying to pay for its extra syscalls (a WebSocket
- * header read, two splices): small frames are read as usual, many per read. */
-#define SPLICE_MIN (16 * 1024)
-
-/* Bulk: the bytes go socket -> pipe -> socket. A WebSocket lane splices payload only: at a frame
- * header it reads just the header (the tracker must see it) and puts it in the pipe ahead of the
- * payload, so header and payload leave in one send. Returns false when it did not touch the source (no
- * pipe free, too little to splice): the caller reads as usual. */
-static bool splice_lane(struct relay *r, enum relay_side src, char *buf, size_t buf_size, struct pipe_pool *pipes) {
-  struct relay_lane *lane = &r->lane[src];
-  struct ws_track *track = &r->track[src];
-  bool tracked = r->websocket && !(track->flags & WS_OFF);
-  if (buf_size < SPLICE_MIN) return false;
-  if (tracked && ws_track_payload_left(track) == 0) {
-    ssize_t n;
-    do n = read(r->fd[src], buf, WS_MAX_HEADER);
-    while (n < 0 && errno == EINTR);
-    if (!read_result(r, src, n)) return true;
-    ws_track_scan(track, (const uint8_t *)buf, (size_t)n, false);
-    tracked = !(track->flags & WS_OFF);
-    if (tracked && ws_track_payload_left(track) < SPLICE_MIN) {
-      /* A small frame (or a header still incomplete): passed as read; the next readiness reads as usual
-       * (mid-header: it reads the rest of the header first). */
-      lane->bulk = ws_track_payload_left(track) == 0 && track->hdr != 0;
-      relay_pass(r, src, buf, (size_t)n);
-      return true;
-    }
-    if (!relay_splice_put(r, src, buf, (size_t)n, pipes)) {
-      relay_pass(r, src, buf, (size_t)n);
-      return true;
-    }
-  }
-  size_t max = buf_size;
-  if (tracked && ws_track_payload_left(track) < max) max = ws_track_payload_left(track);
-  if (max < SPLICE_MIN && !lane->spliced) {
-    /* The tail of a frame a plain read cut: read just that tail (copied), so the next readiness starts
-     * at a header and splices the next payload whole. */
-    ssize_t n;
-    do n = read(r->fd[src], buf, max);
-    while (n < 0 && errno == EINTR);
-    if (read_result(r, src, n)) {
-      ws_track_scan(track, (const uint8_t *)buf, (size_t)n, false);
-      relay_pass(r, src, buf, (size_t)n);
-    }
-    return true;
-  }
-  ssize_t n = relay_splice_in(r, src, max, pipes);
-  if (n < 0 && (errno == ENOBUFS || errno == EINVAL)) {
-    /* No pipe free (or a socket that cannot splice, which TCP always can): read as usual next time. */
-    lane->bulk = false;
-    if (!lane->spliced) return false;
-  } else if (read_result(r, src, n)) {
-    if (tracked) ws_track_skip(track, (uint32_t)n);
-    /* Less than asked may only mean the pipe is full: still bulk unless the source ran nearly dry. */
-    lane->bulk = (size_t)n >= SPLICE_MIN;
-  }
-  /* Whatever the pipe holds (a header at least) goes out now. */
-  if (!r->failed && lane->spliced) flush_lane(r, src);
-  return true;
-}
-
 /* fd[src] is readable: one read into the thread's buffer (or, for bulk, a splice), sent on at once. */
 static void read_lane(struct relay *r, enum relay_side src, char *buf, size_t buf_size, struct pipe_pool *pipes) {
-  if (may_splice(r, src, pipes) && splice_lane(r, src, buf, buf_size, pipes)) return;
+  if (relay_may_splice(r, src, pipes) && relay_splice_lane(r, src, buf, buf_size, pipes)) return;
   ssize_t n;
   do n = read(r->fd[src], buf, buf_size);
   while (n < 0 && errno == EINTR);
-  if (!read_result(r, src, n)) return;
+  if (!relay_read_result(r, src, n)) return;
   r->lane[src].bulk = (size_t)n == buf_size;
   if (r->websocket) {
     if (r->goodbye == GOODBYE_ACTIVE) {
@@ -299,7 +183,7 @@ bool relay_pass(struct relay *r, enum relay_side src, const char *data, size_t l
     }
   }
   if (r->hold_at != 0 && (lane->pending == NULL || lane->held)) {
-    int held = hold(r, src, data, len);
+    int held = relay_hold(r, src, data, len);
     if (held != 0) return held > 0;
   }
   ssize_t sent = 0;
@@ -324,7 +208,7 @@ void relay_on_ready(struct relay *r, enum relay_side side, unsigned ready, char 
                     struct pipe_pool *pipes) {
   /* Writes first: a lane that empties may let its source be read in this same turn. (Bytes async holds
    * wait for their flush, not for writability.) */
-  if ((ready & RELAY_WRITE) && !r->failed && !r->lane[!side].held) flush_lane(r, (enum relay_side)!side);
+  if ((ready & RELAY_WRITE) && !r->failed && !r->lane[!side].held) relay_flush_lane(r, (enum relay_side)!side);
   if ((ready & RELAY_READ) && !r->failed && (relay_wants(r, side) & RELAY_READ)) read_lane(r, side, buf, buf_size, pipes);
 }
 

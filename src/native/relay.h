@@ -151,18 +151,6 @@ void relay_goodbye_timeout(struct relay *r);
  * (after whatever already waits). Returns false after failing the relay. */
 bool relay_pass(struct relay *r, enum relay_side src, const char *data, size_t len);
 
-/* For relay.c, in relay_splice.c (the lane must have nothing pending but its pipe for the first two,
- * and be spliced for the others): put a frame header just read into the lane's pipe, taking one from
- * `pipes` (false: none free); splice up to `max` bytes from fd[src] into it (as read() returns; -1 with
- * ENOBUFS when no pipe is free); splice the pipe's bytes to the destination (as send() returns); move the
- * pipe's bytes into a pending block (0 or -errno); drop the pipe with its bytes (a failed tunnel). A
- * lane's pipe goes back to the pool whenever it is empty. */
-bool relay_splice_put(struct relay *r, enum relay_side src, const char *data, size_t len, struct pipe_pool *pipes);
-ssize_t relay_splice_in(struct relay *r, enum relay_side src, size_t max, struct pipe_pool *pipes);
-ssize_t relay_splice_out(struct relay *r, enum relay_side src);
-int relay_unsplice(struct relay *r, enum relay_side src);
-void relay_unpipe(struct relay_lane *lane);
-
 /* For ws_goodbye.c: the lane reading `src` got `n` bytes during a goodbye; and its source's FIN. */
 void ws_goodbye_read(struct relay *r, enum relay_side src, const char *buf, size_t n);
 void ws_goodbye_eof(struct relay *r, enum relay_side src);

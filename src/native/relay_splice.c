@@ -5,8 +5,8 @@
  * that must queue behind those bytes (a goodbye's close frame) first brings them back into an ordinary
  * pending block (relay_unsplice).
  *
- * These functions do the syscalls and keep the pipe's books; relay.c decides when to use them and
- * treats their results as it treats read() and send(). */
+ * relay_splice_lane decides, per readiness of a bulk lane, what to read and what to splice; the other
+ * functions do the syscalls and keep the pipe's books, their results read as read() and send() do. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "relay_internal.h"
 
 /* The lane's pipe, taking one from `pipes` if it has none. NULL when none is free. */
 static struct relay_pipe *lane_pipe(struct relay_lane *lane, struct pipe_pool *pipes) {
@@ -110,4 +111,71 @@ void relay_unpipe(struct relay_lane *lane) {
   pipe_pool_give(lane->pipe); /* not empty: closed, its bytes with it */
   lane->pipe = NULL;
   lane->spliced = false;
+}
+
+/* Whether lane `src` may move its next bytes with splice: its last read filled the buffer (bulk), and
+ * nothing needs to see or hold them (not async, no drain, no goodbye). */
+bool relay_may_splice(const struct relay *r, enum relay_side src, const struct pipe_pool *pipes) {
+  return pipes != NULL && r->lane[src].bulk && r->hold_at == 0 && !r->draining && r->goodbye != GOODBYE_ACTIVE;
+}
+
+/* Below this many bytes a splice saves too little copying to pay for its extra syscalls (a WebSocket
+ * header read, two splices): small frames are read as usual, many per read. */
+#define SPLICE_MIN (16 * 1024)
+
+/* Bulk: the bytes go socket -> pipe -> socket. A WebSocket lane splices payload only: at a frame
+ * header it reads just the header (the tracker must see it) and puts it in the pipe ahead of the
+ * payload, so header and payload leave in one send. Returns false when it did not touch the source (no
+ * pipe free, too little to splice): the caller reads as usual. */
+bool relay_splice_lane(struct relay *r, enum relay_side src, char *buf, size_t buf_size, struct pipe_pool *pipes) {
+  struct relay_lane *lane = &r->lane[src];
+  struct ws_track *track = &r->track[src];
+  bool tracked = r->websocket && !(track->flags & WS_OFF);
+  if (buf_size < SPLICE_MIN) return false;
+  if (tracked && ws_track_payload_left(track) == 0) {
+    ssize_t n;
+    do n = read(r->fd[src], buf, WS_MAX_HEADER);
+    while (n < 0 && errno == EINTR);
+    if (!relay_read_result(r, src, n)) return true;
+    ws_track_scan(track, (const uint8_t *)buf, (size_t)n, false);
+    tracked = !(track->flags & WS_OFF);
+    if (tracked && ws_track_payload_left(track) < SPLICE_MIN) {
+      /* A small frame (or a header still incomplete): passed as read; the next readiness reads as usual
+       * (mid-header: it reads the rest of the header first). */
+      lane->bulk = ws_track_payload_left(track) == 0 && track->hdr != 0;
+      relay_pass(r, src, buf, (size_t)n);
+      return true;
+    }
+    if (!relay_splice_put(r, src, buf, (size_t)n, pipes)) {
+      relay_pass(r, src, buf, (size_t)n);
+      return true;
+    }
+  }
+  size_t max = buf_size;
+  if (tracked && ws_track_payload_left(track) < max) max = ws_track_payload_left(track);
+  if (max < SPLICE_MIN && !lane->spliced) {
+    /* The tail of a frame a plain read cut: read just that tail (copied), so the next readiness starts
+     * at a header and splices the next payload whole. */
+    ssize_t n;
+    do n = read(r->fd[src], buf, max);
+    while (n < 0 && errno == EINTR);
+    if (relay_read_result(r, src, n)) {
+      ws_track_scan(track, (const uint8_t *)buf, (size_t)n, false);
+      relay_pass(r, src, buf, (size_t)n);
+    }
+    return true;
+  }
+  ssize_t n = relay_splice_in(r, src, max, pipes);
+  if (n < 0 && (errno == ENOBUFS || errno == EINVAL)) {
+    /* No pipe free (or a socket that cannot splice, which TCP always can): read as usual next time. */
+    lane->bulk = false;
+    if (!lane->spliced) return false;
+  } else if (relay_read_result(r, src, n)) {
+    if (tracked) ws_track_skip(track, (uint32_t)n);
+    /* Less than asked may only mean the pipe is full: still bulk unless the source ran nearly dry. */
+    lane->bulk = (size_t)n >= SPLICE_MIN;
+  }
+  /* Whatever the pipe holds (a header at least) goes out now. */
+  if (!r->failed && lane->spliced) relay_flush_lane(r, src);
+  return true;
 }
