@@ -1,15 +1,19 @@
 // Bulk through the native engine, where payloads move with splice(2) (src/native/relay_splice.c): large
 // WebSocket messages both ways arrive whole and in order, and a drain's goodbye in the middle of bulk
-// still lands between frames. The randomised raw-byte stream test (native-tunnel.test.ts) covers splice
+// still lands between frames, and the pipes exist only while bulk needs them: none for idle tunnels, at
+// most 8 per thread, none once the thread's last tunnel closed. The randomised raw-byte stream test (native-tunnel.test.ts) covers splice
 // on tunnels that are not WebSocket. Skipped where the addon is not built (required with CI=true).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { configSchema } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
 import { ProxyServer } from '../../src/server/proxy-server.js';
+import { loadNative } from '../../src/tunnel/native-addon.js';
+import { registryOf } from '../../src/tunnel/native-registry.js';
 import { skipFor } from '../helpers/engines.js';
 import { startWsBackend } from '../helpers/peers.js';
 
@@ -106,4 +110,42 @@ test('native: a drain in the middle of bulk closes with a close frame between wh
   // Every echo that arrived is a whole message, in the order sent.
   assert.deepEqual(echoes, sent.slice(0, echoes.length));
   assert.ok(backendGot >= echoes.length);
+});
+
+/** Pipe fds of this process (the addon's pipes among them). */
+function pipeFds(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('pipe:')) n++;
+    } catch {
+      // closed between the listing and the readlink
+    }
+  }
+  return n;
+}
+
+test('native: idle tunnels hold no pipe; bulk borrows at most 8 per thread; none after the last tunnel', { skip, timeout: 60_000 }, async (t) => {
+  const backend = await startWsBackend(t, { perMessageDeflate: false, maxPayload: 0 });
+  const { proxy, port } = await nativeProxy(t, backend.port);
+  // The thread's pool closes with its last tunnel: wait (bounded) for the earlier tests' tunnels to go.
+  const registry = registryOf(loadNative().addon!);
+  for (let i = 0; i < 200 && registry.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(registry.size, 0);
+  const baseline = pipeFds();
+  const idle = await Promise.all(Array.from({ length: 50 }, () => openClient(t, port)));
+  assert.equal(proxy.tunnelCount, 50);
+  assert.equal(pipeFds(), baseline, 'idle tunnels hold no pipe');
+  const bulk = await openClient(t, port);
+  const m = message(1, 2 * 1024 * 1024);
+  const echoed = new Promise<Buffer>((resolve) => bulk.once('message', (d: Buffer) => resolve(d)));
+  bulk.send(m);
+  assert.equal(sha(await echoed), sha(m));
+  const during = pipeFds() - baseline;
+  assert.ok(during > 0 && during <= 16, `${during} pipe fds after bulk (idle in the pool)`);
+  for (const ws of [...idle, bulk]) ws.terminate();
+  // Tunnel closes are reported from the loop: a bounded poll for the count, then for the fds.
+  for (let i = 0; i < 200 && proxy.tunnelCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(proxy.tunnelCount, 0);
+  assert.equal(pipeFds(), baseline, 'the pool closed its pipes with the last tunnel');
 });
