@@ -4,7 +4,11 @@
       "target_name": "wspass_native",
       "sources": [
         "src/native/addon.c",
+        "src/native/coalesce.c",
+        "src/native/pipe_pool.c",
         "src/native/relay.c",
+        "src/native/relay_hold.c",
+        "src/native/relay_splice.c",
         "src/native/thread_state.c",
         "src/native/tunnel.c",
         "src/native/ws_frames.c",

@@ -2,7 +2,10 @@
  *
  *   setCloseHandler(fn)   fn(id, reason, bytesToBackend, bytesToClient, writes, errno, goodbye, framesDropped)
  *                         once per tunnel
- *   open(clientFd, backendFd, toBackend?, toClient?, clientEnded, backendEnded, idleMs, readMax, websocket) -> id
+ *   open(clientFd, backendFd, toBackend?, toClient?, clientEnded, backendEnded, idleMs, readMax, websocket,
+ *        holdBytes, holdMs) -> id
+ *                         holdBytes > 0 and holdMs > 0: async with asyncDelayMs, reads coalesced up to
+ *                         holdBytes and flushed holdMs after the first (coalesce.h); else write-through
  *   close(id, graceMs, closeCode, handshakeMs)  FIN both ways after pending bytes; destroyed after graceMs;
  *                         with a closeCode (not 0), a WebSocket tunnel first exchanges close frames
  *                         (ws_goodbye.c), for at most handshakeMs
@@ -53,8 +56,8 @@ static int queue_arg(napi_env env, struct relay *r, enum relay_side src, napi_va
 }
 
 static napi_value open_tunnel(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 11;
+  napi_value argv[11];
   int32_t fds[2] = {-1, -1};
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 9 || napi_get_value_int32(env, argv[0], &fds[0]) != napi_ok ||
@@ -63,12 +66,20 @@ static napi_value open_tunnel(napi_env env, napi_callback_info info) {
     return NULL;
   }
   bool client_ended = false, backend_ended = false, websocket = false;
-  uint32_t idle_ms = 0, read_max = 0;
+  uint32_t idle_ms = 0, read_max = 0, hold_bytes = 0, hold_ms = 0;
   napi_get_value_bool(env, argv[4], &client_ended);
   napi_get_value_bool(env, argv[5], &backend_ended);
   napi_get_value_uint32(env, argv[6], &idle_ms);
   napi_get_value_uint32(env, argv[7], &read_max);
   napi_get_value_bool(env, argv[8], &websocket);
+  if (argc >= 11) {
+    napi_get_value_uint32(env, argv[9], &hold_bytes);
+    napi_get_value_uint32(env, argv[10], &hold_ms);
+  }
+  /* A hold buffer is one read at most: the thread buffer's size bounds what a lane keeps. Without a
+   * delay there is nothing to hold for: a lane sends at most once per loop turn anyway (coalesce.h). */
+  if (hold_bytes > THREAD_BUFFER_BYTES) hold_bytes = THREAD_BUFFER_BYTES;
+  if (hold_ms == 0) hold_bytes = 0;
   if (read_max == 0 || read_max > THREAD_BUFFER_BYTES) read_max = THREAD_BUFFER_BYTES;
 
   struct thread_state *ts = thread_state_get(env);
@@ -97,6 +108,7 @@ static napi_value open_tunnel(napi_env env, napi_callback_info info) {
   t->idle_ms = idle_ms;
   t->read_max = read_max;
   if (websocket) relay_track_websocket(&t->relay);
+  relay_set_async(&t->relay, hold_bytes, hold_ms);
   int rc = queue_arg(env, &t->relay, RELAY_CLIENT, argv[2]);
   if (rc == 0) rc = queue_arg(env, &t->relay, RELAY_BACKEND, argv[3]);
   if (rc == 0) rc = thread_state_add(ts, t) == 0 ? 0 : -ENOMEM;

@@ -1,8 +1,10 @@
-/* The relay logic of one tunnel (see relay.h). Every syscall's failure is decided next to the call:
- * EAGAIN/EINTR mean "not now" (level-triggered polling brings us back), anything else fails the tunnel
- * with the side it happened on. */
+/* The relay logic of one tunnel (see relay.h; asyncDelayMs holds in relay_hold.c, bulk splices in
+ * relay_splice.c). Every syscall's failure is decided next to the call: EAGAIN/EINTR mean "not now"
+ * (level-triggered polling brings us back), anything else fails the tunnel with the side it happened
+ * on. */
 #define _GNU_SOURCE
 #include "relay.h"
+#include "relay_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +24,11 @@ static void record(struct relay *r, enum relay_reason reason, int err) {
   if (r->reason != RELAY_OPEN) return;
   r->reason = (uint8_t)reason;
   r->error = err;
+}
+
+void relay_fail_side(struct relay *r, enum relay_side side, int err) {
+  r->failed = true;
+  record(r, error_reason(side), err);
 }
 
 void relay_init(struct relay *r, int client_fd, int backend_fd) {
@@ -53,9 +60,11 @@ void relay_src_ended(struct relay *r, enum relay_side src) {
 }
 
 static void drop_pending(struct relay_lane *lane) {
+  if (lane->spliced) relay_unpipe(lane);
   free(lane->pending);
   lane->pending = NULL;
   lane->pending_len = lane->pending_off = 0;
+  lane->held = false;
 }
 
 /* Passes the FIN of lane `src` on, once nothing of it waits to be sent. */
@@ -92,9 +101,22 @@ static ssize_t send_some(struct relay *r, enum relay_side src, const char *data,
 }
 
 /* The destination of lane `src` became writable: send what waits. */
-static void flush_lane(struct relay *r, enum relay_side src) {
+void relay_flush_lane(struct relay *r, enum relay_side src) {
   struct relay_lane *lane = &r->lane[src];
   if (lane->pending == NULL) return;
+  if (lane->spliced) {
+    ssize_t n = relay_splice_out(r, src);
+    if (n > 0) {
+      lane->bytes += (uint64_t)n;
+      lane->sends++;
+    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      r->failed = true;
+      record(r, error_reason((enum relay_side)!src), errno);
+      return;
+    }
+    maybe_shut(r, src);
+    return;
+  }
   ssize_t n = send_some(r, src, lane->pending + lane->pending_off, lane->pending_len - lane->pending_off);
   if (n < 0) return;
   lane->pending_off += (uint32_t)n;
@@ -103,32 +125,41 @@ static void flush_lane(struct relay *r, enum relay_side src) {
 }
 
 void relay_start(struct relay *r) {
-  flush_lane(r, RELAY_CLIENT);
-  flush_lane(r, RELAY_BACKEND);
+  relay_flush_lane(r, RELAY_CLIENT);
+  relay_flush_lane(r, RELAY_BACKEND);
   maybe_shut(r, RELAY_CLIENT);
   maybe_shut(r, RELAY_BACKEND);
 }
 
-/* fd[src] is readable: one read into the thread's buffer, sent on at once. */
-static void read_lane(struct relay *r, enum relay_side src, char *buf, size_t buf_size) {
+/* What read_lane does with a read's result `n` from the source (read or splice). Returns true when there
+ * are bytes to pass on. */
+bool relay_read_result(struct relay *r, enum relay_side src, ssize_t n) {
   struct relay_lane *lane = &r->lane[src];
-  ssize_t n;
-  do n = read(r->fd[src], buf, buf_size);
-  while (n < 0 && errno == EINTR);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
     r->failed = true;
     record(r, error_reason(src), errno);
-    return;
+    return false;
   }
   if (n == 0) {
     lane->read_eof = true;
     record(r, closed_reason(src), 0);
+    relay_release_held(r, src); /* the FIN goes on behind what is held, without waiting for the flush */
     if (r->goodbye == GOODBYE_ACTIVE) ws_goodbye_eof(r, src);
     maybe_shut(r, src);
-    return;
+    return false;
   }
-  if (r->draining) return; /* after a graceful close the bytes have nowhere to go */
+  return !r->draining; /* after a graceful close the bytes have nowhere to go */
+}
+
+/* fd[src] is readable: one read into the thread's buffer (or, for bulk, a splice), sent on at once. */
+static void read_lane(struct relay *r, enum relay_side src, char *buf, size_t buf_size, struct pipe_pool *pipes) {
+  if (relay_may_splice(r, src, pipes) && relay_splice_lane(r, src, buf, buf_size, pipes)) return;
+  ssize_t n;
+  do n = read(r->fd[src], buf, buf_size);
+  while (n < 0 && errno == EINTR);
+  if (!relay_read_result(r, src, n)) return;
+  r->lane[src].bulk = (size_t)n == buf_size;
   if (r->websocket) {
     if (r->goodbye == GOODBYE_ACTIVE) {
       ws_goodbye_read(r, src, buf, (size_t)n);
@@ -142,6 +173,19 @@ static void read_lane(struct relay *r, enum relay_side src, char *buf, size_t bu
 bool relay_pass(struct relay *r, enum relay_side src, const char *data, size_t len) {
   struct relay_lane *lane = &r->lane[src];
   if (len == 0) return true;
+  /* Bytes queued behind a pipe's: bring those back to user space first (a goodbye's frame). */
+  if (lane->spliced) {
+    int rc = relay_unsplice(r, src);
+    if (rc != 0) {
+      r->failed = true;
+      record(r, error_reason(src), -rc);
+      return false;
+    }
+  }
+  if (r->hold_at != 0 && (lane->pending == NULL || lane->held)) {
+    int held = relay_hold(r, src, data, len);
+    if (held != 0) return held > 0;
+  }
   ssize_t sent = 0;
   /* Bytes already waiting go first: then these wait behind them. */
   if (lane->pending == NULL) {
@@ -160,19 +204,23 @@ bool relay_pass(struct relay *r, enum relay_side src, const char *data, size_t l
   return true;
 }
 
-void relay_on_ready(struct relay *r, enum relay_side side, unsigned ready, char *buf, size_t buf_size) {
-  /* Writes first: a lane that empties may let its source be read in this same turn. */
-  if ((ready & RELAY_WRITE) && !r->failed) flush_lane(r, (enum relay_side)!side);
-  if ((ready & RELAY_READ) && !r->failed && (relay_wants(r, side) & RELAY_READ)) read_lane(r, side, buf, buf_size);
+void relay_on_ready(struct relay *r, enum relay_side side, unsigned ready, char *buf, size_t buf_size,
+                    struct pipe_pool *pipes) {
+  /* Writes first: a lane that empties may let its source be read in this same turn. (Bytes async holds
+   * wait for their flush, not for writability.) */
+  if ((ready & RELAY_WRITE) && !r->failed && !r->lane[!side].held) relay_flush_lane(r, (enum relay_side)!side);
+  if ((ready & RELAY_READ) && !r->failed && (relay_wants(r, side) & RELAY_READ)) read_lane(r, side, buf, buf_size, pipes);
 }
 
 unsigned relay_wants(const struct relay *r, enum relay_side side) {
   if (r->failed) return 0;
   unsigned want = 0;
   const struct relay_lane *from = &r->lane[side];
-  /* Back-pressure: a source is read only while nothing of it waits (draining reads and drops). */
-  if (!from->read_eof && (from->pending == NULL || r->draining || ws_goodbye_dropping(r, side))) want |= RELAY_READ;
-  if (r->lane[!side].pending != NULL) want |= RELAY_WRITE;
+  /* Back-pressure: a source is read only while nothing of it waits to be sent (draining reads and drops;
+   * bytes async holds were not offered yet, so they hold nothing back). */
+  if (!from->read_eof && (from->pending == NULL || from->held || r->draining || ws_goodbye_dropping(r, side)))
+    want |= RELAY_READ;
+  if (r->lane[!side].pending != NULL && !r->lane[!side].held) want |= RELAY_WRITE;
   return want;
 }
 
@@ -194,6 +242,7 @@ void relay_drain(struct relay *r, enum relay_reason reason) {
   record(r, reason, 0);
   if (r->goodbye == GOODBYE_ACTIVE) r->goodbye = GOODBYE_FIN;
   r->draining = true;
+  relay_flush_held(r); /* the FIN goes behind what async holds, at once */
   maybe_shut(r, RELAY_CLIENT);
   maybe_shut(r, RELAY_BACKEND);
 }

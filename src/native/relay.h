@@ -14,7 +14,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "pipe_pool.h"
 #include "ws_frames.h"
 
 enum relay_side { RELAY_CLIENT = 0, RELAY_BACKEND = 1 };
@@ -37,15 +39,24 @@ enum relay_reason {
 /* One direction: reads fd[src], sends to the other fd. */
 struct relay_lane {
   /* Bytes read but not yet accepted by the destination: the remainder of one partial send (or the bytes
-   * handed over at start). Owned by the lane (malloc'd); NULL when nothing waits. While it is non-empty
-   * the source is not read, so a lane never holds more than one read (plus the hand-off bytes). */
-  char *pending;
+   * handed over at start), owned by the lane (malloc'd); or, with `spliced`, a pipe of the thread's pool
+   * holding them (relay_splice.c). NULL when nothing waits. While something waits the source is not read,
+   * so a lane never holds more than one read (plus the hand-off bytes). */
+  union {
+    char *pending;
+    struct relay_pipe *pipe;
+  };
   uint32_t pending_len;
   uint32_t pending_off;
-  uint64_t bytes;  /* bytes the destination accepted */
-  uint32_t sends;  /* successful send calls (reported as writes) */
-  bool read_eof;   /* the source sent its FIN (or its end was seen before the hand-off) */
-  bool dst_shut;   /* shutdown(dst, SHUT_WR) was done: the FIN went on */
+  uint64_t bytes;      /* bytes the destination accepted */
+  uint32_t sends;      /* successful send calls (reported as writes) */
+  bool read_eof : 1;   /* the source sent its FIN (or its end was seen before the hand-off) */
+  bool dst_shut : 1;   /* shutdown(dst, SHUT_WR) was done: the FIN went on */
+  /* asyncDelayMs: `pending` holds coalesced reads (not yet offered to the destination, at most
+   * hold_at bytes), rather than the remainder of a partial send. relay_flush_held sends them. */
+  bool held : 1;
+  bool bulk : 1;       /* the last read filled its buffer: the next one splices, if a pipe is free */
+  bool spliced : 1;    /* `pipe`, not `pending`, holds what waits (pipe->len bytes) */
 };
 
 /* How a drain's goodbye (ws_goodbye.c) ended; the numbers are part of the JS interface. */
@@ -70,7 +81,25 @@ struct relay {
   int error;                  /* errno behind a *_ERROR reason, 0 otherwise */
   uint32_t frames_dropped;    /* client frames dropped after the backend was sent its close (goodbye) */
   struct ws_track track[2];   /* websocket only: track[i] follows the frames read from fd[i] */
+  uint32_t hold_at;           /* asyncDelayMs: reads are coalesced until this many bytes wait (or the
+                                 caller flushes, after the delay); 0: write-through */
+  uint32_t hold_ms;           /* asyncDelayMs, for the glue (coalesce.c); kept here because the relay
+                                 struct has room for it and the tunnel struct does not */
 };
+
+/* asyncDelayMs (write coalescing): what each read brings is held in the lane instead of sent at once,
+ * until `hold_at` bytes wait or the caller calls relay_flush_held (coalesce.c: `hold_ms` after the first
+ * held byte). A FIN or a drain sends what is held at once. hold_at 0 turns it off. Call before
+ * relay_start. */
+void relay_set_async(struct relay *r, uint32_t hold_at, uint32_t hold_ms);
+
+/* Sends what async held in either lane (one send per lane). */
+void relay_flush_held(struct relay *r);
+
+/* Whether either lane holds coalesced bytes waiting for relay_flush_held. */
+static inline bool relay_holding(const struct relay *r) {
+  return r->lane[0].held || r->lane[1].held;
+}
 
 /* Takes ownership of both fds (they must be non-blocking). */
 void relay_init(struct relay *r, int client_fd, int backend_fd);
@@ -86,8 +115,10 @@ void relay_src_ended(struct relay *r, enum relay_side src);
 void relay_start(struct relay *r);
 
 /* fd[side] is ready for `ready` (RELAY_READ also for hang-up and error). `buf` is scratch space of
- * `buf_size` bytes, shared by every tunnel of the thread: nothing points into it after this returns. */
-void relay_on_ready(struct relay *r, enum relay_side side, unsigned ready, char *buf, size_t buf_size);
+ * `buf_size` bytes, shared by every tunnel of the thread: nothing points into it after this returns.
+ * `pipes`: the thread's pipe pool for bulk reads (NULL: never splice). */
+void relay_on_ready(struct relay *r, enum relay_side side, unsigned ready, char *buf, size_t buf_size,
+                    struct pipe_pool *pipes);
 
 /* The readiness fd[side] should be polled for now (0: none). */
 unsigned relay_wants(const struct relay *r, enum relay_side side);

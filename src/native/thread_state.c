@@ -22,6 +22,7 @@ void thread_state_handle_closed(struct thread_state *ts) {
   }
 }
 
+/* The close callback of the thread's own timers (idle/grace, coalesce.c's), whose data is the state. */
 static void on_timer_closed(uv_handle_t *h) {
   thread_state_handle_closed(h->data);
 }
@@ -35,14 +36,16 @@ static void on_env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   while (ts->head != NULL) {
     struct tunnel *t = ts->head;
     relay_fail(&t->relay, RELAY_DESTROYED, 0);
-    tunnel_close(t); /* unlinks t */
+    tunnel_close(t); /* unlinks t, gives its pipes back */
   }
+  pipe_pool_close(&ts->pipes);
   if (ts->on_close != NULL) napi_delete_reference(ts->env, ts->on_close);
   ts->on_close = NULL;
   if (ts->async_ctx != NULL) napi_async_destroy(ts->env, ts->async_ctx);
   ts->async_ctx = NULL;
   uv_timer_stop(&ts->timer);
   uv_close((uv_handle_t *)&ts->timer, on_timer_closed);
+  coalesce_close(&ts->coalesce, on_timer_closed);
 }
 
 static void on_timer(uv_timer_t *timer) {
@@ -95,6 +98,12 @@ struct thread_state *thread_state_get(napi_env env) {
   ts->handles_open = 1;
   /* The timer alone must not keep a loop alive: the tunnels' polls do that while tunnels exist. */
   uv_unref((uv_handle_t *)&ts->timer);
+  if (coalesce_init(&ts->coalesce, loop, ts) != 0) {
+    uv_close((uv_handle_t *)&ts->timer, NULL); /* ts leaks (a few bytes, once) rather than race the close */
+    napi_throw_error(env, "WSP_NATIVE", "native tunnel flush timer could not be created");
+    return NULL;
+  }
+  ts->handles_open++;
   napi_value name;
   napi_create_string_utf8(env, "wspass.nativeTunnel", NAPI_AUTO_LENGTH, &name);
   if (napi_async_init(env, NULL, name, &ts->async_ctx) != napi_ok ||
@@ -103,6 +112,7 @@ struct thread_state *thread_state_get(napi_env env) {
     /* Too early in start-up to have anything else: give the timer back and leave the state to it. */
     if (ts->async_ctx != NULL) napi_async_destroy(env, ts->async_ctx);
     uv_close((uv_handle_t *)&ts->timer, NULL); /* ts leaks (a few bytes, once) rather than race the close */
+    coalesce_close(&ts->coalesce, NULL);
     napi_throw_error(env, "WSP_NATIVE", "native tunnel state could not be registered");
     return NULL;
   }
@@ -198,6 +208,8 @@ static void report(struct thread_state *ts, struct tunnel *t) {
 
 void thread_state_closed(struct thread_state *ts, struct tunnel *t) {
   ts->live--;
+  /* The last tunnel of the thread is gone: its pipes too, so a quiet worker holds no fd of ours. */
+  if (ts->live == 0) pipe_pool_close(&ts->pipes);
   if (!ts->tearing_down && ts->on_close != NULL) report(ts, t);
   release_slot(ts, t);
   free(t);

@@ -1,12 +1,13 @@
 /* Everything the addon keeps per Node environment (main thread or worker), found through
- * napi_get_instance_data: the one read buffer, the open tunnels, the coarse idle timer, the JS close
- * handler. No globals: each worker thread relays on its own loop with its own state. */
+ * napi_get_instance_data: the one read buffer, the open tunnels, the coarse idle timer, the flush of
+ * asyncDelayMs routes, the pipes for splice, the JS close handler. No globals: each worker thread relays on its own loop with its own state. */
 #ifndef WSPASS_THREAD_STATE_H
 #define WSPASS_THREAD_STATE_H
 
 #include <node_api.h>
 #include <uv.h>
 
+#include "coalesce.h"
 #include "tunnel.h"
 
 /* The thread's read buffer: one read of any tunnel, sent on before the next read. */
@@ -25,6 +26,8 @@ struct thread_state {
   uint32_t free_slot;            /* a hint: the lowest slot that may be free */
   uv_timer_t timer;              /* the coarse idle / grace timer, one per thread */
   uint64_t timer_period;         /* ms; 0: not running */
+  struct coalesce coalesce;      /* asyncDelayMs: the tunnels holding bytes and their flush timer */
+  struct pipe_pool pipes;        /* splice(2) pipes lent to bulk lanes (at most PIPE_POOL_MAX) */
   uint32_t live;                 /* tunnels whose close was not reported yet */
   uint32_t handles_open;         /* libuv handles whose close callback has not run (worker exit waits) */
   napi_ref on_close;             /* JS (id, reason, toBackend, toClient, writes, errno) => void */

@@ -24,6 +24,7 @@ void tunnel_close(struct tunnel *t) {
   if (t->closing) return;
   t->closing = true;
   thread_state_unlink(t->ts, t);
+  if (t->queued) coalesce_remove(t->ts, t);
   for (int i = 0; i < 2; i++) {
     /* Stop before close(fd): libuv must drop the fd from epoll while the number is still ours. */
     uv_poll_stop(&t->poll[i]);
@@ -52,6 +53,8 @@ void tunnel_update(struct tunnel *t) {
     t->goodbye = false;
     t->deadline = uv_now(t->ts->loop) + t->grace_ms;
   }
+  /* async: bytes held by this change are flushed with the others at the end of the turn. */
+  if (!t->queued && !t->relay.failed && relay_holding(&t->relay)) coalesce_add(t->ts, t);
   if (!relay_finished(&t->relay)) {
     int rc = set_mask(t, RELAY_CLIENT);
     if (rc == 0) rc = set_mask(t, RELAY_BACKEND);
@@ -74,7 +77,7 @@ static void on_ready(uv_poll_t *p, int status, int events) {
     if (events & (UV_READABLE | UV_DISCONNECT)) ready |= RELAY_READ;
     if (events & UV_WRITABLE) ready |= RELAY_WRITE;
     size_t n = t->read_max;
-    relay_on_ready(&t->relay, (enum relay_side)side, ready, t->ts->buf, n);
+    relay_on_ready(&t->relay, (enum relay_side)side, ready, t->ts->buf, n, &t->ts->pipes);
   }
   tunnel_update(t);
 }

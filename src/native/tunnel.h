@@ -27,6 +27,7 @@ struct tunnel {
   uint8_t handles_open;        /* poll handles whose close callback has not run */
   bool goodbye;                /* `deadline` is a goodbye's bound (relay.goodbye was GOODBYE_ACTIVE) */
   bool closing;                /* fds closed, waiting for the handles' close callbacks */
+  bool queued;                 /* listed in the thread's coalesce lists (async: bytes held) */
 };
 
 /* Starts relaying. The tunnel must be set up (relay_init/queue/src_ended) and linked by the caller.

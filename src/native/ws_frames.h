@@ -40,6 +40,20 @@ static inline bool ws_track_at_boundary(const struct ws_track *t) {
   return t->hdr == 0 && !(t->flags & WS_OFF);
 }
 
+/* Payload bytes of the current frame that may pass unseen (spliced): 0 at or inside a header, or off. */
+static inline uint32_t ws_track_payload_left(const struct ws_track *t) {
+  return (t->flags & WS_OFF) || t->hdr == 0 || t->hdr < t->need ? 0 : t->left;
+}
+
+/* `n` (at most ws_track_payload_left) payload bytes passed unseen. */
+static inline void ws_track_skip(struct ws_track *t, uint32_t n) {
+  t->left -= n;
+  if (t->left == 0) t->hdr = 0;
+}
+
+/* The longest frame header (2 + 8 bytes of length + 4 of mask). */
+#define WS_MAX_HEADER 14
+
 /* Writes a close frame with `code` and no reason into out[0..8): masked with mask[0..4) when mask is
  * not NULL (a client's frame). Returns its length (4 or 8). */
 size_t ws_close_frame(uint8_t out[8], uint16_t code, const uint8_t *mask);

@@ -22,6 +22,10 @@ export interface NativeAddon {
     idleMs: number,
     readMax: number,
     websocket: boolean,
+    /** async: coalesce reads up to this many bytes per direction (0: write-through). */
+    holdBytes: number,
+    /** async: flush this long after the first held byte (0: at the end of the loop turn). */
+    holdMs: number,
   ): number;
   /** With a closeCode (not 0), a WebSocket tunnel first exchanges close frames, for at most handshakeMs. */
   close(id: number, graceMs: number, closeCode?: number, handshakeMs?: number): void;

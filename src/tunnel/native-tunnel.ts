@@ -83,6 +83,17 @@ function whenFlushed(s: net.Socket, done: () => void): void {
   s.on('close', finished);
 }
 
+/**
+ * How many bytes per direction asyncDelayMs holds before they go out without waiting for the delay: a
+ * quarter of highWaterMarkBytes as the JS lanes do, at most one read (the C side keeps no more per lane).
+ * 0: write-through, also for `async` without a delay: the core reads each side at most once per loop
+ * turn, so it already sends at most once per socket per turn (src/native/coalesce.h).
+ */
+function holdBytes(options: TunnelOptions, readMax: number): number {
+  if (!options.async || options.asyncDelayMs <= 0) return 0;
+  return Math.min(readMax, Math.max(1, Math.floor(options.highWaterMarkBytes / 4)));
+}
+
 function readAll(s: net.Socket, first: Buffer | undefined): Buffer | undefined {
   const chunks: Buffer[] = first !== undefined && first.length > 0 ? [first] : [];
   for (let c = s.read() as Buffer | null; c !== null; c = s.read() as Buffer | null) chunks.push(c);
@@ -218,6 +229,7 @@ export class NativeTunnel implements Tunnel, NativeRecord {
     const toClient = readAll(backend, initial.toClient);
     const clientEnded = initial.clientEnded === true || readEnded(client);
     const backendEnded = readEnded(backend);
+    const readMax = Math.min(CORE_BUFFER_BYTES, Math.max(1, options.highWaterMarkBytes));
     try {
       this.#id = this.#registry.open(this, [
         clientFd,
@@ -227,8 +239,10 @@ export class NativeTunnel implements Tunnel, NativeRecord {
         clientEnded,
         backendEnded,
         options.idleTimeoutMs,
-        Math.min(CORE_BUFFER_BYTES, Math.max(1, options.highWaterMarkBytes)),
+        readMax,
         options.websocket === true,
+        holdBytes(options, readMax),
+        options.async ? options.asyncDelayMs : 0,
       ]);
     } catch {
       // The core could not take it (out of fds, say): the bytes read above go to the JS engine instead,

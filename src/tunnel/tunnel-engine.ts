@@ -33,10 +33,9 @@ export function resolveTunnelEngine(setting: TunnelEngineSetting): TunnelEngine 
 }
 
 /** Why a tunnel cannot run on the core (undefined: it can). */
-function unfit(client: net.Socket, backend: net.Socket, options: TunnelOptions): string | undefined {
+function unfit(client: net.Socket, backend: net.Socket): string | undefined {
   if (plainFd(client) === undefined) return 'the client side is TLS (or not a TCP socket)';
   if (plainFd(backend) === undefined) return 'the backend side is TLS (or not a TCP socket)';
-  if (options.async) return 'the route uses async (write coalescing is JS-only for now)';
   return undefined;
 }
 
@@ -52,7 +51,7 @@ export function openTunnel(
   onClose: (info: TunnelCloseInfo) => void,
 ): Tunnel {
   if (engine.registry !== undefined) {
-    const why = unfit(client, backend, options);
+    const why = unfit(client, backend);
     if (why === undefined) return new NativeTunnel(engine.registry, client, backend, options, initial, onClose);
     if (!warned.has(why)) {
       warned.add(why);

@@ -1,5 +1,6 @@
-// The sanitizer lane: the C relay logic (src/native/relay.c, with the WebSocket frame tracker and the
-// drain's goodbye: ws_frames.c, ws_goodbye.c) driven by a stand-alone C program
+// The sanitizer lane: the C relay logic (src/native/relay.c, with asyncDelayMs holds: relay_hold.c,
+// and splice with its pipe pool: relay_splice.c, pipe_pool.c; the WebSocket frame tracker and the drain's goodbye: ws_frames.c,
+// ws_goodbye.c) driven by a stand-alone C program
 // (test/native/relay-driver.c) built with AddressSanitizer, LeakSanitizer and UBSan, then run. Any
 // report or a failed scenario fails the test. Without a C compiler the lane is skipped, except with
 // CI=true, where a missing compiler is a failure (the lane must not silently vanish).
@@ -36,7 +37,8 @@ test('the relay core runs clean under AddressSanitizer, LeakSanitizer and UBSan'
     [
       '-std=gnu11', '-Wall', '-Wextra', '-Werror', '-g', '-O1',
       '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer',
-      join(root, 'src/native/relay.c'), join(root, 'src/native/ws_frames.c'), join(root, 'src/native/ws_goodbye.c'),
+      join(root, 'src/native/relay.c'), join(root, 'src/native/relay_hold.c'), join(root, 'src/native/relay_splice.c'), join(root, 'src/native/pipe_pool.c'),
+      join(root, 'src/native/ws_frames.c'), join(root, 'src/native/ws_goodbye.c'),
       join(root, 'test/native/relay-driver.c'), '-o', exe,
     ],
     { encoding: 'utf8' },

@@ -13,11 +13,18 @@
  *   5. the WebSocket frame tracker (ws_frames.c): the same boundaries wherever a stream is split
  *   6. a drain's goodbye on a WebSocket tunnel (ws_goodbye.c): a large frame still pending in the lane and
  *      one in progress when it starts; the backend's close frame lands behind them, the late client frame
- *      is dropped and counted, the client gets 1012 instead of the backend's close, then FIN both ways */
+ *      is dropped and counted, the client gets 1012 instead of the backend's close, then FIN both ways
+ *   7. scenarios 1-4 and 6 again with async (relay_set_async): reads held up to a small hold_at and
+ *      flushed every few turns, as coalesce.c does after asyncDelayMs; 1 and 8 again with a
+ *      larger hold_at, so the hold buffer grows
+ *   8. async with many small messages: exact bytes, and fewer sends than messages
+ *   9. scenarios 1-4 and 6 again with splice (a pipe pool; bulk lanes splice), and WebSocket bulk: frames
+ *      of every length encoding both ways, payloads spliced, headers tracked; every pipe back in the pool */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,8 +135,19 @@ static void app_step(struct app *a, bool shut_when_done) {
   }
 }
 
+/* asyncDelayMs scenarios: the hold threshold given to new relays (0: write-through), and how often the driver
+ * flushes what is held (every FLUSH_EVERY turns, standing in for asyncDelayMs). */
+static uint32_t async_hold_at;
+
+/* splice scenarios: bulk lanes borrow pipes from this pool (as from the thread's in the addon). */
+static bool use_splice;
+static struct pipe_pool pipes;
+#define FLUSH_EVERY 3
+
 /* One turn of the relay: poll(2) both fds for what it wants, hand it what is ready. */
 static void relay_turn(struct relay *r) {
+  static unsigned turns;
+  if (r->hold_at != 0 && ++turns % FLUSH_EVERY == 0) relay_flush_held(r);
   static char buf[BUF_SIZE];
   struct pollfd p[2];
   for (int i = 0; i < 2; i++) {
@@ -147,7 +165,7 @@ static void relay_turn(struct relay *r) {
     if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) ready |= RELAY_READ;
     if (p[i].revents & (POLLOUT | POLLERR)) ready |= RELAY_WRITE;
     /* Reads of at most a random size up to 64 KiB: highWaterMarkBytes below the buffer size. */
-    if (ready) relay_on_ready(r, (enum relay_side)i, ready, buf, 1 + rnd() % BUF_SIZE);
+    if (ready) relay_on_ready(r, (enum relay_side)i, ready, buf, 1 + rnd() % BUF_SIZE, use_splice ? &pipes : NULL);
   }
 }
 
@@ -176,6 +194,7 @@ static void rig_open(struct rig *g, uint64_t c_sends, uint64_t b_sends, uint64_t
   pair(g->cs);
   pair(g->bs);
   relay_init(&g->r, g->cs[1], g->bs[0]);
+  relay_set_async(&g->r, async_hold_at, 0);
   if (start) relay_start(&g->r);
   app_init(&g->c, g->cs[0], c_sends, seed);
   app_init(&g->b, g->bs[1], b_sends, seed + 1);
@@ -415,13 +434,99 @@ static void scenario_ws_goodbye(void) {
   rig_close(&g);
 }
 
+/* Many small messages both ways (a chat-like stream): held and sent together, byte for byte. */
+static void scenario_async_small_messages(void) {
+  struct rig g;
+  rig_open(&g, 0, 0, 13, true);
+  static unsigned char msg[64], at_backend[400000]; /* write_all's sink size */
+  const size_t total = sizeof msg * 2000;
+  size_t got = 0;
+  uint32_t sum = 2166136261u, sum_got = 2166136261u;
+  for (int i = 0; i < 2000; i++) {
+    for (size_t k = 0; k < sizeof msg; k++) msg[k] = (unsigned char)(i + k);
+    sum = fnv(sum, msg, sizeof msg);
+    /* Every message its own send, as a chatty client does; the relay reads whatever has arrived. */
+    write_all(&g.r, g.c.fd, msg, sizeof msg, at_backend, &got, g.b.fd);
+  }
+  bool eof = false;
+  got = read_some(&g.r, g.b.fd, at_backend, got, total, &eof);
+  sum_got = fnv(sum_got, at_backend, got);
+  EXPECT(got == total && sum_got == sum, "small: backend got %zu of %zu", got, total);
+  EXPECT(g.r.lane[RELAY_CLIENT].bytes == total, "small: lane count");
+  EXPECT(g.r.lane[RELAY_CLIENT].sends < 2000, "small: %u sends for 2000 messages", g.r.lane[RELAY_CLIENT].sends);
+  /* Half-close with bytes held: the FIN goes on behind them. */
+  unsigned char tail[10] = "0123456789";
+  write_all(&g.r, g.c.fd, tail, sizeof tail, NULL, NULL, -1);
+  shutdown(g.c.fd, SHUT_WR);
+  unsigned char rest[16];
+  size_t n = read_some(&g.r, g.b.fd, rest, 0, sizeof rest, &eof);
+  EXPECT(n == sizeof tail && memcmp(rest, tail, n) == 0 && eof, "small: %zu tail bytes, eof %d", n, eof);
+  rig_close(&g);
+}
+
+/* WebSocket bulk with splice: frames of all length encodings both ways; payloads pass through pipes,
+ * headers through the tracker, and every byte arrives in order. */
+static void ws_bulk_direction(struct rig *g, int from_fd, int to_fd, bool mask, enum relay_side src) {
+  static unsigned char out[400000], got[400000];
+  const size_t lens[] = {70000, 5, 130000, 126, 65536, 0, 125, 90000};
+  size_t at = 0, have = 0;
+  for (size_t f = 0; f < sizeof lens / sizeof lens[0]; f++) {
+    size_t start = at;
+    at += put_frame(out + at, 0x82, lens[f], mask);
+    for (size_t i = at - lens[f]; i < at; i++) out[i] = (unsigned char)rnd(); /* payload order matters */
+    (void)start;
+  }
+  write_all(&g->r, from_fd, out, at, got, &have, to_fd);
+  bool eof = false;
+  have = read_some(&g->r, to_fd, got, have, at, &eof);
+  EXPECT(have == at && memcmp(got, out, at) == 0, "ws bulk: %zu of %zu bytes, in order: %d", have, at,
+         have == at && memcmp(got, out, at) == 0);
+  EXPECT(ws_track_at_boundary(&g->r.track[src]), "ws bulk: the tracker lost the frames");
+}
+
+static void scenario_ws_bulk(void) {
+  struct rig g;
+  rig_open(&g, 0, 0, 17, false);
+  relay_track_websocket(&g.r);
+  relay_start(&g.r);
+  ws_bulk_direction(&g, g.c.fd, g.b.fd, true, RELAY_CLIENT);
+  ws_bulk_direction(&g, g.b.fd, g.c.fd, false, RELAY_BACKEND);
+  EXPECT(pipes.n_open > 0, "ws bulk: no pipe was ever used");
+  EXPECT(g.r.lane[RELAY_CLIENT].pending == NULL && g.r.lane[RELAY_BACKEND].pending == NULL, "ws bulk: a lane kept a pipe");
+  rig_close(&g);
+}
+
 int main(void) {
+  /* A spliced send to a peer that is gone raises SIGPIPE (splice has no MSG_NOSIGNAL); Node ignores it. */
+  signal(SIGPIPE, SIG_IGN);
   scenario_bulk_half_close();
   scenario_hand_off_bytes();
   scenario_peer_vanishes();
   scenario_drain();
   scenario_tracker_splits();
   scenario_ws_goodbye();
+  async_hold_at = 3000;
+  scenario_bulk_half_close();
+  scenario_hand_off_bytes();
+  scenario_peer_vanishes();
+  scenario_drain();
+  scenario_ws_goodbye();
+  scenario_async_small_messages();
+  async_hold_at = 20000; /* the hold buffer grows from 4 KiB (hold_size in relay.c) */
+  scenario_bulk_half_close();
+  scenario_async_small_messages();
+  async_hold_at = 0;
+  use_splice = true;
+  scenario_bulk_half_close();
+  scenario_hand_off_bytes();
+  scenario_peer_vanishes();
+  scenario_drain();
+  scenario_ws_goodbye();
+  scenario_ws_bulk();
+  EXPECT(pipes.n_open <= PIPE_POOL_MAX && pipes.n_open == pipes.n_idle, "splice: %u pipes open, %u idle", pipes.n_open,
+         pipes.n_idle);
+  pipe_pool_close(&pipes);
+  EXPECT(pipes.n_open == 0, "splice: %u pipes not closed", pipes.n_open);
   if (failures != 0) {
     fprintf(stderr, "%d failure(s)\n", failures);
     return 1;
