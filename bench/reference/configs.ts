@@ -2,7 +2,8 @@
 // WebSocket and HTTP/1.1 in front of the bench's echo backend, tuned as a careful operator would for
 // this job (one worker or thread, pinned like wspass; no access log; tunnel timeouts of an hour so an
 // idle tunnel is never cut inside a run; enough file descriptors for the idle scenario's connections,
-// within the 20,000 per process these machines allow: a tunnel holds two). Pure.
+// within the 20,000 per process these machines allow: a tunnel holds two, and nginx counts both of a
+// tunnel's connections against worker_connections, so 5,000 idle tunnels need more than 10,000). Pure.
 
 /** nginx: one worker process, upstream keep-alive for HTTP, `Upgrade`/`Connection` passed for tunnels. */
 export function nginxConfig(o: { dir: string; port: number; backendPort: number }): string {
@@ -14,7 +15,7 @@ worker_rlimit_nofile 19500;
 user root;
 pid ${o.dir}/nginx.pid;
 error_log ${o.dir}/error.log warn;
-events { worker_connections 9500; multi_accept on; }
+events { worker_connections 19000; multi_accept on; }
 http {
   access_log off;
   client_body_temp_path ${o.dir}/body;
