@@ -61,6 +61,16 @@ async function waitForPort(child: Child, port: number, what: string, timeoutMs =
   }
 }
 
+/** The process's children once it has any, or [] after `ms`. */
+async function childrenWithin(pid: number, ms: number): Promise<number[]> {
+  const until = performance.now() + ms;
+  for (;;) {
+    const kids = childrenOf(pid);
+    if (kids.length > 0 || performance.now() > until) return kids;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -111,7 +121,11 @@ export async function startReference(name: ReferenceName, o: { backendPort: numb
   };
   try {
     await waitForPort(child, port, name);
-    return { name, version, port, pids: [child.pid, ...childrenOf(child.pid)], stop };
+    // nginx's master binds the port before it forks its worker: a case measured with the master alone
+    // read 0 µs per request. The worker has no event to wait on, so poll for it, bounded.
+    const workers = name === 'nginx' ? await childrenWithin(child.pid, 5_000) : childrenOf(child.pid);
+    if (name === 'nginx' && workers.length === 0) throw new Error('nginx started no worker process within 5 s');
+    return { name, version, port, pids: [child.pid, ...workers], stop };
   } catch (err) {
     await stop();
     throw err;
