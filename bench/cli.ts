@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArgError, USAGE, parseBenchArgs, type BenchArgs } from './args.js';
 import { commandBaseline, commandEstimate, commandGate, commandSelfTest } from './gate/commands.js';
+import { headState } from './gate/tree.js';
 import { setUpPinning } from './measure/pinning.js';
 import { fmtLatencyUs, fmtNumber, fmtThroughput } from './report/format.js';
 import { htmlReport } from './report/html.js';
@@ -102,6 +103,7 @@ async function commandRun(args: BenchArgs): Promise<number> {
   else proxy.workers = [...new Set(cases.flatMap((c) => (c.workers === undefined ? [] : [c.workers])))];
   const results = buildResults({
     command: `bench ${process.argv.slice(2).join(' ')}`.trim(),
+    source: headState(),
     machine: machineInfo(),
     pinning: pinning.description,
     backend: runner.backend ?? { impl: 'uws' },

@@ -170,7 +170,7 @@ th{background:#f5f5f7}td.n{text-align:right;white-space:nowrap}tr.direct td{colo
 <div class="meta">${esc(r.createdAt)} · ${esc(`${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memGiB} GiB, Linux ${r.machine.kernel}, Node ${r.machine.node}`)}<br>
 proxy under test: <b>${esc(r.proxy.name)}</b>${r.proxy.target ? ` at ${esc(r.proxy.target)}` : ''}${r.proxy.workers?.length ? `, workers: ${r.proxy.workers.join(', ')}` : ''} ·
 backend: ${r.backend.impl === 'uws' ? 'uWebSockets.js echo' : '<b>ws echo (fallback)</b>'}${backendNote}<br>${esc(r.pinning)}<br>
-<code>${esc(r.command)}</code></div>
+<code>${esc(r.command)}</code>${r.source?.commit ? ` · wspass <code>${esc(r.source.commit.slice(0, 12))}</code>${r.source.dirty ? ' with local changes' : ''}` : ''}</div>
 <div class="cap"><h2>Capacity summary</h2><p>${esc(cap[0] ?? '')}</p><ul>${cap.slice(1).map((l) => `<li>${esc(l)}</li>`).join('')}</ul></div>
 <h2>Cost per unit of work</h2>
 <p class="note">Proxy cost is the proxy process's own CPU time (utime+stime from /proc, all threads) over the measured window divided by the work done

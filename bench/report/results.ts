@@ -18,6 +18,8 @@ export interface BenchResults {
   format: 'wspass-bench/1';
   createdAt: string;
   command: string;
+  /** The commit of the checkout that ran (its wspass is the one measured) and whether it had local changes. */
+  source?: { commit: string | null; dirty: boolean };
   machine: MachineInfo;
   pinning: string;
   backend: { impl: 'uws' | 'ws'; fallbackReason?: string };

@@ -43,6 +43,7 @@ export function comparisonRows(cases: readonly CaseResult[]): string[][] {
 
 export function terminalReport(r: BenchResults): string {
   const out: string[] = [];
+  if (r.source?.commit) out.push(`wspass ${r.source.commit.slice(0, 12)}${r.source.dirty ? ' with local changes' : ''} · ${r.command}`);
   out.push(textTable(CASE_HEADER, r.cases.map(caseRow)));
   out.push('');
   out.push('Proxy cost per unit of work (its own CPU time; memory for idle), and what it adds over direct:');
