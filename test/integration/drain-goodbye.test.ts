@@ -160,12 +160,12 @@ function collect(s: net.Socket): { bytes: () => Buffer; ended: Promise<unknown> 
 }
 
 /** A raw client and a raw backend, the tunnel between them through a proxy on `engine`, both collected. */
-async function rawRig(t: TestContext, engine: Engine, opts: { protocol?: string; closeHandshakeMs?: number } = {}) {
+async function rawRig(t: TestContext, engine: Engine, opts: { protocol?: string; closeHandshakeMs?: number; route?: Record<string, unknown> } = {}) {
   const protocol = opts.protocol ?? 'websocket';
   const greeting = serverFrame(1, Buffer.from('hi'));
   const b = await rawSwitchBackend(t, protocol, greeting);
   const { proxy, port, lines, nClosed } = await startProxy(t, engine, {
-    routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/`, ...(protocol !== 'websocket' ? { upgrade: protocol } : {}) }],
+    routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/`, ...(protocol !== 'websocket' ? { upgrade: protocol } : {}), ...opts.route }],
     ...(opts.closeHandshakeMs !== undefined ? { shutdown: { closeHandshakeMs: opts.closeHandshakeMs } } : {}),
   });
   const client = await rawClientTunnel(t, port, protocol, greeting);
@@ -294,4 +294,56 @@ for (const engine of ENGINES) {
     assert.equal(lines[0]!.goodbye, 'handshake');
     assert.equal(lines[0]!.framesDropped, 0);
   });
+}
+
+/** A server frame with a 64-bit length (any size). */
+function bigServerFrame(op: number, size: number, fill: number): Buffer {
+  const head = Buffer.from([0x80 | op, 127, 0, 0, 0, 0, size >>> 24, (size >> 16) & 0xff, (size >> 8) & 0xff, size & 0xff]);
+  return Buffer.concat([head, Buffer.alloc(size, fill)]);
+}
+
+// The modes a backend lane may be in when the goodbye starts mid-frame: plain reads, bulk splices (a
+// frame larger than the read buffer), async holds.
+const LANE_MODES: readonly [string, number, Record<string, unknown>][] = [
+  ['a small frame', 3000, {}],
+  ['a bulk (spliced) frame', 1 << 20, {}],
+  ['an async-held frame', 3000, { async: true, asyncDelayMs: 5 }],
+];
+
+for (const engine of ENGINES) {
+  for (const [mode, size, route] of LANE_MODES) {
+    test(`${engine}: ${mode} in flight from the backend at the goodbye reaches the client whole, then the close, split reads and all`, { skip: skipFor(engine), timeout: 5_000 }, async (t) => {
+      const { proxy, lines, nClosed, client, backend, atBackend, atClient } = await rawRig(t, engine, { closeHandshakeMs: 10_000, route });
+      const greetingLen = 4; // the rig's greeting was read before collecting began
+      void greetingLen;
+      const frame = bigServerFrame(2, size, 9);
+      const cuts = [0, 10, Math.floor(size / 3), Math.floor((2 * size) / 3), frame.length];
+      // The first piece (header and a little payload) reaches the client before the goodbye starts.
+      backend.write(frame.subarray(cuts[0], cuts[1]));
+      await readUntil(client, () => atClient.bytes().length >= cuts[1]!);
+      const drained = proxy.drain({ tunnelDrainMs: 0, deadlineMs: 5_000 });
+      // The client's direction is at a boundary: the backend gets its close at once.
+      await readUntil(backend, () => atBackend.bytes().length >= 8);
+      // The rest of the frame in pieces, then the backend's close reply, itself cut in two.
+      for (let i = 1; i < cuts.length - 1; i++) backend.write(frame.subarray(cuts[i], cuts[i + 1]));
+      const reply = serverFrame(8, code(1001));
+      backend.write(reply.subarray(0, 1));
+      backend.write(reply.subarray(1));
+      const expected = frame.length + 4;
+      await readUntil(client, () => atClient.bytes().length >= expected);
+      const got = atClient.bytes();
+      assert.equal(got.length, expected);
+      assert.ok(got.subarray(0, frame.length).equals(frame), 'the whole frame, unchanged');
+      assert.deepEqual(got.subarray(frame.length), serverFrame(8, code(1012)));
+      client.write(clientFrame(8, code(1012)));
+      await Promise.all([atClient.ended, atBackend.ended]);
+      client.end();
+      backend.end();
+      await drained;
+      await nClosed(1);
+      assert.equal(lines[0]!.goodbye, 'handshake');
+      assert.equal(lines[0]!.framesDropped, 0);
+      assert.equal(lines[0]!.bytesToClient, 4 + expected, 'the greeting, the frame and the close');
+    });
+  }
 }
