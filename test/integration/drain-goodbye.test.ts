@@ -314,11 +314,11 @@ for (const engine of ENGINES) {
   for (const [mode, size, route] of LANE_MODES) {
     test(`${engine}: ${mode} in flight from the backend at the goodbye reaches the client whole, then the close, split reads and all`, { skip: skipFor(engine), timeout: 5_000 }, async (t) => {
       const { proxy, lines, nClosed, client, backend, atBackend, atClient } = await rawRig(t, engine, { closeHandshakeMs: 10_000, route });
-      const greetingLen = 4; // the rig's greeting was read before collecting began
-      void greetingLen;
       const frame = bigServerFrame(2, size, 9);
-      const cuts = [0, 10, Math.floor(size / 3), Math.floor((2 * size) / 3), frame.length];
-      // The first piece (header and a little payload) reaches the client before the goodbye starts.
+      // A bulk frame: half of it before the goodbye, so the lane splices payload when the goodbye starts.
+      const first = size > 65_536 ? size >> 1 : 10;
+      const cuts = [0, first, first + ((size - first) >> 1), size - 100, frame.length];
+      // The first piece (the header and some payload) reaches the client before the goodbye starts.
       backend.write(frame.subarray(cuts[0], cuts[1]));
       await readUntil(client, () => atClient.bytes().length >= cuts[1]!);
       const drained = proxy.drain({ tunnelDrainMs: 0, deadlineMs: 5_000 });
