@@ -347,3 +347,47 @@ for (const engine of ENGINES) {
     });
   }
 }
+
+/** A server frame with a 16-bit length. */
+function serverFrame16(op: number, size: number, fill: number): Buffer {
+  return Buffer.concat([Buffer.from([0x80 | op, 126, size >> 8, size & 0xff]), Buffer.alloc(size, fill)]);
+}
+
+/** A client frame with a 16-bit length, masked with a zero key. */
+function clientFrame16(op: number, size: number, fill: number): Buffer {
+  return Buffer.concat([Buffer.from([0x80 | op, 0x80 | 126, size >> 8, size & 0xff, 0, 0, 0, 0]), Buffer.alloc(size, fill)]);
+}
+
+for (const engine of ENGINES) {
+  test(`${engine}: both directions mid-frame at the goodbye: the message, its echo and the echo before it all arrive, then the closes`, { skip: skipFor(engine), timeout: 5_000 }, async (t) => {
+    const { proxy, lines, nClosed, client, backend, atBackend, atClient } = await rawRig(t, engine, { closeHandshakeMs: 10_000 });
+    const message = clientFrame16(2, 3000, 1);
+    const earlierEcho = serverFrame16(2, 3000, 2);
+    const echo = serverFrame16(2, 3000, 1);
+    // The client's message and the backend's earlier echo are both in progress when the drain starts.
+    client.write(message.subarray(0, 10));
+    backend.write(earlierEcho.subarray(0, 10));
+    await Promise.all([readUntil(backend, () => atBackend.bytes().length >= 10), readUntil(client, () => atClient.bytes().length >= 10)]);
+    const drained = proxy.drain({ tunnelDrainMs: 0, deadlineMs: 5_000 });
+    client.write(message.subarray(10));
+    // The backend gets the whole message, then its close: it echoes the message and answers the close.
+    await readUntil(backend, () => atBackend.bytes().length >= message.length + 8);
+    assert.ok(atBackend.bytes().subarray(0, message.length).equals(message));
+    backend.write(earlierEcho.subarray(10));
+    backend.write(echo.subarray(0, 1000));
+    backend.write(Buffer.concat([echo.subarray(1000), serverFrame(8, code(1001)).subarray(0, 1)]));
+    backend.write(serverFrame(8, code(1001)).subarray(1));
+    const expected = Buffer.concat([earlierEcho, echo, serverFrame(8, code(1012))]);
+    await readUntil(client, () => atClient.bytes().length >= expected.length);
+    assert.ok(atClient.bytes().equals(expected), 'both echoes whole, then the 1012 close');
+    client.write(clientFrame(8, code(1012)));
+    await Promise.all([atClient.ended, atBackend.ended]);
+    assert.equal(atBackend.bytes().length, message.length + 8);
+    client.end();
+    backend.end();
+    await drained;
+    await nClosed(1);
+    assert.equal(lines[0]!.goodbye, 'handshake');
+    assert.equal(lines[0]!.framesDropped, 0);
+  });
+}
