@@ -13,7 +13,7 @@ import net from 'node:net';
 import { WebSocket } from 'ws';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { ProxyServer } from '../../src/server/proxy-server.js';
-import { closedLog, ENGINES, skipFor, type Engine } from '../helpers/engines.js';
+import { closedLog, ENGINES, skipFor, type ClosedLine, type Engine } from '../helpers/engines.js';
 import { readUntil, startWsBackend, wsHandshake } from '../helpers/peers.js';
 import { scriptedBackend } from '../helpers/scripted-backend.js';
 
@@ -296,6 +296,20 @@ for (const engine of ENGINES) {
   });
 }
 
+/** The client answers its 1012 close: FIN both ways; the tunnel's line says the handshake completed, nothing dropped. */
+async function answerClose(rig: Awaited<ReturnType<typeof rawRig>>, drained: Promise<unknown>): Promise<ClosedLine> {
+  rig.client.write(clientFrame(8, code(1012)));
+  await Promise.all([rig.atClient.ended, rig.atBackend.ended]);
+  rig.client.end();
+  rig.backend.end();
+  await drained;
+  await rig.nClosed(1);
+  const line = rig.lines[0]!;
+  assert.equal(line.goodbye, 'handshake');
+  assert.equal(line.framesDropped, 0);
+  return line;
+}
+
 /** A server frame with a 64-bit length (any size). */
 function bigServerFrame(op: number, size: number, fill: number): Buffer {
   const head = Buffer.from([0x80 | op, 127, 0, 0, 0, 0, size >>> 24, (size >> 16) & 0xff, (size >> 8) & 0xff, size & 0xff]);
@@ -313,7 +327,8 @@ const LANE_MODES: readonly [string, number, Record<string, unknown>][] = [
 for (const engine of ENGINES) {
   for (const [mode, size, route] of LANE_MODES) {
     test(`${engine}: ${mode} in flight from the backend at the goodbye reaches the client whole, then the close, split reads and all`, { skip: skipFor(engine), timeout: 5_000 }, async (t) => {
-      const { proxy, lines, nClosed, client, backend, atBackend, atClient } = await rawRig(t, engine, { closeHandshakeMs: 10_000, route });
+      const rig = await rawRig(t, engine, { closeHandshakeMs: 10_000, route });
+      const { proxy, client, backend, atBackend, atClient } = rig;
       const frame = bigServerFrame(2, size, 9);
       // A bulk frame: half of it before the goodbye, so the lane splices payload when the goodbye starts.
       const first = size > 65_536 ? size >> 1 : 10;
@@ -335,15 +350,8 @@ for (const engine of ENGINES) {
       assert.equal(got.length, expected);
       assert.ok(got.subarray(0, frame.length).equals(frame), 'the whole frame, unchanged');
       assert.deepEqual(got.subarray(frame.length), serverFrame(8, code(1012)));
-      client.write(clientFrame(8, code(1012)));
-      await Promise.all([atClient.ended, atBackend.ended]);
-      client.end();
-      backend.end();
-      await drained;
-      await nClosed(1);
-      assert.equal(lines[0]!.goodbye, 'handshake');
-      assert.equal(lines[0]!.framesDropped, 0);
-      assert.equal(lines[0]!.bytesToClient, 4 + expected, 'the greeting, the frame and the close');
+      const line = await answerClose(rig, drained);
+      assert.equal(line.bytesToClient, 4 + expected, 'the greeting, the frame and the close');
     });
   }
 }
@@ -360,7 +368,8 @@ function clientFrame16(op: number, size: number, fill: number): Buffer {
 
 for (const engine of ENGINES) {
   test(`${engine}: both directions mid-frame at the goodbye: the message, its echo and the echo before it all arrive, then the closes`, { skip: skipFor(engine), timeout: 5_000 }, async (t) => {
-    const { proxy, lines, nClosed, client, backend, atBackend, atClient } = await rawRig(t, engine, { closeHandshakeMs: 10_000 });
+    const rig = await rawRig(t, engine, { closeHandshakeMs: 10_000 });
+    const { proxy, client, backend, atBackend, atClient } = rig;
     const message = clientFrame16(2, 3000, 1);
     const earlierEcho = serverFrame16(2, 3000, 2);
     const echo = serverFrame16(2, 3000, 1);
@@ -380,14 +389,7 @@ for (const engine of ENGINES) {
     const expected = Buffer.concat([earlierEcho, echo, serverFrame(8, code(1012))]);
     await readUntil(client, () => atClient.bytes().length >= expected.length);
     assert.ok(atClient.bytes().equals(expected), 'both echoes whole, then the 1012 close');
-    client.write(clientFrame(8, code(1012)));
-    await Promise.all([atClient.ended, atBackend.ended]);
+    await answerClose(rig, drained);
     assert.equal(atBackend.bytes().length, message.length + 8);
-    client.end();
-    backend.end();
-    await drained;
-    await nClosed(1);
-    assert.equal(lines[0]!.goodbye, 'handshake');
-    assert.equal(lines[0]!.framesDropped, 0);
   });
 }
