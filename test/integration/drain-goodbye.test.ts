@@ -13,7 +13,7 @@ import net from 'node:net';
 import { WebSocket } from 'ws';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { ProxyServer } from '../../src/server/proxy-server.js';
-import { closedLog, ENGINES, skipFor, type Engine } from '../helpers/engines.js';
+import { closedLog, ENGINES, skipFor, type ClosedLine, type Engine } from '../helpers/engines.js';
 import { readUntil, startWsBackend, wsHandshake } from '../helpers/peers.js';
 import { scriptedBackend } from '../helpers/scripted-backend.js';
 
@@ -160,12 +160,12 @@ function collect(s: net.Socket): { bytes: () => Buffer; ended: Promise<unknown> 
 }
 
 /** A raw client and a raw backend, the tunnel between them through a proxy on `engine`, both collected. */
-async function rawRig(t: TestContext, engine: Engine, opts: { protocol?: string; closeHandshakeMs?: number } = {}) {
+async function rawRig(t: TestContext, engine: Engine, opts: { protocol?: string; closeHandshakeMs?: number; route?: Record<string, unknown> } = {}) {
   const protocol = opts.protocol ?? 'websocket';
   const greeting = serverFrame(1, Buffer.from('hi'));
   const b = await rawSwitchBackend(t, protocol, greeting);
   const { proxy, port, lines, nClosed } = await startProxy(t, engine, {
-    routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/`, ...(protocol !== 'websocket' ? { upgrade: protocol } : {}) }],
+    routes: [{ path: '/', backend: `ws://127.0.0.1:${b.port}/`, ...(protocol !== 'websocket' ? { upgrade: protocol } : {}), ...opts.route }],
     ...(opts.closeHandshakeMs !== undefined ? { shutdown: { closeHandshakeMs: opts.closeHandshakeMs } } : {}),
   });
   const client = await rawClientTunnel(t, port, protocol, greeting);
@@ -293,5 +293,103 @@ for (const engine of ENGINES) {
     await nClosed(1);
     assert.equal(lines[0]!.goodbye, 'handshake');
     assert.equal(lines[0]!.framesDropped, 0);
+  });
+}
+
+/** The client answers its 1012 close: FIN both ways; the tunnel's line says the handshake completed, nothing dropped. */
+async function answerClose(rig: Awaited<ReturnType<typeof rawRig>>, drained: Promise<unknown>): Promise<ClosedLine> {
+  rig.client.write(clientFrame(8, code(1012)));
+  await Promise.all([rig.atClient.ended, rig.atBackend.ended]);
+  rig.client.end();
+  rig.backend.end();
+  await drained;
+  await rig.nClosed(1);
+  const line = rig.lines[0]!;
+  assert.equal(line.goodbye, 'handshake');
+  assert.equal(line.framesDropped, 0);
+  return line;
+}
+
+/** A server frame with a 64-bit length (any size). */
+function bigServerFrame(op: number, size: number, fill: number): Buffer {
+  const head = Buffer.from([0x80 | op, 127, 0, 0, 0, 0, size >>> 24, (size >> 16) & 0xff, (size >> 8) & 0xff, size & 0xff]);
+  return Buffer.concat([head, Buffer.alloc(size, fill)]);
+}
+
+// The modes a backend lane may be in when the goodbye starts mid-frame: plain reads, bulk splices (a
+// frame larger than the read buffer), async holds.
+const LANE_MODES: readonly [string, number, Record<string, unknown>][] = [
+  ['a small frame', 3000, {}],
+  ['a bulk (spliced) frame', 1 << 20, {}],
+  ['an async-held frame', 3000, { async: true, asyncDelayMs: 5 }],
+];
+
+for (const engine of ENGINES) {
+  for (const [mode, size, route] of LANE_MODES) {
+    test(`${engine}: ${mode} in flight from the backend at the goodbye reaches the client whole, then the close, split reads and all`, { skip: skipFor(engine), timeout: 5_000 }, async (t) => {
+      const rig = await rawRig(t, engine, { closeHandshakeMs: 10_000, route });
+      const { proxy, client, backend, atBackend, atClient } = rig;
+      const frame = bigServerFrame(2, size, 9);
+      // A bulk frame: half of it before the goodbye, so the lane splices payload when the goodbye starts.
+      const first = size > 65_536 ? size >> 1 : 10;
+      const cuts = [0, first, first + ((size - first) >> 1), size - 100, frame.length];
+      // The first piece (the header and some payload) reaches the client before the goodbye starts.
+      backend.write(frame.subarray(cuts[0], cuts[1]));
+      await readUntil(client, () => atClient.bytes().length >= cuts[1]!);
+      const drained = proxy.drain({ tunnelDrainMs: 0, deadlineMs: 5_000 });
+      // The client's direction is at a boundary: the backend gets its close at once.
+      await readUntil(backend, () => atBackend.bytes().length >= 8);
+      // The rest of the frame in pieces, then the backend's close reply, itself cut in two.
+      for (let i = 1; i < cuts.length - 1; i++) backend.write(frame.subarray(cuts[i], cuts[i + 1]));
+      const reply = serverFrame(8, code(1001));
+      backend.write(reply.subarray(0, 1));
+      backend.write(reply.subarray(1));
+      const expected = frame.length + 4;
+      await readUntil(client, () => atClient.bytes().length >= expected);
+      const got = atClient.bytes();
+      assert.equal(got.length, expected);
+      assert.ok(got.subarray(0, frame.length).equals(frame), 'the whole frame, unchanged');
+      assert.deepEqual(got.subarray(frame.length), serverFrame(8, code(1012)));
+      const line = await answerClose(rig, drained);
+      assert.equal(line.bytesToClient, 4 + expected, 'the greeting, the frame and the close');
+    });
+  }
+}
+
+/** A server frame with a 16-bit length. */
+function serverFrame16(op: number, size: number, fill: number): Buffer {
+  return Buffer.concat([Buffer.from([0x80 | op, 126, size >> 8, size & 0xff]), Buffer.alloc(size, fill)]);
+}
+
+/** A client frame with a 16-bit length, masked with a zero key. */
+function clientFrame16(op: number, size: number, fill: number): Buffer {
+  return Buffer.concat([Buffer.from([0x80 | op, 0x80 | 126, size >> 8, size & 0xff, 0, 0, 0, 0]), Buffer.alloc(size, fill)]);
+}
+
+for (const engine of ENGINES) {
+  test(`${engine}: both directions mid-frame at the goodbye: the message, its echo and the echo before it all arrive, then the closes`, { skip: skipFor(engine), timeout: 5_000 }, async (t) => {
+    const rig = await rawRig(t, engine, { closeHandshakeMs: 10_000 });
+    const { proxy, client, backend, atBackend, atClient } = rig;
+    const message = clientFrame16(2, 3000, 1);
+    const earlierEcho = serverFrame16(2, 3000, 2);
+    const echo = serverFrame16(2, 3000, 1);
+    // The client's message and the backend's earlier echo are both in progress when the drain starts.
+    client.write(message.subarray(0, 10));
+    backend.write(earlierEcho.subarray(0, 10));
+    await Promise.all([readUntil(backend, () => atBackend.bytes().length >= 10), readUntil(client, () => atClient.bytes().length >= 10)]);
+    const drained = proxy.drain({ tunnelDrainMs: 0, deadlineMs: 5_000 });
+    client.write(message.subarray(10));
+    // The backend gets the whole message, then its close: it echoes the message and answers the close.
+    await readUntil(backend, () => atBackend.bytes().length >= message.length + 8);
+    assert.ok(atBackend.bytes().subarray(0, message.length).equals(message));
+    backend.write(earlierEcho.subarray(10));
+    backend.write(echo.subarray(0, 1000));
+    backend.write(Buffer.concat([echo.subarray(1000), serverFrame(8, code(1001)).subarray(0, 1)]));
+    backend.write(serverFrame(8, code(1001)).subarray(1));
+    const expected = Buffer.concat([earlierEcho, echo, serverFrame(8, code(1012))]);
+    await readUntil(client, () => atClient.bytes().length >= expected.length);
+    assert.ok(atClient.bytes().equals(expected), 'both echoes whole, then the 1012 close');
+    await answerClose(rig, drained);
+    assert.equal(atBackend.bytes().length, message.length + 8);
   });
 }

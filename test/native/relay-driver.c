@@ -434,6 +434,65 @@ static void scenario_ws_goodbye(void) {
   rig_close(&g);
 }
 
+/* The backend's direction in the middle of a large frame when the goodbye starts (part of it pending in
+ * the lane, or in a pipe with splice), the rest after it, then the backend's close split over two writes:
+ * the client gets the whole frame, then its close, and the handshake completes. */
+static void scenario_ws_goodbye_backend_mid_frame(void) {
+  /* The scenarios after this one keep the read sizes (rnd) they were written for: scenario_ws_goodbye
+   * needs its first read to end inside frame 2, which a splice (it stops at a frame's end) may not do. */
+  const uint64_t rng_before = rng;
+  struct rig g;
+  rig_open(&g, 0, 0, 19, false);
+  /* Large buffers on the backend's pair: reads fill the relay's buffer, so the lane goes bulk (spliced). */
+  int large = 1 << 20;
+  for (int i = 0; i < 2; i++) {
+    setsockopt(g.bs[i], SOL_SOCKET, SO_SNDBUF, &large, sizeof large);
+    setsockopt(g.bs[i], SOL_SOCKET, SO_RCVBUF, &large, sizeof large);
+  }
+  relay_track_websocket(&g.r);
+  relay_start(&g.r);
+  static unsigned char out[400000], at_client[400000];
+  unsigned char at_backend[16];
+  size_t n = put_frame(out, 0x82, 300000, false);
+  for (size_t i = n - 300000; i < n; i++) out[i] = (unsigned char)rnd();
+  size_t cgot = 0, bgot = 0;
+  bool eof = false;
+  /* A third of the frame delivered, then 100000 bytes more with the client app not reading: more than the
+   * socket buffers take, so the lane holds a remainder. */
+  const size_t cut = n / 3 + 100000;
+  write_all(&g.r, g.b.fd, out, n / 3, at_client, &cgot, g.c.fd);
+  write_all(&g.r, g.b.fd, out + n / 3, 100000, NULL, NULL, -1);
+  pump(&g.r, 50);
+  EXPECT(g.r.lane[RELAY_BACKEND].pending != NULL, "goodbye mid-frame: nothing pending in the lane when it starts");
+  EXPECT(!ws_track_at_boundary(&g.r.track[RELAY_BACKEND]), "goodbye mid-frame: the frame was not in progress");
+  EXPECT(relay_goodbye(&g.r, 1012), "goodbye mid-frame: did not start");
+  bgot = read_some(&g.r, g.b.fd, at_backend, 0, 8, &eof);
+  EXPECT(bgot == 8 && at_backend[0] == 0x88, "goodbye mid-frame: the backend got no close at once");
+  write_all(&g.r, g.b.fd, out + cut, n - cut, at_client, &cgot, g.c.fd);
+  const unsigned char close_a[] = {0x88}, close_b[] = {0x02, 0x03, 0xe9};
+  write_all(&g.r, g.b.fd, close_a, sizeof close_a, at_client, &cgot, g.c.fd);
+  pump(&g.r, 10);
+  write_all(&g.r, g.b.fd, close_b, sizeof close_b, at_client, &cgot, g.c.fd);
+  cgot = read_some(&g.r, g.c.fd, at_client, cgot, n + 4, &eof);
+  const unsigned char want_close[] = {0x88, 0x02, 0x03, 0xf4};
+  EXPECT(cgot == n + 4 && memcmp(at_client, out, n) == 0 && memcmp(at_client + n, want_close, 4) == 0,
+         "goodbye mid-frame: client got %zu of %zu bytes (frame whole, then 1012)", cgot, n + 4);
+  const unsigned char client_close[] = {0x88, 0x82, 0, 0, 0, 0, 0x03, 0xf4};
+  write_all(&g.r, g.c.fd, client_close, sizeof client_close, NULL, NULL, -1);
+  bool c_eof = false, b_eof = false;
+  cgot = read_some(&g.r, g.c.fd, at_client, cgot, sizeof at_client, &c_eof);
+  bgot = read_some(&g.r, g.b.fd, at_backend, bgot, sizeof at_backend, &b_eof);
+  EXPECT(c_eof && b_eof && cgot == n + 4 && bgot == 8, "goodbye mid-frame: FIN both ways and nothing more");
+  EXPECT(g.r.goodbye == GOODBYE_HANDSHAKE && g.r.frames_dropped == 0, "goodbye mid-frame: outcome %d, %u dropped",
+         g.r.goodbye, g.r.frames_dropped);
+  shutdown(g.c.fd, SHUT_WR);
+  shutdown(g.b.fd, SHUT_WR);
+  pump(&g.r, 1000);
+  EXPECT(relay_finished(&g.r) && !g.r.failed, "goodbye mid-frame: not finished cleanly");
+  rig_close(&g);
+  rng = rng_before;
+}
+
 /* Many small messages both ways (a chat-like stream): held and sent together, byte for byte. */
 static void scenario_async_small_messages(void) {
   struct rig g;
@@ -505,12 +564,14 @@ int main(void) {
   scenario_drain();
   scenario_tracker_splits();
   scenario_ws_goodbye();
+  scenario_ws_goodbye_backend_mid_frame();
   async_hold_at = 3000;
   scenario_bulk_half_close();
   scenario_hand_off_bytes();
   scenario_peer_vanishes();
   scenario_drain();
   scenario_ws_goodbye();
+  scenario_ws_goodbye_backend_mid_frame();
   scenario_async_small_messages();
   async_hold_at = 20000; /* the hold buffer grows from 4 KiB (hold_size in relay.c) */
   scenario_bulk_half_close();
@@ -522,6 +583,7 @@ int main(void) {
   scenario_peer_vanishes();
   scenario_drain();
   scenario_ws_goodbye();
+  scenario_ws_goodbye_backend_mid_frame();
   scenario_ws_bulk();
   EXPECT(pipes.n_open <= PIPE_POOL_MAX && pipes.n_open == pipes.n_idle, "splice: %u pipes open, %u idle", pipes.n_open,
          pipes.n_idle);
