@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { pollUntil } from './poll.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -132,10 +133,7 @@ export function adminStatus(admin: string): Promise<AdminStatus> {
 
 /** Polls the admin status until `ok` holds (bounded): the primary's view changes asynchronously. */
 export async function waitForStatus(admin: string, ok: (s: AdminStatus) => boolean, what: string): Promise<AdminStatus> {
-  for (let i = 0; i < 200; i++) {
-    const s = await adminStatus(admin);
-    if (ok(s)) return s;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
+  let last: AdminStatus | undefined;
+  await pollUntil(async () => ok((last = await adminStatus(admin))), what, { everyMs: 25 });
+  return last!;
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { findProgram } from '../../bench/reference/start.js';
 import { freePort } from '../../bench/processes/free-port.js';
+import { pollUntil } from './poll.js';
 
 /** Why HAProxy cannot run here, or null when it can. */
 export function haproxyMissing(): string | null {
@@ -121,27 +122,30 @@ export async function startHaproxy(t: TestContext, config: (port: number, statsS
     rmSync(dir, { recursive: true, force: true });
   });
   const serverStatus = async () => serverStatuses(await statsCommand(statsSocket, 'show stat'));
-  for (const until = Date.now() + 10_000; ; ) {
-    if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}: ${stderr}`);
-    const up = await serverStatus().then(
-      (m) => m.size > 0,
-      () => false,
-    );
-    if (up) break;
-    if (Date.now() > until) throw new Error(`haproxy's stats socket did not answer within 10 s: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await pollUntil(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}: ${stderr}`);
+      return serverStatus().then(
+        (m) => m.size > 0,
+        () => false,
+      );
+    },
+    () => `haproxy's stats socket: ${stderr}`,
+    { everyMs: 25 },
+  );
   return {
     port,
     serverStatus,
     async waitForStatus(want, timeoutMs = 10_000) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const now = await serverStatus();
-        if (Object.entries(want).every(([name, status]) => now.get(name) === status)) return;
-        if (Date.now() > until) throw new Error(`haproxy: wanted ${JSON.stringify(want)}, have ${JSON.stringify(Object.fromEntries(now))}: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      let now = new Map<string, string>();
+      await pollUntil(
+        async () => {
+          now = await serverStatus();
+          return Object.entries(want).every(([name, status]) => now.get(name) === status);
+        },
+        () => `haproxy: wanted ${JSON.stringify(want)}, have ${JSON.stringify(Object.fromEntries(now))}: ${stderr}`,
+        { timeoutMs },
+      );
     },
   };
 }

@@ -16,6 +16,7 @@ import { loadNative } from '../../src/tunnel/native-addon.js';
 import { registryOf } from '../../src/tunnel/native-registry.js';
 import { skipFor } from '../helpers/engines.js';
 import { startWsBackend } from '../helpers/peers.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const skip = skipFor('native');
 const POOL = randomBytes(3 * 1024 * 1024);
@@ -130,8 +131,7 @@ test('native: idle tunnels hold no pipe; bulk borrows at most 8 per thread; none
   const { proxy, port } = await nativeProxy(t, backend.port);
   // The thread's pool closes with its last tunnel: wait (bounded) for the earlier tests' tunnels to go.
   const registry = registryOf(loadNative().addon!);
-  for (let i = 0; i < 200 && registry.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.equal(registry.size, 0);
+  await pollUntil(() => registry.size === 0, () => `the earlier tests' ${registry.size} tunnels closed`, { everyMs: 10 });
   const baseline = pipeFds();
   const idle = await Promise.all(Array.from({ length: 50 }, () => openClient(t, port)));
   assert.equal(proxy.tunnelCount, 50);
@@ -145,7 +145,6 @@ test('native: idle tunnels hold no pipe; bulk borrows at most 8 per thread; none
   assert.ok(during > 0 && during <= 16, `${during} pipe fds after bulk (idle in the pool)`);
   for (const ws of [...idle, bulk]) ws.terminate();
   // Tunnel closes are reported from the loop: a bounded poll for the count, then for the fds.
-  for (let i = 0; i < 200 && proxy.tunnelCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.equal(proxy.tunnelCount, 0);
+  await pollUntil(() => proxy.tunnelCount === 0, () => `every tunnel closed (${proxy.tunnelCount} open)`, { everyMs: 10 });
   assert.equal(pipeFds(), baseline, 'the pool closed its pipes with the last tunnel');
 });

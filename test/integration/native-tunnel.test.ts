@@ -14,6 +14,7 @@ import { ProxyServer, type ProxyStats } from '../../src/server/proxy-server.js';
 import { loadNative } from '../../src/tunnel/native-addon.js';
 import type { TunnelCloseInfo } from '../../src/tunnel/tunnel.js';
 import { readUntil } from '../helpers/peers.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const native = loadNative();
 
@@ -199,7 +200,7 @@ test('counts are pulled while the tunnel runs; close() passes FIN both ways and 
   assert.equal(tunnel!.engine, 'native');
   s.write('12345');
   // Counters are pulled from the C side in bulk (no event per byte): a bounded poll.
-  while (tunnel!.bytesToBackend < 5) await new Promise((r) => setTimeout(r, 20));
+  await pollUntil(() => tunnel!.bytesToBackend >= 5, () => `5 bytes counted toward the backend (${tunnel!.bytesToBackend})`);
   assert.equal(tunnel!.bytesToBackend, 5);
   assert.equal(tunnel!.bytesToClient, 5);
   tunnel!.close();
@@ -244,6 +245,6 @@ test('fds return to their baseline after 10,000 native tunnels in waves of 1,000
     for (const s of sockets) s.destroy();
   }
   // Sockets of the test's own peers close asynchronously: wait (bounded) for the count to settle.
-  for (let i = 0; i < 200 && openFds() > baseline; i++) await new Promise((r) => setTimeout(r, 10));
+  await pollUntil(() => openFds() <= baseline, () => `fds back to ${baseline} (${openFds()})`, { everyMs: 10 });
   assert.equal(openFds(), baseline);
 });

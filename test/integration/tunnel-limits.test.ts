@@ -9,6 +9,7 @@ import { rawExchange, refusedPort, statusOf, wsHandshake } from '../helpers/peer
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { scriptedBackend, switchEchoBackend } from '../helpers/scripted-backend.js';
 import { ENGINES, skipFor } from '../helpers/engines.js';
+import { pollUntil } from '../helpers/poll.js';
 
 
 interface Answer {
@@ -31,7 +32,7 @@ function assertRefused(a: Answer, status: number, code: string, retryAfter?: str
 
 /** Bounded poll: a tunnel's close is reported by its engine without an event the test can wait on. */
 async function tunnelsDownTo(p: TestProxy, n: number): Promise<void> {
-  for (let i = 0; i < 400 && p.proxy.tunnelCount > n; i++) await new Promise((r) => setTimeout(r, 5));
+  await pollUntil(() => p.proxy.tunnelCount <= n, () => `at most ${n} tunnels (${p.proxy.tunnelCount})`, { everyMs: 5 });
   assert.equal(p.proxy.tunnelCount, n);
 }
 

@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import { runCli, spawnProxy } from '../helpers/cli.js';
 import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
 import { skipFor } from '../helpers/engines.js';
+import { pollUntil } from '../helpers/poll.js';
 
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -57,12 +58,9 @@ async function listAll(admin: string, limit: number): Promise<{ tunnels: Listed[
 
 /** Polls the listing (bounded) until `ok` holds: tunnels close asynchronously and native counts lag. */
 async function waitForListing(admin: string, ok: (l: Listed[]) => boolean, what: string): Promise<{ tunnels: Listed[]; pages: number[] }> {
-  for (let i = 0; i < 200; i++) {
-    const all = await listAll(admin, 5);
-    if (ok(all.tunnels)) return all;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
+  let all: { tunnels: Listed[]; pages: number[] } | undefined;
+  await pollUntil(async () => ok((all = await listAll(admin, 5)).tunnels), what, { everyMs: 25 });
+  return all!;
 }
 
 for (const engine of ['native', 'js'] as const) {

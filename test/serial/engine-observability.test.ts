@@ -9,6 +9,7 @@ import { adminStatus, spawnProxy, waitForStatus } from '../helpers/cli.js';
 import { echoThrough, rawTunnel } from '../helpers/peers.js';
 import { switchEchoBackend } from '../helpers/scripted-backend.js';
 import { loadNative } from '../../src/tunnel/native-addon.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const native = loadNative();
 
@@ -54,11 +55,14 @@ for (const engine of ['native', 'js'] as const) {
     const toBackend = 'wspass_tunnel_bytes_total{route="echo",direction="to_backend"}';
     const toClient = 'wspass_tunnel_bytes_total{route="echo",direction="to_client"}';
     let text = '';
-    for (let i = 0; i < 100; i++) {
-      text = await metrics(admin!);
-      if (sample(text, toBackend) === 3000 && sample(text, toClient) === 3002) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await pollUntil(
+      async () => {
+        text = await metrics(admin!);
+        return sample(text, toBackend) === 3000 && sample(text, toClient) === 3002;
+      },
+      () => `3000 and 3002 bytes in the scrape:\n${text}`,
+      { everyMs: 50 },
+    );
     assert.equal(sample(text, toBackend), 3000, text);
     assert.equal(sample(text, toClient), 3002);
     assert.equal(sample(text, 'wspass_tunnels_active{route="echo"}'), 1, 'counted while the tunnel is open');

@@ -20,6 +20,7 @@ import { startWsBackend } from '../helpers/peers.js';
 import { testTunnelEngine } from '../helpers/proxy.js';
 import { echoOnce, LongLivedFleet, NewConnectionLoop, type TunnelClose } from '../helpers/ws-fleet.js';
 import { WspassInstance } from '../helpers/wspass-instance.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const CLIENT = '127.0.0.2';
 const LB_SOURCE = '127.0.0.3';
@@ -33,14 +34,8 @@ const LONG_LIVED = 500;
 
 const keyOf = (url: string | undefined): string | undefined => /[?&]k=([^&]+)/.exec(url ?? '')?.[1];
 
-/** Bounded poll for a condition no event announces (lines of two processes, client closes). */
-async function waitUntil(ok: () => boolean, what: string | (() => string), timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for: ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Lines of two processes and client closes have no event to wait on: a bounded poll. */
+const waitUntil = (ok: () => boolean, what: string | (() => string), timeoutMs = 15_000) => pollUntil(ok, what, { timeoutMs });
 
 function countBy<T>(items: readonly T[], by: (item: T) => string): Record<string, number> {
   const out: Record<string, number> = {};

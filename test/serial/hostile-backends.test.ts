@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { adminStatus, spawnProxy } from '../helpers/cli.js';
 import { hasHead, readUntil, statusOf, wsHandshake } from '../helpers/peers.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const RUNS = 200;
 const BATCH = 20;
@@ -82,12 +83,7 @@ function openFds(pid: number): number {
 
 /** Polls (bounded) until the fd count is back to `baseline`: socket closes have no single event to await. */
 async function fdsBackTo(pid: number, baseline: number, what: string): Promise<void> {
-  let now = openFds(pid);
-  for (let i = 0; i < 250 && now > baseline; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    now = openFds(pid);
-  }
-  assert.ok(now <= baseline, `${what}: ${now - baseline} fds still open after the runs`);
+  await pollUntil(() => openFds(pid) <= baseline, () => `${what}: ${openFds(pid) - baseline} fds still open after the runs`);
 }
 
 /** One upgrade request; resolves with everything the client received until the proxy ended the connection. */

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { CLI, spawnProxy, tempFile, waitForStatus } from '../helpers/cli.js';
 import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
 import { loadNative } from '../../src/tunnel/native-addon.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const native = loadNative();
 const skip = native.addon === undefined && process.env.CI !== 'true' ? `native addon not available: ${native.error}` : false;
@@ -64,7 +65,7 @@ test('a worker that throws with 1,000 native tunnels open loses exactly those; t
   // Every tunnel closed from the client side: the proxy's fds return to where they were.
   for (const ws of sockets) ws.terminate();
   await waitForStatus(admin!, (s) => s.counters.routes.echo?.activeTunnels === 0, 'no active tunnels');
-  for (let i = 0; i < 200 && fdsOf(child.pid!) > baseline; i++) await new Promise((r) => setTimeout(r, 25));
+  await pollUntil(() => fdsOf(child.pid!) <= baseline, () => `fds back to ${baseline} (${fdsOf(child.pid!)})`, { everyMs: 25 });
   // At most the baseline: it can hold a socket of the status poll that closes later (then one fewer).
   const after = fdsOf(child.pid!);
   assert.ok(after <= baseline, `fds ${after} after the tunnels closed, ${baseline} before them`);

@@ -10,6 +10,7 @@ import { spawnProxy, waitForLine, waitForStatus } from '../helpers/cli.js';
 import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
 import { testTunnelEngine } from '../helpers/proxy.js';
 import type { WebSocket } from 'ws';
+import { pollUntil } from '../helpers/poll.js';
 
 async function echo(ws: WebSocket, text: string): Promise<string> {
   const reply = nextMessage(ws);
@@ -70,12 +71,15 @@ test('healthz/readyz across a respawn and SIGTERM: not ready at once, serving du
   // Both workers down at once: nothing accepts, so not ready; still alive (both are being respawned).
   for (const id of [0, 1]) assert.equal((await fetch(`${admin}/debug/crash-worker?id=${id}`, { method: 'POST' })).status, 202);
   let answer = '';
-  for (let i = 0; i < 200 && answer !== 'no worker ready'; i++) {
-    const res = await fetch(`${health}/readyz`, { headers: { connection: 'close' } });
-    answer = (await res.text()).trim();
-    if (res.status === 503) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await pollUntil(
+    async () => {
+      const res = await fetch(`${health}/readyz`, { headers: { connection: 'close' } });
+      answer = (await res.text()).trim();
+      return res.status === 503;
+    },
+    'readiness 503 while both workers are down',
+    { everyMs: 10 },
+  );
   assert.equal(answer, 'no worker ready');
   assert.equal(await statusOf(`${health}/healthz`), 200, 'alive while every worker is respawned');
   await waitForStatus(admin!, (s) => s.workers.every((w) => w.state === 'ready') && s.workers[0]!.restarts === 1 && s.workers[1]!.restarts === 2, 'both respawned');
@@ -99,12 +103,7 @@ test('healthz/readyz across a respawn and SIGTERM: not ready at once, serving du
   // Then the drain: listeners close (new connections refused), open tunnels go on until their turn.
   await waitForLine(child, /"msg":"draining"/);
   assert.ok(Date.now() - sentAt >= preStopDelayMs - 50, 'the drain waited for preStopDelayMs');
-  let refused = false;
-  for (let i = 0; i < 200 && !refused; i++) {
-    refused = !(await accepts(port));
-    if (!refused) await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.ok(refused, 'new connections are refused once the drain started');
+  await pollUntil(async () => !(await accepts(port)), 'new connections are refused once the drain started', { everyMs: 25 });
   assert.equal(await statusOf(`${health}/readyz`), 503);
   assert.equal(await echo(before, 'c'), 'c', 'an open tunnel goes on during the drain');
 

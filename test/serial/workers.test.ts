@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import { adminStatus, rssOf, spawnProxy, waitForStatus } from '../helpers/cli.js';
 import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
 import { testTunnelEngine } from '../helpers/proxy.js';
+import { pollUntil } from '../helpers/poll.js';
 
 async function echo(ws: WebSocket, text: string): Promise<string> {
   const reply = nextMessage(ws);
@@ -120,7 +121,7 @@ test('2,000 tunnels opened and closed across workers return fd count and RSS to 
   assert.equal(s.counters.workers.reduce((n, w) => n + w.tunnelsOpened, 0), 4000);
   assert.ok(s.counters.workers.every((w) => w.tunnelsOpened > 0), 'both workers took tunnels');
   // Closed sockets leave the fd table once both sides are done.
-  for (let i = 0; i < 100 && fds() > fdBaseline; i++) await new Promise((r) => setTimeout(r, 20));
+  await pollUntil(() => fds() <= fdBaseline, () => `fds back to ${fdBaseline} after 4,000 tunnels (${fds()})`);
   assert.equal(fds(), fdBaseline, 'fds after 4,000 tunnels');
   const rssAfter = rssOf(pid);
   t.diagnostic(`RSS after warm-up ${(rssWarm / 2 ** 20).toFixed(1)} MiB, after 2,000 more ${(rssAfter / 2 ** 20).toFixed(1)} MiB`);
