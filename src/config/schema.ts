@@ -705,8 +705,12 @@ export const configSchema = z
             'What relays tunnel bytes: native (the C engine on each worker loop; a start-up error when it is not built), ' +
               'js (Node sockets), or auto (native for plain TCP on both sides when it loaded, js otherwise with one warning)',
           ),
+        heapReclaimMs: durationMs(
+          'After a burst of handshakes, a worker that took no handshake or request for this long, and whose JavaScript heap grew by 8 MiB or more since, ' +
+            'runs one memory-reducing garbage collection (a pause of a few ms to tens of ms, logged)',
+        ).default(2_000),
       })
-      .default({ engine: 'auto' })
+      .default({ engine: 'auto', heapReclaimMs: 2_000 })
       .describe('The tunnel data plane'),
     shutdown: z
       .strictObject({

@@ -15,6 +15,7 @@ import { resolveListeners } from '../config/listen-address.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { ListenerMaterial } from '../tls/certificate-material.js';
+import { exposeGcToWorkers } from './heap-reclaim.js';
 import { assertPortsFree } from './port-probe.js';
 import type { PrimaryMessage, ReloadPhase, WireError, WorkerInit, WorkerMessage } from './protocol.js';
 import { RouteSlots, SharedCounters, type CounterSnapshot } from './shared-counters.js';
@@ -106,6 +107,8 @@ export class Supervisor {
     this.#tls = [...(opts.tls ?? [])];
     this.#slots.assign(counterSlotNames(opts.config));
     this.#tunnelCounts = new TunnelCounts(opts.workers);
+    // Workers reclaim a burst's heap with V8's gc (heap-reclaim.ts); it exists only if exposed first.
+    exposeGcToWorkers();
     this.#clientTable = new ClientTable(opts.config.limits.perClient?.tableSize ?? 65_536, opts.workers);
     this.#memberSlots.assign(memberKeys(opts.config));
     this.#workers = Array.from({ length: opts.workers }, (_, id) => ({

@@ -15,6 +15,7 @@ import { WorkerStats } from './worker-stats.js';
 import { ClientTable } from '../limits/client-table.js';
 import { LimitState } from '../limits/tunnel-admission.js';
 import { TunnelCounts } from '../limits/tunnel-counts.js';
+import { HeapReclaimer, threadGc } from './heap-reclaim.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -47,10 +48,27 @@ const proxy = new ProxyServer(init.config, {
   limits,
 });
 
+/** Undefined when V8 gave this thread no `gc` (the primary could not expose it): nothing is reclaimed. */
+const gc = threadGc();
+const reclaimer =
+  gc === undefined
+    ? undefined
+    : new HeapReclaimer({
+        gc,
+        activity: () => stats.activity,
+        onReclaim: (r) =>
+          log.info(
+            { heapBeforeMiB: mib(r.heapBeforeBytes), heapAfterMiB: mib(r.heapAfterBytes), pauseMs: Math.round(r.pauseMs * 10) / 10 },
+            'heap reclaimed after a burst of handshakes',
+          ),
+      });
+const mib = (bytes: number) => Math.round(bytes / 104_857.6) / 10;
+
 async function start(): Promise<void> {
   try {
     const addrs = await proxy.listen(init.ports);
     stats.start();
+    reclaimer?.setQuietMs(init.config.tunnel.heapReclaimMs);
     send({ type: 'ready', ports: addrs.map((a) => a.port), engine: proxy.tunnelEngine });
   } catch (err) {
     send({ type: 'startup-failed', error: toWireError(err) });
@@ -90,6 +108,7 @@ port.on('message', (msg: PrimaryMessage) => {
         // The routes were composed at prepare: the commit only swaps them in.
         limits.setSlots(new Map(next.slots), new Map(next.memberSlots));
         proxy.reload(next.config, next.routes);
+        reclaimer?.setQuietMs(next.config.tunnel.heapReclaimMs);
         stats.setSlots(new Map(next.slots));
         send({ type: 'reload-done', phase: 'commit', seq: msg.seq });
       } catch (err) {
@@ -123,6 +142,7 @@ port.on('message', (msg: PrimaryMessage) => {
     case 'drain':
       void proxy.drain({ tunnelDrainMs: msg.tunnelDrainMs, deadlineMs: msg.deadlineMs }).then(async () => {
         stats.close();
+        reclaimer?.stop();
         send({ type: 'drained' });
         await flushLog(log);
         process.exit(0);

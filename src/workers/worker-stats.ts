@@ -22,6 +22,7 @@ export class WorkerStats implements ProxyStats {
   #slots: ReadonlyMap<string, number>;
   readonly #live = new Map<Tunnel, Live>();
   #timer: NodeJS.Timeout | undefined;
+  #activity = 0;
 
   constructor(writer: CounterWriter, slots: ReadonlyMap<string, number>) {
     this.#writer = writer;
@@ -57,7 +58,13 @@ export class WorkerStats implements ProxyStats {
     this.#writer.observe('tunnelDuration', 'all', info.durationMs / 1000);
   }
 
+  /** Changes with every handshake and plain request (the heap reclaimer's sign of a busy window). */
+  get activity(): number {
+    return this.#activity;
+  }
+
   httpRequest(route: string): void {
+    this.#activity++;
     this.#writer.add(this.#slot(route), 'httpRequests', 1);
   }
 
@@ -67,6 +74,7 @@ export class WorkerStats implements ProxyStats {
   }
 
   handshake(outcome: string, seconds: number): void {
+    this.#activity++;
     this.#writer.observe('handshake', outcome, seconds);
   }
 
