@@ -11,19 +11,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SANITIZER_FLAGS, cCompiler } from '../helpers/c-compiler.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const ci = process.env.CI === 'true';
 
-function compiler(): string | undefined {
-  for (const cc of [process.env.CC, 'cc', 'gcc', 'clang']) {
-    if (cc !== undefined && cc !== '' && spawnSync(cc, ['--version']).status === 0) return cc;
-  }
-  return undefined;
-}
-
 test('the relay core runs clean under AddressSanitizer, LeakSanitizer and UBSan', (t) => {
-  const cc = compiler();
+  const cc = cCompiler();
   if (cc === undefined) {
     assert.ok(!ci, 'CI=true but no C compiler: the sanitizer lane cannot run');
     t.skip('no C compiler');
@@ -36,7 +30,7 @@ test('the relay core runs clean under AddressSanitizer, LeakSanitizer and UBSan'
     cc,
     [
       '-std=gnu11', '-Wall', '-Wextra', '-Werror', '-g', '-O1',
-      '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer',
+      ...SANITIZER_FLAGS,
       join(root, 'src/native/relay.c'), join(root, 'src/native/relay_hold.c'), join(root, 'src/native/relay_splice.c'), join(root, 'src/native/pipe_pool.c'),
       join(root, 'src/native/ws_frames.c'), join(root, 'src/native/ws_goodbye.c'),
       join(root, 'test/native/relay-driver.c'), '-o', exe,
