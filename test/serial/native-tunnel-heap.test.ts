@@ -1,9 +1,9 @@
-// What one idle native tunnel keeps in JavaScript. The core holds the tunnel's state in C; the JS heap
+// What one idle native tunnel keeps in JavaScript. The core holds the tunnel's state in C; the JS side
 // should hold only a small record (listing, counters, the close log line): the design budget is 400 B.
-// A child ProxyServer (test/helpers/tunnel-heap-probe.ts, run with --expose-gc) relays 1,000 tunnels,
-// then 1,000 more; the growth of its used heap after a full GC, divided by 1,000, is the cost of one.
-// Measuring the second thousand leaves out what the first ones compiled or allocated once, and both
-// steps end just under a power of two, so the Maps' doubling backing stores count at their average.
+// A child ProxyServer (test/helpers/tunnel-heap-probe.ts) relays 1,000 tunnels, then 1,000 more; the
+// growth of its old generation after full GCs plus its typed arrays' data, divided by 1,000, is the cost
+// of one. Measuring the second thousand leaves out what the first ones compiled or allocated once, and
+// both steps end just under a power of two, so doubling backing stores count at their average.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -28,8 +28,8 @@ const PROBE_EXEC_ARGV = ['--expose-gc', '--no-opt', '--no-maglev', '--no-flush-b
 const PROBE = fileURLToPath(new URL('../helpers/tunnel-heap-probe.js', import.meta.url));
 /** The design's budget per idle native tunnel. */
 const BUDGET_BYTES = 400;
-/** The test fails above this: the budget with room for the GC's and the allocator's noise. */
-const FAIL_ABOVE_BYTES = 600;
+/** The test fails above this: the budget, and room for a Node whose objects are laid out a little differently (runs here agree within ~15 B). */
+const FAIL_ABOVE_BYTES = 500;
 const STEP = 1_000;
 const WAVE = 250;
 
