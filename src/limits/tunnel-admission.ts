@@ -161,49 +161,62 @@ export function isRefusal(x: TunnelTicket | Refusal): x is Refusal {
   return !(x instanceof TunnelTicket);
 }
 
-/** The counts one tunnel (or handshake) holds; `release` gives them all back, once. */
+/** No cell (cells are non-negative). */
+const NONE = -1;
+/** TunnelTicket.#clientEntry once released (a flag of its own would be one more field per tunnel). */
+const RELEASED = -2;
+
+/**
+ * The counts one tunnel (or handshake) holds; `release` gives them all back, once. A tunnel keeps its
+ * ticket as long as it runs, so the cells are fields (the process's and the route's, then the member's)
+ * rather than an array, whose backing store alone would be larger than the ticket.
+ */
 export class TunnelTicket {
   readonly #state: LimitState;
-  readonly #cells: CountCell[] = [];
-  #member: CountCell | undefined;
+  #first: CountCell = NONE;
+  #second: CountCell = NONE;
+  #member: CountCell = NONE;
+  /** The client table entry held (-1: none); RELEASED once release() ran. */
   #clientEntry: number;
-  #released = false;
 
   constructor(state: LimitState, clientEntry: number) {
     this.#state = state;
     this.#clientEntry = clientEntry;
   }
 
-  /** Reserves `cell` up to `max`; false (nothing taken) when full. */
+  /** Reserves `cell` up to `max`; false (nothing taken) when full. At most two cells besides the member's. */
   take(cell: CountCell, max: number | undefined): boolean {
+    if (this.#second !== NONE) throw new Error('a ticket holds at most two cells besides the member');
     if (!this.#state.counts.reserve(this.#state.worker, cell, max)) return false;
-    this.#cells.push(cell);
+    if (this.#first === NONE) this.#first = cell;
+    else this.#second = cell;
     return true;
   }
 
   /** Swaps the member reservation for `cell` (undefined: a member with no slot, never full). */
   takeMember(cell: CountCell | undefined, max: number | undefined): boolean {
     this.releaseMember();
-    if (cell === undefined || this.#released) return true;
+    if (cell === undefined || this.#clientEntry === RELEASED) return true;
     if (!this.#state.counts.reserve(this.#state.worker, cell, max)) return false;
     this.#member = cell;
     return true;
   }
 
   releaseMember(): void {
-    if (this.#member === undefined) return;
+    if (this.#member === NONE) return;
     this.#state.counts.release(this.#state.worker, this.#member);
-    this.#member = undefined;
+    this.#member = NONE;
   }
 
   /** Idempotent: the first call gives everything back, later ones do nothing. */
   release(): void {
-    if (this.#released) return;
-    this.#released = true;
+    if (this.#clientEntry === RELEASED) return;
+    const clientEntry = this.#clientEntry;
+    this.#clientEntry = RELEASED;
     this.releaseMember();
-    for (const cell of this.#cells) this.#state.counts.release(this.#state.worker, cell);
-    this.#cells.length = 0;
-    if (this.#clientEntry >= 0) this.#state.clients.release(this.#state.worker, this.#clientEntry);
-    this.#clientEntry = -1;
+    if (this.#first !== NONE) this.#state.counts.release(this.#state.worker, this.#first);
+    if (this.#second !== NONE) this.#state.counts.release(this.#state.worker, this.#second);
+    this.#first = this.#second = NONE;
+    if (clientEntry >= 0) this.#state.clients.release(this.#state.worker, clientEntry);
   }
 }

@@ -34,7 +34,7 @@ import { overflowCode, parserFieldCount, parserHeadLimit, requestLimitProblem, t
 import { requestHasBody } from '../http/request-framing.js';
 import { HttpProxy } from '../http/http-proxy.js';
 import type { Logger } from '../log.js';
-import { AccessLog, type CloseCause, type TunnelFacts } from '../log/access-log.js';
+import { AccessLog, type CloseCause } from '../log/access-log.js';
 import { RateLimitedLog } from '../log/rate-limited.js';
 import { clientAddress } from '../http/client-address.js';
 import { servedBy } from '../http/http-proxy.js';
@@ -60,10 +60,25 @@ export interface TunnelCloseFacts {
   readonly member: string | undefined;
 }
 
+/**
+ * A live tunnel as the stats see it. What of its bytes was already added to the counters is kept on it,
+ * so the stats keep nothing per tunnel.
+ */
+export interface CountedTunnel {
+  readonly route: string;
+  readonly member: string | undefined;
+  readonly bytesToBackend: number;
+  readonly bytesToClient: number;
+  countedToBackend: number;
+  countedToClient: number;
+}
+
 /** Where the proxy reports what it does (the worker engine writes these into shared counters). */
 export interface ProxyStats {
-  tunnelOpened(route: string, tunnel?: Tunnel, member?: string): void;
-  tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: Tunnel, facts?: TunnelCloseFacts): void;
+  tunnelOpened(route: string, tunnel?: CountedTunnel, member?: string): void;
+  tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: CountedTunnel, facts?: TunnelCloseFacts): void;
+  /** Called once by the server: its live tunnels, for counting their bytes while they run. */
+  watch?(live: () => Iterable<CountedTunnel>): void;
   httpRequest(route: string): void;
   error(code: ErrorCode, route: string | undefined): void;
   /** An upgrade's handshake ended with `outcome` (handshake-outcome.ts) after `seconds`. */
@@ -138,8 +153,8 @@ export class ProxyServer {
   readonly #tlsMaterial: (ListenerMaterial | undefined)[];
   /** The secure contexts of each bound TLS listener, by listener index. */
   readonly #tlsContexts: (ListenerContexts | undefined)[] = [];
-  /** Live tunnels and what listings show of them (shutdown, byte counters, the admin endpoint). */
-  readonly #tunnels = new Map<Tunnel, OpenTunnel>();
+  /** Live tunnels' records, in opening (= id) order: shutdown, byte counters, the admin endpoint. */
+  readonly #tunnels = new Set<OpenTunnel>();
   #lastTunnelId: number;
   /** The tunnel engine of this thread (config `tunnel.engine`). */
   #engine: TunnelEngine;
@@ -154,7 +169,7 @@ export class ProxyServer {
   /** Error lines by code, one a second at most (storms). */
   readonly #errorLog = new RateLimitedLog();
   /** Tunnels a drain closed (their close reason is `drain`, not the engine's `closed`). */
-  readonly #drained = new WeakSet<Tunnel>();
+  readonly #drained = new WeakSet<OpenTunnel>();
 
   constructor(config: Config, opts: ProxyServerOptions) {
     this.#opts = opts;
@@ -169,6 +184,7 @@ export class ProxyServer {
     this.#limits = opts.limits ?? LimitState.local(config);
     this.#admission = this.#admissionFor(config);
     this.#access = new AccessLog(this.#log, config);
+    opts.stats?.watch?.(() => this.#tunnels);
     this.#httpProxy = new HttpProxy({
       serverName: this.#serverName,
       onError: (code: ErrorCode, err: Error, req: IncomingMessage) => {
@@ -220,7 +236,7 @@ export class ProxyServer {
 
   /** Live tunnels with their route names. */
   *liveTunnels(): IterableIterator<[Tunnel, string]> {
-    for (const [tunnel, t] of this.#tunnels) yield [tunnel, t.route];
+    for (const t of this.#tunnels) yield [t.tunnel, t.route];
   }
 
   /** Open tunnels for the admin endpoint, in id order (see open-tunnels.ts). */
@@ -320,7 +336,7 @@ export class ProxyServer {
       pipeline.destroyPending();
     }
     // Spread the closes: clients reconnect to another instance gradually instead of all at once.
-    const tunnels = [...this.#tunnels.keys()];
+    const tunnels = [...this.#tunnels];
     // WebSocket tunnels say goodbye with a closing handshake (close frames both ways) before the FIN.
     const { closeCode, closeHandshakeMs } = this.#config.shutdown;
     const goodbye = closeHandshakeMs > 0 ? { closeCode, handshakeMs: closeHandshakeMs } : undefined;
@@ -330,7 +346,7 @@ export class ProxyServer {
       timers.push(
         setTimeout(() => {
           this.#drained.add(t);
-          t.close(undefined, goodbye);
+          t.tunnel.close(undefined, goodbye);
         }, Math.min(at, opts.deadlineMs)),
       );
     });
@@ -364,7 +380,7 @@ export class ProxyServer {
   /** Forceful: every socket is destroyed now. Idempotent. */
   async destroy(): Promise<void> {
     this.#closing = true;
-    for (const t of this.#tunnels.keys()) t.destroy();
+    for (const t of this.#tunnels) t.tunnel.destroy();
     for (const { server, pipeline } of this.#servers) {
       server.close();
       server.closeAllConnections();
@@ -402,16 +418,17 @@ export class ProxyServer {
         else pipeline.deliver(socket);
       },
       errorLog: this.#errorLog,
-      onTunnelOpen: (route, tunnel, facts) => {
-        this.#tunnels.set(tunnel, { id: ++this.#lastTunnelId, route, member: facts.member, client: facts.client, startedAt: Date.now() });
-        this.#opts.stats?.tunnelOpened(route, tunnel, facts.member);
-        this.#access.tunnelOpened(facts);
+      onTunnelOpen: (t) => {
+        t.id = ++this.#lastTunnelId;
+        this.#tunnels.add(t);
+        this.#opts.stats?.tunnelOpened(t.route, t, t.member);
+        this.#access.tunnelOpened(t.facts());
       },
-      onTunnelClose: (info, route, tunnel, facts: TunnelFacts) => {
-        this.#tunnels.delete(tunnel);
-        const cause: CloseCause = this.#drained.has(tunnel) && info.reason === 'closed' ? 'drain' : info.reason;
-        this.#access.tunnelClosed(facts, info, cause);
-        this.#opts.stats?.tunnelClosed(route, info, tunnel, { cause, member: facts.member });
+      onTunnelClose: (info, t) => {
+        this.#tunnels.delete(t);
+        const cause: CloseCause = this.#drained.has(t) && info.reason === 'closed' ? 'drain' : info.reason;
+        this.#access.tunnelClosed(t.facts(), info, cause);
+        this.#opts.stats?.tunnelClosed(t.route, info, t, { cause, member: t.member });
         if (this.#tunnels.size === 0) this.#onLastTunnel?.();
       },
       onHandshake: (outcome, seconds) => this.#opts.stats?.handshake?.(outcome, seconds),

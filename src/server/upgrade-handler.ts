@@ -29,7 +29,6 @@ import { requestFraming } from '../http/request-framing.js';
 import { answerRewrite } from '../http/reverse-headers.js';
 import { switchResponseHead } from '../http/switch-response.js';
 import type { Logger } from '../log.js';
-import type { TunnelFacts } from '../log/access-log.js';
 import type { RateLimitedLog } from '../log/rate-limited.js';
 import { BACKEND_NON_101, CLIENT_GONE, SUCCESS, outcomeOfCode } from '../metrics/handshake-outcome.js';
 import { requestHost } from '../routing/normalize-path.js';
@@ -37,8 +36,9 @@ import type { CompiledRoute } from '../routing/types.js';
 import { connectBackend } from '../tunnel/backend-connect.js';
 import { backendHandshake, type HandshakeResult } from '../tunnel/backend-handshake.js';
 import { JS_ENGINE, openTunnel, type TunnelEngine } from '../tunnel/tunnel-engine.js';
-import type { Tunnel, TunnelCloseInfo } from '../tunnel/tunnel.js';
+import type { TunnelCloseInfo, TunnelCloser } from '../tunnel/tunnel.js';
 import { isRefusal, type TunnelAdmission, type TunnelTicket } from '../limits/tunnel-admission.js';
+import { OpenTunnel } from './open-tunnels.js';
 import { relayResponse } from './response-relay.js';
 import type { UpgradeDecision } from './upgrade-decision.js';
 import { UpgradeRequestReader } from './upgrade-request-reader.js';
@@ -54,10 +54,13 @@ export interface UpgradeContext {
   readonly clientProto: 'http' | 'https';
   /** Hands a socket back to node:http so it parses the next request on it. */
   reinject(socket: Socket): void;
-  /** A tunnel started (after the 101 was relayed); the server keeps it for shutdown, metrics, listings and the access log. */
-  onTunnelOpen(routeName: string, tunnel: Tunnel, facts: TunnelFacts): void;
-  /** A tunnel ended. */
-  onTunnelClose(info: TunnelCloseInfo, routeName: string, tunnel: Tunnel, facts: TunnelFacts): void;
+  /**
+   * A tunnel started (after the 101 was relayed): the server numbers its record (`id`) and keeps it for
+   * shutdown, metrics, listings and the access log.
+   */
+  onTunnelOpen(record: OpenTunnel): void;
+  /** A tunnel ended (its ticket is given back and its balancer member told already). */
+  onTunnelClose(info: TunnelCloseInfo, record: OpenTunnel): void;
   /** The handshake ended (101 relayed, another answer relayed, or a failure), `seconds` after the request. */
   onHandshake?(outcome: string, seconds: number): void;
   /** Error lines by code, thinned during storms; written directly when absent. */
@@ -352,39 +355,69 @@ async function runUpgrade(
   held.written = true;
   held.outcome = SUCCESS;
   client.write(head101);
-  const tunnelFacts: TunnelFacts = {
-    route: route.name,
-    url: req.url ?? '',
-    client: clientIp,
-    member: target.member?.url,
-    upgrade: result.upgrade,
-    subprotocol: headerValue(result.rawHeaders, 'sec-websocket-protocol'),
-  };
+  const record = new OpenTunnel(
+    route,
+    target.member,
+    clientIp,
+    req.url ?? '',
+    shared(result.upgrade),
+    shared(headerValue(result.rawHeaders, 'sec-websocket-protocol')),
+    held.ticket,
+  );
   const websocket = result.upgrade.split('/')[0]!.trim().toLowerCase() === 'websocket';
-  const ticket = held.ticket;
-  startTunnel(ctx, route, tunnelFacts, client, result.socket, { early, clientEnded: reader.clientEnded, websocket }, result.head, target.member, ticket);
+  startTunnel(ctx, record, client, result.socket, { early, clientEnded: reader.clientEnded, websocket }, result.head);
   // The tunnel runs: its close releases the ticket from now on.
   held.ticket = undefined;
 }
 
+/** Header values most tunnels repeat (the Upgrade token, subprotocols): one copy each, not one per tunnel. */
+const sharedValues = new Map<string, string>();
+const SHARED_VALUES_MAX = 64;
+
+function shared<T extends string | undefined>(value: T): T {
+  if (value === undefined) return value;
+  const known = sharedValues.get(value);
+  if (known !== undefined) return known as T;
+  if (sharedValues.size < SHARED_VALUES_MAX) sharedValues.set(value, value);
+  return value;
+}
+
+/** Each context's tunnel closer: one object for all its tunnels, the record carries what a close needs. */
+const closers = new WeakMap<UpgradeContext, TunnelCloser<OpenTunnel>>();
+
+function closerOf(ctx: UpgradeContext): TunnelCloser<OpenTunnel> {
+  let closer = closers.get(ctx);
+  if (closer === undefined) {
+    closer = {
+      tunnelClosed(record, info) {
+        record.ticket?.release();
+        const member = record.balancerMember;
+        if (member !== undefined) record.compiledRoute.balancer?.balancer.tunnelClosed(member, info.bytesToBackend + info.bytesToClient);
+        // The server writes the access log line (`tunnel closed`): it knows whether a drain closed it.
+        ctx.onTunnelClose(info, record);
+      },
+    };
+    closers.set(ctx, closer);
+  }
+  return closer;
+}
+
 /**
- * Runs the tunnel. Kept apart from handleUpgrade so that what a long-lived tunnel holds on to is only what
- * its close needs (no request, header arrays or per-request logger stay reachable for hours).
+ * Runs the tunnel. Kept apart from handleUpgrade so that what a long-lived tunnel holds on to is only its
+ * record (no request, header arrays, per-request logger or closure stay reachable for hours).
  */
 function startTunnel(
   ctx: UpgradeContext,
-  route: CompiledRoute,
-  facts: TunnelFacts,
+  record: OpenTunnel,
   client: Socket,
   upgraded: Socket,
   clientSide: { readonly early: Buffer | undefined; readonly clientEnded: boolean; readonly websocket: boolean },
   backendHead: Buffer,
-  member: BalancerMember | undefined,
-  ticket: TunnelTicket | undefined,
 ): void {
-  const balancer = route.balancer?.balancer;
-  if (member !== undefined) balancer?.tunnelOpened(member);
-  const tunnel = openTunnel(
+  const route = record.compiledRoute;
+  const member = record.balancerMember;
+  if (member !== undefined) route.balancer?.balancer.tunnelOpened(member);
+  record.tunnel = openTunnel(
     ctx.tunnelEngine?.() ?? JS_ENGINE,
     client,
     upgraded,
@@ -402,14 +435,10 @@ function startTunnel(
       // The client's FIN already went to the backend with the request: that direction is done.
       clientEnded: clientSide.clientEnded,
     },
-    (info) => {
-      ticket?.release();
-      if (member !== undefined) balancer?.tunnelClosed(member, info.bytesToBackend + info.bytesToClient);
-      // The server writes the access log line (`tunnel closed`): it knows whether a drain closed it.
-      ctx.onTunnelClose(info, route.name, tunnel, facts);
-    },
+    closerOf(ctx),
+    record,
   );
-  ctx.onTunnelOpen(route.name, tunnel, facts);
+  ctx.onTunnelOpen(record);
 }
 
 /**

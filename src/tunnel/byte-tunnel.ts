@@ -11,10 +11,9 @@
 // other, so traffic in either direction keeps both timers fresh with no per-chunk work of ours (no
 // clock read, no timer of our own). A source paused for backpressure is the one exception (see 'timeout').
 import type net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { TunnelLane } from './tunnel-lane.js';
 import type { TunnelGoodbye, WsGoodbyeOptions } from './tunnel.js';
-import { DEFAULT_CLOSE_GRACE_MS, type Tunnel, type TunnelCloseInfo, type TunnelCloseReason, type TunnelInitialBytes, type TunnelOptions } from './tunnel.js';
+import { DEFAULT_CLOSE_GRACE_MS, tunnelClock, type Tunnel, type TunnelCloseInfo, type TunnelCloseReason, type TunnelInitialBytes, type TunnelOptions } from './tunnel.js';
 import { FrameTracker } from './ws-frame-tracker.js';
 import { canSayGoodbye, WsGoodbye } from './ws-goodbye.js';
 
@@ -30,7 +29,8 @@ export class ByteTunnel implements Tunnel {
   readonly engine = 'js';
   private readonly toBackend: TunnelLane;
   private readonly toClient: TunnelLane;
-  private readonly startedAt = performance.now();
+  /** tunnelClock() when it started. */
+  readonly startedAt = tunnelClock();
   private reason: TunnelCloseReason | undefined;
   private error: Error | undefined;
   private open = 2; // sockets not yet closed
@@ -228,7 +228,7 @@ export class ByteTunnel implements Tunnel {
       bytesToClient: this.toClient.bytes,
       writes: this.writes,
       flushes: this.flushes,
-      durationMs: performance.now() - this.startedAt,
+      durationMs: tunnelClock() - this.startedAt,
       ...(this.error !== undefined ? { error: this.error } : {}),
       ...(this.goodbyeOutcome !== undefined ? { goodbye: this.goodbyeOutcome, framesDropped: this.goodbye?.framesDropped ?? 0 } : {}),
     };

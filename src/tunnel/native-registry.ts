@@ -1,6 +1,11 @@
-// The JS half of the native engine on one thread: the live NativeTunnel records by id, the close
-// reports from C routed to them, and the byte counts pulled from C in bulk (one call for every tunnel,
-// at most every COUNTS_MAX_AGE_MS) rather than a call per tunnel or any shared memory.
+// The JS half of the native engine on one thread: the live NativeTunnel records, the close reports
+// from C routed to them, and the byte counts pulled from C in bulk (one call for every tunnel, at most
+// every COUNTS_MAX_AGE_MS) rather than a call per tunnel or any shared memory.
+//
+// A C id is slot + generation * 2^24 (src/native/thread_state.h): the slot is a small index the core
+// reuses lowest first, so records and counts live in arrays indexed by slot (a pointer and two doubles
+// per slot) instead of a Map entry per tunnel and two number fields per record, and a record keeps only
+// its slot, a small integer (the whole id would become a heap number once generations grow).
 import { performance } from 'node:perf_hooks';
 import type { NativeAddon } from './native-addon.js';
 import type { WsGoodbyeOptions } from './tunnel.js';
@@ -18,56 +23,113 @@ export interface NativeClosed {
 }
 
 export interface NativeRecord {
-  counts(toBackend: number, toClient: number): void;
   closed(report: NativeClosed): void;
 }
 
 const COUNTS_MAX_AGE_MS = 100;
+/** SLOT_BITS in src/native/thread_state.h. */
+const SLOT_SPAN = 2 ** 24;
+
+/**
+ * A count read from a Float64Array comes as a heap number even when it is a small integer, and a field
+ * that once held a heap number holds a 16 B box in every object of its kind (a record keeping counts, as
+ * the stats do): below 2^30 it is given back as a small integer.
+ */
+function small(n: number): number {
+  return n < 0x40000000 ? n | 0 : n;
+}
 
 export class NativeRegistry {
   readonly #addon: NativeAddon;
-  readonly #records = new Map<number, NativeRecord>();
-  #buf = new Float64Array(3 * 64);
+  /** Record by slot (undefined: free), with its generation. */
+  readonly #records: (NativeRecord | undefined)[] = [];
+  readonly #gens: number[] = [];
+  #live = 0;
+  /** Bytes to backend and to client by slot, as of the last pull. */
+  #bytes = new Float64Array(2 * 64);
   #countedAt = -Infinity;
 
   constructor(addon: NativeAddon) {
     this.#addon = addon;
     addon.setCloseHandler((id, reason, toBackend, toClient, writes, errno, goodbye, framesDropped) => {
-      const record = this.#records.get(id);
-      this.#records.delete(id);
-      record?.closed({ reason, toBackend, toClient, writes, errno, goodbye, framesDropped });
+      const slot = id % SLOT_SPAN;
+      const record = this.#records[slot];
+      if (record === undefined || this.#gens[slot] !== (id - slot) / SLOT_SPAN) return;
+      this.#records[slot] = undefined;
+      this.#live--;
+      record.closed({ reason, toBackend, toClient, writes, errno, goodbye, framesDropped });
     });
   }
 
   get size(): number {
-    return this.#records.size;
+    return this.#live;
   }
 
-  /** Starts a C tunnel for `record` (see NativeAddon.open); throws when the addon refuses. */
+  /** Starts a C tunnel for `record` (see NativeAddon.open) and returns its slot; throws when the addon refuses. */
   open(record: NativeRecord, args: Parameters<NativeAddon['open']>): number {
     const id = this.#addon.open(...args);
-    this.#records.set(id, record);
-    return id;
+    const slot = id % SLOT_SPAN;
+    const gen = (id - slot) / SLOT_SPAN;
+    // Slots are reused lowest first, so the arrays stay as long as the most tunnels open at once.
+    while (this.#records.length < slot) {
+      this.#records.push(undefined);
+      this.#gens.push(0);
+    }
+    this.#records[slot] = record;
+    this.#gens[slot] = gen;
+    this.#live++;
+    if (this.#bytes.length < 2 * (slot + 1)) {
+      const grown = new Float64Array(Math.max(2 * (slot + 1), 2 * Math.ceil(this.#bytes.length * 0.75)));
+      grown.set(this.#bytes);
+      this.#bytes = grown;
+    }
+    this.#bytes[2 * slot] = 0;
+    this.#bytes[2 * slot + 1] = 0;
+    return slot;
   }
 
-  close(id: number, graceMs: number, goodbye?: WsGoodbyeOptions): void {
-    if (goodbye === undefined) this.#addon.close(id, graceMs);
-    else this.#addon.close(id, graceMs, goodbye.closeCode, goodbye.handshakeMs);
+  /** Closes the C tunnel in `slot` (its record is still registered: the slot was not reused). */
+  close(slot: number, graceMs: number, goodbye?: WsGoodbyeOptions): void {
+    if (goodbye === undefined) this.#addon.close(this.#idOf(slot), graceMs);
+    else this.#addon.close(this.#idOf(slot), graceMs, goodbye.closeCode, goodbye.handshakeMs);
   }
 
-  destroy(id: number): void {
-    this.#addon.destroy(id);
+  destroy(slot: number): void {
+    this.#addon.destroy(this.#idOf(slot));
   }
 
-  /** Brings every record's byte counts up to date unless they were pulled very recently. */
-  refreshCounts(): void {
+  #idOf(slot: number): number {
+    return slot + this.#gens[slot]! * SLOT_SPAN;
+  }
+
+  /** Bytes from client to backend of the tunnel in `slot` (at most COUNTS_MAX_AGE_MS old). */
+  toBackend(slot: number): number {
+    this.#refreshCounts();
+    return small(this.#bytes[2 * slot]!);
+  }
+
+  /** Bytes from backend to client of the tunnel in `slot`. */
+  toClient(slot: number): number {
+    this.#refreshCounts();
+    return small(this.#bytes[2 * slot + 1]!);
+  }
+
+  /** Brings every slot's byte counts up to date unless they were pulled very recently. */
+  #refreshCounts(): void {
     const now = performance.now();
     if (now - this.#countedAt < COUNTS_MAX_AGE_MS) return;
     this.#countedAt = now;
-    if (this.#buf.length < 3 * this.#records.size) this.#buf = new Float64Array(3 * this.#records.size * 2);
-    const n = this.#addon.counters(this.#buf);
-    const buf = this.#buf;
-    for (let i = 0; i < n; i++) this.#records.get(buf[3 * i]!)?.counts(buf[3 * i + 1]!, buf[3 * i + 2]!);
+    // A buffer for this pull only (at most one every COUNTS_MAX_AGE_MS): kept, it would be 24 B more
+    // per tunnel for as long as the most tunnels were open at once.
+    const buf = new Float64Array(3 * this.#live);
+    const n = this.#addon.counters(buf);
+    for (let i = 0; i < n; i++) {
+      const id = buf[3 * i]!;
+      const slot = id % SLOT_SPAN;
+      if (this.#records[slot] === undefined || this.#gens[slot] !== (id - slot) / SLOT_SPAN) continue;
+      this.#bytes[2 * slot] = buf[3 * i + 1]!;
+      this.#bytes[2 * slot + 1] = buf[3 * i + 2]!;
+    }
   }
 }
 

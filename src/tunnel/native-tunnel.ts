@@ -7,16 +7,18 @@
 //      whether each side's FIN was already seen, give the fds (dup()ed by the core) with those bytes to
 //      the core, and destroy the JS sockets. The hand-off bytes go out before anything the core reads.
 //
-// What stays in JS is this small record (counts, close report). If the core refuses the tunnel, or a
+// What stays in JS is this small record (its closer and the closer's value, the C tunnel's slot, the start
+// time); counts live in the registry (native-registry.ts). If the core refuses the tunnel, or a
 // socket dies while waiting, the JavaScript engine (ByteTunnel) takes the sockets as if nothing happened.
 import type net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { getSystemErrorName } from 'node:util';
 import { ByteTunnel } from './byte-tunnel.js';
 import type { NativeClosed, NativeRecord, NativeRegistry } from './native-registry.js';
 import {
   DEFAULT_CLOSE_GRACE_MS,
+  tunnelClock,
   type Tunnel,
+  type TunnelCloser,
   type TunnelCloseInfo,
   type TunnelCloseReason,
   type TunnelGoodbye,
@@ -105,22 +107,48 @@ function readEnded(s: net.Socket): boolean {
   return s.readableEnded || (s as unknown as SocketInternals)._readableState?.ended === true;
 }
 
-export class NativeTunnel implements Tunnel, NativeRecord {
-  readonly #registry: NativeRegistry;
-  readonly #onClose: (info: TunnelCloseInfo) => void;
-  readonly #startedAt = performance.now();
-  /** The sockets until the hand-off; undefined after it (the record holds no socket for hours). */
-  #sockets: { client: net.Socket; backend: net.Socket; options: TunnelOptions; initial: TunnelInitialBytes } | undefined;
-  #id: number | undefined;
-  /** The JavaScript engine, when it took over instead. */
-  #js: ByteTunnel | undefined;
-  #toBackend = 0;
-  #toClient = 0;
-  #writes = 0;
+/** What a record holds only around the hand-off, on the JS engine, or once closed; none for a running native tunnel. */
+class Rare {
+  /** The sockets until the hand-off (the record holds no socket for hours). */
+  sockets: { client: net.Socket; backend: net.Socket; options: TunnelOptions; initial: TunnelInitialBytes } | undefined;
   /** A close() or destroy() asked for before the hand-off completed. */
-  #pending: { graceMs: number; goodbye: WsGoodbyeOptions | undefined } | { err: Error | undefined } | undefined;
-  #destroyErr: Error | undefined;
-  #finished = false;
+  pending: { graceMs: number; goodbye: WsGoodbyeOptions | undefined } | { err: Error | undefined } | undefined;
+  /** The JavaScript engine, when it took over instead. */
+  js: ByteTunnel | undefined;
+  destroyErr: Error | undefined;
+  /** What the close reported (the slot may already relay another tunnel). */
+  closed: TunnelCloseInfo | undefined;
+}
+
+/** The registry and the closer, one object for every tunnel they share (one field per tunnel, not two). */
+interface Owner<C> {
+  readonly registry: NativeRegistry;
+  readonly closer: TunnelCloser<C>;
+}
+
+const owners = new WeakMap<TunnelCloser<never>, Owner<never>>();
+
+function ownerOf<C>(registry: NativeRegistry, closer: TunnelCloser<C>): Owner<C> {
+  let owner = owners.get(closer) as Owner<C> | undefined;
+  if (owner?.registry !== registry) {
+    owner = { registry, closer };
+    owners.set(closer, owner);
+  }
+  return owner;
+}
+
+/**
+ * Five fields, no more: the record is what a running native tunnel keeps in JS, for hours, by the
+ * thousand. (Its helper methods are TypeScript-private, not #private: a class with #methods stores a
+ * brand in every instance.)
+ */
+export class NativeTunnel<C> implements Tunnel, NativeRecord {
+  readonly #owner: Owner<C>;
+  readonly #ctx: C;
+  readonly startedAt = tunnelClock();
+  /** The C tunnel's slot (see native-registry.ts); -1 until the hand-off and after the close. */
+  #slot = -1;
+  #rare: Rare | undefined = new Rare();
 
   /** Same contract as ByteTunnel's constructor; `client` and `backend` must have plainFd(). */
   constructor(
@@ -129,17 +157,18 @@ export class NativeTunnel implements Tunnel, NativeRecord {
     backend: net.Socket,
     options: TunnelOptions,
     initial: TunnelInitialBytes,
-    onClose: (info: TunnelCloseInfo) => void,
+    closer: TunnelCloser<C>,
+    ctx: C,
   ) {
-    this.#registry = registry;
-    this.#onClose = onClose;
-    this.#sockets = { client, backend, options, initial };
+    this.#owner = ownerOf(registry, closer);
+    this.#ctx = ctx;
+    this.#rare!.sockets = { client, backend, options, initial };
     // Until the hand-off an error may come; the JS engine (or the hand-off) decides what it means.
     client.on('error', noop);
     backend.on('error', noop);
     let waiting = 2;
     const ready = () => {
-      if (--waiting === 0) this.#handOff();
+      if (--waiting === 0) this.handOff();
     };
     whenFlushed(client, ready);
     whenFlushed(backend, ready);
@@ -147,81 +176,83 @@ export class NativeTunnel implements Tunnel, NativeRecord {
 
   /** 'js' when the JavaScript engine took over at the hand-off. */
   get engine(): 'js' | 'native' {
-    return this.#js === undefined ? 'native' : 'js';
+    return this.#rare?.js === undefined ? 'native' : 'js';
   }
 
   get bytesToBackend(): number {
-    this.#registry.refreshCounts();
-    return this.#js?.bytesToBackend ?? this.#toBackend;
+    if (this.#slot >= 0) return this.#owner.registry.toBackend(this.#slot);
+    return this.#rare?.js?.bytesToBackend ?? this.#rare?.closed?.bytesToBackend ?? 0;
   }
 
   get bytesToClient(): number {
-    this.#registry.refreshCounts();
-    return this.#js?.bytesToClient ?? this.#toClient;
+    if (this.#slot >= 0) return this.#owner.registry.toClient(this.#slot);
+    return this.#rare?.js?.bytesToClient ?? this.#rare?.closed?.bytesToClient ?? 0;
   }
 
   get writes(): number {
-    return this.#js?.writes ?? this.#writes;
+    return this.#rare?.js?.writes ?? this.#rare?.closed?.writes ?? 0;
   }
 
   get flushes(): number {
-    return this.#js?.flushes ?? this.#writes;
+    return this.#rare?.js?.flushes ?? this.#rare?.closed?.flushes ?? 0;
   }
 
   close(graceMs: number = DEFAULT_CLOSE_GRACE_MS, goodbye?: WsGoodbyeOptions): void {
-    if (this.#js !== undefined) this.#js.close(graceMs, goodbye);
-    else if (this.#id !== undefined) this.#registry.close(this.#id, graceMs, goodbye);
-    else this.#pending ??= { graceMs, goodbye };
+    const rare = this.#rare;
+    if (rare?.js !== undefined) rare.js.close(graceMs, goodbye);
+    else if (this.#slot >= 0) this.#owner.registry.close(this.#slot, graceMs, goodbye);
+    else if (rare?.sockets !== undefined) rare.pending ??= { graceMs, goodbye };
   }
 
   destroy(err?: Error): void {
-    this.#destroyErr ??= err;
-    if (this.#js !== undefined) this.#js.destroy(err);
-    else if (this.#id !== undefined) this.#registry.destroy(this.#id);
-    else if (this.#sockets !== undefined) {
-      // Still waiting for the flush: the JS engine, started on destroyed sockets, reports the close.
-      this.#pending = { err };
-      this.#sockets.client.destroy();
-      this.#sockets.backend.destroy();
+    if (this.#slot >= 0) {
+      // The close report comes from C; the error given here is the one it carries.
+      const rare = (this.#rare ??= new Rare());
+      rare.destroyErr ??= err;
+      this.#owner.registry.destroy(this.#slot);
+      return;
     }
-  }
-
-  /** NativeRecord: the bulk count pull. */
-  counts(toBackend: number, toClient: number): void {
-    this.#toBackend = toBackend;
-    this.#toClient = toClient;
+    const rare = this.#rare;
+    if (rare === undefined) return;
+    rare.destroyErr ??= err;
+    if (rare.js !== undefined) rare.js.destroy(err);
+    else if (rare.sockets !== undefined) {
+      // Still waiting for the flush: the JS engine, started on destroyed sockets, reports the close.
+      rare.pending = { err };
+      rare.sockets.client.destroy();
+      rare.sockets.backend.destroy();
+    }
   }
 
   /** NativeRecord: the C tunnel is gone (both fds closed). */
   closed(report: NativeClosed): void {
-    this.#toBackend = report.toBackend;
-    this.#toClient = report.toClient;
-    this.#writes = report.writes;
     const reason = REASONS[report.reason] ?? 'closed';
     const goodbye = GOODBYES[report.goodbye];
     const error =
-      this.#destroyErr ?? (report.errno !== 0 ? Object.assign(new Error(getSystemErrorName(-report.errno)), { errno: -report.errno, code: getSystemErrorName(-report.errno) }) : undefined);
-    this.#finish({
+      this.#rare?.destroyErr ??
+      (report.errno !== 0 ? Object.assign(new Error(getSystemErrorName(-report.errno)), { errno: -report.errno, code: getSystemErrorName(-report.errno) }) : undefined);
+    this.finish({
       reason,
       bytesToBackend: report.toBackend,
       bytesToClient: report.toClient,
       writes: report.writes,
       flushes: report.writes,
-      durationMs: performance.now() - this.#startedAt,
+      durationMs: tunnelClock() - this.startedAt,
       ...(error !== undefined ? { error } : {}),
       ...(goodbye !== undefined ? { goodbye, framesDropped: report.framesDropped } : {}),
     });
   }
 
-  #handOff(): void {
-    const s = this.#sockets;
-    if (s === undefined) return;
-    this.#sockets = undefined;
+  private handOff(): void {
+    const rare = this.#rare;
+    const s = rare?.sockets;
+    if (rare === undefined || s === undefined) return;
+    rare.sockets = undefined;
     const { client, backend, options, initial } = s;
     const clientFd = client.destroyed ? undefined : plainFd(client);
     const backendFd = backend.destroyed ? undefined : plainFd(backend);
-    if (clientFd === undefined || backendFd === undefined || this.#pending !== undefined && 'err' in this.#pending) {
-      this.#runJs(client, backend, options, initial);
+    if (clientFd === undefined || backendFd === undefined || rare.pending !== undefined && 'err' in rare.pending) {
+      this.runJs(rare, client, backend, options, initial);
       return;
     }
     // From here to the destroy() calls: one synchronous stretch, no await, no callback.
@@ -230,8 +261,9 @@ export class NativeTunnel implements Tunnel, NativeRecord {
     const clientEnded = initial.clientEnded === true || readEnded(client);
     const backendEnded = readEnded(backend);
     const readMax = Math.min(CORE_BUFFER_BYTES, Math.max(1, options.highWaterMarkBytes));
+    let slot: number;
     try {
-      this.#id = this.#registry.open(this, [
+      slot = this.#owner.registry.open(this, [
         clientFd,
         backendFd,
         toBackend,
@@ -247,32 +279,37 @@ export class NativeTunnel implements Tunnel, NativeRecord {
     } catch {
       // The core could not take it (out of fds, say): the bytes read above go to the JS engine instead,
       // in the same order, and a FIN seen is still in each socket's state ('end' follows).
-      this.#runJs(client, backend, options, { toBackend, toClient, clientEnded: initial.clientEnded });
+      this.runJs(rare, client, backend, options, { toBackend, toClient, clientEnded: initial.clientEnded });
       return;
     }
+    this.#slot = slot;
     client.destroy();
     backend.destroy();
-    const pending = this.#pending;
-    this.#pending = undefined;
+    const pending = rare.pending;
+    // A running native tunnel keeps nothing else in JS.
+    this.#rare = undefined;
     if (pending !== undefined && 'graceMs' in pending) this.close(pending.graceMs, pending.goodbye);
   }
 
-  #runJs(client: net.Socket, backend: net.Socket, options: TunnelOptions, initial: TunnelInitialBytes): void {
+  private runJs(rare: Rare, client: net.Socket, backend: net.Socket, options: TunnelOptions, initial: TunnelInitialBytes): void {
     client.removeListener('error', noop);
     backend.removeListener('error', noop);
-    const pending = this.#pending;
-    this.#pending = undefined;
-    this.#js = new ByteTunnel(client, backend, options, initial, (info) => this.#finish(info));
+    const pending = rare.pending;
+    rare.pending = undefined;
+    const js = new ByteTunnel(client, backend, options, initial, (info) => this.finish(info));
+    rare.js = js;
     if (pending !== undefined) {
-      if ('err' in pending) this.#js.destroy(pending.err);
-      else this.#js.close(pending.graceMs, pending.goodbye);
+      if ('err' in pending) js.destroy(pending.err);
+      else js.close(pending.graceMs, pending.goodbye);
     }
   }
 
-  #finish(info: TunnelCloseInfo): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#onClose(info);
+  private finish(info: TunnelCloseInfo): void {
+    // Each engine reports once, and only one of them runs the tunnel.
+    this.#slot = -1;
+    const rare = (this.#rare ??= new Rare());
+    rare.closed = info;
+    this.#owner.closer.tunnelClosed(this.#ctx, info);
   }
 }
 

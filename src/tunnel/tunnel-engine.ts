@@ -7,7 +7,7 @@ import { ByteTunnel } from './byte-tunnel.js';
 import { loadNative } from './native-addon.js';
 import { registryOf, type NativeRegistry } from './native-registry.js';
 import { NativeTunnel, plainFd } from './native-tunnel.js';
-import type { Tunnel, TunnelCloseInfo, TunnelInitialBytes, TunnelOptions } from './tunnel.js';
+import type { Tunnel, TunnelCloser, TunnelInitialBytes, TunnelOptions } from './tunnel.js';
 
 export type TunnelEngineSetting = 'auto' | 'native' | 'js';
 
@@ -41,22 +41,27 @@ function unfit(client: net.Socket, backend: net.Socket): string | undefined {
 
 const warned = new Set<string>();
 
-/** Starts a tunnel on `engine` (ByteTunnel's contract for the arguments). */
-export function openTunnel(
+/**
+ * Starts a tunnel on `engine` (ByteTunnel's contract for the arguments); when it ends, `closer` is told
+ * with `ctx`. A native tunnel keeps nothing per tunnel but `ctx` for it (no closure); the JavaScript
+ * engine, which holds far more per tunnel anyway, takes a closure.
+ */
+export function openTunnel<C>(
   engine: TunnelEngine,
   client: net.Socket,
   backend: net.Socket,
   options: TunnelOptions,
   initial: TunnelInitialBytes,
-  onClose: (info: TunnelCloseInfo) => void,
+  closer: TunnelCloser<C>,
+  ctx: C,
 ): Tunnel {
   if (engine.registry !== undefined) {
     const why = unfit(client, backend);
-    if (why === undefined) return new NativeTunnel(engine.registry, client, backend, options, initial, onClose);
+    if (why === undefined) return new NativeTunnel(engine.registry, client, backend, options, initial, closer, ctx);
     if (!warned.has(why)) {
       warned.add(why);
       engine.warn?.(why);
     }
   }
-  return new ByteTunnel(client, backend, options, initial, onClose);
+  return new ByteTunnel(client, backend, options, initial, (info) => closer.tunnelClosed(ctx, info));
 }

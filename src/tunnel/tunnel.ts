@@ -1,6 +1,17 @@
 // What the server holds of a running tunnel, whichever engine relays it: the JavaScript one
 // (byte-tunnel.ts, Node sockets) or the native one (native-tunnel.ts, a C relay on the worker's loop).
 // The server closes, destroys, counts and lists tunnels only through this interface.
+import { performance } from 'node:perf_hooks';
+
+/**
+ * The clock of tunnel start times and durations: whole milliseconds since this thread started. A small
+ * integer is stored in place; a Date.now() or a fractional performance.now() would be a 16 B heap box in
+ * every record (a whole ms is as fine as durations and ages are shown). Past 2^31 ms of uptime (24 days)
+ * new start times take that box again, nothing else changes.
+ */
+export function tunnelClock(): number {
+  return Math.floor(performance.now());
+}
 
 export interface TunnelOptions {
   /** Close both sides after no byte in either direction for this long; 0 disables it. */
@@ -69,17 +80,27 @@ export interface TunnelCloseInfo {
 /** How long close() lets both sides flush and finish before destroying them. */
 export const DEFAULT_CLOSE_GRACE_MS = 2_000;
 
-/** A running tunnel. `onClose` (given when it is created) runs exactly once, with its TunnelCloseInfo. */
+/**
+ * Told when a tunnel ends, with the value it was started with: one handler shared by every tunnel (a
+ * server's), and a per-tunnel value the server needs anyway, instead of a closure and its context per tunnel.
+ */
+export interface TunnelCloser<C> {
+  tunnelClosed(ctx: C, info: TunnelCloseInfo): void;
+}
+
+/** A running tunnel. Its closer (given when it is created) is told exactly once, with its TunnelCloseInfo. */
 export interface Tunnel {
   /** Which engine relays it. */
   readonly engine: 'js' | 'native';
+  /** tunnelClock() when it started. */
+  readonly startedAt: number;
   /** Bytes passed from client to backend so far (the native engine's count is at most ~0.1 s old). */
   readonly bytesToBackend: number;
   /** Bytes passed from backend to client so far. */
   readonly bytesToClient: number;
-  /** Chunks written so far, both directions. */
+  /** Chunks written so far, both directions (the native engine counts them at close only: 0 until then). */
   readonly writes: number;
-  /** Times data was handed to a socket so far, both directions. */
+  /** Times data was handed to a socket so far, both directions (native: as `writes`). */
   readonly flushes: number;
   /**
    * Graceful: FIN both ways after what is queued; whatever is still open after `graceMs` is destroyed.

@@ -1,26 +1,19 @@
 // A worker's ProxyStats: writes what its ProxyServer does into its own row of the shared counters.
 // Byte counts of long-lived tunnels are flushed once a second (and at close), so the per-chunk path
-// touches no shared memory.
+// touches no shared memory. What of a tunnel's bytes was already added is kept on the tunnel's own
+// record (CountedTunnel): nothing here grows with the tunnels.
 import type { ErrorCode } from '../errors.js';
-import type { ProxyStats, TunnelCloseFacts } from '../server/proxy-server.js';
-import type { Tunnel, TunnelCloseInfo } from '../tunnel/tunnel.js';
+import type { CountedTunnel, ProxyStats, TunnelCloseFacts } from '../server/proxy-server.js';
+import type { TunnelCloseInfo } from '../tunnel/tunnel.js';
 import type { CounterWriter } from './shared-counters.js';
 import { MAX_ROUTES, closeField, memberSlotKey } from './shared-counters.js';
 
 const FLUSH_MS = 1_000;
 
-/** A live tunnel's counter slots and the bytes of it already added to the counters. */
-interface Live {
-  readonly route: string;
-  readonly member: string | undefined;
-  toBackend: number;
-  toClient: number;
-}
-
 export class WorkerStats implements ProxyStats {
   readonly #writer: CounterWriter;
   #slots: ReadonlyMap<string, number>;
-  readonly #live = new Map<Tunnel, Live>();
+  #live: () => Iterable<CountedTunnel> = () => [];
   #timer: NodeJS.Timeout | undefined;
   #activity = 0;
 
@@ -37,24 +30,25 @@ export class WorkerStats implements ProxyStats {
     return this.#slots.get(route) ?? MAX_ROUTES - 1;
   }
 
-  tunnelOpened(route: string, tunnel?: Tunnel, member?: string): void {
+  watch(live: () => Iterable<CountedTunnel>): void {
+    this.#live = live;
+  }
+
+  tunnelOpened(route: string): void {
     const slot = this.#slot(route);
     this.#writer.add(slot, 'activeTunnels', 1);
     this.#writer.add(slot, 'tunnelsOpened', 1);
-    if (tunnel !== undefined) this.#live.set(tunnel, { route, member, toBackend: 0, toClient: 0 });
   }
 
-  tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: Tunnel, facts?: TunnelCloseFacts): void {
+  tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: CountedTunnel, facts?: TunnelCloseFacts): void {
     const slot = this.#slot(route);
-    const live = this.#live.get(tunnel);
-    this.#live.delete(tunnel);
     this.#writer.add(slot, 'activeTunnels', -1);
     this.#writer.add(slot, 'tunnelsClosed', 1);
     if (info.reason === 'idle-timeout') this.#writer.add(slot, 'idleTimeouts', 1);
     if (info.framesDropped !== undefined) this.#writer.add(slot, 'framesDropped', info.framesDropped);
     const field = closeField(facts?.cause ?? info.reason);
     if (field !== undefined) this.#writer.add(slot, field, 1);
-    this.#addBytes(live ?? { route, member: facts?.member, toBackend: 0, toClient: 0 }, info.bytesToBackend, info.bytesToClient);
+    this.#addBytes(route, facts?.member ?? tunnel.member, tunnel, info.bytesToBackend, info.bytesToClient);
     this.#writer.observe('tunnelDuration', 'all', info.durationMs / 1000);
   }
 
@@ -92,14 +86,15 @@ export class WorkerStats implements ProxyStats {
     if (this.#timer) clearInterval(this.#timer);
   }
 
-  /** Adds what `live` has relayed beyond what was added already, to its route and its member's slot. */
-  #addBytes(live: Live, toBackend: number, toClient: number): void {
-    const up = toBackend - live.toBackend;
-    const down = toClient - live.toClient;
-    live.toBackend = toBackend;
-    live.toClient = toClient;
-    const slots = [this.#slot(live.route)];
-    const memberSlot = live.member !== undefined ? this.#slots.get(memberSlotKey(live.route, live.member)) : undefined;
+  /** Adds what `t` has relayed beyond what was added already, to its route and its member's slot. */
+  #addBytes(route: string, member: string | undefined, t: CountedTunnel, toBackend: number, toClient: number): void {
+    const up = toBackend - t.countedToBackend;
+    const down = toClient - t.countedToClient;
+    if (up === 0 && down === 0) return;
+    t.countedToBackend = toBackend;
+    t.countedToClient = toClient;
+    const slots = [this.#slot(route)];
+    const memberSlot = member !== undefined ? this.#slots.get(memberSlotKey(route, member)) : undefined;
     if (memberSlot !== undefined) slots.push(memberSlot);
     for (const slot of slots) {
       this.#writer.add(slot, 'bytesToBackend', up);
@@ -108,6 +103,6 @@ export class WorkerStats implements ProxyStats {
   }
 
   #flush(): void {
-    for (const [tunnel, live] of this.#live) this.#addBytes(live, tunnel.bytesToBackend, tunnel.bytesToClient);
+    for (const t of this.#live()) this.#addBytes(t.route, t.member, t, t.bytesToBackend, t.bytesToClient);
   }
 }
