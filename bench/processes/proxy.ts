@@ -32,7 +32,14 @@ export interface ProxyProcess {
  * The bench's wspass config. `plainOnly` leaves out the async routes: the perf gate starts older
  * revisions with it, so only keys every revision knows decide whether a base can run.
  */
-export function benchProxyConfig(backendPort: number, admin = false, plainOnly = false, engine?: TunnelEngine, accessLog = false): object {
+export function benchProxyConfig(
+  backendPort: number,
+  admin = false,
+  plainOnly = false,
+  engine?: TunnelEngine,
+  accessLog = false,
+  tunnelExtra: Readonly<Record<string, unknown>> = {},
+): object {
   const backend = `ws://127.0.0.1:${backendPort}/`;
   const asyncRoutes = [
     { name: 'async-on', path: ROUTE_PREFIX.asyncOn, backend, async: true },
@@ -47,7 +54,8 @@ export function benchProxyConfig(backendPort: number, admin = false, plainOnly =
     // Only when a scenario reads /status: the admin's metrics registry runs timers of its own.
     ...(admin ? { admin: { listen: '127.0.0.1:0' } } : {}),
     // Only when asked for: a revision from before the engines existed rejects the key.
-    ...(engine ? { tunnel: { engine } } : {}),
+    // `tunnelExtra`: keys the caller checked the revision knows (the gate turns the heap reclaim off).
+    ...(engine || Object.keys(tunnelExtra).length > 0 ? { tunnel: { ...(engine ? { engine } : {}), ...tunnelExtra } } : {}),
     routes: [...(plainOnly ? [] : asyncRoutes), { name: 'echo', path: ROUTE_PREFIX.plain, backend }],
   };
 }
@@ -92,10 +100,12 @@ export async function startProxy(opts: {
   accessLog?: boolean;
   /** Node/V8 flags before the CLI entry (the perf gate's memory figure fixes the young generation's size). */
   nodeFlags?: readonly string[];
+  /** More `tunnel` keys of the config (only keys the revision's schema has). */
+  tunnelExtra?: Readonly<Record<string, unknown>>;
 }): Promise<ProxyProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'wspass-bench-'));
   const configFile = join(dir, 'wspass.json');
-  writeFileSync(configFile, JSON.stringify(benchProxyConfig(opts.backendPort, opts.admin, opts.plainOnly, opts.engine, opts.accessLog), null, 2));
+  writeFileSync(configFile, JSON.stringify(benchProxyConfig(opts.backendPort, opts.admin, opts.plainOnly, opts.engine, opts.accessLog, opts.tunnelExtra), null, 2));
   const args = [...(opts.nodeFlags ?? []), opts.cli ?? CLI, 'run', '--config', configFile, '--workers', String(opts.workers)];
   const child = spawnChild(process.execPath, args, { cpus: opts.cpus });
   const stop = async () => {
