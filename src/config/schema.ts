@@ -706,7 +706,7 @@ export const configSchema = z
               'js (Node sockets), or auto (native for plain TCP on both sides when it loaded, js otherwise with one warning)',
           ),
         heapReclaimMs: durationMs(
-          'After a burst of handshakes, a worker that took no handshake or request for this long, and whose JavaScript heap grew by 8 MiB or more since, ' +
+          'After a burst, a worker that took no handshake or request and relayed no tunnel byte for this long, and whose JavaScript heap grew by 8 MiB or more since, ' +
             'runs one memory-reducing garbage collection (a pause of a few ms to tens of ms, logged)',
         ).default(2_000),
       })

@@ -52,7 +52,10 @@ export class WorkerStats implements ProxyStats {
     this.#writer.observe('tunnelDuration', 'all', info.durationMs / 1000);
   }
 
-  /** Changes with every handshake and plain request (the heap reclaimer's sign of a busy window). */
+  /**
+   * Changes with every handshake, plain request and once-a-second flush that found tunnel bytes: the heap
+   * reclaimer's sign of a busy window (it collects only in a worker that did none of them).
+   */
   get activity(): number {
     return this.#activity;
   }
@@ -91,6 +94,7 @@ export class WorkerStats implements ProxyStats {
     const up = toBackend - t.countedToBackend;
     const down = toClient - t.countedToClient;
     if (up === 0 && down === 0) return;
+    this.#activity++;
     t.countedToBackend = toBackend;
     t.countedToClient = toClient;
     const slots = [this.#slot(route)];
