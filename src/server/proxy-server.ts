@@ -75,7 +75,7 @@ export interface CountedTunnel {
 
 /** Where the proxy reports what it does (the worker engine writes these into shared counters). */
 export interface ProxyStats {
-  tunnelOpened(route: string, tunnel?: CountedTunnel, member?: string): void;
+  tunnelOpened(route: string): void;
   tunnelClosed(route: string, info: TunnelCloseInfo, tunnel: CountedTunnel, facts?: TunnelCloseFacts): void;
   /** Called once by the server: its live tunnels, for counting their bytes while they run. */
   watch?(live: () => Iterable<CountedTunnel>): void;
@@ -421,7 +421,7 @@ export class ProxyServer {
       onTunnelOpen: (t) => {
         t.id = ++this.#lastTunnelId;
         this.#tunnels.add(t);
-        this.#opts.stats?.tunnelOpened(t.route, t, t.member);
+        this.#opts.stats?.tunnelOpened(t.route);
         this.#access.tunnelOpened(t.facts());
       },
       onTunnelClose: (info, t) => {
