@@ -4,12 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { spawnProxy, rssOf } from '../helpers/cli.js';
+import { ENGINES, skipFor } from '../helpers/engines.js';
 import { hasHead, rawClient, readUntil, startRawBackend, wsHandshake } from '../helpers/peers.js';
 
 const MiB = 1024 * 1024;
 const TOTAL = 256 * MiB;
 
-test('a slow-reading client keeps proxy memory bounded and loses nothing', async (t) => {
+for (const engine of ENGINES) test(`a slow-reading client keeps proxy memory bounded and loses nothing (${engine} engine)`, { skip: skipFor(engine) }, async (t) => {
   let written = 0;
   const chunk = Buffer.alloc(MiB, 0x61);
   const backend = await startRawBackend(t, (s) => {
@@ -25,6 +26,7 @@ test('a slow-reading client keeps proxy memory bounded and loses nothing', async
   const { child, port } = await spawnProxy(t, {
     listen: '127.0.0.1:0',
     log: { level: 'warn' },
+    tunnel: { engine },
     routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }],
   });
   const pid = child.pid!;
