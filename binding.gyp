@@ -4,6 +4,7 @@
       "target_name": "wspass_native",
       "sources": [
         "src/native/addon.c",
+        "src/native/backend_leg.c",
         "src/native/coalesce.c",
         "src/native/pipe_pool.c",
         "src/native/relay.c",

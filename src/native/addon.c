@@ -12,12 +12,24 @@
  *   destroy(id)           both sides closed now
  *   counters(Float64Array) -> n   [id, bytesToBackend, bytesToClient] of each open tunnel, in bulk
  *
+ * and the backend legs of handshakes (backend_leg.h; src/tunnel/native-backend-leg.ts):
+ *
+ *   setLegHandler(fn)     fn(id, event, errno, chunk?) for every leg event
+ *   legOpen(ip, port, request) -> id > 0, or a negative errno when no connect could even start
+ *   legShutdown(id)       the client's FIN: passed on once the request is out
+ *   legRelease(id) -> fd  the caller owns the connection now (-1: not connected, or the request not out)
+ *   legAbort(id)          the connection is closed
+ *   closeFd(fd)           closes a released leg's fd (from JS, a worker's fs.closeSync warns about fds it
+ *                         did not open)
+ *
  * open() never takes the caller's fds: it dup()s them and owns only the duplicates (closing them itself
  * when it fails), so the JS sockets can be destroyed right after it returns without ending the
  * connections: closing the JS handle drops the old fd from Node's epoll, the duplicate keeps the socket. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -195,6 +207,104 @@ static napi_value counters(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value set_leg_handler(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct thread_state *ts = thread_state_get(env);
+  if (ts == NULL) return NULL;
+  if (ts->on_leg != NULL) napi_delete_reference(env, ts->on_leg);
+  ts->on_leg = NULL;
+  CHECK(env, napi_create_reference(env, argv[0], 1, &ts->on_leg));
+  return NULL;
+}
+
+static napi_value leg_open_js(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char ip[INET6_ADDRSTRLEN + 1];
+  size_t ip_len = 0;
+  uint32_t port = 0;
+  void *data = NULL;
+  size_t len = 0;
+  bool is_buffer = false;
+  if (argc < 3 || napi_get_value_string_latin1(env, argv[0], ip, sizeof ip, &ip_len) != napi_ok ||
+      napi_get_value_uint32(env, argv[1], &port) != napi_ok || port == 0 || port > 65535 ||
+      napi_is_buffer(env, argv[2], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok || len > UINT32_MAX) {
+    napi_throw_type_error(env, "WSP_NATIVE", "legOpen(ip, port, request): bad arguments");
+    return NULL;
+  }
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  unsigned ss_len;
+  if (memchr(ip, ':', ip_len) != NULL) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    ss_len = sizeof *a;
+    if (inet_pton(AF_INET6, ip, &a->sin6_addr) != 1) ss_len = 0;
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    ss_len = sizeof *a;
+    if (inet_pton(AF_INET, ip, &a->sin_addr) != 1) ss_len = 0;
+  }
+  if (ss_len == 0) {
+    napi_throw_type_error(env, "WSP_NATIVE", "legOpen: not an IP address");
+    return NULL;
+  }
+  struct thread_state *ts = thread_state_get(env);
+  if (ts == NULL) return NULL;
+  int err = 0;
+  struct leg *l = leg_open(ts, (struct sockaddr *)&ss, ss_len, data, (uint32_t)len, &err);
+  napi_value result;
+  CHECK(env, napi_create_double(env, l != NULL ? l->id : (double)err, &result));
+  return result;
+}
+
+/* The leg named by argv[0], or NULL (unknown, released or aborted). */
+static struct leg *leg_arg(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  double id;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_double(env, argv[0], &id) != napi_ok)
+    return NULL;
+  struct thread_state *ts = thread_state_get(env);
+  return ts == NULL ? NULL : leg_find(ts, id);
+}
+
+static napi_value leg_shutdown_js(napi_env env, napi_callback_info info) {
+  struct leg *l = leg_arg(env, info);
+  if (l != NULL) leg_shutdown(l);
+  return NULL;
+}
+
+static napi_value leg_release_js(napi_env env, napi_callback_info info) {
+  struct leg *l = leg_arg(env, info);
+  napi_value result;
+  CHECK(env, napi_create_int32(env, l != NULL ? leg_release(l) : -1, &result));
+  return result;
+}
+
+static napi_value leg_abort_js(napi_env env, napi_callback_info info) {
+  struct leg *l = leg_arg(env, info);
+  if (l != NULL) leg_abort(l);
+  return NULL;
+}
+
+static napi_value close_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0) close(fd);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setCloseHandler", NULL, set_close_handler, NULL, NULL, NULL, napi_default, NULL},
@@ -202,6 +312,12 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, close_tunnel, NULL, NULL, NULL, napi_default, NULL},
       {"destroy", NULL, destroy_tunnel, NULL, NULL, NULL, napi_default, NULL},
       {"counters", NULL, counters, NULL, NULL, NULL, napi_default, NULL},
+      {"setLegHandler", NULL, set_leg_handler, NULL, NULL, NULL, napi_default, NULL},
+      {"legOpen", NULL, leg_open_js, NULL, NULL, NULL, napi_default, NULL},
+      {"legShutdown", NULL, leg_shutdown_js, NULL, NULL, NULL, napi_default, NULL},
+      {"legRelease", NULL, leg_release_js, NULL, NULL, NULL, napi_default, NULL},
+      {"legAbort", NULL, leg_abort_js, NULL, NULL, NULL, napi_default, NULL},
+      {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -1,12 +1,13 @@
 /* Everything the addon keeps per Node environment (main thread or worker), found through
  * napi_get_instance_data: the one read buffer, the open tunnels, the coarse idle timer, the flush of
- * asyncDelayMs routes, the pipes for splice, the JS close handler. No globals: each worker thread relays on its own loop with its own state. */
+ * asyncDelayMs routes, the pipes for splice, the backend legs of handshakes in progress, the JS handlers. No globals: each worker thread relays on its own loop with its own state. */
 #ifndef WSPASS_THREAD_STATE_H
 #define WSPASS_THREAD_STATE_H
 
 #include <node_api.h>
 #include <uv.h>
 
+#include "backend_leg.h"
 #include "coalesce.h"
 #include "tunnel.h"
 
@@ -31,6 +32,9 @@ struct thread_state {
   uint32_t live;                 /* tunnels whose close was not reported yet */
   uint32_t handles_open;         /* libuv handles whose close callback has not run (worker exit waits) */
   napi_ref on_close;             /* JS (id, reason, toBackend, toClient, writes, errno) => void */
+  struct leg *legs;              /* backend legs of handshakes in progress (backend_leg.h) */
+  double leg_seq;                /* the last leg id given out */
+  napi_ref on_leg;               /* JS (id, event, errno, chunk) => void */
   napi_async_context async_ctx;  /* for napi_make_callback from libuv callbacks */
   napi_async_cleanup_hook_handle cleanup;
   bool tearing_down;             /* worker exit: close everything, call no JS */

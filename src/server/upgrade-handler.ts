@@ -16,7 +16,7 @@
 // give holds the tunnel's counts from then on, and is released when the tunnel closes or, if it never
 // starts, when this handler ends, whichever way.
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { balanceFacts } from '../balancer/request-facts.js';
 import { clientAddress, forwardedFor } from '../http/client-address.js';
 import { proxyHeaderFor } from '../http/proxy-header-out.js';
@@ -34,7 +34,10 @@ import { BACKEND_NON_101, CLIENT_GONE, SUCCESS, outcomeOfCode } from '../metrics
 import { requestHost } from '../routing/normalize-path.js';
 import type { CompiledRoute } from '../routing/types.js';
 import { connectBackend } from '../tunnel/backend-connect.js';
-import { backendHandshake, type HandshakeResult } from '../tunnel/backend-handshake.js';
+import { backendHandshake, requestHeadBytes, type HandshakeRequest, type HandshakeResult } from '../tunnel/backend-handshake.js';
+import type { NativeAddon } from '../tunnel/native-addon.js';
+import { connectLeg, type BackendLeg } from '../tunnel/native-backend-leg.js';
+import { ReleasedLeg } from '../tunnel/released-leg.js';
 import { JS_ENGINE, openTunnel, type TunnelEngine } from '../tunnel/tunnel-engine.js';
 import type { TunnelCloseInfo, TunnelCloser } from '../tunnel/tunnel.js';
 import { isRefusal, type TunnelAdmission, type TunnelTicket } from '../limits/tunnel-admission.js';
@@ -86,6 +89,9 @@ const MEMBER_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'WSP_HANDSHAKE_TIMEOUT',
 ]);
 
+/** The backend's answer: a 101 carried on by a socket, or by a native leg's fd. */
+type Answer = HandshakeResult<Socket | ReleasedLeg>;
+
 /** Where one attempt goes: the route itself, or the route aimed at one balancer member. */
 interface Target {
   readonly route: CompiledRoute;
@@ -95,7 +101,7 @@ interface Target {
 }
 
 type Attempt =
-  | { readonly kind: 'answered'; readonly result: HandshakeResult }
+  | { readonly kind: 'answered'; readonly result: Answer }
   | { readonly kind: 'bad-body'; readonly reason: string }
   | { readonly kind: 'failed'; readonly code: ErrorCode; readonly err: unknown }
   | { readonly kind: 'client-gone' };
@@ -105,7 +111,7 @@ type Attempt =
  * got bytes) and what the attempts read (kept in fields rather than closures: one object per upgrade).
  */
 interface Held {
-  result: HandshakeResult | undefined;
+  result: Answer | undefined;
   written: boolean;
   /** Reads the client until the answer: its listeners must go with it. */
   reader: UpgradeRequestReader | undefined;
@@ -167,7 +173,7 @@ export async function handleUpgrade(
     held.reader?.finish();
     const result = held.result;
     if (result?.kind === 'switched') {
-      result.socket.on('error', ignore);
+      if (!(result.socket instanceof ReleasedLeg)) result.socket.on('error', ignore);
       result.socket.destroy();
     } else {
       result?.response.destroy();
@@ -256,7 +262,7 @@ async function runUpgrade(
   /** Members passed over because they hold their maxTunnels (not a failure: not marked, not an attempt). */
   const full = new Set<number>();
   let target: Target;
-  let result: HandshakeResult;
+  let result: Answer;
   for (;;) {
     if (lb === undefined) {
       target = { route, path: backendPath, member: undefined, setCookie: undefined };
@@ -279,7 +285,7 @@ async function runUpgrade(
         setCookie: pick.setCookie,
       };
     }
-    const attempt = await attemptBackend(ctx, req, client, target, decision.protocol, held, reader);
+    const attempt = await attemptBackend(ctx, req, client, target, decision.protocol, held, reader, framing.kind === 'none');
     if (attempt.kind === 'client-gone') {
       reader.finish();
       return;
@@ -410,7 +416,7 @@ function startTunnel(
   ctx: UpgradeContext,
   record: OpenTunnel,
   client: Socket,
-  upgraded: Socket,
+  upgraded: Socket | ReleasedLeg,
   clientSide: { readonly early: Buffer | undefined; readonly clientEnded: boolean; readonly websocket: boolean },
   backendHead: Buffer,
 ): void {
@@ -453,6 +459,7 @@ async function attemptBackend(
   protocol: string,
   held: Held,
   reader: UpgradeRequestReader,
+  bodyless: boolean,
 ): Promise<Attempt> {
   const route = target.route;
   const xff = forwardedFor(req);
@@ -469,6 +476,11 @@ async function attemptBackend(
     keepTransferFraming: true,
     upgrade: protocol,
   });
+
+  const request = { method: req.method ?? 'GET', path: target.path, rawHeaders };
+  const addon = bodyless ? legAddon(ctx, route) : undefined;
+  const head = addon !== undefined ? legRequest(request, route.proxyProtocol === 'v2' ? proxyHeaderFor(req) : undefined) : undefined;
+  if (addon !== undefined && head !== undefined) return attemptLeg(addon, client, route, request, head, held, reader, ctx.maxHeaderBytes);
 
   let backend: Socket;
   try {
@@ -493,11 +505,7 @@ async function attemptBackend(
   client.once('close', onClientGoneDuringHandshake);
   try {
     // backendHandshake writes the request head before it returns; the body follows it.
-    const answer = backendHandshake(
-      backend,
-      { method: req.method ?? 'GET', path: target.path, rawHeaders },
-      { handshakeTimeoutMs: route.handshakeTimeoutMs, maxHeaderBytes: ctx.maxHeaderBytes },
-    );
+    const answer = backendHandshake(backend, request, { handshakeTimeoutMs: route.handshakeTimeoutMs, maxHeaderBytes: ctx.maxHeaderBytes });
     held.backendInUse = backend;
     reader.attach(backend);
     const result = await answer;
@@ -510,6 +518,64 @@ async function attemptBackend(
   } finally {
     reader.detach();
     held.backendInUse = undefined;
+    client.removeListener('close', onClientGoneDuringHandshake);
+  }
+}
+
+/**
+ * The addon, when this attempt can go through a native backend leg (native-backend-leg.ts): the native
+ * engine runs, the backend is plain TCP at an IP address (a name keeps net.connect's lookup), and the
+ * request has no body (the caller checks that).
+ */
+function legAddon(ctx: UpgradeContext, route: CompiledRoute): NativeAddon | undefined {
+  const addon = ctx.tunnelEngine?.().addon;
+  if (addon === undefined || route.backend.secure || isIP(route.backend.hostname) === 0) return undefined;
+  return addon;
+}
+
+/** The bytes a leg sends: the PROXY header, if any, then the head; undefined sends the attempt the JavaScript way (whose refusal of a bad head, after the connect, is the answer). */
+function legRequest(request: HandshakeRequest, proxyHeader: Buffer | undefined): Buffer | undefined {
+  let head: Buffer;
+  try {
+    head = requestHeadBytes(request);
+  } catch {
+    return undefined;
+  }
+  return proxyHeader !== undefined ? Buffer.concat([proxyHeader, head]) : head;
+}
+
+/** attemptBackend on a native backend leg: the same answers and failures, no JavaScript socket. */
+async function attemptLeg(
+  addon: NativeAddon,
+  client: Socket,
+  route: CompiledRoute,
+  request: HandshakeRequest,
+  head: Buffer,
+  held: Held,
+  reader: UpgradeRequestReader,
+  maxHeaderBytes: number,
+): Promise<Attempt> {
+  let leg: BackendLeg;
+  try {
+    leg = await connectLeg(addon, route.backend, head, route.connectTimeoutMs);
+  } catch (err) {
+    return held.clientGone ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
+  }
+  if (held.clientGone) {
+    leg.destroy();
+    return { kind: 'client-gone' };
+  }
+  const onClientGoneDuringHandshake = () => leg.destroy();
+  client.once('close', onClientGoneDuringHandshake);
+  try {
+    const answer = leg.answer(request, { handshakeTimeoutMs: route.handshakeTimeoutMs, maxHeaderBytes });
+    reader.attach(leg);
+    return { kind: 'answered', result: await answer };
+  } catch (err) {
+    leg.destroy();
+    return held.clientGone ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
+  } finally {
+    reader.detach();
     client.removeListener('close', onClientGoneDuringHandshake);
   }
 }

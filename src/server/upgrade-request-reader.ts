@@ -23,6 +23,16 @@ export interface UpgradeRequestReaderOptions {
   readonly onBodyError: (reason: string) => void;
 }
 
+/** Where the request body goes: a backend socket, or a native backend leg (which carries no body). */
+export interface RequestSink {
+  write(chunk: Buffer): boolean;
+  end(): void;
+  readonly destroyed: boolean;
+  readonly writableNeedDrain: boolean;
+  on(event: 'drain', fn: () => void): unknown;
+  removeListener(event: 'drain', fn: () => void): unknown;
+}
+
 export class UpgradeRequestReader {
   readonly #client: Socket;
   readonly #opts: UpgradeRequestReaderOptions;
@@ -35,7 +45,7 @@ export class UpgradeRequestReader {
   #replayable = true;
   #early: Buffer[] = [];
   #earlyBytes = 0;
-  #sink: Socket | undefined;
+  #sink: RequestSink | undefined;
   #sinkEnded = false;
   #clientEnded = false;
   #failed = false;
@@ -69,7 +79,7 @@ export class UpgradeRequestReader {
   }
 
   /** Sends the body (from its start) to a backend whose request head was just written. */
-  attach(backend: Socket): void {
+  attach(backend: RequestSink): void {
     this.#sink = backend;
     this.#sinkEnded = false;
     this.#written = 0;

@@ -41,7 +41,8 @@ export interface HandshakeOptions {
   readonly maxHeaderBytes: number;
 }
 
-export type HandshakeResult =
+/** The backend's answer; `B` is what carries a 101's connection on (a ReleasedLeg on the native leg). */
+export type HandshakeResult<B = net.Socket> =
   | {
       readonly kind: 'switched';
       readonly statusMessage: string;
@@ -53,7 +54,7 @@ export type HandshakeResult =
        * The backend socket, detached from node:http. It has no 'error' listener: hand it to the tunnel in
        * the same synchronous continuation that receives this result.
        */
-      readonly socket: net.Socket;
+      readonly socket: B;
       /** Bytes the backend sent right after its 101 head (first tunnel bytes toward the client). */
       readonly head: Buffer;
     }
@@ -101,44 +102,34 @@ export function backendHandshake(
 
     const onData = (chunk: Buffer): void => {
       buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
-      for (;;) {
-        const parsed = parseResponseHead(buffered, opts.maxHeaderBytes);
-        if (parsed.kind === 'incomplete') return;
-        if (parsed.kind === 'invalid') {
-          fail('WSP_BACKEND_BAD_RESPONSE', `invalid response head from backend: ${parsed.reason}`, undefined);
-          return;
-        }
-        const { head, length } = parsed;
-        if (head.statusCode >= 100 && head.statusCode < 200 && head.statusCode !== 101) {
-          buffered = buffered.subarray(length); // interim response (100 Continue, 103 Early Hints): skip
-          continue;
-        }
-        if (head.statusCode === 101) {
-          const verdict = checkSwitch(head, requested);
-          if (!verdict.ok) {
-            fail(verdict.code, verdict.reason, undefined);
-            return;
-          }
-          if (!settle()) return;
-          detach();
-          // Back to "not flowing yet" (as node:http leaves an upgraded socket): what arrives now waits in
-          // the socket's buffer and flows once the tunnel adds its 'data' listener; nothing is lost.
-          notFlowing(socket);
-          resolve({
-            kind: 'switched',
-            statusMessage: head.statusMessage,
-            rawHeaders: head.rawHeaders,
-            upgrade: verdict.upgrade,
-            socket,
-            head: buffered.subarray(length),
-          });
-          return;
-        }
-        detach();
-        notFlowing(socket);
-        relayThroughLlhttp(buffered);
+      const step = readAnswer(buffered, requested, opts.maxHeaderBytes);
+      if (step.kind === 'incomplete') {
+        buffered = step.buffered;
         return;
       }
+      if (step.kind === 'fail') {
+        fail(step.code, step.message, undefined);
+        return;
+      }
+      if (step.kind === 'switched') {
+        if (!settle()) return;
+        detach();
+        // Back to "not flowing yet" (as node:http leaves an upgraded socket): what arrives now waits in
+        // the socket's buffer and flows once the tunnel adds its 'data' listener; nothing is lost.
+        notFlowing(socket);
+        resolve({ kind: 'switched', statusMessage: step.statusMessage, rawHeaders: step.rawHeaders, upgrade: step.upgrade, socket, head: step.rest });
+        return;
+      }
+      detach();
+      notFlowing(socket);
+      responseThroughLlhttp(socket, step.bytes, request, opts.maxHeaderBytes).then(
+        (response) => {
+          if (settle()) resolve({ kind: 'response', response });
+        },
+        (err: Error) => {
+          if (settle()) reject(err);
+        },
+      );
     };
     const onEnd = (): void => {
       fail('WSP_BACKEND_BAD_RESPONSE', 'backend closed before a complete response head', undefined);
@@ -147,38 +138,11 @@ export function backendHandshake(
       fail('WSP_BACKEND_BAD_RESPONSE', `backend closed before a complete response head: ${err.message}`, err);
     };
 
-    /** A final non-101 answer: node:http parses it again from the start and streams its body. */
-    const relayThroughLlhttp = (bytes: Buffer): void => {
-      const replay = new ReplaySocket(socket, bytes);
-      const req = http.request({
-        createConnection: () => replay,
-        method: request.method,
-        path: request.path,
-        headers: headersToSend(request.method, request.rawHeaders),
-        setHost: false,
-        maxHeaderSize: opts.maxHeaderBytes,
-      });
-      req.chunkedEncoding = false;
-      req.on('response', (res: http.IncomingMessage) => {
-        if (!settle()) return;
-        resolve({ kind: 'response', response: res });
-      });
-      // Stays attached for the life of the response: later socket errors are reported here (the response
-      // itself is destroyed and its reader sees it end early), and an 'error' without a listener would
-      // crash the process. After the response was handed over, a body that fails to parse still frees
-      // the backend socket.
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (settled) socket.destroy();
-        else fail('WSP_BACKEND_BAD_RESPONSE', `invalid response from backend: ${err.message}`, err);
-      });
-      req.end();
-    };
-
     // What the 101 must switch to: the Upgrade value this request asks for (none: no 101 is acceptable).
     const requested = rawHeaderValue(request.rawHeaders, 'upgrade');
     let head: Buffer;
     try {
-      head = serializeRequestHead(request.method, request.path, headersToSend(request.method, request.rawHeaders));
+      head = requestHeadBytes(request);
     } catch (err) {
       fail('WSP_BAD_REQUEST', `request head refused: ${messageOf(err)}`, err);
       return;
@@ -194,6 +158,80 @@ export function backendHandshake(
       }, opts.handshakeTimeoutMs);
     }
     socket.write(head);
+  });
+}
+
+/** The request head as it goes to the backend; throws when a field holds characters never to be sent. */
+export function requestHeadBytes(request: HandshakeRequest): Buffer {
+  return serializeRequestHead(request.method, request.path, headersToSend(request.method, request.rawHeaders));
+}
+
+/** One look at what the backend sent so far, for an upgrade request asking for `requested`. */
+export type AnswerStep =
+  | { readonly kind: 'incomplete'; readonly buffered: Buffer }
+  | { readonly kind: 'fail'; readonly code: ErrorCode; readonly message: string }
+  | {
+      readonly kind: 'switched';
+      readonly statusMessage: string;
+      readonly rawHeaders: string[];
+      readonly upgrade: string;
+      /** Bytes after the 101 head: the first tunnel bytes toward the client. */
+      readonly rest: Buffer;
+    }
+  /** A final non-101 answer, from its first byte (interim 1xx answers skipped). */
+  | { readonly kind: 'final'; readonly bytes: Buffer };
+
+/**
+ * Reads the backend's answer from `buffered` (everything it sent so far): interim 1xx answers are
+ * skipped, a 101 is checked (checkSwitch), anything else is a final answer for llhttp.
+ */
+export function readAnswer(buffered: Buffer, requested: string | undefined, maxHeaderBytes: number): AnswerStep {
+  for (;;) {
+    const parsed = parseResponseHead(buffered, maxHeaderBytes);
+    if (parsed.kind === 'incomplete') return { kind: 'incomplete', buffered };
+    if (parsed.kind === 'invalid') return { kind: 'fail', code: 'WSP_BACKEND_BAD_RESPONSE', message: `invalid response head from backend: ${parsed.reason}` };
+    const { head, length } = parsed;
+    if (head.statusCode >= 100 && head.statusCode < 200 && head.statusCode !== 101) {
+      buffered = buffered.subarray(length); // interim response (100 Continue, 103 Early Hints): skip
+      continue;
+    }
+    if (head.statusCode !== 101) return { kind: 'final', bytes: buffered };
+    const verdict = checkSwitch(head, requested);
+    if (!verdict.ok) return { kind: 'fail', code: verdict.code, message: verdict.reason };
+    return { kind: 'switched', statusMessage: head.statusMessage, rawHeaders: head.rawHeaders, upgrade: verdict.upgrade, rest: buffered.subarray(length) };
+  }
+}
+
+/**
+ * A final non-101 answer: node:http parses it again from its first byte (`bytes`, already taken off
+ * `socket`) and streams its body. Rejects with WSP_BACKEND_BAD_RESPONSE (and destroys the socket) when it
+ * does not parse; a body that fails later also frees the socket.
+ */
+export function responseThroughLlhttp(socket: net.Socket, bytes: Buffer, request: HandshakeRequest, maxHeaderBytes: number): Promise<http.IncomingMessage> {
+  return new Promise<http.IncomingMessage>((resolve, reject) => {
+    let answered = false;
+    const replay = new ReplaySocket(socket, bytes);
+    const req = http.request({
+      createConnection: () => replay,
+      method: request.method,
+      path: request.path,
+      headers: headersToSend(request.method, request.rawHeaders),
+      setHost: false,
+      maxHeaderSize: maxHeaderBytes,
+    });
+    req.chunkedEncoding = false;
+    req.on('response', (res: http.IncomingMessage) => {
+      answered = true;
+      resolve(res);
+    });
+    // Stays attached for the life of the response: later socket errors are reported here (the response
+    // itself is destroyed and its reader sees it end early), and an 'error' without a listener would
+    // crash the process.
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      socket.destroy();
+      if (!answered) reject(new WspassError('WSP_BACKEND_BAD_RESPONSE', `invalid response from backend: ${err.message}`, { cause: err }));
+    });
+    req.end();
   });
 }
 

@@ -5,8 +5,8 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** The C side's API (src/native/addon.c). Ids are opaque numbers. */
-export interface NativeAddon {
+/** The C side's tunnel API (src/native/addon.c). Ids are opaque numbers. */
+export interface NativeTunnelApi {
   /** `fn` runs once per closed tunnel, from the loop (never inside another call of this API). */
   setCloseHandler(
     fn: (id: number, reason: number, toBackend: number, toClient: number, writes: number, errno: number, goodbye: number, framesDropped: number) => void,
@@ -32,6 +32,21 @@ export interface NativeAddon {
   destroy(id: number): void;
   /** Fills `out` with [id, bytesToBackend, bytesToClient] per open tunnel; returns how many. */
   counters(out: Float64Array): number;
+}
+
+/** The whole addon: tunnels, and the backend legs of handshakes (src/native/backend_leg.h). */
+export interface NativeAddon extends NativeTunnelApi {
+  /** `fn` runs for every backend leg event (src/native/backend_leg.h), from the loop. */
+  setLegHandler(fn: (id: number, event: number, errno: number, chunk: Buffer | undefined) => void): void;
+  /** Starts a connect to `ip`:`port` that sends `request` once up; an id > 0, or a negative errno. */
+  legOpen(ip: string, port: number, request: Buffer): number;
+  /** Passes the client's FIN on once the request is out. */
+  legShutdown(id: number): void;
+  /** The caller owns the connection's fd from now on; -1 when not connected or the request is not out. */
+  legRelease(id: number): number;
+  legAbort(id: number): void;
+  /** Closes an fd legRelease gave out. */
+  closeFd(fd: number): void;
 }
 
 export type NativeLoad = { readonly addon: NativeAddon; readonly error?: undefined } | { readonly addon?: undefined; readonly error: string };

@@ -7,7 +7,7 @@
 // per slot) instead of a Map entry per tunnel and two number fields per record, and a record keeps only
 // its slot, a small integer (the whole id would become a heap number once generations grow).
 import { performance } from 'node:perf_hooks';
-import type { NativeAddon } from './native-addon.js';
+import type { NativeTunnelApi } from './native-addon.js';
 import type { WsGoodbyeOptions } from './tunnel.js';
 
 /** What a record is told when its C tunnel is gone. */
@@ -40,7 +40,7 @@ function small(n: number): number {
 }
 
 export class NativeRegistry {
-  readonly #addon: NativeAddon;
+  readonly #addon: NativeTunnelApi;
   /** Record by slot (undefined: free), with its generation. */
   readonly #records: (NativeRecord | undefined)[] = [];
   readonly #gens: number[] = [];
@@ -49,7 +49,7 @@ export class NativeRegistry {
   #bytes = new Float64Array(2 * 64);
   #countedAt = -Infinity;
 
-  constructor(addon: NativeAddon) {
+  constructor(addon: NativeTunnelApi) {
     this.#addon = addon;
     addon.setCloseHandler((id, reason, toBackend, toClient, writes, errno, goodbye, framesDropped) => {
       const slot = id % SLOT_SPAN;
@@ -65,8 +65,8 @@ export class NativeRegistry {
     return this.#live;
   }
 
-  /** Starts a C tunnel for `record` (see NativeAddon.open) and returns its slot; throws when the addon refuses. */
-  open(record: NativeRecord, args: Parameters<NativeAddon['open']>): number {
+  /** Starts a C tunnel for `record` (see NativeTunnelApi.open) and returns its slot; throws when the addon refuses. */
+  open(record: NativeRecord, args: Parameters<NativeTunnelApi['open']>): number {
     const id = this.#addon.open(...args);
     const slot = id % SLOT_SPAN;
     const gen = (id - slot) / SLOT_SPAN;
@@ -133,10 +133,10 @@ export class NativeRegistry {
   }
 }
 
-const registries = new WeakMap<NativeAddon, NativeRegistry>();
+const registries = new WeakMap<NativeTunnelApi, NativeRegistry>();
 
 /** The registry of this thread's addon. */
-export function registryOf(addon: NativeAddon): NativeRegistry {
+export function registryOf(addon: NativeTunnelApi): NativeRegistry {
   let r = registries.get(addon);
   if (r === undefined) {
     r = new NativeRegistry(addon);

@@ -13,6 +13,7 @@
 import type net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { ByteTunnel } from './byte-tunnel.js';
+import { ReleasedLeg } from './released-leg.js';
 import type { NativeClosed, NativeRecord, NativeRegistry } from './native-registry.js';
 import {
   DEFAULT_CLOSE_GRACE_MS,
@@ -110,7 +111,7 @@ function readEnded(s: net.Socket): boolean {
 /** What a record holds only around the hand-off, on the JS engine, or once closed; none for a running native tunnel. */
 class Rare {
   /** The sockets until the hand-off (the record holds no socket for hours). */
-  sockets: { client: net.Socket; backend: net.Socket; options: TunnelOptions; initial: TunnelInitialBytes } | undefined;
+  sockets: { client: net.Socket; backend: net.Socket | ReleasedLeg; options: TunnelOptions; initial: TunnelInitialBytes } | undefined;
   /** A close() or destroy() asked for before the hand-off completed. */
   pending: { graceMs: number; goodbye: WsGoodbyeOptions | undefined } | { err: Error | undefined } | undefined;
   /** The JavaScript engine, when it took over instead. */
@@ -154,7 +155,7 @@ export class NativeTunnel<C> implements Tunnel, NativeRecord {
   constructor(
     registry: NativeRegistry,
     client: net.Socket,
-    backend: net.Socket,
+    backend: net.Socket | ReleasedLeg,
     options: TunnelOptions,
     initial: TunnelInitialBytes,
     closer: TunnelCloser<C>,
@@ -165,13 +166,17 @@ export class NativeTunnel<C> implements Tunnel, NativeRecord {
     this.#rare!.sockets = { client, backend, options, initial };
     // Until the hand-off an error may come; the JS engine (or the hand-off) decides what it means.
     client.on('error', noop);
-    backend.on('error', noop);
     let waiting = 2;
     const ready = () => {
       if (--waiting === 0) this.handOff();
     };
     whenFlushed(client, ready);
-    whenFlushed(backend, ready);
+    // A native leg's request is out (legRelease refuses otherwise) and nothing of it waits in Node.
+    if (backend instanceof ReleasedLeg) ready();
+    else {
+      backend.on('error', noop);
+      whenFlushed(backend, ready);
+    }
   }
 
   /** 'js' when the JavaScript engine took over at the hand-off. */
@@ -250,16 +255,18 @@ export class NativeTunnel<C> implements Tunnel, NativeRecord {
     rare.sockets = undefined;
     const { client, backend, options, initial } = s;
     const clientFd = client.destroyed ? undefined : plainFd(client);
-    const backendFd = backend.destroyed ? undefined : plainFd(backend);
+    const leg = backend instanceof ReleasedLeg;
+    const backendFd = leg ? (backend.fd >= 0 ? backend.fd : undefined) : backend.destroyed ? undefined : plainFd(backend);
     if (clientFd === undefined || backendFd === undefined || rare.pending !== undefined && 'err' in rare.pending) {
       this.runJs(rare, client, backend, options, initial);
       return;
     }
     // From here to the destroy() calls: one synchronous stretch, no await, no callback.
     const toBackend = readAll(client, initial.toBackend);
-    const toClient = readAll(backend, initial.toClient);
+    // A leg was released inside the event that brought its 101: everything after it is still in the kernel.
+    const toClient = leg ? initial.toClient : readAll(backend, initial.toClient);
     const clientEnded = initial.clientEnded === true || readEnded(client);
-    const backendEnded = readEnded(backend);
+    const backendEnded = !leg && readEnded(backend);
     const readMax = Math.min(CORE_BUFFER_BYTES, Math.max(1, options.highWaterMarkBytes));
     let slot: number;
     try {
@@ -291,8 +298,9 @@ export class NativeTunnel<C> implements Tunnel, NativeRecord {
     if (pending !== undefined && 'graceMs' in pending) this.close(pending.graceMs, pending.goodbye);
   }
 
-  private runJs(rare: Rare, client: net.Socket, backend: net.Socket, options: TunnelOptions, initial: TunnelInitialBytes): void {
+  private runJs(rare: Rare, client: net.Socket, backendEnd: net.Socket | ReleasedLeg, options: TunnelOptions, initial: TunnelInitialBytes): void {
     client.removeListener('error', noop);
+    const backend = backendEnd instanceof ReleasedLeg ? backendEnd.toSocket() : backendEnd;
     backend.removeListener('error', noop);
     const pending = rare.pending;
     rare.pending = undefined;

@@ -4,9 +4,10 @@
 import type net from 'node:net';
 import { WspassError } from '../errors.js';
 import { ByteTunnel } from './byte-tunnel.js';
-import { loadNative } from './native-addon.js';
+import { loadNative, type NativeAddon } from './native-addon.js';
 import { registryOf, type NativeRegistry } from './native-registry.js';
 import { NativeTunnel, plainFd } from './native-tunnel.js';
+import { ReleasedLeg } from './released-leg.js';
 import type { Tunnel, TunnelCloser, TunnelInitialBytes, TunnelOptions } from './tunnel.js';
 
 export type TunnelEngineSetting = 'auto' | 'native' | 'js';
@@ -17,6 +18,8 @@ export interface TunnelEngine {
   /** Why `auto` runs JS (the addon's load error), for the start-up warning. */
   readonly fallback?: string;
   readonly registry?: NativeRegistry;
+  /** The addon, for the backend legs of handshakes (native-backend-leg.ts). */
+  readonly addon?: NativeAddon;
   /** Called at most once per cause with the reason a tunnel stayed on the JS engine under `auto`. */
   warn?: (why: string) => void;
 }
@@ -27,15 +30,15 @@ export const JS_ENGINE: TunnelEngine = { name: 'js' };
 export function resolveTunnelEngine(setting: TunnelEngineSetting): TunnelEngine {
   if (setting === 'js') return JS_ENGINE;
   const load = loadNative();
-  if (load.addon !== undefined) return { name: 'native', registry: registryOf(load.addon) };
+  if (load.addon !== undefined) return { name: 'native', registry: registryOf(load.addon), addon: load.addon };
   if (setting === 'native') throw new WspassError('WSP_NATIVE_UNAVAILABLE', `tunnel.engine is native: ${load.error}`);
   return { name: 'js', fallback: load.error };
 }
 
 /** Why a tunnel cannot run on the core (undefined: it can). */
-function unfit(client: net.Socket, backend: net.Socket): string | undefined {
+function unfit(client: net.Socket, backend: net.Socket | ReleasedLeg): string | undefined {
   if (plainFd(client) === undefined) return 'the client side is TLS (or not a TCP socket)';
-  if (plainFd(backend) === undefined) return 'the backend side is TLS (or not a TCP socket)';
+  if (!(backend instanceof ReleasedLeg) && plainFd(backend) === undefined) return 'the backend side is TLS (or not a TCP socket)';
   return undefined;
 }
 
@@ -49,7 +52,7 @@ const warned = new Set<string>();
 export function openTunnel<C>(
   engine: TunnelEngine,
   client: net.Socket,
-  backend: net.Socket,
+  backend: net.Socket | ReleasedLeg,
   options: TunnelOptions,
   initial: TunnelInitialBytes,
   closer: TunnelCloser<C>,
@@ -63,5 +66,6 @@ export function openTunnel<C>(
       engine.warn?.(why);
     }
   }
-  return new ByteTunnel(client, backend, options, initial, (info) => closer.tunnelClosed(ctx, info));
+  const socket = backend instanceof ReleasedLeg ? backend.toSocket() : backend;
+  return new ByteTunnel(client, socket, options, initial, (info) => closer.tunnelClosed(ctx, info));
 }

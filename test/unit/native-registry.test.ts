@@ -4,20 +4,20 @@
 // in for the core: this is the JS bookkeeping only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NativeAddon } from '../../src/tunnel/native-addon.js';
+import type { NativeTunnelApi } from '../../src/tunnel/native-addon.js';
 import { NativeRegistry, type NativeClosed, type NativeRecord } from '../../src/tunnel/native-registry.js';
 
 const SPAN = 2 ** 24;
 
-class FakeAddon implements NativeAddon {
-  onClose: Parameters<NativeAddon['setCloseHandler']>[0] = () => undefined;
+class FakeAddon implements NativeTunnelApi {
+  onClose: Parameters<NativeTunnelApi['setCloseHandler']>[0] = () => undefined;
   /** The ids open() hands out, in turn. */
   readonly nextIds: number[] = [];
   /** What counters() reports: [id, toBackend, toClient]. */
   counts: [number, number, number][] = [];
   readonly calls: string[] = [];
 
-  setCloseHandler(fn: Parameters<NativeAddon['setCloseHandler']>[0]): void {
+  setCloseHandler(fn: Parameters<NativeTunnelApi['setCloseHandler']>[0]): void {
     this.onClose = fn;
   }
   open(): number {
@@ -44,7 +44,7 @@ function recorder(): NativeRecord & { reports: NativeClosed[] } {
   return { reports, closed: (r) => reports.push(r) };
 }
 
-const ARGS: Parameters<NativeAddon['open']> = [3, 4, undefined, undefined, false, false, 0, 65536, false, 0, 0];
+const ARGS: Parameters<NativeTunnelApi['open']> = [3, 4, undefined, undefined, false, false, 0, 65536, false, 0, 0];
 
 test('records and counts by slot; a reused slot is a new tunnel; stale ids are ignored', () => {
   const addon = new FakeAddon();

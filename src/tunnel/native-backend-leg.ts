@@ -1,0 +1,204 @@
+// The backend side of an upgrade on the native engine, without a JavaScript socket: the C core connects,
+// writes the request head, and passes on what the backend answers (src/native/backend_leg.c); this file
+// keeps the policy the JavaScript path has (backend-connect.ts, backend-handshake.ts): the timers, the
+// error codes, the reading of the answer. A 101 leaves the fd for the native tunnel (ReleasedLeg); any
+// other final answer is read by node:http from a net.Socket made on the fd, as on the JavaScript path.
+//
+//   legOpen ──CONNECTED──▶ (head already going out) ──DATA…──▶ 101: ReleasedLeg
+//      │                                                   └─▶ other: net.Socket + llhttp replay
+//      └─ ERROR / connect timeout: WSP_BACKEND_REFUSED / WSP_CONNECT_TIMEOUT
+//
+// Used only where the JavaScript path would open a plain TCP connection to an IP address with a request
+// that has no body (src/server/upgrade-handler.ts decides): names are resolved by net.connect's own
+// lookup rules there, and a body needs the request reader's stream writes.
+import { getSystemErrorName } from 'node:util';
+import { WspassError } from '../errors.js';
+import { rawHeaderValue } from '../http/headers.js';
+import type { ErrorCode } from '../errors.js';
+import type { BackendOrigin } from '../routing/types.js';
+import { readAnswer, responseThroughLlhttp, type HandshakeOptions, type HandshakeRequest, type HandshakeResult } from './backend-handshake.js';
+import type { NativeAddon } from './native-addon.js';
+import { ReleasedLeg } from './released-leg.js';
+
+/** The event numbers of src/native/backend_leg.h. */
+const CONNECTED = 1;
+const DATA = 2;
+const EOF = 3;
+
+/** What one leg waits for; the handler is swapped as the leg moves from connecting to reading. */
+type LegHandler = (event: number, errno: number, chunk: Buffer | undefined) => void;
+type LegEvent = Parameters<LegHandler>;
+
+/** The legs of this thread's addon, by id. */
+const tables = new WeakMap<NativeAddon, Map<number, LegHandler>>();
+
+function tableOf(addon: NativeAddon): Map<number, LegHandler> {
+  let table = tables.get(addon);
+  if (table === undefined) {
+    const legs = new Map<number, LegHandler>();
+    addon.setLegHandler((id, event, errno, chunk) => legs.get(id)?.(event, errno, chunk));
+    tables.set(addon, legs);
+    table = legs;
+  }
+  return table;
+}
+
+function errnoError(errno: number): Error {
+  const code = getSystemErrorName(errno);
+  return Object.assign(new Error(`connect ${code}`), { errno, code });
+}
+
+function describe(origin: BackendOrigin): string {
+  const host = origin.hostname.includes(':') ? `[${origin.hostname}]` : origin.hostname;
+  return `${origin.scheme}://${host}:${origin.port}`;
+}
+
+/** A connected leg: its request is going out, the answer is read with answer(). */
+export class BackendLeg {
+  readonly #addon: NativeAddon;
+  readonly #table: Map<number, LegHandler>;
+  readonly #id: number;
+  readonly #early: LegEvent[];
+
+  constructor(addon: NativeAddon, table: Map<number, LegHandler>, id: number, early: LegEvent[]) {
+    this.#addon = addon;
+    this.#table = table;
+    this.#id = id;
+    this.#early = early;
+  }
+
+  // The request reader's sink (upgrade-request-reader.ts). A leg carries requests without a body: the
+  // reader only ever passes the client's FIN on, so there is nothing to write and no drain to wait for.
+
+  write(): boolean {
+    throw new Error('a native backend leg carries no request body');
+  }
+
+  readonly writableNeedDrain = false;
+
+  on(): this {
+    return this;
+  }
+
+  removeListener(): this {
+    return this;
+  }
+
+  /** Closed (released or aborted). */
+  get destroyed(): boolean {
+    return !this.#table.has(this.#id);
+  }
+
+  /** The client's FIN: passed on once the request is out. */
+  end(): void {
+    this.#addon.legShutdown(this.#id);
+  }
+
+  /** Closes the connection (nothing more is reported). */
+  destroy(): void {
+    if (!this.#table.delete(this.#id)) return;
+    this.#addon.legAbort(this.#id);
+  }
+
+  /**
+   * The backend's final answer, as backendHandshake gives it, the same codes on failure (the leg is
+   * closed then): WSP_BACKEND_BAD_RESPONSE, WSP_BACKEND_UPGRADE_MISMATCH, WSP_HANDSHAKE_TIMEOUT. A 101's
+   * `socket` is a ReleasedLeg.
+   */
+  answer(request: HandshakeRequest, opts: HandshakeOptions): Promise<HandshakeResult<ReleasedLeg>> {
+    const requested = rawHeaderValue(request.rawHeaders, 'upgrade');
+    return new Promise((resolve, reject) => {
+      let buffered: Buffer | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const fail = (code: ErrorCode, message: string, cause?: unknown): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        this.destroy();
+        reject(new WspassError(code, message, { cause }));
+      };
+      const take = (): number => {
+        if (timer !== undefined) clearTimeout(timer);
+        this.#table.delete(this.#id);
+        return this.#addon.legRelease(this.#id);
+      };
+      const onEvent: LegHandler = (event, errno, chunk) => {
+        if (event !== DATA || chunk === undefined) {
+          const why = event === EOF ? '' : `: ${getSystemErrorName(errno)}`;
+          fail('WSP_BACKEND_BAD_RESPONSE', `backend closed before a complete response head${why}`, event === EOF ? undefined : errnoError(errno));
+          return;
+        }
+        buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
+        const step = readAnswer(buffered, requested, opts.maxHeaderBytes);
+        if (step.kind === 'incomplete') {
+          buffered = step.buffered;
+          return;
+        }
+        if (step.kind === 'fail') {
+          fail(step.code, step.message);
+          return;
+        }
+        const fd = take();
+        if (fd < 0) {
+          // The backend answered before the whole request was out: not a clean switch.
+          reject(new WspassError('WSP_BACKEND_BAD_RESPONSE', 'backend answered before the request was sent'));
+          this.#addon.legAbort(this.#id);
+          return;
+        }
+        if (step.kind === 'switched') {
+          const { statusMessage, rawHeaders, upgrade, rest } = step;
+          resolve({ kind: 'switched', statusMessage, rawHeaders, upgrade, socket: new ReleasedLeg(this.#addon, fd), head: rest });
+          return;
+        }
+        const socket = new ReleasedLeg(this.#addon, fd).toSocket();
+        socket.on('error', () => socket.destroy());
+        responseThroughLlhttp(socket, step.bytes, request, opts.maxHeaderBytes).then((response) => resolve({ kind: 'response', response }), reject);
+      };
+      this.#table.set(this.#id, onEvent);
+      for (const e of this.#early.splice(0)) if (this.#table.get(this.#id) === onEvent) onEvent(...e);
+      if (opts.handshakeTimeoutMs > 0) {
+        timer = setTimeout(() => {
+          timer = undefined;
+          fail('WSP_HANDSHAKE_TIMEOUT', `no response head within ${opts.handshakeTimeoutMs} ms`, new Error('handshake timeout'));
+        }, opts.handshakeTimeoutMs);
+      }
+    });
+  }
+}
+
+/**
+ * Connects to `origin` (an IP address, plain TCP) and sends `request` (the serialized head, after a PROXY
+ * header if any) as soon as the connection is up. Resolves once connected; rejects as connectBackend does:
+ * WSP_BACKEND_REFUSED, WSP_CONNECT_TIMEOUT.
+ */
+export function connectLeg(addon: NativeAddon, origin: BackendOrigin, request: Buffer, connectTimeoutMs: number): Promise<BackendLeg> {
+  return new Promise<BackendLeg>((resolve, reject) => {
+    const table = tableOf(addon);
+    const id = addon.legOpen(origin.hostname, origin.port, request);
+    if (id < 0) {
+      reject(new WspassError('WSP_BACKEND_REFUSED', `${describe(origin)}: ${errnoError(id).message}`, { cause: errnoError(id) }));
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    table.set(id, (event, errno) => {
+      if (timer !== undefined) clearTimeout(timer);
+      if (event === CONNECTED) {
+        // Until answer() takes over, what the backend sends (or how it fails) is kept for it.
+        const early: LegEvent[] = [];
+        table.set(id, (...e) => early.push(e));
+        resolve(new BackendLeg(addon, table, id, early));
+        return;
+      }
+      table.delete(id);
+      addon.legAbort(id);
+      const cause = errnoError(errno);
+      reject(new WspassError('WSP_BACKEND_REFUSED', `${describe(origin)}: ${cause.message}`, { cause }));
+    });
+    if (connectTimeoutMs > 0) {
+      timer = setTimeout(() => {
+        timer = undefined;
+        table.delete(id);
+        addon.legAbort(id);
+        reject(new WspassError('WSP_CONNECT_TIMEOUT', `${describe(origin)}: no connection within ${connectTimeoutMs} ms`, { cause: new Error(`no connection within ${connectTimeoutMs} ms`) }));
+      }, connectTimeoutMs);
+    }
+  });
+}
