@@ -5,6 +5,9 @@
 // syscw does not count send(2) or splice(2), the calls wspass's native tunnel engine writes with: for
 // wspass the window also reads wspass's own count of them (its admin `/status?flush=1`, asked at both
 // edges: every worker adds its open tunnels' counts first, so neither edge is up to a second stale).
+// The window opens once the first answer is in (begin()): a request sent at the start edge under full
+// load answered hundreds of milliseconds late (the bench's first fetch loads its HTTP client), and the
+// writes of that stretch were missing from a count whose other edge came after the load stopped.
 import { performance } from 'node:perf_hooks';
 import type { AdminClient } from '../scenarios/types.js';
 import { foreignCoreFraction } from './cost.js';
@@ -48,8 +51,8 @@ export class CpuWindow {
   readonly #admin: AdminClient | null;
   #start: Snapshot | undefined;
   #result: WindowCpu | undefined;
-  /** wspass's native sends at each edge (null: not known), when there is an admin endpoint to ask. */
-  #ownStart: Promise<number | null> | undefined;
+  /** wspass's native sends at each edge (null: not known), when begin() read the first. */
+  #ownStart: number | null = null;
   #ownEnd: Promise<number | null> | undefined;
 
   /** `admin`: wspass's admin endpoint, to read its own count of native-engine sends at both edges. */
@@ -59,12 +62,17 @@ export class CpuWindow {
     this.#admin = admin;
   }
 
-  /** Asks now (the request goes out when this tick ends, a millisecond or so after the edge's snapshot). */
-  #readOwn(): Promise<number | null> | undefined {
-    return this.#admin?.tunnelWrites().then(
+  #readOwn(admin: AdminClient): Promise<number | null> {
+    return admin.tunnelWrites().then(
       (w) => w?.native ?? null,
       () => null,
     );
+  }
+
+  /** Reads wspass's own count (when there is an admin endpoint), then opens the window: start(). */
+  async begin(): Promise<void> {
+    if (this.#admin) this.#ownStart = await this.#readOwn(this.#admin);
+    this.start();
   }
 
   #snap(): Snapshot {
@@ -81,14 +89,14 @@ export class CpuWindow {
 
   start(): void {
     this.#start = this.#snap();
-    this.#ownStart = this.#readOwn();
   }
 
   end(): WindowCpu {
     if (!this.#start) throw new Error('CpuWindow.end() before start()');
     const a = this.#start;
     const b = this.#snap();
-    this.#ownEnd = this.#readOwn();
+    // Asked when this tick ends; the load has stopped by then, so its lateness adds nothing.
+    if (this.#admin && this.#ownStart !== null) this.#ownEnd = this.#readOwn(this.#admin);
     const hz = clockTicksPerSecond();
     const seconds = (b.t - a.t) / 1000;
     const proxyTicks = this.#proxyPids ? b.proxy - a.proxy : null;
@@ -115,8 +123,9 @@ export class CpuWindow {
   async settled(): Promise<WindowCpu> {
     const r = this.#result;
     if (!r) throw new Error('CpuWindow.settled() before end()');
-    const [a, b] = await Promise.all([this.#ownStart, this.#ownEnd]);
-    if (a !== undefined && a !== null && b !== undefined && b !== null) r.proxyNativeSends = b - a;
+    const a = this.#ownStart;
+    const b = await this.#ownEnd;
+    if (a !== null && b !== undefined && b !== null) r.proxyNativeSends = b - a;
     return r;
   }
 }

@@ -53,7 +53,7 @@ export const burstScenario: ScenarioDef = {
       sizeBytes: 0,
       warmupMs: 0,
       durationMs: s.durationS * 1000,
-      onWindowStart: () => win.start(),
+      onWindowStart: () => win.begin(),
       onWindowEnd: () => void win.end(),
     });
     const cpu = await win.settled();

@@ -26,7 +26,7 @@ export const httpScenario: ScenarioDef = {
     const url = ctx.httpBase + 'http';
     if (s.warmupS > 0) await cannon(url, s.connections, s.warmupS);
     const win = new CpuWindow(ctx.proxyPids, [ctx.backendPid], ctx.admin);
-    win.start();
+    await win.begin();
     const r = await cannon(url, s.connections, s.durationS);
     win.end();
     const cpu = await win.settled();

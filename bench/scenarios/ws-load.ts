@@ -22,7 +22,7 @@ export async function measureWsLoad(
     sizeBytes: s.sizeBytes,
     warmupMs: s.warmupS * 1000,
     durationMs: s.durationS * 1000,
-    onWindowStart: () => win.start(),
+    onWindowStart: () => win.begin(),
     onWindowEnd: () => void win.end(),
     ...extra,
   });
