@@ -89,12 +89,18 @@ test('a count for an id whose slot holds a newer generation is not that tunnel\'
   assert.equal(registry.toClient(5), 0);
 });
 
-test('counts above 2^30 stay exact; below, they come back as the same numbers', () => {
+/** A registry with tunnels open in slots 0 and 1. */
+function twoOpen(): { addon: FakeAddon; registry: NativeRegistry } {
   const addon = new FakeAddon();
   const registry = new NativeRegistry(addon);
   addon.nextIds.push(0, 1);
   registry.open(recorder(), ARGS);
   registry.open(recorder(), ARGS);
+  return { addon, registry };
+}
+
+test('counts above 2^30 stay exact; below, they come back as the same numbers', () => {
+  const { addon, registry } = twoOpen();
   addon.counts = [
     [0, 2 ** 40 + 1, 3, 0],
     [1, 2 ** 30 - 1, 0, 0],
@@ -105,11 +111,7 @@ test('counts above 2^30 stay exact; below, they come back as the same numbers', 
 });
 
 test('liveSends sums the open tunnels\' send calls from a pull made when asked, not one 100 ms old', () => {
-  const addon = new FakeAddon();
-  const registry = new NativeRegistry(addon);
-  addon.nextIds.push(0, 1);
-  registry.open(recorder(), ARGS);
-  registry.open(recorder(), ARGS);
+  const { addon, registry } = twoOpen();
   addon.counts = [
     [0, 10, 10, 4],
     [1, 5, 5, 3],
