@@ -16,8 +16,9 @@
 //   unloaded by then); the suites' reports do.
 // Not checked for leaks: the `wspass run` children of serial/native-workers (SIGKILLed when their test
 // ends), and any exit through process.exit() in a main thread: no cleanup hook runs there, so what the
-// addon holds is still referenced and never reported, while Node's own leftovers are (hundreds of blocks,
-// some with the addon's init frames under them, so suppressing Node's frames would hide ours too).
+// addon holds is still referenced and never reported, while Node's own leftovers are (about 550 blocks; a
+// suppression of Node's module would hide ours too, since every allocation of ours has Node's frames
+// under it: native-notes/native-tunnel-engine.md, Tests).
 //
 // Checked once by hand that leaks in the glue fail both tests: a 48-byte malloc in tunnel_start never
 // freed (reported from tunnel.c / open_tunnel by each suite's process, and by the `wspass run` process);
