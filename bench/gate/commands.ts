@@ -135,8 +135,8 @@ export async function commandGate(args: BenchArgs): Promise<number> {
  * gate measures: blocks of the base against an identical copy (the injected tree before its patch), both
  * at once; the median of their windows. One block was too few under load: its cost differed from the
  * gate's own base cost by up to 4× (a JavaScript calibration at 88 µs/msg before a gate measuring 19),
- * which sized the injection at 40 % instead of 10. The JavaScript engine's write count comes from
- * /proc/<pid>/io over a solo echo window.
+ * which sized the injection at 40 % instead of 10. The write count comes from a solo echo window: the
+ * JavaScript engine's from /proc/<pid>/io, the native engine's from the base's own count of its sends.
  */
 /** Blocks of the calibration (each a fresh pair of proxies, 2 windows). */
 const CALIBRATION_BLOCKS = 3;
@@ -145,18 +145,22 @@ async function calibrate(fig: GateFigure, base: TempTree, copy: TempTree, ab: Ab
   const rec = await runCpuFigure(fig, { base, head: copy }, { ...ab, blocks: CALIBRATION_BLOCKS, pairs: 2 * CALIBRATION_BLOCKS }, () => undefined);
   const costUs = median(rec.windows.map((w) => w.cost));
   if (costUs === null) throw new Error(`calibration: the base proxy did no measurable echo work${rec.baseError ?? rec.headError ? `: ${rec.baseError ?? rec.headError}` : ''}`);
-  // Strict ping-pong (one message in flight per connection) cannot coalesce: one write per direction.
-  // The native engine's send(2) calls do not show in /proc/<pid>/io's syscw, which counts write(2) and
-  // writev(2) only (what it shows there is the odd log or thread wake-up: a spin sized from it ran 78 ms
-  // per send), so that engine's two sends are taken as they are; the JavaScript engine's are measured.
-  if (fig.engine !== 'js') return { costUs, writesPerMsg: 2 };
+  // Strict ping-pong (one message in flight per connection) cannot coalesce: 2 writes per message, the
+  // fallback where no count is read. The spin is injected into the calls each engine writes with, so
+  // each engine's own calls are counted: the JavaScript engine's write(2)/writev(2) in /proc/<pid>/io's
+  // syscw; the native engine's send(2) calls, which syscw does not see (what it shows there is the odd
+  // log or thread wake-up: a spin sized from it ran 78 ms per send), by the base's own count
+  // (wspass_tunnel_writes_total{engine="native"} through its admin endpoint). A base from before that
+  // count has none to read: its two sends are taken as they are.
   const backend = await startBackend({ cpus: ab.pin?.backend });
   try {
-    const p = await startProxy({ backendPort: backend.port, cpus: ab.pin?.proxy, workers: 1, cli: base.cli, plainOnly: true, engine: fig.engine });
+    const p = await startProxy({ backendPort: backend.port, cpus: ab.pin?.proxy, workers: 1, cli: base.cli, plainOnly: true, engine: fig.engine, admin: true });
     try {
       const settings = { ...settingsOf(fig, ab), durationS: 1 };
-      const m = await SCENARIOS[fig.scenario].run(contextFor(`127.0.0.1:${p.port}`, '/', [p.child.pid], backend.child.pid, settings, null));
-      const measured = m.writes?.perUnit ?? 0;
+      const m = await SCENARIOS[fig.scenario].run(contextFor(`127.0.0.1:${p.port}`, '/', [p.child.pid], backend.child.pid, settings, p.admin));
+      const w = m.writes;
+      const own = fig.engine === 'js' ? (w ? w.syscalls - (w.nativeSends ?? 0) : undefined) : w?.nativeSends;
+      const measured = own !== undefined && m.units > 0 ? own / m.units : 0;
       return { costUs, writesPerMsg: measured >= 1 ? measured : 2 };
     } finally {
       await p.stop();

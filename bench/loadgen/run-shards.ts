@@ -24,8 +24,11 @@ export interface LoadPlan {
   inFlight?: number;
   warmupMs: number;
   durationMs: number;
-  /** Called right before recording starts and right after it stops (read /proc here). */
-  onWindowStart?: () => void;
+  /**
+   * Called right before recording starts and right after it stops (read /proc here). Recording starts
+   * when onWindowStart's promise settles, if it returns one (a read that must not be inside the window).
+   */
+  onWindowStart?: () => void | Promise<void>;
   onWindowEnd?: () => void;
   /** Called once every shard is connected, before load starts (idle: read RSS here). */
   onReady?: () => Promise<void> | void;
@@ -179,7 +182,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
     await plan.onReady?.();
     session.start();
     await delay(plan.warmupMs);
-    plan.onWindowStart?.();
+    await plan.onWindowStart?.();
     const t0 = performance.now();
     session.measure();
     await delay(plan.durationMs);

@@ -1,7 +1,15 @@
 // CPU accounting over one measured window: the proxy's, the backend's and our own (load generator)
 // CPU ticks, the machine's busy ticks, and the proxy's write syscalls, so cost per unit, writes per
 // unit and other tenants' noise come from the same two instants.
+//
+// syscw does not count send(2) or splice(2), the calls wspass's native tunnel engine writes with: for
+// wspass the window also reads wspass's own count of them (its admin `/status?flush=1`, asked at both
+// edges: every worker adds its open tunnels' counts first, so neither edge is up to a second stale).
+// The window opens once the first answer is in (begin()): a request sent at the start edge under full
+// load answered hundreds of milliseconds late (the bench's first fetch loads its HTTP client), and the
+// writes of that stretch were missing from a count whose other edge came after the load stopped.
 import { performance } from 'node:perf_hooks';
+import type { AdminClient } from '../scenarios/types.js';
 import { foreignCoreFraction } from './cost.js';
 import { clockTicksPerSecond, readCpuTicks, readProcessCpuNs, readSystemCpu, readWriteSyscallsOf, sumOverPids } from './proc.js';
 
@@ -17,6 +25,12 @@ export interface WindowCpu {
   foreignCores: number;
   /** The proxy's write-family syscalls in the window (/proc/<pid>/io syscw); null when unreadable. */
   proxyWrites: number | null;
+  /**
+   * wspass only: its native engine's send/splice-out calls in the window, by its own count
+   * (`wspass_tunnel_writes_total{engine="native"}`); absent when not read (another proxy, or a wspass
+   * without the count or the admin endpoint).
+   */
+  proxyNativeSends?: number;
   /** The proxy's CPU time in nanoseconds from schedstat (live threads); null when unavailable. */
   proxyCpuNs: number | null;
 }
@@ -34,12 +48,31 @@ interface Snapshot {
 export class CpuWindow {
   readonly #proxyPids: readonly number[] | null;
   readonly #backendPids: readonly number[];
+  readonly #admin: AdminClient | null;
   #start: Snapshot | undefined;
   #result: WindowCpu | undefined;
+  /** wspass's native sends at each edge (null: not known), when begin() read the first. */
+  #ownStart: number | null = null;
+  #ownEnd: Promise<number | null> | undefined;
 
-  constructor(proxyPids: readonly number[] | null, backendPids: readonly number[]) {
+  /** `admin`: wspass's admin endpoint, to read its own count of native-engine sends at both edges. */
+  constructor(proxyPids: readonly number[] | null, backendPids: readonly number[], admin: AdminClient | null = null) {
     this.#proxyPids = proxyPids;
     this.#backendPids = backendPids;
+    this.#admin = admin;
+  }
+
+  #readOwn(admin: AdminClient): Promise<number | null> {
+    return admin.tunnelWrites().then(
+      (w) => w?.native ?? null,
+      () => null,
+    );
+  }
+
+  /** Reads wspass's own count (when there is an admin endpoint), then opens the window: start(). */
+  async begin(): Promise<void> {
+    if (this.#admin) this.#ownStart = await this.#readOwn(this.#admin);
+    this.start();
   }
 
   #snap(): Snapshot {
@@ -62,6 +95,8 @@ export class CpuWindow {
     if (!this.#start) throw new Error('CpuWindow.end() before start()');
     const a = this.#start;
     const b = this.#snap();
+    // Asked when this tick ends; the load has stopped by then, so its lateness adds nothing.
+    if (this.#admin && this.#ownStart !== null) this.#ownEnd = this.#readOwn(this.#admin);
     const hz = clockTicksPerSecond();
     const seconds = (b.t - a.t) / 1000;
     const proxyTicks = this.#proxyPids ? b.proxy - a.proxy : null;
@@ -82,5 +117,15 @@ export class CpuWindow {
 
   get result(): WindowCpu | undefined {
     return this.#result;
+  }
+
+  /** The result once wspass's own counts from both edges are in (the same object, completed). */
+  async settled(): Promise<WindowCpu> {
+    const r = this.#result;
+    if (!r) throw new Error('CpuWindow.settled() before end()');
+    const a = this.#ownStart;
+    const b = await this.#ownEnd;
+    if (a !== null && b !== undefined && b !== null) r.proxyNativeSends = b - a;
+    return r;
   }
 }

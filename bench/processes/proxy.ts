@@ -2,7 +2,7 @@
 // config: every route points at the echo backend, the async variants under their own prefixes, logs at
 // warn and the access log off so per-tunnel log lines cost nothing. wspass binds port 0 and prints its `"msg":"listening"` line
 // (with the port) whatever the log level; with `admin` it also prints the admin URL, which the bench
-// uses for `GET /status` (per-worker counters).
+// uses for `GET /status` (per-worker counters, the native engine's write count).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +51,9 @@ export function benchProxyConfig(
     // the revision knows the key (older ones, started with plainOnly, reject it).
     // `accessLog`: the access log on (info), for the case that measures what it costs.
     log: accessLog ? { level: 'info', access: true } : plainOnly ? { level: 'warn' } : { level: 'warn', access: false },
-    // Only when a scenario reads /status: the admin's metrics registry runs timers of its own.
+    // The bench's own runs read /status (wspass's count of its native engine's writes, per-worker
+    // shares); the gate's leave it off: the admin's metrics registry runs an event-loop delay monitor of
+    // its own in the primary (a 10 ms timer).
     ...(admin ? { admin: { listen: '127.0.0.1:0' } } : {}),
     // Only when asked for: a revision from before the engines existed rejects the key.
     // `tunnelExtra`: keys the caller checked the revision knows (the gate turns the heap reclaim off).
@@ -75,12 +77,18 @@ export function parseLifecycleLine(line: string): { port: number } | { admin: st
 }
 
 export function adminClient(url: string): AdminClient {
+  const status = async (query = '') => {
+    const res = await fetch(`${url}/status${query}`);
+    if (!res.ok) throw new Error(`GET ${url}/status${query} answered ${res.status}`);
+    return (await res.json()) as ProxyStatus;
+  };
   return {
     url,
-    async status() {
-      const res = await fetch(`${url}/status`);
-      if (!res.ok) throw new Error(`GET ${url}/status answered ${res.status}`);
-      return (await res.json()) as ProxyStatus;
+    status: () => status(),
+    async tunnelWrites() {
+      const per = (await status('?flush=1')).counters.tunnelWrites;
+      if (per === undefined) return null;
+      return per.reduce((sum, w) => ({ js: sum.js + w.js, native: sum.native + w.native }), { js: 0, native: 0 });
     },
   };
 }

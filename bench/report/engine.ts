@@ -1,6 +1,6 @@
 // The engine figures of a run, shared by the terminal and HTML reports: how the connect burst spread over
 // wspass's worker threads, and the proxy's write syscalls per unit of work with latency next to them
-// (the async write-scheduling trade-off, DESIGN D4). Pure.
+// (the async write-scheduling trade-off, DESIGN D4) and where each count comes from. Pure.
 import { describeShare } from '../scenarios/burst.js';
 import type { CaseResult } from '../scenarios/types.js';
 import { fmtLatencyUs, fmtNumber } from './format.js';
@@ -31,7 +31,20 @@ export function workerShareLines(cases: readonly CaseResult[]): WorkerShareLine[
     });
 }
 
-export const WRITES_HEADER = ['scenario', 'case', 'writes/unit', 'p50', 'p99', 'proxy cost'];
+export const WRITES_HEADER = ['scenario', 'case', 'writes/unit', 'p50', 'p99', 'proxy cost', 'counted by'];
+
+/**
+ * Where a case's writes figure comes from: syscw (the kernel's count of write/writev), or for wspass
+ * syscw plus its own count of its native engine's send/splice-out calls (which syscw does not see), each
+ * part per unit.
+ */
+export function writesSource(c: CaseResult): string {
+  const w = c.writes!;
+  if (w.source !== 'syscw+wspass' || w.nativeSends === undefined) return 'syscw';
+  if (c.units <= 0) return 'syscw + wspass (native sends)';
+  const per = (n: number) => (n / c.units).toFixed(2);
+  return `syscw ${per(w.syscalls - w.nativeSends)} + wspass's native sends ${per(w.nativeSends)}`;
+}
 
 /** One row per proxy case whose write syscalls were read. */
 export function writesRows(cases: readonly CaseResult[]): string[][] {
@@ -45,5 +58,6 @@ export function writesRows(cases: readonly CaseResult[]): string[][] {
       fmtLatencyUs(c.latency?.p50Us),
       fmtLatencyUs(c.latency?.p99Us),
       c.cost.proxy === null ? '—' : `${fmtNumber(c.cost.proxy)} ${c.cost.unit}`,
+      writesSource(c),
     ]);
 }

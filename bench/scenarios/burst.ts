@@ -35,7 +35,6 @@ export const burstScenario: ScenarioDef = {
   defaults: { durationS: 4, warmupS: 0, connections: 1000, sizeBytes: 0, ratePerSec: 0 },
   defaultWorkers: [2],
   proxyOnly: true,
-  needsAdmin: true,
   // The share comes from wspass's own counters: a --target has none.
   proxyCases: (label, isTarget) => (isTarget ? [] : [{ variant: 'wspass', label, prefix: '/' }]),
   async run(ctx) {
@@ -45,7 +44,7 @@ export const burstScenario: ScenarioDef = {
     // JIT) are not charged to the burst; the share counts only what the burst opened.
     await runLoad({ kind: 'idle', urls: [`${ctx.wsBase}echo`], connections: Math.min(WARM_CONNECTIONS, s.connections), shards: s.shards, sizeBytes: 0, warmupMs: 0, durationMs: 0 });
     const before = await openedPerWorker(ctx.admin);
-    const win = new CpuWindow(ctx.proxyPids, [ctx.backendPid]);
+    const win = new CpuWindow(ctx.proxyPids, [ctx.backendPid], ctx.admin);
     const load = await runLoad({
       kind: 'burst',
       urls: [`${ctx.wsBase}echo`],
@@ -54,10 +53,10 @@ export const burstScenario: ScenarioDef = {
       sizeBytes: 0,
       warmupMs: 0,
       durationMs: s.durationS * 1000,
-      onWindowStart: () => win.start(),
+      onWindowStart: () => win.begin(),
       onWindowEnd: () => void win.end(),
     });
-    const cpu = win.result!;
+    const cpu = await win.settled();
     const perWorker = tunnelsDuring(before, await openedPerWorker(ctx.admin));
     const m = withWrites(
       {

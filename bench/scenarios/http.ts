@@ -25,10 +25,11 @@ export const httpScenario: ScenarioDef = {
     const s = ctx.settings;
     const url = ctx.httpBase + 'http';
     if (s.warmupS > 0) await cannon(url, s.connections, s.warmupS);
-    const win = new CpuWindow(ctx.proxyPids, [ctx.backendPid]);
-    win.start();
+    const win = new CpuWindow(ctx.proxyPids, [ctx.backendPid], ctx.admin);
+    await win.begin();
     const r = await cannon(url, s.connections, s.durationS);
-    const cpu = win.end();
+    win.end();
+    const cpu = await win.settled();
     const requests = r['2xx'];
     const perSec = requests / cpu.seconds;
     const warnings: string[] = [];

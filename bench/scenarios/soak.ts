@@ -72,7 +72,6 @@ export const soakScenario: ScenarioDef = {
   defaults: { durationS: 2, warmupS: 0, connections: 10_000, sizeBytes: 32, ratePerSec: 0 },
   defaultWorkers: [2],
   proxyOnly: true,
-  needsAdmin: true,
   // The young generation at its full size from the start (as the perf gate's memory figure does): V8
   // grows it from 1 MiB under the first thousands of handshakes, ~15 MiB per thread once, not per tunnel.
   nodeFlags: ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16'],

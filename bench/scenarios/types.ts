@@ -46,15 +46,26 @@ export interface CaseContext {
   admin: AdminClient | null;
 }
 
-/** The slice of wspass's `GET /status` the bench reads. */
+/** Where a writes figure comes from: the kernel's syscw alone, or plus wspass's own count of its native sends. */
+export type WritesSource = 'syscw' | 'syscw+wspass';
+
+/** The slice of wspass's `GET /status` the bench reads (`tunnelWrites`: absent before wspass counted them). */
 export interface ProxyStatus {
   workers: { id: number; state: string; restarts: number }[];
-  counters: { workers: { activeTunnels: number; tunnelsOpened: number; tunnelsClosed: number; httpRequests: number }[] };
+  counters: {
+    workers: { activeTunnels: number; tunnelsOpened: number; tunnelsClosed: number; httpRequests: number }[];
+    tunnelWrites?: { js: number; native: number }[];
+  };
 }
 
 export interface AdminClient {
   readonly url: string;
   status(): Promise<ProxyStatus>;
+  /**
+   * The writes wspass's tunnels made so far, all workers, by engine, with every worker's open tunnels
+   * flushed first (`/status?flush=1`); null when this wspass does not count them.
+   */
+  tunnelWrites(): Promise<{ js: number; native: number } | null>;
 }
 
 /** What a scenario's run returns; the runner adds identity, noise and attempts. */
@@ -72,10 +83,19 @@ export interface Measurement {
     backend: number | null;
   };
   /**
-   * The proxy's write-family syscalls in the window (/proc/<pid>/io syscw, all threads) per unit of work.
-   * An echoed message crosses the tunnel twice, so write-through is 2 writes per message.
+   * The proxy's write syscalls in the window per unit of work: /proc/<pid>/io syscw (all threads), which
+   * counts write/writev only; for wspass plus its own count of its native engine's send/splice-out calls
+   * (`source` says which). An echoed message crosses the tunnel twice: write-through is 2 per message.
    */
-  writes?: { syscalls: number; perUnit: number | null; unit: string };
+  writes?: {
+    syscalls: number;
+    perUnit: number | null;
+    unit: string;
+    /** Absent in results from before it was recorded: syscw. */
+    source?: WritesSource;
+    /** Of `syscalls`, wspass's own count of its native engine's sends (present with that source). */
+    nativeSends?: number;
+  };
   /** Tunnels each wspass worker opened during the case (from /status), in worker order. */
   workerTunnels?: number[];
   /** idle: RSS before, with half the connections and with all; cost is the second half's KiB/conn. */
@@ -138,8 +158,6 @@ export interface ScenarioDef {
   defaultWorkers?: readonly number[];
   /** No direct case: the figure only exists for the proxy (e.g. the per-worker share). */
   proxyOnly?: boolean;
-  /** The case needs wspass's admin endpoint. */
-  needsAdmin?: boolean;
   /** Node flags wspass runs with in this scenario (soak: --expose-gc, so SIGUSR2 collects garbage). */
   nodeFlags?: readonly string[];
   /** The cases this scenario runs for the proxy under test (besides 'direct'). */

@@ -12,7 +12,7 @@ export async function measureWsLoad(
   path: 'echo' | 'sink',
   extra: { ratePerSec?: number; windowBytes?: number; inFlight?: number } = {},
 ): Promise<{ load: LoadResult; cpu: WindowCpu }> {
-  const win = new CpuWindow(ctx.proxyPids, [ctx.backendPid]);
+  const win = new CpuWindow(ctx.proxyPids, [ctx.backendPid], ctx.admin);
   const s = ctx.settings;
   const load = await runLoad({
     kind,
@@ -22,11 +22,11 @@ export async function measureWsLoad(
     sizeBytes: s.sizeBytes,
     warmupMs: s.warmupS * 1000,
     durationMs: s.durationS * 1000,
-    onWindowStart: () => win.start(),
+    onWindowStart: () => win.begin(),
     onWindowEnd: () => void win.end(),
     ...extra,
   });
-  return { load, cpu: win.result! };
+  return { load, cpu: await win.settled() };
 }
 
 /** Proxy and backend cost per unit for this CPU window (ms/GB takes bytes as units). */
@@ -38,10 +38,18 @@ export function costOf(cpu: WindowCpu, units: number, unit: CostUnit): Measureme
   return { unit, proxy: per(cpu.proxyTicks), backend: per(cpu.backendTicks) };
 }
 
-/** The proxy's write syscalls in the window per unit of work (undefined when they were not readable). */
+/**
+ * The proxy's write syscalls in the window per unit of work (undefined when they were not readable):
+ * syscw, plus wspass's own count of its native engine's sends where the window read it (syscw does not
+ * see send(2) or splice(2), so neither call is counted twice).
+ */
 export function writesOf(cpu: WindowCpu | null, units: number, unit: string): Measurement['writes'] {
   if (!cpu || cpu.proxyWrites === null) return undefined;
-  return { syscalls: cpu.proxyWrites, perUnit: units > 0 ? cpu.proxyWrites / units : null, unit };
+  const native = cpu.proxyNativeSends;
+  const syscalls = cpu.proxyWrites + (native ?? 0);
+  const perUnit = units > 0 ? syscalls / units : null;
+  if (native === undefined) return { syscalls, perUnit, unit, source: 'syscw' };
+  return { syscalls, perUnit, unit, source: 'syscw+wspass', nativeSends: native };
 }
 
 /** Adds `writes` to a measurement only when known (the results file has no undefined fields). */

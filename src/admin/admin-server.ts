@@ -2,6 +2,7 @@
 //   GET  /healthz, /readyz     liveness and readiness (probes.ts)
 //   GET  /status               workers and counters as JSON
 //   GET  /metrics              Prometheus text
+//                              (both with ?flush=1: every worker adds its open tunnels' counts first)
 //   POST /reload               re-read the config file and apply it (422 with the errors when invalid)
 //   POST /debug/crash-worker?id=N   only with fault injection on (tests)
 //   POST /debug/fail-reload?id=N    only with fault injection on: worker N fails its next reload prepare
@@ -74,6 +75,14 @@ async function listenOn(server: http.Server, host: string, port: number, log: Lo
   return { server, address: server.address() as AddressInfo };
 }
 
+/**
+ * `?flush=1`: the counters of open tunnels are otherwise up to a second old (each worker adds them once a
+ * second); a reader that measures over a window asks for them as of now. The primary asks only then.
+ */
+async function flushIfAsked(supervisor: Supervisor, url: URL): Promise<void> {
+  if (url.searchParams.get('flush') === '1') await supervisor.flushStats();
+}
+
 async function handle(opts: AdminOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let url: URL;
   try {
@@ -90,9 +99,11 @@ async function handle(opts: AdminOptions, req: IncomingMessage, res: ServerRespo
   const route = `${req.method} ${url.pathname}`;
   switch (route) {
     case 'GET /status':
+      await flushIfAsked(opts.supervisor, url);
       sendJson(res, 200, opts.supervisor.status());
       return;
     case 'GET /metrics':
+      await flushIfAsked(opts.supervisor, url);
       res.writeHead(200, { 'content-type': opts.metrics.contentType });
       res.end(await opts.metrics.metrics());
       return;

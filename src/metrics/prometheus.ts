@@ -1,5 +1,6 @@
 // Prometheus metrics of the whole process, read from the shared counters and the supervisor's view of
-// its workers at scrape time (prom-client collect callbacks): the primary never asks the workers anything.
+// its workers at scrape time (prom-client collect callbacks): the primary never asks the workers anything
+// (unless the admin request says `?flush=1`: then it has them flush first, see admin-server.ts).
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ErrorCode } from '../errors.js';
 import type { MemberStatus } from '../balancer/registry.js';
@@ -89,6 +90,23 @@ export function createMetrics(status: () => MetricsSource): Registry {
         this.inc({ route, direction: 'to_backend' }, c.bytesToBackend);
         this.inc({ route, direction: 'to_client' }, c.bytesToClient);
       }
+    },
+  });
+  // Counted per worker thread, not per route: a per-route count would need one more field per tunnel.
+  new Counter({
+    name: 'wspass_tunnel_writes_total',
+    help: 'Writes tunnels made, all workers, by engine: js, chunks handed to a socket (one write or writev each); native, send(2) and splice(2)-out calls',
+    labelNames: ['engine'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const sum = { js: 0, native: 0 };
+      for (const w of snapshot().tunnelWrites) {
+        sum.js += w.js;
+        sum.native += w.native;
+      }
+      this.inc({ engine: 'js' }, sum.js);
+      this.inc({ engine: 'native' }, sum.native);
     },
   });
   new Counter({

@@ -10,7 +10,8 @@
  *                         with a closeCode (not 0), a WebSocket tunnel first exchanges close frames
  *                         (ws_goodbye.c), for at most handshakeMs
  *   destroy(id)           both sides closed now
- *   counters(Float64Array) -> n   [id, bytesToBackend, bytesToClient] of each open tunnel, in bulk
+ *   counters(Float64Array) -> n   [id, bytesToBackend, bytesToClient, sends] of each open tunnel, in
+ *                         bulk (sends: successful send(2) and splice(2)-out calls, both directions)
  *
  * and the backend legs of handshakes (backend_leg.h; src/tunnel/native-backend-leg.ts):
  *
@@ -197,10 +198,12 @@ static napi_value counters(napi_env env, napi_callback_info info) {
   if (ts == NULL) return NULL;
   double *out = data;
   uint32_t n = 0;
-  for (struct tunnel *t = ts->head; t != NULL && (size_t)(n + 1) * 3 <= length; t = t->next, n++) {
-    out[n * 3] = thread_state_id(t);
-    out[n * 3 + 1] = (double)t->relay.lane[RELAY_CLIENT].bytes;
-    out[n * 3 + 2] = (double)t->relay.lane[RELAY_BACKEND].bytes;
+  for (struct tunnel *t = ts->head; t != NULL && (size_t)(n + 1) * 4 <= length; t = t->next, n++) {
+    double *row = out + (size_t)n * 4;
+    row[0] = thread_state_id(t);
+    row[1] = (double)t->relay.lane[RELAY_CLIENT].bytes;
+    row[2] = (double)t->relay.lane[RELAY_BACKEND].bytes;
+    row[3] = (double)t->relay.lane[RELAY_CLIENT].sends + (double)t->relay.lane[RELAY_BACKEND].sends;
   }
   napi_value result;
   CHECK(env, napi_create_uint32(env, n, &result));

@@ -54,6 +54,14 @@ export class OpenTunnel {
     return this.tunnel.bytesToClient;
   }
 
+  get engine(): 'js' | 'native' {
+    return this.tunnel.engine;
+  }
+
+  get flushes(): number {
+    return this.tunnel.flushes;
+  }
+
   /** What the access log says about it (made when a line is written, not kept). */
   facts(): TunnelFacts {
     return { route: this.route, url: this.url, client: this.client, member: this.member, upgrade: this.upgrade, subprotocol: this.subprotocol };

@@ -71,6 +71,9 @@ export interface CountedTunnel {
   readonly bytesToClient: number;
   countedToBackend: number;
   countedToClient: number;
+  /** The engine relaying it and the times it handed data to a socket so far (Tunnel's). */
+  readonly engine: 'js' | 'native';
+  readonly flushes: number;
 }
 
 /** Where the proxy reports what it does (the worker engine writes these into shared counters). */

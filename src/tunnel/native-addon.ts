@@ -30,7 +30,10 @@ export interface NativeTunnelApi {
   /** With a closeCode (not 0), a WebSocket tunnel first exchanges close frames, for at most handshakeMs. */
   close(id: number, graceMs: number, closeCode?: number, handshakeMs?: number): void;
   destroy(id: number): void;
-  /** Fills `out` with [id, bytesToBackend, bytesToClient] per open tunnel; returns how many. */
+  /**
+   * Fills `out` with [id, bytesToBackend, bytesToClient, sends] per open tunnel (sends: successful
+   * send(2) and splice(2)-out calls, both directions); returns how many.
+   */
   counters(out: Float64Array): number;
 }
 

@@ -1,6 +1,7 @@
 // The JS half of the native engine on one thread: the live NativeTunnel records, the close reports
 // from C routed to them, and the byte counts pulled from C in bulk (one call for every tunnel, at most
-// every COUNTS_MAX_AGE_MS) rather than a call per tunnel or any shared memory.
+// every COUNTS_MAX_AGE_MS) rather than a call per tunnel or any shared memory. The same pull sums the
+// send calls of the open tunnels (liveSends): a thread-wide figure, so no per-tunnel count is kept.
 //
 // A C id is slot + generation * 2^24 (src/native/thread_state.h): the slot is a small index the core
 // reuses lowest first, so records and counts live in arrays indexed by slot (a pointer and two doubles
@@ -47,6 +48,8 @@ export class NativeRegistry {
   #live = 0;
   /** Bytes to backend and to client by slot, as of the last pull. */
   #bytes = new Float64Array(2 * 64);
+  /** Send calls of every open tunnel together, as of the last pull. */
+  #liveSends = 0;
   #countedAt = -Infinity;
 
   constructor(addon: NativeTunnelApi) {
@@ -114,26 +117,43 @@ export class NativeRegistry {
     return small(this.#bytes[2 * slot + 1]!);
   }
 
+  /**
+   * Send (and splice-out) calls of the tunnels open now, summed, pulled now: a tunnel's calls leave this
+   * sum when C stops relaying it and reach its close report (NativeClosed.writes) a little later, from
+   * libuv's close callbacks. Pulled fresh because a stale sum could still hold a tunnel whose close report
+   * the caller has already counted.
+   */
+  liveSends(): number {
+    this.#countedAt = -Infinity;
+    this.#refreshCounts();
+    return this.#liveSends;
+  }
+
   /** Brings every slot's byte counts up to date unless they were pulled very recently. */
   #refreshCounts(): void {
     const now = performance.now();
     if (now - this.#countedAt < COUNTS_MAX_AGE_MS) return;
     this.#countedAt = now;
-    // A buffer for this pull only (at most one every COUNTS_MAX_AGE_MS): kept, it would be 24 B more
+    // A buffer for this pull only (at most one every COUNTS_MAX_AGE_MS): kept, it would be 32 B more
     // per tunnel for as long as the most tunnels were open at once.
-    const buf = new Float64Array(3 * this.#live);
+    const buf = new Float64Array(4 * this.#live);
     const n = this.#addon.counters(buf);
+    let sends = 0;
     for (let i = 0; i < n; i++) {
-      const id = buf[3 * i]!;
+      const id = buf[4 * i]!;
+      sends += buf[4 * i + 3]!;
       const slot = id % SLOT_SPAN;
       if (this.#records[slot] === undefined || this.#gens[slot] !== (id - slot) / SLOT_SPAN) continue;
-      this.#bytes[2 * slot] = buf[3 * i + 1]!;
-      this.#bytes[2 * slot + 1] = buf[3 * i + 2]!;
+      this.#bytes[2 * slot] = buf[4 * i + 1]!;
+      this.#bytes[2 * slot + 1] = buf[4 * i + 2]!;
     }
+    this.#liveSends = sends;
   }
 }
 
 const registries = new WeakMap<NativeTunnelApi, NativeRegistry>();
+/** The registry this thread made (each worker thread loads its own addon and its own copy of this module). */
+let threadRegistry: NativeRegistry | undefined;
 
 /** The registry of this thread's addon. */
 export function registryOf(addon: NativeTunnelApi): NativeRegistry {
@@ -141,6 +161,12 @@ export function registryOf(addon: NativeTunnelApi): NativeRegistry {
   if (r === undefined) {
     r = new NativeRegistry(addon);
     registries.set(addon, r);
+    threadRegistry = r;
   }
   return r;
+}
+
+/** liveSends() of this thread's registry; 0 on a thread that runs no native tunnel (the addon is not loaded for it). */
+export function threadLiveSends(): number {
+  return threadRegistry?.liveSends() ?? 0;
 }

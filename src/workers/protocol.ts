@@ -72,7 +72,9 @@ export type PrimaryMessage =
   /** Admin: list this worker's open tunnels (answered by 'tunnel-answer' with the same seq). */
   | { readonly type: 'tunnels-list'; readonly seq: number; readonly query: TunnelQuery }
   /** Admin: close the tunnels selected (answered by 'tunnel-answer' with how many). */
-  | { readonly type: 'tunnels-close'; readonly seq: number; readonly selector: TunnelSelector };
+  | { readonly type: 'tunnels-close'; readonly seq: number; readonly selector: TunnelSelector }
+  /** Admin: bring this worker's shared counters up to date now (answered by an empty 'tunnel-answer'). */
+  | { readonly type: 'stats-flush'; readonly seq: number };
 
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly ports: readonly number[]; readonly engine: 'native' | 'js' }

@@ -39,9 +39,16 @@ export const MAX_WORKERS = 256;
 const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 const ERROR_INDEX = new Map(ERROR_CODES.map((c, i) => [c, i]));
 
-/** Per-worker cells after the histograms: a drain in progress, and how many tunnels it started with. */
-const WORKER_FIELD = { draining: 0, drainTunnels: 1 } as const;
-const NWORKER_FIELDS = 2;
+/**
+ * Per-worker cells after the histograms: a drain in progress, and how many tunnels it started with; the
+ * writes the worker's tunnels made, by engine (a thread-wide count: it is not kept per route or tunnel).
+ */
+const WORKER_FIELD = { draining: 0, drainTunnels: 1, writesJs: 2, writesNative: 3 } as const;
+const NWORKER_FIELDS = 4;
+
+/** The tunnel engines whose writes are counted apart. */
+export type WriteEngine = 'js' | 'native';
+const WRITES_FIELD = { js: WORKER_FIELD.writesJs, native: WORKER_FIELD.writesNative } as const;
 
 const ERROR_BASE = MAX_ROUTES * NFIELDS;
 const HISTOGRAM_BASE = ERROR_BASE + ERROR_CODES.length;
@@ -80,6 +87,8 @@ export interface CounterSnapshot {
   readonly drains: readonly { readonly draining: boolean; readonly tunnelsAtStart: number }[];
   /** Per worker id: sums over routes. */
   readonly workers: RouteCounters[];
+  /** Per worker id: the writes its tunnels made, by engine (see WorkerStats). */
+  readonly tunnelWrites: readonly Readonly<Record<WriteEngine, number>>[];
   /** Per error code: sums over workers. */
   readonly errors: Partial<Record<ErrorCode, number>>;
 }
@@ -126,6 +135,7 @@ export class SharedCounters {
     const workers: RouteCounters[] = [];
     const errors: Partial<Record<ErrorCode, number>> = {};
     const drains: { draining: boolean; tunnelsAtStart: number }[] = [];
+    const tunnelWrites: Record<WriteEngine, number>[] = [];
     const bases: number[] = [];
     for (let w = 0; w < this.workers; w++) {
       const base = w * rowLength();
@@ -147,6 +157,10 @@ export class SharedCounters {
         draining: Atomics.load(this.#cells, base + WORKER_BASE + WORKER_FIELD.draining) !== 0n,
         tunnelsAtStart: Number(Atomics.load(this.#cells, base + WORKER_BASE + WORKER_FIELD.drainTunnels)),
       });
+      tunnelWrites.push({
+        js: Number(Atomics.load(this.#cells, base + WORKER_BASE + WRITES_FIELD.js)),
+        native: Number(Atomics.load(this.#cells, base + WORKER_BASE + WRITES_FIELD.native)),
+      });
       const errBase = base + ERROR_BASE;
       for (let e = 0; e < ERROR_CODES.length; e++) {
         const v = Number(Atomics.load(this.#cells, errBase + e));
@@ -161,7 +175,7 @@ export class SharedCounters {
       handshake: readHistogram(this.#cells, bases, 'handshake'),
       tunnelDuration: readHistogram(this.#cells, bases, 'tunnelDuration'),
     };
-    return { routes, routeMembers, workers, errors, histograms, drains };
+    return { routes, routeMembers, workers, errors, histograms, drains, tunnelWrites };
   }
 }
 
@@ -187,6 +201,11 @@ export class CounterWriter {
 
   observe(name: HistogramName, label: string, seconds: number): void {
     observe(this.#cells, this.#base + HISTOGRAM_BASE, name, label, seconds);
+  }
+
+  /** Adds `n` writes made by this worker's tunnels on `engine`. */
+  addWrites(engine: WriteEngine, n: number): void {
+    if (n > 0) Atomics.add(this.#cells, this.#base + WORKER_BASE + WRITES_FIELD[engine], BigInt(n));
   }
 
   /** This worker began draining with `tunnels` open. */

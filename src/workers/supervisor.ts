@@ -285,6 +285,14 @@ export class Supervisor {
     );
   }
 
+  /**
+   * Every worker adds what its open tunnels did since its last once-a-second flush to the shared
+   * counters; resolves when all have (a reader that needs exact figures at an instant reads after it).
+   */
+  flushStats(): Promise<{ unanswered: readonly number[] }> {
+    return this.#queries.flushStats(this.#asked(this.#workers));
+  }
+
   /** A page of the open tunnels of every worker, in id order (the admin endpoint's listing). */
   listTunnels(query: TunnelQuery): Promise<TunnelPage> {
     return this.#queries.list(this.#asked(this.#workers), query);

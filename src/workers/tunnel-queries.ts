@@ -51,6 +51,12 @@ export class TunnelQueries {
     return { closed: g.answers.reduce((n, a) => n + a.closed, 0), unanswered: g.unanswered };
   }
 
+  /** Every worker flushes its counts of open tunnels into the shared counters; resolves once all did (or timed out). */
+  async flushStats(workers: readonly Asked[]): Promise<{ unanswered: readonly number[] }> {
+    const g = await this.#ask(workers, (seq) => ({ type: 'stats-flush', seq }));
+    return { unanswered: g.unanswered };
+  }
+
   /** A worker's answer (ignored when its question already timed out). */
   answered(worker: number, msg: Answer): void {
     const p = this.#pending.get(msg.seq);

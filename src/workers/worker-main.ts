@@ -133,6 +133,10 @@ port.on('message', (msg: PrimaryMessage) => {
     case 'tunnels-close':
       send({ type: 'tunnel-answer', seq: msg.seq, tunnels: [], closed: proxy.closeTunnels(msg.selector) });
       break;
+    case 'stats-flush':
+      stats.flush();
+      send({ type: 'tunnel-answer', seq: msg.seq, tunnels: [], closed: 0 });
+      break;
     case 'gc':
       (globalThis as { gc?: () => void }).gc?.();
       break;

@@ -2,10 +2,16 @@
 // Byte counts of long-lived tunnels are flushed once a second (and at close), so the per-chunk path
 // touches no shared memory. What of a tunnel's bytes was already added is kept on the tunnel's own
 // record (CountedTunnel): nothing here grows with the tunnels.
+//
+// Writes (times data was handed to a socket) are counted per thread, not per tunnel, so no tunnel keeps
+// a "writes already added" field: at each flush the thread's total is what its closed tunnels reported
+// plus what its open ones made so far (the JavaScript engine's per-tunnel count; for the native engine
+// one bulk pull of the C counts), and the counter gets the growth since the last flush.
 import type { ErrorCode } from '../errors.js';
 import type { CountedTunnel, ProxyStats, TunnelCloseFacts } from '../server/proxy-server.js';
+import { threadLiveSends } from '../tunnel/native-registry.js';
 import type { TunnelCloseInfo } from '../tunnel/tunnel.js';
-import type { CounterWriter } from './shared-counters.js';
+import type { CounterWriter, WriteEngine } from './shared-counters.js';
 import { MAX_ROUTES, closeField, memberSlotKey } from './shared-counters.js';
 
 const FLUSH_MS = 1_000;
@@ -16,10 +22,17 @@ export class WorkerStats implements ProxyStats {
   #live: () => Iterable<CountedTunnel> = () => [];
   #timer: NodeJS.Timeout | undefined;
   #activity = 0;
+  readonly #liveNativeSends: () => number;
+  /** Writes of the tunnels closed so far, by the engine that relayed them. */
+  readonly #closedWrites: Record<WriteEngine, number> = { js: 0, native: 0 };
+  /** What of this thread's writes the counters already have. */
+  readonly #countedWrites: Record<WriteEngine, number> = { js: 0, native: 0 };
 
-  constructor(writer: CounterWriter, slots: ReadonlyMap<string, number>) {
+  /** `liveNativeSends`: the send calls of this thread's open native tunnels, pulled now (a test may stand in). */
+  constructor(writer: CounterWriter, slots: ReadonlyMap<string, number>, liveNativeSends: () => number = threadLiveSends) {
     this.#writer = writer;
     this.#slots = slots;
+    this.#liveNativeSends = liveNativeSends;
   }
 
   setSlots(slots: ReadonlyMap<string, number>): void {
@@ -49,6 +62,7 @@ export class WorkerStats implements ProxyStats {
     const field = closeField(facts?.cause ?? info.reason);
     if (field !== undefined) this.#writer.add(slot, field, 1);
     this.#addBytes(route, facts?.member ?? tunnel.member, tunnel, info.bytesToBackend, info.bytesToClient);
+    this.#closedWrites[tunnel.engine] += info.flushes;
     this.#writer.observe('tunnelDuration', 'all', info.durationMs / 1000);
   }
 
@@ -106,7 +120,32 @@ export class WorkerStats implements ProxyStats {
     }
   }
 
+  /** Brings the shared counters up to date now (the admin's `?flush=1`, before a reader needs exact figures). */
+  flush(): void {
+    this.#flush();
+  }
+
   #flush(): void {
-    for (const t of this.#live()) this.#addBytes(t.route, t.member, t, t.bytesToBackend, t.bytesToClient);
+    // The native pull first: the byte counts read below then come from the same pull.
+    const native = this.#closedWrites.native + this.#liveNativeSends();
+    let js = this.#closedWrites.js;
+    for (const t of this.#live()) {
+      this.#addBytes(t.route, t.member, t, t.bytesToBackend, t.bytesToClient);
+      // A running native tunnel says 0 here: its sends are in the pull above.
+      js += t.flushes;
+    }
+    this.#addWrites('js', js);
+    this.#addWrites('native', native);
+  }
+
+  /**
+   * Only growth is added: a native tunnel C has stopped relaying is in neither the pull nor the closed
+   * sum until libuv reports its close, so the total can dip for a moment; the next flush adds it.
+   */
+  #addWrites(engine: WriteEngine, total: number): void {
+    const n = total - this.#countedWrites[engine];
+    if (n <= 0) return;
+    this.#countedWrites[engine] = total;
+    this.#writer.addWrites(engine, n);
   }
 }

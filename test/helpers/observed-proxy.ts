@@ -26,6 +26,8 @@ export interface ObservedProxy {
   /** The lines `pred` accepts, once there are `n` of them. */
   linesWhen(pred: (l: LogLine) => boolean, n: number): Promise<LogLine[]>;
   scrape(): Promise<Scrape>;
+  /** What a worker does on the admin's `?flush=1`: open tunnels' counts into the counters now. */
+  flushStats(): void;
 }
 
 /** `input.listen` defaults to one plain listener on 127.0.0.1, port 0. */
@@ -76,6 +78,7 @@ export async function observedProxy(t: TestContext, input: Omit<ConfigInput, 'li
     line: async (pred) => (await linesWhen(pred, 1))[0]!,
     linesWhen,
     scrape: async () => new Scrape(await metrics.metrics()),
+    flushStats: () => stats.flush(),
   };
 }
 

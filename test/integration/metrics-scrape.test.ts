@@ -91,6 +91,31 @@ for (const engine of ENGINES) {
   });
 }
 
+for (const engine of ENGINES) {
+  test(`${engine}: an open tunnel's echoed messages show in wspass_tunnel_writes_total once flushed, and its close adds none twice`, { skip: skipFor(engine) }, async (t) => {
+    const backend = await chatBackend(t);
+    const p = await observedProxy(t, { tunnel: { engine }, routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
+    const s = await tunnel(t, p.port, '/chat');
+    const messages = 20;
+    // Strict ping-pong: nothing to coalesce, each message is one write toward the backend and one back.
+    for (let i = 0; i < messages; i++) assert.equal(await echoThrough(s, `message ${i}`), `message ${i}`);
+    p.flushStats();
+    const open = await p.scrape();
+    const other = engine === 'native' ? 'js' : 'native';
+    const writes = open.get('wspass_tunnel_writes_total', { engine });
+    // The greeting that came with the 101 may be one more write toward the client.
+    assert.ok(writes >= 2 * messages && writes <= 2 * messages + 1, `${engine} writes while open: ${writes}`);
+    assert.equal(open.get('wspass_tunnel_writes_total', { engine: other }), 0);
+
+    s.end();
+    await once(s, 'close');
+    await p.linesWhen((l) => l.msg === 'tunnel closed', 1);
+    p.flushStats();
+    const closed = await p.scrape();
+    assert.equal(closed.get('wspass_tunnel_writes_total', { engine }), writes, 'the close report holds the writes already counted');
+  });
+}
+
 /** Sends `raw` (then FIN when `fin`), reads until the proxy closes; the status of every answer it sent. */
 async function statuses(t: TestContext, port: number, raw: string, fin = false): Promise<number[]> {
   const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });

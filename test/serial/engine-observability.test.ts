@@ -1,7 +1,8 @@
 // Which engine each worker runs, and what it relays, as an operator sees it from outside: `wspass run
 // --workers 2` in a child process, on the native engine and on the JavaScript one. The engine is in the
 // `worker ready` and `listening` lines, in /status and in `wspass_worker_info`; the bytes of an open tunnel
-// reach the shared counters (and so /metrics) while it runs, each way, and are not counted again at close.
+// reach the shared counters (and so /metrics) while it runs, each way, and are not counted again at close;
+// `?flush=1` has every worker add them first, so a scrape right after the echo has them, writes included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -9,12 +10,11 @@ import { adminStatus, spawnProxy, waitForStatus } from '../helpers/cli.js';
 import { echoThrough, rawTunnel } from '../helpers/peers.js';
 import { switchEchoBackend } from '../helpers/scripted-backend.js';
 import { loadNative } from '../../src/tunnel/native-addon.js';
-import { pollUntil } from '../helpers/poll.js';
 
 const native = loadNative();
 
-async function metrics(admin: string): Promise<string> {
-  return (await fetch(`${admin}/metrics`)).text();
+async function metrics(admin: string, query = ''): Promise<string> {
+  return (await fetch(`${admin}/metrics${query}`)).text();
 }
 
 function sample(text: string, series: string): number | undefined {
@@ -50,29 +50,26 @@ for (const engine of ['native', 'js'] as const) {
 
     const s = await rawTunnel(t, port, 'hi');
     assert.equal(await echoThrough(s, 'z'.repeat(3000)), 'z'.repeat(3000));
-    // The tunnel stays open: its counts are flushed into shared memory about once a second (no event
-    // tells when), so poll the scrape, bounded.
+    // The tunnel stays open: its counts reach shared memory about once a second, or at once when the
+    // scrape asks for a flush.
     const toBackend = 'wspass_tunnel_bytes_total{route="echo",direction="to_backend"}';
     const toClient = 'wspass_tunnel_bytes_total{route="echo",direction="to_client"}';
-    let text = '';
-    await pollUntil(
-      async () => {
-        text = await metrics(admin!);
-        return sample(text, toBackend) === 3000 && sample(text, toClient) === 3002;
-      },
-      () => `3000 and 3002 bytes in the scrape:\n${text}`,
-      { everyMs: 50 },
-    );
+    const text = await metrics(admin!, '?flush=1');
     assert.equal(sample(text, toBackend), 3000, text);
     assert.equal(sample(text, toClient), 3002);
+    // 3000 bytes each way, in one write or a few (however the reads came), plus the greeting maybe.
+    const writes = sample(text, `wspass_tunnel_writes_total{engine="${engine}"}`) ?? 0;
+    assert.ok(writes >= 2 && writes <= 12, `writes: ${writes}`);
+    assert.equal(sample(text, `wspass_tunnel_writes_total{engine="${engine === 'native' ? 'js' : 'native'}"}`), 0);
     assert.equal(sample(text, 'wspass_tunnels_active{route="echo"}'), 1, 'counted while the tunnel is open');
     // At close only what was not flushed yet is added: the totals stay exact.
     s.end();
     await once(s, 'close');
     await waitForStatus(admin!, (st) => st.counters.routes.echo?.activeTunnels === 0, 'tunnel closed');
-    const after = await metrics(admin!);
+    const after = await metrics(admin!, '?flush=1');
     assert.equal(sample(after, toBackend), 3000);
     assert.equal(sample(after, toClient), 3002);
+    assert.equal(sample(after, `wspass_tunnel_writes_total{engine="${engine}"}`), writes, 'the close report holds the writes already counted');
     assert.equal((await adminStatus(admin!)).counters.routes.echo?.activeTunnels, 0);
     // Histograms and close reasons are read from the workers' shared rows too, whichever worker took it.
     assert.equal(sample(after, 'wspass_handshake_duration_seconds_count{outcome="success"}'), 1);

@@ -13,6 +13,8 @@ import { Runner } from '../../bench/runner.js';
 import { describeShare, tunnelsDuring } from '../../bench/scenarios/burst.js';
 import { idleFigures } from '../../bench/scenarios/idle.js';
 import type { CaseResult } from '../../bench/scenarios/types.js';
+import { writesOf } from '../../bench/scenarios/ws-load.js';
+import type { WindowCpu } from '../../bench/measure/window.js';
 import { ENGINE_SET, runPlan, settingsFor, workersFor } from '../../bench/settings.js';
 
 test('--workers takes a list, each count once, in order; the gate takes none', () => {
@@ -66,6 +68,13 @@ test('write syscalls come from the syscw line of /proc/<pid>/io', () => {
   assert.equal(parseSyscw('rchar: 1\n'), null);
 });
 
+test("writes per unit: syscw, plus wspass's own count of native sends where the window read it", () => {
+  const cpu: WindowCpu = { seconds: 1, hz: 100, proxyTicks: 10, backendTicks: 5, loadgenTicks: 5, systemBusyTicks: 20, foreignCores: 0, proxyWrites: 30, proxyCpuNs: null };
+  assert.deepEqual(writesOf(cpu, 1000, 'msg'), { syscalls: 30, perUnit: 0.03, unit: 'msg', source: 'syscw' });
+  assert.deepEqual(writesOf({ ...cpu, proxyNativeSends: 2000 }, 1000, 'msg'), { syscalls: 2030, perUnit: 2.03, unit: 'msg', source: 'syscw+wspass', nativeSends: 2000 });
+  assert.equal(writesOf({ ...cpu, proxyWrites: null }, 1000, 'msg'), undefined);
+});
+
 test("wspass's listening and admin lines give the port and the admin URL; other lines are ignored", () => {
   assert.deepEqual(parseLifecycleLine('{"level":30,"address":"127.0.0.1","port":40895,"workers":2,"msg":"listening"}'), { port: 40895 });
   assert.deepEqual(parseLifecycleLine('{"level":30,"admin":"http://127.0.0.1:44047","msg":"admin listening"}'), { admin: 'http://127.0.0.1:44047' });
@@ -107,14 +116,20 @@ function engineCase(over: Partial<CaseResult>): CaseResult {
   };
 }
 
-test('the reports list the per-worker share and writes per unit (2 decimals), skipping cases without them', () => {
+test('the reports list the per-worker share and writes per unit (2 decimals) with where each count comes from, skipping cases without them', () => {
   const cases = [
     engineCase({ variant: 'direct', label: 'direct', writes: { syscalls: 1, perUnit: 1, unit: 'msg' } }),
     engineCase({ writes: { syscalls: 2010, perUnit: 2.01, unit: 'msg' } }),
     engineCase({ label: 'wspass async=on' }),
     engineCase({ scenario: 'burst', label: 'wspass 2 workers', workerTunnels: [600, 400], cost: { unit: 'µs/connect', proxy: 700, backend: 80 } }),
+    engineCase({ scenario: 'echo', label: 'wspass native', writes: { syscalls: 2030, perUnit: 2.03, unit: 'msg', source: 'syscw+wspass', nativeSends: 2000 } }),
+    engineCase({ scenario: 'echo', variant: 'reference', label: 'nginx', writes: { syscalls: 2000, perUnit: 2, unit: 'msg', source: 'syscw' } }),
   ];
-  assert.deepEqual(writesRows(cases), [['async', 'wspass async=off', '2.01 /msg', '—', '—', '25 µs/msg']]);
+  assert.deepEqual(writesRows(cases), [
+    ['async', 'wspass async=off', '2.01 /msg', '—', '—', '25 µs/msg', 'syscw'],
+    ['echo', 'wspass native', '2.03 /msg', '—', '—', '25 µs/msg', "syscw 0.03 + wspass's native sends 2.00"],
+    ['echo', 'nginx', '2.00 /msg', '—', '—', '25 µs/msg', 'syscw'],
+  ]);
   const shares = workerShareLines(cases);
   assert.equal(shares.length, 1);
   assert.equal(shares[0]!.text, 'worker 0: 600 (60.0%), worker 1: 400 (40.0%)');
@@ -122,6 +137,7 @@ test('the reports list the per-worker share and writes per unit (2 decimals), sk
   const html = engineSection(cases);
   assert.match(html, /worker 0: 600 \(60\.0%\), worker 1: 400 \(40\.0%\)/);
   assert.match(html, /<td class="n">2\.01 \/msg<\/td>/);
+  assert.match(html, /<td>syscw 0\.03 \+ wspass&#39;s native sends 2\.00<\/td><\/tr>/);
   assert.equal(engineSection([engineCase({})]), '', 'no section when nothing was measured');
 });
 

@@ -23,7 +23,7 @@ test('frames dropped by drains are counted per route and published as a total', 
   const stats = new WorkerStats(counters.writer(0), slots);
   for (const dropped of [3, 0, undefined, 4]) {
     stats.tunnelOpened('chat');
-    stats.tunnelClosed('chat', closeInfo(dropped), { route: 'chat', member: undefined, bytesToBackend: 0, bytesToClient: 0, countedToBackend: 0, countedToClient: 0 });
+    stats.tunnelClosed('chat', closeInfo(dropped), { route: 'chat', member: undefined, bytesToBackend: 0, bytesToClient: 0, countedToBackend: 0, countedToClient: 0, engine: 'js', flushes: 0 });
   }
   assert.equal(counters.snapshot(slots).routes.chat!.framesDropped, 7);
   const registry = createMetrics(() => ({ workers: [], counters: counters.snapshot(slots) }));

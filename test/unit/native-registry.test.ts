@@ -13,8 +13,8 @@ class FakeAddon implements NativeTunnelApi {
   onClose: Parameters<NativeTunnelApi['setCloseHandler']>[0] = () => undefined;
   /** The ids open() hands out, in turn. */
   readonly nextIds: number[] = [];
-  /** What counters() reports: [id, toBackend, toClient]. */
-  counts: [number, number, number][] = [];
+  /** What counters() reports: [id, toBackend, toClient, sends]. */
+  counts: [number, number, number, number][] = [];
   readonly calls: string[] = [];
 
   setCloseHandler(fn: Parameters<NativeTunnelApi['setCloseHandler']>[0]): void {
@@ -30,8 +30,8 @@ class FakeAddon implements NativeTunnelApi {
     this.calls.push(`destroy ${id}`);
   }
   counters(out: Float64Array): number {
-    const n = Math.min(this.counts.length, Math.floor(out.length / 3));
-    for (let i = 0; i < n; i++) out.set(this.counts[i]!, 3 * i);
+    const n = Math.min(this.counts.length, Math.floor(out.length / 4));
+    for (let i = 0; i < n; i++) out.set(this.counts[i]!, 4 * i);
     return n;
   }
   report(id: number, toBackend = 0): void {
@@ -55,7 +55,7 @@ test('records and counts by slot; a reused slot is a new tunnel; stale ids are i
 
   assert.equal(registry.open(a, ARGS), 5);
   assert.equal(registry.size, 1);
-  addon.counts = [[5, 10, 20]];
+  addon.counts = [[5, 10, 20, 0]];
   assert.equal(registry.toBackend(5), 10);
   assert.equal(registry.toClient(5), 20);
   registry.close(5, 2000);
@@ -84,22 +84,42 @@ test('a count for an id whose slot holds a newer generation is not that tunnel\'
   const registry = new NativeRegistry(addon);
   addon.nextIds.push(5 + 3 * SPAN);
   registry.open(recorder(), ARGS);
-  addon.counts = [[5, 99, 99]];
+  addon.counts = [[5, 99, 99, 0]];
   assert.equal(registry.toBackend(5), 0);
   assert.equal(registry.toClient(5), 0);
 });
 
-test('counts above 2^30 stay exact; below, they come back as the same numbers', () => {
+/** A registry with tunnels open in slots 0 and 1. */
+function twoOpen(): { addon: FakeAddon; registry: NativeRegistry } {
   const addon = new FakeAddon();
   const registry = new NativeRegistry(addon);
   addon.nextIds.push(0, 1);
   registry.open(recorder(), ARGS);
   registry.open(recorder(), ARGS);
+  return { addon, registry };
+}
+
+test('counts above 2^30 stay exact; below, they come back as the same numbers', () => {
+  const { addon, registry } = twoOpen();
   addon.counts = [
-    [0, 2 ** 40 + 1, 3],
-    [1, 2 ** 30 - 1, 0],
+    [0, 2 ** 40 + 1, 3, 0],
+    [1, 2 ** 30 - 1, 0, 0],
   ];
   assert.equal(registry.toBackend(0), 2 ** 40 + 1);
   assert.equal(registry.toClient(0), 3);
   assert.equal(registry.toBackend(1), 2 ** 30 - 1);
+});
+
+test('liveSends sums the open tunnels\' send calls from a pull made when asked, not one 100 ms old', () => {
+  const { addon, registry } = twoOpen();
+  addon.counts = [
+    [0, 10, 10, 4],
+    [1, 5, 5, 3],
+  ];
+  assert.equal(registry.toBackend(0), 10, 'a byte count pulls');
+  assert.equal(registry.liveSends(), 7);
+  // Tunnel 0 is no longer relayed (its close report is on its way): it leaves the sum at once.
+  addon.counts = [[1, 6, 6, 5]];
+  assert.equal(registry.liveSends(), 5);
+  assert.equal(registry.toBackend(1), 6, 'the forced pull brought the byte counts along');
 });
