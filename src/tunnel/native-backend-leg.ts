@@ -59,6 +59,8 @@ export class BackendLeg {
   readonly #table: Map<number, LegHandler>;
   readonly #id: number;
   readonly #early: LegEvent[];
+  /** Rejects the answer() in progress (set while one waits). */
+  #abandon: (() => void) | undefined;
 
   constructor(addon: NativeAddon, table: Map<number, LegHandler>, id: number, early: LegEvent[]) {
     this.#addon = addon;
@@ -94,10 +96,11 @@ export class BackendLeg {
     this.#addon.legShutdown(this.#id);
   }
 
-  /** Closes the connection (nothing more is reported). */
+  /** Closes the connection; an answer() still waiting rejects, as a destroyed socket's handshake does. */
   destroy(): void {
     if (!this.#table.delete(this.#id)) return;
     this.#addon.legAbort(this.#id);
+    this.#abandon?.();
   }
 
   /**
@@ -112,10 +115,13 @@ export class BackendLeg {
       let timer: NodeJS.Timeout | undefined;
       const fail = (code: ErrorCode, message: string, cause?: unknown): void => {
         if (timer !== undefined) clearTimeout(timer);
+        this.#abandon = undefined;
         this.destroy();
         reject(new WspassError(code, message, { cause }));
       };
+      this.#abandon = () => fail('WSP_BACKEND_BAD_RESPONSE', 'backend connection closed before a complete response head');
       const take = (): number => {
+        this.#abandon = undefined;
         if (timer !== undefined) clearTimeout(timer);
         this.#table.delete(this.#id);
         return this.#addon.legRelease(this.#id);
