@@ -115,11 +115,17 @@ static void send_out(struct leg *l) {
   if (l->shut_asked) (void)shutdown(l->fd, SHUT_WR);
 }
 
+/* The socket's pending error, or 0. */
+static int socket_error(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
+  return err;
+}
+
 static void on_writable(struct leg *l) {
   if (!l->connected) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    int err = socket_error(l->fd);
     if (err != 0) {
       end_with(l, LEG_ERROR, -err);
       return;
@@ -154,7 +160,9 @@ static void on_event(uv_poll_t *p, int status, int events) {
   struct leg *l = p->data;
   if (l->closing || l->ended) return;
   if (status < 0) {
-    end_with(l, LEG_ERROR, status);
+    /* libuv reports EPOLLERR (a refused connect, a reset) as UV_EBADF: the socket knows the real cause. */
+    int err = socket_error(l->fd);
+    end_with(l, LEG_ERROR, err != 0 ? -err : status);
     return;
   }
   if ((events & UV_WRITABLE) && (!l->connected || l->out != NULL)) on_writable(l);

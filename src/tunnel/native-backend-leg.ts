@@ -43,9 +43,15 @@ function tableOf(addon: NativeAddon): Map<number, LegHandler> {
   return table;
 }
 
-function errnoError(errno: number): Error {
+/** The error net.connect would give (`connect ECONNREFUSED 127.0.0.1:9`). */
+function connectError(errno: number, origin: BackendOrigin): Error {
   const code = getSystemErrorName(errno);
-  return Object.assign(new Error(`connect ${code}`), { errno, code });
+  return Object.assign(new Error(`connect ${code} ${origin.hostname}:${origin.port}`), { errno, code });
+}
+
+function readError(errno: number): Error {
+  const code = getSystemErrorName(errno);
+  return Object.assign(new Error(`read ${code}`), { errno, code });
 }
 
 function describe(origin: BackendOrigin): string {
@@ -128,8 +134,8 @@ export class BackendLeg {
       };
       const onEvent: LegHandler = (event, errno, chunk) => {
         if (event !== DATA || chunk === undefined) {
-          const why = event === EOF ? '' : `: ${getSystemErrorName(errno)}`;
-          fail('WSP_BACKEND_BAD_RESPONSE', `backend closed before a complete response head${why}`, event === EOF ? undefined : errnoError(errno));
+          const why = event === EOF ? '' : `: ${readError(errno).message}`;
+          fail('WSP_BACKEND_BAD_RESPONSE', `backend closed before a complete response head${why}`, event === EOF ? undefined : readError(errno));
           return;
         }
         buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
@@ -180,7 +186,8 @@ export function connectLeg(addon: NativeAddon, origin: BackendOrigin, request: B
     const table = tableOf(addon);
     const id = addon.legOpen(origin.hostname, origin.port, request);
     if (id < 0) {
-      reject(new WspassError('WSP_BACKEND_REFUSED', `${describe(origin)}: ${errnoError(id).message}`, { cause: errnoError(id) }));
+      const cause = connectError(id, origin);
+      reject(new WspassError('WSP_BACKEND_REFUSED', `${describe(origin)}: ${cause.message}`, { cause }));
       return;
     }
     let timer: NodeJS.Timeout | undefined;
@@ -195,7 +202,7 @@ export function connectLeg(addon: NativeAddon, origin: BackendOrigin, request: B
       }
       table.delete(id);
       addon.legAbort(id);
-      const cause = errnoError(errno);
+      const cause = connectError(errno, origin);
       reject(new WspassError('WSP_BACKEND_REFUSED', `${describe(origin)}: ${cause.message}`, { cause }));
     });
     if (connectTimeoutMs > 0) {

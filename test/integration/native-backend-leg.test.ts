@@ -94,7 +94,12 @@ test('a non-101 answer is read by node:http with its body', { skip }, async (t) 
 
 test('a refused connect is WSP_BACKEND_REFUSED', { skip }, async () => {
   const port = await refusedPort();
-  await assert.rejects(connectLeg(addon, origin(port), requestHeadBytes(REQUEST), 5_000), code('WSP_BACKEND_REFUSED'));
+  await assert.rejects(connectLeg(addon, origin(port), requestHeadBytes(REQUEST), 5_000), (err) => {
+    code('WSP_BACKEND_REFUSED')(err);
+    // The socket's own error, as net.connect reports it (libuv calls a refused poll EBADF).
+    assert.match((err as Error).message, new RegExp(`: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}$`));
+    return true;
+  });
 });
 
 test('the connect timeout is WSP_CONNECT_TIMEOUT', { skip }, async (t) => {
