@@ -15,7 +15,8 @@
  *
  * and the backend legs of handshakes (backend_leg.h; src/tunnel/native-backend-leg.ts):
  *
- *   setLegHandler(fn)     fn(id, event, errno, chunk?) for every leg event
+ *   setLegHandler(fn, buf) fn(id, event, errno, length) for every leg event; a DATA event's bytes are
+ *                         the first `length` of `buf` (read into it: no Buffer made per read)
  *   legOpen(ip, port, request) -> id > 0, or a negative errno when no connect could even start
  *   legShutdown(id)       the client's FIN: passed on once the request is out
  *   legRelease(id) -> fd  the caller owns the connection now (-1: not connected, or the request not out)
@@ -211,14 +212,28 @@ static napi_value counters(napi_env env, napi_callback_info info) {
 }
 
 static napi_value set_leg_handler(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *data = NULL;
+  size_t len = 0;
+  bool is_buffer = false;
+  if (argc < 2 || napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok || len == 0) {
+    napi_throw_type_error(env, "WSP_NATIVE", "setLegHandler(fn, buffer): bad arguments");
+    return NULL;
+  }
   struct thread_state *ts = thread_state_get(env);
   if (ts == NULL) return NULL;
   if (ts->on_leg != NULL) napi_delete_reference(env, ts->on_leg);
+  if (ts->leg_buf_ref != NULL) napi_delete_reference(env, ts->leg_buf_ref);
   ts->on_leg = NULL;
+  ts->leg_buf_ref = NULL;
+  ts->leg_buf = NULL;
   CHECK(env, napi_create_reference(env, argv[0], 1, &ts->on_leg));
+  CHECK(env, napi_create_reference(env, argv[1], 1, &ts->leg_buf_ref));
+  ts->leg_buf = data;
+  ts->leg_buf_len = len;
   return NULL;
 }
 

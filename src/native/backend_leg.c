@@ -46,9 +46,9 @@ static void finish(struct leg *l) {
   uv_close((uv_handle_t *)&l->poll, on_poll_closed);
 }
 
-/* Calls the JS leg handler: (id, event, errno, chunk). An exception goes to the thread's uncaught-exception
+/* Calls the JS leg handler: (id, event, errno, length). An exception goes to the thread's uncaught-exception
  * path, as the tunnels' close handler does. */
-static void report(struct leg *l, enum leg_event event, int err, const char *data, size_t len) {
+static void report(struct leg *l, enum leg_event event, int err, size_t len) {
   struct thread_state *ts = l->ts;
   if (ts->tearing_down || ts->on_leg == NULL) return;
   napi_env env = ts->env;
@@ -59,8 +59,7 @@ static void report(struct leg *l, enum leg_event event, int err, const char *dat
     napi_create_double(env, l->id, &argv[0]);
     napi_create_uint32(env, (uint32_t)event, &argv[1]);
     napi_create_int32(env, err, &argv[2]);
-    if (data != NULL) napi_create_buffer_copy(env, len, data, NULL, &argv[3]);
-    else napi_get_undefined(env, &argv[3]);
+    napi_create_uint32(env, (uint32_t)len, &argv[3]);
     if (napi_make_callback(env, ts->async_ctx, recv, fn, 4, argv, &result) != napi_ok) {
       bool pending = false;
       napi_value e;
@@ -83,7 +82,7 @@ static void set_mask(struct leg *l, unsigned want) {
 static void end_with(struct leg *l, enum leg_event event, int err) {
   l->ended = true;
   set_mask(l, 0);
-  report(l, event, err, NULL, 0);
+  report(l, event, err, 0);
 }
 
 static void set_keepalive(int fd) {
@@ -132,18 +131,23 @@ static void on_writable(struct leg *l) {
     }
     l->connected = true;
     set_keepalive(l->fd);
-    report(l, LEG_CONNECTED, 0, NULL, 0);
+    report(l, LEG_CONNECTED, 0, 0);
     if (l->closing) return;
   }
   send_out(l);
 }
 
 static void on_readable(struct leg *l) {
-  char *buf = l->ts->buf;
+  struct thread_state *ts = l->ts;
+  if (ts->leg_buf == NULL) {
+    end_with(l, LEG_ERROR, -EINVAL); /* no handler buffer: setLegHandler was not called */
+    return;
+  }
   for (;;) {
-    ssize_t n = read(l->fd, buf, THREAD_BUFFER_BYTES);
+    /* Straight into the handler's Buffer: JS copies out what it keeps, so no Buffer is made per read. */
+    ssize_t n = read(l->fd, ts->leg_buf, ts->leg_buf_len);
     if (n > 0) {
-      report(l, LEG_DATA, 0, buf, (size_t)n);
+      report(l, LEG_DATA, 0, (size_t)n);
       return; /* one read per event: JS usually takes the fd on the first */
     }
     if (n == 0) {

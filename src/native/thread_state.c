@@ -44,6 +44,9 @@ static void on_env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   ts->on_close = NULL;
   if (ts->on_leg != NULL) napi_delete_reference(ts->env, ts->on_leg);
   ts->on_leg = NULL;
+  if (ts->leg_buf_ref != NULL) napi_delete_reference(ts->env, ts->leg_buf_ref);
+  ts->leg_buf_ref = NULL;
+  ts->leg_buf = NULL;
   if (ts->async_ctx != NULL) napi_async_destroy(ts->env, ts->async_ctx);
   ts->async_ctx = NULL;
   uv_timer_stop(&ts->timer);

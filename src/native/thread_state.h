@@ -34,7 +34,10 @@ struct thread_state {
   napi_ref on_close;             /* JS (id, reason, toBackend, toClient, writes, errno) => void */
   struct leg *legs;              /* backend legs of handshakes in progress (backend_leg.h) */
   double leg_seq;                /* the last leg id given out */
-  napi_ref on_leg;               /* JS (id, event, errno, chunk) => void */
+  napi_ref on_leg;               /* JS (id, event, errno, length) => void */
+  napi_ref leg_buf_ref;          /* the JS Buffer legs read into (kept alive by the reference) */
+  char *leg_buf;                 /* its bytes */
+  size_t leg_buf_len;
   napi_async_context async_ctx;  /* for napi_make_callback from libuv callbacks */
   napi_async_cleanup_hook_handle cleanup;
   bool tearing_down;             /* worker exit: close everything, call no JS */

@@ -39,8 +39,8 @@ export interface NativeTunnelApi {
 
 /** The whole addon: tunnels, and the backend legs of handshakes (src/native/backend_leg.h). */
 export interface NativeAddon extends NativeTunnelApi {
-  /** `fn` runs for every backend leg event (src/native/backend_leg.h), from the loop. */
-  setLegHandler(fn: (id: number, event: number, errno: number, chunk: Buffer | undefined) => void): void;
+  /** `fn` runs for every backend leg event (src/native/backend_leg.h), from the loop; a DATA event's bytes are the first `length` of `buf`. */
+  setLegHandler(fn: (id: number, event: number, errno: number, length: number) => void, buf: Buffer): void;
   /** Starts a connect to `ip`:`port` that sends `request` once up; an id > 0, or a negative errno. */
   legOpen(ip: string, port: number, request: Buffer): number;
   /** Passes the client's FIN on once the request is out. */

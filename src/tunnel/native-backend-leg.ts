@@ -20,6 +20,8 @@ import { readAnswer, responseThroughLlhttp, type HandshakeOptions, type Handshak
 import type { NativeAddon } from './native-addon.js';
 import { ReleasedLeg } from './released-leg.js';
 
+/** One read of a leg: a response head is far smaller (maxHeaderBytes); more simply comes in the next read. */
+const LEG_READ_BYTES = 64 * 1024;
 /** The event numbers of src/native/backend_leg.h. */
 const CONNECTED = 1;
 const DATA = 2;
@@ -36,7 +38,12 @@ function tableOf(addon: NativeAddon): Map<number, LegHandler> {
   let table = tables.get(addon);
   if (table === undefined) {
     const legs = new Map<number, LegHandler>();
-    addon.setLegHandler((id, event, errno, chunk) => legs.get(id)?.(event, errno, chunk));
+    // Reads land in one Buffer per thread; a DATA event's bytes are copied out of it at once.
+    const into = Buffer.allocUnsafeSlow(LEG_READ_BYTES);
+    addon.setLegHandler((id, event, errno, length) => {
+      const handler = legs.get(id);
+      if (handler !== undefined) handler(event, errno, event === DATA ? Buffer.from(into.subarray(0, length)) : undefined);
+    }, into);
     tables.set(addon, legs);
     table = legs;
   }
