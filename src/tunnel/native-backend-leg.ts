@@ -66,6 +66,30 @@ function describe(origin: BackendOrigin): string {
   return `${origin.scheme}://${host}:${origin.port}`;
 }
 
+/**
+ * A promise's resolve and reject that let go of the promise (and so of its result) once either is used,
+ * with `forget` clearing what else the caller's closure holds. A leg's closures are kept by the C
+ * callback's table while the backend is slow, long enough under a burst for V8 to move them (or to
+ * allocate their contexts from then on) into the old generation, where a dead one is only found at the
+ * next full collection: every young object it still pointed to (the answer's buffer, the parsed head, the
+ * handshake's whole continuation through the promise) then survives each scavenge until then and is
+ * copied into the old generation too. Measured (2,000 tunnels per round, 2 workers): RSS grew about
+ * 5 MiB a round with the references kept.
+ */
+function forgetful<T>(resolve: (value: T) => void, reject: (reason: unknown) => void, forget?: () => void) {
+  let settle: { resolve: (value: T) => void; reject: (reason: unknown) => void } | undefined = { resolve, reject };
+  const take = () => {
+    const s = settle;
+    settle = undefined;
+    forget?.();
+    return s;
+  };
+  return {
+    resolve: (value: T): void => take()?.resolve(value),
+    reject: (reason: unknown): void => take()?.reject(reason),
+  };
+}
+
 /** A connected leg: its request is going out, the answer is read with answer(). */
 export class BackendLeg {
   readonly #addon: NativeAddon;
@@ -123,9 +147,16 @@ export class BackendLeg {
    */
   answer(request: HandshakeRequest, opts: HandshakeOptions): Promise<HandshakeResult<ReleasedLeg>> {
     const requested = rawHeaderValue(request.rawHeaders, 'upgrade');
-    return new Promise((resolve, reject) => {
+    const { maxHeaderBytes, handshakeTimeoutMs } = opts;
+    // Only a non-101 answer needs the request again (for llhttp's replay); dropped once settled.
+    let asked: HandshakeRequest | undefined = request;
+    return new Promise((resolveAnswer, rejectAnswer) => {
       let buffered: Buffer | undefined;
       let timer: NodeJS.Timeout | undefined;
+      const { resolve, reject } = forgetful(resolveAnswer, rejectAnswer, () => {
+        buffered = undefined;
+        asked = undefined;
+      });
       const fail = (code: ErrorCode, message: string, cause?: unknown): void => {
         if (timer !== undefined) clearTimeout(timer);
         this.#abandon = undefined;
@@ -146,7 +177,7 @@ export class BackendLeg {
           return;
         }
         buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
-        const step = readAnswer(buffered, requested, opts.maxHeaderBytes);
+        const step = readAnswer(buffered, requested, maxHeaderBytes);
         if (step.kind === 'incomplete') {
           buffered = step.buffered;
           return;
@@ -169,15 +200,21 @@ export class BackendLeg {
         }
         const socket = new ReleasedLeg(this.#addon, fd).toSocket();
         socket.on('error', () => socket.destroy());
-        responseThroughLlhttp(socket, step.bytes, request, opts.maxHeaderBytes).then((response) => resolve({ kind: 'response', response }), reject);
+        const replayed = asked;
+        asked = undefined;
+        if (replayed === undefined) {
+          socket.destroy(); // settled already (cannot happen: nothing settles between the answer and here)
+          return;
+        }
+        responseThroughLlhttp(socket, step.bytes, replayed, maxHeaderBytes).then((response) => resolve({ kind: 'response', response }), reject);
       };
       this.#table.set(this.#id, onEvent);
       for (const e of this.#early.splice(0)) if (this.#table.get(this.#id) === onEvent) onEvent(...e);
-      if (opts.handshakeTimeoutMs > 0) {
+      if (handshakeTimeoutMs > 0) {
         timer = setTimeout(() => {
           timer = undefined;
-          fail('WSP_HANDSHAKE_TIMEOUT', `no response head within ${opts.handshakeTimeoutMs} ms`, new Error('handshake timeout'));
-        }, opts.handshakeTimeoutMs);
+          fail('WSP_HANDSHAKE_TIMEOUT', `no response head within ${handshakeTimeoutMs} ms`, new Error('handshake timeout'));
+        }, handshakeTimeoutMs);
       }
     });
   }
@@ -189,7 +226,8 @@ export class BackendLeg {
  * WSP_BACKEND_REFUSED, WSP_CONNECT_TIMEOUT.
  */
 export function connectLeg(addon: NativeAddon, origin: BackendOrigin, request: Buffer, connectTimeoutMs: number): Promise<BackendLeg> {
-  return new Promise<BackendLeg>((resolve, reject) => {
+  return new Promise<BackendLeg>((resolveLeg, rejectLeg) => {
+    const { resolve, reject } = forgetful(resolveLeg, rejectLeg);
     const table = tableOf(addon);
     const id = addon.legOpen(origin.hostname, origin.port, request);
     if (id < 0) {
