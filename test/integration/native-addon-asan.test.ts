@@ -8,8 +8,8 @@
 // ending by itself leaves nothing LeakSanitizer reports (so no suppressions), and before that end each
 // environment's cleanup hook has the addon close and free what it holds: any block of ours still
 // allocated then is a leak. Processes whose exit is checked:
-// - the test-runner child of each native suite (in-process proxies: native-tunnel, native-splice,
-//   tunnel-async, drain-goodbye), main thread;
+// - the test-runner child of each native suite (in-process proxies: native-tunnel, native-backend-leg,
+//   native-splice, tunnel-async, drain-goodbye), main thread;
 // - the `wspass run` of the second test here, worker threads: one that dies of an uncaught exception with
 //   native tunnels open (bytes held for asyncDelayMs among them), its replacement, and both ending after
 //   the drain on SIGTERM. Its report names no frame of ours (`<unknown module>`: the worker's addon is
@@ -41,9 +41,10 @@ import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const ci = process.env.CI === 'true';
 
-/** The suites run against the sanitized build: tunnels, splice, async holds, goodbyes, worker exit. */
+/** The suites run against the sanitized build: tunnels, backend legs, splice, async holds, goodbyes, worker exit. */
 const SUITES = [
   'integration/native-tunnel.test.js',
+  'integration/native-backend-leg.test.js',
   'integration/native-splice.test.js',
   'integration/tunnel-async.test.js',
   'integration/drain-goodbye.test.js',
