@@ -36,7 +36,8 @@ import type { CompiledRoute } from '../routing/types.js';
 import { connectBackend } from '../tunnel/backend-connect.js';
 import { backendHandshake, requestHeadBytes, type HandshakeRequest, type HandshakeResult } from '../tunnel/backend-handshake.js';
 import type { NativeAddon } from '../tunnel/native-addon.js';
-import { connectLeg, type BackendLeg } from '../tunnel/native-backend-leg.js';
+import { legAddress } from '../tunnel/leg-address.js';
+import { connectLeg, connectTimeout, type BackendLeg } from '../tunnel/native-backend-leg.js';
 import { ReleasedLeg } from '../tunnel/released-leg.js';
 import { JS_ENGINE, openTunnel, type TunnelEngine } from '../tunnel/tunnel-engine.js';
 import type { TunnelCloseInfo, TunnelCloser } from '../tunnel/tunnel.js';
@@ -480,7 +481,20 @@ async function attemptBackend(
   const request = { method: req.method ?? 'GET', path: target.path, rawHeaders };
   const addon = bodyless ? legAddon(ctx, route) : undefined;
   const head = addon !== undefined ? legRequest(request, route.proxyProtocol === 'v2' ? proxyHeaderFor(req) : undefined) : undefined;
-  if (addon !== undefined && head !== undefined) return attemptLeg(addon, client, route, request, head, held, reader, ctx.maxHeaderBytes);
+  if (addon !== undefined && head !== undefined) {
+    const { hostname } = route.backend;
+    if (isIP(hostname) !== 0) return attemptLeg(addon, client, route, request, head, held, reader, ctx.maxHeaderBytes, { address: hostname, timeoutMs: route.connectTimeoutMs });
+    const started = performance.now();
+    const found = await legAddress(hostname, route.connectTimeoutMs);
+    if (found.kind === 'timeout') {
+      return held.clientGone ? { kind: 'client-gone' } : { kind: 'failed', code: 'WSP_CONNECT_TIMEOUT', err: connectTimeout(route.backend, route.connectTimeoutMs) };
+    }
+    if (found.kind === 'address') {
+      // What the lookup took comes off the connect timeout, as inside net.connect.
+      const left = route.connectTimeoutMs > 0 ? Math.max(1, Math.round(route.connectTimeoutMs - (performance.now() - started))) : 0;
+      return attemptLeg(addon, client, route, request, head, held, reader, ctx.maxHeaderBytes, { address: found.address, timeoutMs: left });
+    }
+  }
 
   let backend: Socket;
   try {
@@ -524,13 +538,12 @@ async function attemptBackend(
 
 /**
  * The addon, when this attempt can go through a native backend leg (native-backend-leg.ts): the native
- * engine runs, the backend is plain TCP at an IP address (a name keeps net.connect's lookup), and the
- * request has no body (the caller checks that).
+ * engine runs, the backend is plain TCP, and the request has no body (the caller checks that). A name
+ * takes the leg when it resolves to one address (leg-address.ts).
  */
 function legAddon(ctx: UpgradeContext, route: CompiledRoute): NativeAddon | undefined {
   const addon = ctx.tunnelEngine?.().addon;
-  if (addon === undefined || route.backend.secure || isIP(route.backend.hostname) === 0) return undefined;
-  return addon;
+  return addon === undefined || route.backend.secure ? undefined : addon;
 }
 
 /** The bytes a leg sends: the PROXY header, if any, then the head; undefined sends the attempt the JavaScript way (whose refusal of a bad head, after the connect, is the answer). */
@@ -554,10 +567,11 @@ async function attemptLeg(
   held: Held,
   reader: UpgradeRequestReader,
   maxHeaderBytes: number,
+  dial: { readonly address: string; readonly timeoutMs: number },
 ): Promise<Attempt> {
   let leg: BackendLeg;
   try {
-    leg = await connectLeg(addon, route.backend, head, route.connectTimeoutMs);
+    leg = await connectLeg(addon, route.backend, head, dial.timeoutMs, dial.address);
   } catch (err) {
     return held.clientGone ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
   }

@@ -8,9 +8,10 @@
 //      │                                                   └─▶ other: net.Socket + llhttp replay
 //      └─ ERROR / connect timeout: WSP_BACKEND_REFUSED / WSP_CONNECT_TIMEOUT
 //
-// Used only where the JavaScript path would open a plain TCP connection to an IP address with a request
-// that has no body (src/server/upgrade-handler.ts decides): names are resolved by net.connect's own
-// lookup rules there, and a body needs the request reader's stream writes.
+// Used only where the JavaScript path would open a plain TCP connection with a request that has no body
+// (src/server/upgrade-handler.ts decides; a body needs the request reader's stream writes), to an IP
+// address or to a name that resolves to one address (leg-address.ts: a name with several keeps
+// net.connect's turn-taking).
 import { getSystemErrorName } from 'node:util';
 import { WspassError } from '../errors.js';
 import { rawHeaderValue } from '../http/headers.js';
@@ -50,10 +51,17 @@ function tableOf(addon: NativeAddon): Map<number, LegHandler> {
   return table;
 }
 
-/** The error net.connect would give (`connect ECONNREFUSED 127.0.0.1:9`). */
-function connectError(errno: number, origin: BackendOrigin): Error {
+/** The error net.connect would give (`connect ECONNREFUSED 127.0.0.1:9`: the address dialled). */
+function connectError(errno: number, address: string, port: number): Error {
   const code = getSystemErrorName(errno);
-  return Object.assign(new Error(`connect ${code} ${origin.hostname}:${origin.port}`), { errno, code });
+  return Object.assign(new Error(`connect ${code} ${address}:${port}`), { errno, code });
+}
+
+/** WSP_CONNECT_TIMEOUT for `origin`, as a leg reports it (the lookup of a name included). */
+export function connectTimeout(origin: BackendOrigin, connectTimeoutMs: number): WspassError {
+  return new WspassError('WSP_CONNECT_TIMEOUT', `${describe(origin)}: no connection within ${connectTimeoutMs} ms`, {
+    cause: new Error(`no connection within ${connectTimeoutMs} ms`),
+  });
 }
 
 function readError(errno: number): Error {
@@ -221,17 +229,24 @@ export class BackendLeg {
 }
 
 /**
- * Connects to `origin` (an IP address, plain TCP) and sends `request` (the serialized head, after a PROXY
- * header if any) as soon as the connection is up. Resolves once connected; rejects as connectBackend does:
- * WSP_BACKEND_REFUSED, WSP_CONNECT_TIMEOUT.
+ * Connects to `address` (an IP address: `origin`'s own, or what its name resolves to; plain TCP) at
+ * `origin`'s port and sends `request` (the serialized head, after a PROXY header if any) as soon as the
+ * connection is up. Resolves once connected; rejects as connectBackend does: WSP_BACKEND_REFUSED,
+ * WSP_CONNECT_TIMEOUT.
  */
-export function connectLeg(addon: NativeAddon, origin: BackendOrigin, request: Buffer, connectTimeoutMs: number): Promise<BackendLeg> {
+export function connectLeg(
+  addon: NativeAddon,
+  origin: BackendOrigin,
+  request: Buffer,
+  connectTimeoutMs: number,
+  address: string = origin.hostname,
+): Promise<BackendLeg> {
   return new Promise<BackendLeg>((resolveLeg, rejectLeg) => {
     const { resolve, reject } = forgetful(resolveLeg, rejectLeg);
     const table = tableOf(addon);
-    const id = addon.legOpen(origin.hostname, origin.port, request);
+    const id = addon.legOpen(address, origin.port, request);
     if (id < 0) {
-      const cause = connectError(id, origin);
+      const cause = connectError(id, address, origin.port);
       reject(new WspassError('WSP_BACKEND_REFUSED', `${describe(origin)}: ${cause.message}`, { cause }));
       return;
     }
@@ -247,7 +262,7 @@ export function connectLeg(addon: NativeAddon, origin: BackendOrigin, request: B
       }
       table.delete(id);
       addon.legAbort(id);
-      const cause = connectError(errno, origin);
+      const cause = connectError(errno, address, origin.port);
       reject(new WspassError('WSP_BACKEND_REFUSED', `${describe(origin)}: ${cause.message}`, { cause }));
     });
     if (connectTimeoutMs > 0) {
@@ -255,7 +270,7 @@ export function connectLeg(addon: NativeAddon, origin: BackendOrigin, request: B
         timer = undefined;
         table.delete(id);
         addon.legAbort(id);
-        reject(new WspassError('WSP_CONNECT_TIMEOUT', `${describe(origin)}: no connection within ${connectTimeoutMs} ms`, { cause: new Error(`no connection within ${connectTimeoutMs} ms`) }));
+        reject(connectTimeout(origin, connectTimeoutMs));
       }, connectTimeoutMs);
     }
   });

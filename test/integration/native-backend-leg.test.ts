@@ -2,8 +2,9 @@
 // loopback backends: the request goes out as soon as the connection is up, a 101 leaves an fd that carries
 // the tunnel's bytes, other answers come back through node:http, and each failure has the code the
 // JavaScript path gives it (backend-connect.ts, backend-handshake.ts).
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import dns from 'node:dns';
 import { once } from 'node:events';
 import net from 'node:net';
 import { WspassError } from '../../src/errors.js';
@@ -189,12 +190,8 @@ test('connect address families: IPv6 loopback works where the machine has it', {
   if (answer.kind === 'switched') answer.socket.destroy();
 });
 
-test('on the native engine an upgrade to an IP-address backend takes a leg; a named one keeps net.connect', { skip }, async (t) => {
-  const { port: backendPort } = await startRawBackend(t, (s) => {
-    void readUntil(s, hasHead).then(() => s.write(SWITCH));
-  });
-  // The proxy made below takes this thread's addon from loadNative(): a spy in its place counts the legs
-  // (the addon's own functions are read-only).
+/** A spy in place of this thread's addon (its own functions are read-only): the legs the proxy opens. */
+function spyLegs(t: TestContext): string[] {
   const opened: string[] = [];
   const spy = Object.create(addon) as NativeAddon;
   Object.defineProperty(spy, 'legOpen', {
@@ -203,23 +200,72 @@ test('on the native engine an upgrade to an IP-address backend takes a leg; a na
       return addon.legOpen(ip, port, request);
     },
   });
+  // The proxy made after this takes the addon from loadNative().
   const load = loadNative() as { addon: NativeAddon };
   load.addon = spy;
   t.after(() => {
     load.addon = addon;
   });
+  return opened;
+}
+
+/** dns.lookup answering `answers` for the names given (others as before), for this test only. */
+function fakeNames(t: TestContext, answers: Record<string, dns.LookupAddress[] | 'never' | 'ENOTFOUND'>): void {
+  const real = dns.lookup;
+  const fake = (hostname: string, options: unknown, callback: (err: Error | null, addresses: dns.LookupAddress[]) => void): void => {
+    const answer = answers[hostname];
+    if (answer === undefined) return void (real as (...a: unknown[]) => void)(hostname, options, callback);
+    if (answer === 'ENOTFOUND') setImmediate(callback, Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
+    else if (answer !== 'never') setImmediate(callback, null, answer);
+  };
+  (dns as { lookup: unknown }).lookup = fake;
+  t.after(() => {
+    (dns as { lookup: unknown }).lookup = real;
+  });
+}
+
+test('on the native engine an upgrade takes a leg to an IP address, or to a name with one address; a name with several keeps net.connect', { skip }, async (t) => {
+  const { port: backendPort } = await startRawBackend(t, (s) => {
+    void readUntil(s, hasHead).then(() => s.write(SWITCH));
+  });
+  const opened = spyLegs(t);
+  // net.connect looks names up through the same dns.lookup, so both paths see these answers.
+  fakeNames(t, {
+    'one.backend.test': [{ address: '127.0.0.1', family: 4 }, { address: '127.0.0.1', family: 4 }],
+    'two.backend.test': [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }],
+  });
   const { port } = await startProxy(t, {
     tunnel: { engine: 'native' },
     routes: [
       { path: '/ip/', backend: `ws://127.0.0.1:${backendPort}/` },
-      { path: '/name/', backend: `ws://localhost:${backendPort}/` },
+      { path: '/one/', backend: `ws://one.backend.test:${backendPort}/` },
+      { path: '/two/', backend: `ws://two.backend.test:${backendPort}/` },
     ],
   });
-  for (const path of ['/ip/x', '/name/x']) {
+  for (const path of ['/ip/x', '/one/x', '/two/x']) {
     const s = await rawClient(t, port);
     s.write(wsHandshake(path));
-    assert.match((await readUntil(s, hasHead)).toString(), /^HTTP\/1\.1 101 /);
+    assert.match((await readUntil(s, hasHead)).toString(), /^HTTP\/1\.1 101 /, path);
     s.destroy();
   }
-  assert.deepEqual(opened, [`127.0.0.1:${backendPort}`]);
+  assert.deepEqual(opened, [`127.0.0.1:${backendPort}`, `127.0.0.1:${backendPort}`]);
+});
+
+test("a name that does not resolve gets the JavaScript path's 503; a lookup slower than connectTimeoutMs gets 504", { skip }, async (t) => {
+  const opened = spyLegs(t);
+  fakeNames(t, { 'none.backend.test': 'ENOTFOUND', 'slow.backend.test': 'never' });
+  const { port } = await startProxy(t, {
+    tunnel: { engine: 'native' },
+    routes: [
+      { path: '/none/', backend: 'ws://none.backend.test:9/' },
+      { path: '/slow/', backend: 'ws://slow.backend.test:9/', connectTimeoutMs: 100 },
+    ],
+  });
+  for (const [path, status] of [['/none/x', 503], ['/slow/x', 504]] as const) {
+    const s = await rawClient(t, port);
+    s.write(wsHandshake(path));
+    assert.match((await readUntil(s, hasHead)).toString(), new RegExp(`^HTTP/1\\.1 ${status} `), path);
+    s.destroy();
+  }
+  assert.deepEqual(opened, []);
 });
