@@ -1,12 +1,12 @@
 // BalanceFacts over a node:http request: the client address, headers, cookies and query parameters a
 // strategy may need, each computed only when asked (most strategies ask for none or one). Reads the
 // parsed request only; never the socket's data.
-import type { IncomingMessage } from 'node:http';
+import type { RequestView } from '../http/request-view.js';
 import { cookieValue } from './sticky-cookie.js';
 import type { BalanceFacts } from './types.js';
 
 /** `clientIp`: the client's address as the caller determined it (peer, PROXY protocol or trusted hop). */
-export function balanceFacts(req: IncomingMessage, clientIp: string): BalanceFacts {
+export function balanceFacts(req: RequestView, clientIp: string): BalanceFacts {
   let query: URLSearchParams | undefined;
   return {
     clientIp,

@@ -7,11 +7,10 @@
 // The listener records, before the HTTP server sees a connection, where it comes from (the PROXY header's
 // source, else the peer) and which hops its X-Forwarded-For may be believed from. A TLS socket wraps the raw
 // socket the record is kept for, so it is looked up through the wrapper's parent too.
-import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import { NOTHING_TRUSTED, type AddressMatcher } from '../config/cidr.js';
 import { walkForwardedFor, type ForwardedWalk } from './forwarded-for.js';
 import { forwardedForValue } from './headers.js';
+import type { ConnectionView, RequestView } from './request-view.js';
 
 /** Where a connection comes from: the PROXY header's source, or the socket's own peer. */
 export interface ConnectionOrigin {
@@ -38,7 +37,7 @@ const DEFAULT_RECORD: ConnectionRecord = { origin: undefined, policy: () => DEFA
 
 const connections = new WeakMap<object, ConnectionRecord>();
 /** Walks over trusted hops, kept per request: only requests whose X-Forwarded-For may be believed have one. */
-const walks = new WeakMap<IncomingMessage, ForwardedWalk>();
+const walks = new WeakMap<RequestView, ForwardedWalk>();
 /** Records of connections without a PROXY header, one per policy (a listener's): one object, not one per socket. */
 const plainRecords = new WeakMap<() => ForwardingPolicy, ConnectionRecord>();
 
@@ -46,7 +45,7 @@ const plainRecords = new WeakMap<() => ForwardingPolicy, ConnectionRecord>();
  * Called by the listener for each accepted socket before HTTP (or TLS) sees it. `origin` is the PROXY
  * header's; undefined keeps the socket's own peer. `policy` is read per request, so a reload applies.
  */
-export function recordConnection(socket: Socket, origin: ConnectionOrigin | undefined, policy: () => ForwardingPolicy): void {
+export function recordConnection(socket: ConnectionView, origin: ConnectionOrigin | undefined, policy: () => ForwardingPolicy): void {
   let record: ConnectionRecord | undefined;
   if (origin === undefined) {
     record = plainRecords.get(policy);
@@ -55,13 +54,13 @@ export function recordConnection(socket: Socket, origin: ConnectionOrigin | unde
   connections.set(socket, record);
 }
 
-function recordOf(socket: Socket): ConnectionRecord {
+function recordOf(socket: ConnectionView): ConnectionRecord {
   // node:tls keeps the socket it wraps as `_parent` (server side); the record is on that raw socket.
-  return connections.get(socket) ?? connections.get((socket as Socket & { _parent?: Socket })._parent ?? socket) ?? DEFAULT_RECORD;
+  return connections.get(socket) ?? connections.get((socket as ConnectionView & { _parent?: ConnectionView })._parent ?? socket) ?? DEFAULT_RECORD;
 }
 
 /** Where the connection carrying `req` comes from: the PROXY header's source, else the TCP peer. */
-export function connectionOrigin(req: IncomingMessage): ConnectionOrigin {
+export function connectionOrigin(req: RequestView): ConnectionOrigin {
   const socket = req.socket;
   return (
     recordOf(socket).origin ?? {
@@ -74,12 +73,12 @@ export function connectionOrigin(req: IncomingMessage): ConnectionOrigin {
 }
 
 /** The origin's address alone: each other field of a socket's endpoints costs a system call of its own. */
-function originAddress(record: ConnectionRecord, socket: Socket): string {
+function originAddress(record: ConnectionRecord, socket: ConnectionView): string {
   return record.origin?.address ?? socket.remoteAddress ?? '';
 }
 
 /** The X-Forwarded-For entries trusted hops vouch for, and the client they name; undefined: the peer is the client. */
-function walk(req: IncomingMessage, record: ConnectionRecord, peer: string): ForwardedWalk | undefined {
+function walk(req: RequestView, record: ConnectionRecord, peer: string): ForwardedWalk | undefined {
   const trusted = record.policy().trustedHops;
   // Nothing trusted (the default), or no header: the peer is the client, and there is nothing to keep.
   if (trusted === NOTHING_TRUSTED) return undefined;
@@ -94,7 +93,7 @@ function walk(req: IncomingMessage, record: ConnectionRecord, peer: string): For
 }
 
 /** The client's address for `req` ('' when the socket no longer knows it). */
-export function clientAddress(req: IncomingMessage): string {
+export function clientAddress(req: RequestView): string {
   const socket = req.socket;
   const record = recordOf(socket);
   const peer = originAddress(record, socket);
@@ -106,7 +105,7 @@ export function clientAddress(req: IncomingMessage): string {
  * entries trusted hops vouch for, then the connection's origin); in `append` mode the origin, appended to
  * whatever the client sent, as Apache does.
  */
-export function forwardedFor(req: IncomingMessage): { readonly value: string; readonly replace: boolean } {
+export function forwardedFor(req: RequestView): { readonly value: string; readonly replace: boolean } {
   const socket = req.socket;
   const record = recordOf(socket);
   const peer = originAddress(record, socket);

@@ -15,7 +15,6 @@
 // Limits (limits/tunnel-admission.ts) are checked before anything is read or connected: the ticket they
 // give holds the tunnel's counts from then on, and is released when the tunnel closes or, if it never
 // starts, when this handler ends, whichever way.
-import type { IncomingMessage } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { balanceFacts } from '../balancer/request-facts.js';
 import { clientAddress, forwardedFor } from '../http/client-address.js';
@@ -26,6 +25,7 @@ import { endSocketWithError } from '../http/error-response.js';
 import { isHeaderName } from '../http/header-name.js';
 import { forwardRequestHeaders, hasToken, withoutHeader } from '../http/headers.js';
 import { requestFraming } from '../http/request-framing.js';
+import type { RequestView } from '../http/request-view.js';
 import { answerRewrite } from '../http/reverse-headers.js';
 import { switchResponseHead } from '../http/switch-response.js';
 import type { Logger } from '../log.js';
@@ -137,7 +137,7 @@ interface Held {
  */
 export async function handleUpgrade(
   ctx: UpgradeContext,
-  req: IncomingMessage,
+  req: RequestView,
   client: Socket,
   head: Buffer,
   decision: Extract<UpgradeDecision, { tunnel: true }>,
@@ -195,7 +195,7 @@ export async function handleUpgrade(
 
 function ignore(): void {}
 
-function originOf(req: IncomingMessage): string | undefined {
+function originOf(req: RequestView): string | undefined {
   const v: string | string[] | undefined = req.headers.origin;
   return typeof v === 'string' ? v : v?.[0];
 }
@@ -214,7 +214,7 @@ function headerValue(rawHeaders: readonly string[], name: string): string | unde
 
 async function runUpgrade(
   ctx: UpgradeContext,
-  req: IncomingMessage,
+  req: RequestView,
   client: Socket,
   head: Buffer,
   decision: Extract<UpgradeDecision, { tunnel: true }>,
@@ -454,7 +454,7 @@ function startTunnel(
  */
 async function attemptBackend(
   ctx: UpgradeContext,
-  req: IncomingMessage,
+  req: RequestView,
   client: Socket,
   target: Target,
   protocol: string,
