@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include "relay.h"
 #include "relay_internal.h"
-#include "sys_io.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -87,7 +86,7 @@ static void maybe_shut(struct relay *r, enum relay_side src) {
  * after failing the relay. */
 static ssize_t send_some(struct relay *r, enum relay_side src, const char *data, size_t len) {
   for (;;) {
-    ssize_t n = io_send(r->fd[!src], data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = send(r->fd[!src], data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
       r->lane[src].bytes += (uint64_t)n;
       r->lane[src].sends++;
@@ -157,7 +156,7 @@ bool relay_read_result(struct relay *r, enum relay_side src, ssize_t n) {
 static void read_lane(struct relay *r, enum relay_side src, char *buf, size_t buf_size, struct pipe_pool *pipes) {
   if (relay_may_splice(r, src, pipes) && relay_splice_lane(r, src, buf, buf_size, pipes)) return;
   ssize_t n;
-  do n = io_read(r->fd[src], buf, buf_size);
+  do n = read(r->fd[src], buf, buf_size);
   while (n < 0 && errno == EINTR);
   if (!relay_read_result(r, src, n)) return;
   r->lane[src].bulk = (size_t)n == buf_size;
