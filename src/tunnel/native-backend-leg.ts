@@ -36,6 +36,14 @@ const tables = new WeakMap<NativeAddon, Map<number, LegHandler>>();
 /** The addon this thread opened legs with (each worker thread loads its own addon and its own copy of this module). */
 let threadAddon: NativeAddon | undefined;
 
+/**
+ * The send(2) calls this thread's legs made so far (C counts them; one call, read at the writes counters'
+ * flush); 0 on a thread that opened no leg, without loading the addon for it.
+ */
+export function threadLegSends(): number {
+  return threadAddon?.legSends() ?? 0;
+}
+
 function tableOf(addon: NativeAddon): Map<number, LegHandler> {
   let table = tables.get(addon);
   if (table === undefined) {
@@ -51,14 +59,6 @@ function tableOf(addon: NativeAddon): Map<number, LegHandler> {
     table = legs;
   }
   return table;
-}
-
-/**
- * The send(2) calls this thread's legs made so far (C counts them; one call, read at the writes counters'
- * flush); 0 on a thread that opened no leg, without loading the addon for it.
- */
-export function threadLegSends(): number {
-  return threadAddon?.legSends() ?? 0;
 }
 
 /** The error net.connect would give (`connect ECONNREFUSED 127.0.0.1:9`). */
