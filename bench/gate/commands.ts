@@ -151,7 +151,8 @@ async function calibrate(fig: GateFigure, base: TempTree, copy: TempTree, ab: Ab
   // syscw; the native engine's send(2) calls, which syscw does not see (what it shows there is the odd
   // log or thread wake-up: a spin sized from it ran 78 ms per send), by the base's own count
   // (wspass_tunnel_writes_total{engine="native"} through its admin endpoint). A base from before that
-  // count has none to read: its two sends are taken as they are.
+  // count has none to read: its two sends are taken as they are. The backend legs' sends (in the same
+  // count, where the base has them) are not the relay's: the spin is not in them, so they are left out.
   const backend = await startBackend({ cpus: ab.pin?.backend });
   try {
     const p = await startProxy({ backendPort: backend.port, cpus: ab.pin?.proxy, workers: 1, cli: base.cli, plainOnly: true, engine: fig.engine, admin: true });
@@ -159,7 +160,8 @@ async function calibrate(fig: GateFigure, base: TempTree, copy: TempTree, ab: Ab
       const settings = { ...settingsOf(fig, ab), durationS: 1 };
       const m = await SCENARIOS[fig.scenario].run(contextFor(`127.0.0.1:${p.port}`, '/', [p.child.pid], backend.child.pid, settings, p.admin));
       const w = m.writes;
-      const own = fig.engine === 'js' ? (w ? w.syscalls - (w.nativeSends ?? 0) : undefined) : w?.nativeSends;
+      const relaySends = w?.nativeSends === undefined ? undefined : w.nativeSends - (w.legSends ?? 0);
+      const own = fig.engine === 'js' ? (w ? w.syscalls - (w.nativeSends ?? 0) : undefined) : relaySends;
       const measured = own !== undefined && m.units > 0 ? own / m.units : 0;
       return { costUs, writesPerMsg: measured >= 1 ? measured : 2 };
     } finally {

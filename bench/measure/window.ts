@@ -2,14 +2,15 @@
 // CPU ticks, the machine's busy ticks, and the proxy's write syscalls, so cost per unit, writes per
 // unit and other tenants' noise come from the same two instants.
 //
-// syscw does not count send(2) or splice(2), the calls wspass's native tunnel engine writes with: for
-// wspass the window also reads wspass's own count of them (its admin `/status?flush=1`, asked at both
-// edges: every worker adds its open tunnels' counts first, so neither edge is up to a second stale).
+// syscw does not count send(2) or splice(2), the calls wspass's native tunnel engine writes with (its
+// backend legs send the handshakes' request heads too): for wspass the window also reads wspass's own
+// count of them (its admin `/status?flush=1`, asked at both edges: every worker adds its open tunnels'
+// counts first, so neither edge is up to a second stale).
 // The window opens once the first answer is in (begin()): a request sent at the start edge under full
 // load answered hundreds of milliseconds late (the bench's first fetch loads its HTTP client), and the
 // writes of that stretch were missing from a count whose other edge came after the load stopped.
 import { performance } from 'node:perf_hooks';
-import type { AdminClient } from '../scenarios/types.js';
+import type { AdminClient, OwnWrites } from '../scenarios/types.js';
 import { foreignCoreFraction } from './cost.js';
 import { clockTicksPerSecond, readCpuTicks, readProcessCpuNs, readSystemCpu, readWriteSyscallsOf, sumOverPids } from './proc.js';
 
@@ -31,6 +32,11 @@ export interface WindowCpu {
    * without the count or the admin endpoint).
    */
   proxyNativeSends?: number;
+  /**
+   * wspass only: its native engine's backend legs' sends of handshake request heads in the window
+   * (`wspass_backend_leg_writes_total`); absent where not read, as above, or where wspass did not count them.
+   */
+  proxyLegSends?: number;
   /** The proxy's CPU time in nanoseconds from schedstat (live threads); null when unavailable. */
   proxyCpuNs: number | null;
 }
@@ -51,9 +57,9 @@ export class CpuWindow {
   readonly #admin: AdminClient | null;
   #start: Snapshot | undefined;
   #result: WindowCpu | undefined;
-  /** wspass's native sends at each edge (null: not known), when begin() read the first. */
-  #ownStart: number | null = null;
-  #ownEnd: Promise<number | null> | undefined;
+  /** wspass's own write counts at each edge (null: not known), when begin() read the first. */
+  #ownStart: OwnWrites | null = null;
+  #ownEnd: Promise<OwnWrites | null> | undefined;
 
   /** `admin`: wspass's admin endpoint, to read its own count of native-engine sends at both edges. */
   constructor(proxyPids: readonly number[] | null, backendPids: readonly number[], admin: AdminClient | null = null) {
@@ -62,11 +68,8 @@ export class CpuWindow {
     this.#admin = admin;
   }
 
-  #readOwn(admin: AdminClient): Promise<number | null> {
-    return admin.tunnelWrites().then(
-      (w) => w?.native ?? null,
-      () => null,
-    );
+  #readOwn(admin: AdminClient): Promise<OwnWrites | null> {
+    return admin.tunnelWrites().catch(() => null);
   }
 
   /** Reads wspass's own count (when there is an admin endpoint), then opens the window: start(). */
@@ -125,7 +128,9 @@ export class CpuWindow {
     if (!r) throw new Error('CpuWindow.settled() before end()');
     const a = this.#ownStart;
     const b = await this.#ownEnd;
-    if (a !== null && b !== undefined && b !== null) r.proxyNativeSends = b - a;
+    if (a === null || b === undefined || b === null) return r;
+    r.proxyNativeSends = b.native - a.native;
+    if (a.backendLeg !== null && b.backendLeg !== null) r.proxyLegSends = b.backendLeg - a.backendLeg;
     return r;
   }
 }

@@ -86,9 +86,10 @@ export function adminClient(url: string): AdminClient {
     url,
     status: () => status(),
     async tunnelWrites() {
-      const per = (await status('?flush=1')).counters.tunnelWrites;
+      const { tunnelWrites: per, backendLegWrites: legs } = (await status('?flush=1')).counters;
       if (per === undefined) return null;
-      return per.reduce((sum, w) => ({ js: sum.js + w.js, native: sum.native + w.native }), { js: 0, native: 0 });
+      const tunnels = per.reduce((sum, w) => ({ js: sum.js + w.js, native: sum.native + w.native }), { js: 0, native: 0 });
+      return { ...tunnels, backendLeg: legs === undefined ? null : legs.reduce((sum, n) => sum + n, 0) };
     },
   };
 }

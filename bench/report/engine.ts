@@ -36,14 +36,15 @@ export const WRITES_HEADER = ['scenario', 'case', 'writes/unit', 'p50', 'p99', '
 /**
  * Where a case's writes figure comes from: syscw (the kernel's count of write/writev), or for wspass
  * syscw plus its own count of its native engine's send/splice-out calls (which syscw does not see), each
- * part per unit.
+ * part per unit, with the backend legs' part of the sends where there is one.
  */
 export function writesSource(c: CaseResult): string {
   const w = c.writes!;
   if (w.source !== 'syscw+wspass' || w.nativeSends === undefined) return 'syscw';
   if (c.units <= 0) return 'syscw + wspass (native sends)';
   const per = (n: number) => (n / c.units).toFixed(2);
-  return `syscw ${per(w.syscalls - w.nativeSends)} + wspass's native sends ${per(w.nativeSends)}`;
+  const legs = w.legSends ? ` (backend leg ${per(w.legSends)})` : '';
+  return `syscw ${per(w.syscalls - w.nativeSends)} + wspass's native sends ${per(w.nativeSends)}${legs}`;
 }
 
 /** One row per proxy case whose write syscalls were read. */

@@ -112,7 +112,7 @@ export function engineSection(cases: readonly CaseResult[]): string {
     parts.push('</ul>');
   }
   if (writes.length > 0) {
-    parts.push('<p class="note">The proxy\'s write syscalls in the window per unit of work; an echoed message crosses the tunnel twice, so write-through is 2 writes per message. Counted by <code>/proc/&lt;pid&gt;/io</code> syscw (write and writev, all threads); for wspass, plus its own count of its native engine\'s send(2)/splice(2)-out calls (<code>wspass_tunnel_writes_total{engine="native"}</code>, read with <code>/status?flush=1</code> at both edges of the window), which syscw does not see. The last column says which.</p>');
+    parts.push('<p class="note">The proxy\'s write syscalls in the window per unit of work; an echoed message crosses the tunnel twice, so write-through is 2 writes per message. Counted by <code>/proc/&lt;pid&gt;/io</code> syscw (write and writev, all threads); for wspass, plus its own count of its native engine\'s send(2)/splice(2)-out calls (<code>wspass_tunnel_writes_total{engine="native"}</code>, and its backend legs\' sends of the handshake requests, <code>wspass_backend_leg_writes_total</code>, read with <code>/status?flush=1</code> at both edges of the window), which syscw does not see. The last column says which.</p>');
     parts.push(`<table><thead><tr>${WRITES_HEADER.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>`);
     // Numbers right-aligned; the first two and the last (where the count comes from) are text.
     for (const row of writes) parts.push(`<tr>${row.map((c, i) => `<td${i >= 2 && i < row.length - 1 ? ' class="n"' : ''}>${esc(c)}</td>`).join('')}</tr>`);

@@ -76,7 +76,8 @@ export function terminalReport(r: BenchResults): string {
   if (writes.length > 0) {
     out.push('');
     out.push('Proxy write syscalls per unit of work (an echoed message is 2 writes when written through). Counted by /proc/<pid>/io syscw');
-    out.push('(write/writev, all threads); for wspass plus its own count of its native engine\'s send/splice-out calls, which syscw does not see:');
+    out.push('(write/writev, all threads); for wspass plus its own count of its native engine\'s send/splice-out calls (its tunnels\' and its backend');
+    out.push('legs\' sends of the handshake requests), which syscw does not see:');
     out.push(textTable(WRITES_HEADER, writes));
   }
   const warned = r.cases.filter((c) => c.warnings.length > 0);

@@ -49,23 +49,36 @@ export interface CaseContext {
 /** Where a writes figure comes from: the kernel's syscw alone, or plus wspass's own count of its native sends. */
 export type WritesSource = 'syscw' | 'syscw+wspass';
 
-/** The slice of wspass's `GET /status` the bench reads (`tunnelWrites`: absent before wspass counted them). */
+/**
+ * The slice of wspass's `GET /status` the bench reads (`tunnelWrites`, `backendLegWrites`: absent before
+ * wspass counted them).
+ */
 export interface ProxyStatus {
   workers: { id: number; state: string; restarts: number }[];
   counters: {
     workers: { activeTunnels: number; tunnelsOpened: number; tunnelsClosed: number; httpRequests: number }[];
     tunnelWrites?: { js: number; native: number }[];
+    /** Per worker: the send(2) calls of the native engine's backend legs (handshake request heads). */
+    backendLegWrites?: number[];
   };
+}
+
+/** wspass's own write counts, all workers: its tunnels' by engine, and its native backend legs' sends. */
+export interface OwnWrites {
+  js: number;
+  native: number;
+  /** Null when this wspass does not count them (before it did, a leg's send was counted nowhere). */
+  backendLeg: number | null;
 }
 
 export interface AdminClient {
   readonly url: string;
   status(): Promise<ProxyStatus>;
   /**
-   * The writes wspass's tunnels made so far, all workers, by engine, with every worker's open tunnels
-   * flushed first (`/status?flush=1`); null when this wspass does not count them.
+   * The writes wspass's tunnels made so far, all workers, by engine, and its backend legs' sends, with every
+   * worker's open tunnels flushed first (`/status?flush=1`); null when this wspass does not count them.
    */
-  tunnelWrites(): Promise<{ js: number; native: number } | null>;
+  tunnelWrites(): Promise<OwnWrites | null>;
 }
 
 /** What a scenario's run returns; the runner adds identity, noise and attempts. */
@@ -93,8 +106,13 @@ export interface Measurement {
     unit: string;
     /** Absent in results from before it was recorded: syscw. */
     source?: WritesSource;
-    /** Of `syscalls`, wspass's own count of its native engine's sends (present with that source). */
+    /**
+     * Of `syscalls`, wspass's own count of its native engine's sends (present with that source): its
+     * tunnels' send/splice-out calls and its backend legs' sends of the request heads.
+     */
     nativeSends?: number;
+    /** Of `nativeSends`, the backend legs' (absent where wspass did not count them: before it did). */
+    legSends?: number;
   };
   /** Tunnels each wspass worker opened during the case (from /status), in worker order. */
   workerTunnels?: number[];

@@ -40,16 +40,20 @@ export function costOf(cpu: WindowCpu, units: number, unit: CostUnit): Measureme
 
 /**
  * The proxy's write syscalls in the window per unit of work (undefined when they were not readable):
- * syscw, plus wspass's own count of its native engine's sends where the window read it (syscw does not
- * see send(2) or splice(2), so neither call is counted twice).
+ * syscw, plus wspass's own count of its native engine's sends where the window read it, its tunnels' and
+ * its backend legs' (syscw does not see send(2) or splice(2), so no call is counted twice).
  */
 export function writesOf(cpu: WindowCpu | null, units: number, unit: string): Measurement['writes'] {
   if (!cpu || cpu.proxyWrites === null) return undefined;
-  const native = cpu.proxyNativeSends;
-  const syscalls = cpu.proxyWrites + (native ?? 0);
-  const perUnit = units > 0 ? syscalls / units : null;
-  if (native === undefined) return { syscalls, perUnit, unit, source: 'syscw' };
-  return { syscalls, perUnit, unit, source: 'syscw+wspass', nativeSends: native };
+  if (cpu.proxyNativeSends === undefined) {
+    return { syscalls: cpu.proxyWrites, perUnit: units > 0 ? cpu.proxyWrites / units : null, unit, source: 'syscw' };
+  }
+  const legs = cpu.proxyLegSends;
+  const native = cpu.proxyNativeSends + (legs ?? 0);
+  const syscalls = cpu.proxyWrites + native;
+  const w: NonNullable<Measurement['writes']> = { syscalls, perUnit: units > 0 ? syscalls / units : null, unit, source: 'syscw+wspass', nativeSends: native };
+  if (legs !== undefined) w.legSends = legs;
+  return w;
 }
 
 /** Adds `writes` to a measurement only when known (the results file has no undefined fields). */

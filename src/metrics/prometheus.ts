@@ -109,6 +109,18 @@ export function createMetrics(status: () => MetricsSource): Registry {
       this.inc({ engine: 'native' }, sum.native);
     },
   });
+  // Apart from the tunnels' writes: a handshake's request is not relayed traffic, and per message relayed
+  // the tunnel count stays the relay's own syscall cost. The JavaScript engine writes its requests with a
+  // net.Socket (a write(2), which /proc/<pid>/io's syscw sees) and has nothing to add here.
+  new Counter({
+    name: 'wspass_backend_leg_writes_total',
+    help: 'send(2) calls the native engine made writing handshake requests to backends (the request head, after any PROXY header), all workers',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(snapshot().backendLegWrites.reduce((sum, n) => sum + n, 0));
+    },
+  });
   new Counter({
     name: 'wspass_route_member_bytes_total',
     help: 'Bytes relayed through tunnels by route and balancer member',

@@ -23,6 +23,8 @@
  *   legAbort(id)          the connection is closed
  *   closeFd(fd)           closes a released leg's fd (from JS, a worker's fs.closeSync warns about fds it
  *                         did not open)
+ *   legSends() -> n       successful send(2) calls of this thread's legs so far (the request heads), for
+ *                         the writes counters' once-a-second pull
  *
  * open() never takes the caller's fds: it dup()s them and owns only the duplicates (closing them itself
  * when it fails), so the JS sockets can be destroyed right after it returns without ending the
@@ -323,6 +325,15 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value leg_sends(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct thread_state *ts = thread_state_get(env);
+  if (ts == NULL) return NULL;
+  napi_value result;
+  CHECK(env, napi_create_double(env, ts->leg_sends, &result));
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setCloseHandler", NULL, set_close_handler, NULL, NULL, NULL, napi_default, NULL},
@@ -336,6 +347,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"legRelease", NULL, leg_release_js, NULL, NULL, NULL, napi_default, NULL},
       {"legAbort", NULL, leg_abort_js, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"legSends", NULL, leg_sends, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

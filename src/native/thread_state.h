@@ -34,6 +34,7 @@ struct thread_state {
   napi_ref on_close;             /* JS (id, reason, toBackend, toClient, writes, errno) => void */
   struct leg *legs;              /* backend legs of handshakes in progress (backend_leg.h) */
   double leg_seq;                /* the last leg id given out */
+  double leg_sends;              /* successful send(2) calls of every leg so far (a double: exact to 2^53, as JS reads it) */
   napi_ref on_leg;               /* JS (id, event, errno, length) => void */
   napi_ref leg_buf_ref;          /* the JS Buffer legs read into (kept alive by the reference) */
   char *leg_buf;                 /* its bytes */

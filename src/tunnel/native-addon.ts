@@ -50,6 +50,8 @@ export interface NativeAddon extends NativeTunnelApi {
   legAbort(id: number): void;
   /** Closes an fd legRelease gave out. */
   closeFd(fd: number): void;
+  /** Successful send(2) calls of this thread's legs so far (their requests), for the writes counters. */
+  legSends(): number;
 }
 
 export type NativeLoad = { readonly addon: NativeAddon; readonly error?: undefined } | { readonly addon?: undefined; readonly error: string };

@@ -34,10 +34,21 @@ type LegEvent = Parameters<LegHandler>;
 
 /** The legs of this thread's addon, by id. */
 const tables = new WeakMap<NativeAddon, Map<number, LegHandler>>();
+/** The addon this thread opened legs with (each worker thread loads its own addon and its own copy of this module). */
+let threadAddon: NativeAddon | undefined;
+
+/**
+ * The send(2) calls this thread's legs made so far (C counts them; one call, read at the writes counters'
+ * flush); 0 on a thread that opened no leg, without loading the addon for it.
+ */
+export function threadLegSends(): number {
+  return threadAddon?.legSends() ?? 0;
+}
 
 function tableOf(addon: NativeAddon): Map<number, LegHandler> {
   let table = tables.get(addon);
   if (table === undefined) {
+    threadAddon = addon;
     const legs = new Map<number, LegHandler>();
     // Reads land in one Buffer per thread; a DATA event's bytes are copied out of it at once.
     const into = Buffer.allocUnsafeSlow(LEG_READ_BYTES);

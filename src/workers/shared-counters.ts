@@ -41,14 +41,17 @@ const ERROR_INDEX = new Map(ERROR_CODES.map((c, i) => [c, i]));
 
 /**
  * Per-worker cells after the histograms: a drain in progress, and how many tunnels it started with; the
- * writes the worker's tunnels made, by engine (a thread-wide count: it is not kept per route or tunnel).
+ * writes the worker's tunnels made, by engine, and its native backend legs' sends (thread-wide counts:
+ * they are not kept per route or tunnel).
  */
-const WORKER_FIELD = { draining: 0, drainTunnels: 1, writesJs: 2, writesNative: 3 } as const;
-const NWORKER_FIELDS = 4;
+const WORKER_FIELD = { draining: 0, drainTunnels: 1, writesJs: 2, writesNative: 3, writesBackendLeg: 4 } as const;
+const NWORKER_FIELDS = 5;
 
 /** The tunnel engines whose writes are counted apart. */
 export type WriteEngine = 'js' | 'native';
-const WRITES_FIELD = { js: WORKER_FIELD.writesJs, native: WORKER_FIELD.writesNative } as const;
+/** What writes are counted for: each engine's tunnels, and the native engine's backend legs (handshake requests). */
+export type WriteCounter = WriteEngine | 'backendLeg';
+const WRITES_FIELD = { js: WORKER_FIELD.writesJs, native: WORKER_FIELD.writesNative, backendLeg: WORKER_FIELD.writesBackendLeg } as const;
 
 const ERROR_BASE = MAX_ROUTES * NFIELDS;
 const HISTOGRAM_BASE = ERROR_BASE + ERROR_CODES.length;
@@ -89,6 +92,8 @@ export interface CounterSnapshot {
   readonly workers: RouteCounters[];
   /** Per worker id: the writes its tunnels made, by engine (see WorkerStats). */
   readonly tunnelWrites: readonly Readonly<Record<WriteEngine, number>>[];
+  /** Per worker id: the send(2) calls its native backend legs made writing handshake requests (see WorkerStats). */
+  readonly backendLegWrites: readonly number[];
   /** Per error code: sums over workers. */
   readonly errors: Partial<Record<ErrorCode, number>>;
 }
@@ -136,6 +141,7 @@ export class SharedCounters {
     const errors: Partial<Record<ErrorCode, number>> = {};
     const drains: { draining: boolean; tunnelsAtStart: number }[] = [];
     const tunnelWrites: Record<WriteEngine, number>[] = [];
+    const backendLegWrites: number[] = [];
     const bases: number[] = [];
     for (let w = 0; w < this.workers; w++) {
       const base = w * rowLength();
@@ -157,10 +163,9 @@ export class SharedCounters {
         draining: Atomics.load(this.#cells, base + WORKER_BASE + WORKER_FIELD.draining) !== 0n,
         tunnelsAtStart: Number(Atomics.load(this.#cells, base + WORKER_BASE + WORKER_FIELD.drainTunnels)),
       });
-      tunnelWrites.push({
-        js: Number(Atomics.load(this.#cells, base + WORKER_BASE + WRITES_FIELD.js)),
-        native: Number(Atomics.load(this.#cells, base + WORKER_BASE + WRITES_FIELD.native)),
-      });
+      const writes = (kind: WriteCounter) => Number(Atomics.load(this.#cells, base + WORKER_BASE + WRITES_FIELD[kind]));
+      tunnelWrites.push({ js: writes('js'), native: writes('native') });
+      backendLegWrites.push(writes('backendLeg'));
       const errBase = base + ERROR_BASE;
       for (let e = 0; e < ERROR_CODES.length; e++) {
         const v = Number(Atomics.load(this.#cells, errBase + e));
@@ -175,7 +180,7 @@ export class SharedCounters {
       handshake: readHistogram(this.#cells, bases, 'handshake'),
       tunnelDuration: readHistogram(this.#cells, bases, 'tunnelDuration'),
     };
-    return { routes, routeMembers, workers, errors, histograms, drains, tunnelWrites };
+    return { routes, routeMembers, workers, errors, histograms, drains, tunnelWrites, backendLegWrites };
   }
 }
 
@@ -203,9 +208,9 @@ export class CounterWriter {
     observe(this.#cells, this.#base + HISTOGRAM_BASE, name, label, seconds);
   }
 
-  /** Adds `n` writes made by this worker's tunnels on `engine`. */
-  addWrites(engine: WriteEngine, n: number): void {
-    if (n > 0) Atomics.add(this.#cells, this.#base + WORKER_BASE + WRITES_FIELD[engine], BigInt(n));
+  /** Adds `n` writes made by this worker's tunnels on an engine, or by its backend legs. */
+  addWrites(kind: WriteCounter, n: number): void {
+    if (n > 0) Atomics.add(this.#cells, this.#base + WORKER_BASE + WRITES_FIELD[kind], BigInt(n));
   }
 
   /** This worker began draining with `tunnels` open. */

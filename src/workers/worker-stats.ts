@@ -6,12 +6,15 @@
 // Writes (times data was handed to a socket) are counted per thread, not per tunnel, so no tunnel keeps
 // a "writes already added" field: at each flush the thread's total is what its closed tunnels reported
 // plus what its open ones made so far (the JavaScript engine's per-tunnel count; for the native engine
-// one bulk pull of the C counts), and the counter gets the growth since the last flush.
+// one bulk pull of the C counts), and the counter gets the growth since the last flush. The native
+// engine's backend legs (the request head of a handshake, sent by C) are counted apart, the same way:
+// C keeps the thread's total, read with one call per flush.
 import type { ErrorCode } from '../errors.js';
 import type { CountedTunnel, ProxyStats, TunnelCloseFacts } from '../server/proxy-server.js';
+import { threadLegSends } from '../tunnel/native-backend-leg.js';
 import { threadLiveSends } from '../tunnel/native-registry.js';
 import type { TunnelCloseInfo } from '../tunnel/tunnel.js';
-import type { CounterWriter, WriteEngine } from './shared-counters.js';
+import type { CounterWriter, WriteCounter, WriteEngine } from './shared-counters.js';
 import { MAX_ROUTES, closeField, memberSlotKey } from './shared-counters.js';
 
 const FLUSH_MS = 1_000;
@@ -23,16 +26,26 @@ export class WorkerStats implements ProxyStats {
   #timer: NodeJS.Timeout | undefined;
   #activity = 0;
   readonly #liveNativeSends: () => number;
+  readonly #legSends: () => number;
   /** Writes of the tunnels closed so far, by the engine that relayed them. */
   readonly #closedWrites: Record<WriteEngine, number> = { js: 0, native: 0 };
   /** What of this thread's writes the counters already have. */
-  readonly #countedWrites: Record<WriteEngine, number> = { js: 0, native: 0 };
+  readonly #countedWrites: Record<WriteCounter, number> = { js: 0, native: 0, backendLeg: 0 };
 
-  /** `liveNativeSends`: the send calls of this thread's open native tunnels, pulled now (a test may stand in). */
-  constructor(writer: CounterWriter, slots: ReadonlyMap<string, number>, liveNativeSends: () => number = threadLiveSends) {
+  /**
+   * `liveNativeSends`: the send calls of this thread's open native tunnels, pulled now; `legSends`: the
+   * send calls of this thread's native backend legs so far (a test may stand in for either).
+   */
+  constructor(
+    writer: CounterWriter,
+    slots: ReadonlyMap<string, number>,
+    liveNativeSends: () => number = threadLiveSends,
+    legSends: () => number = threadLegSends,
+  ) {
     this.#writer = writer;
     this.#slots = slots;
     this.#liveNativeSends = liveNativeSends;
+    this.#legSends = legSends;
   }
 
   setSlots(slots: ReadonlyMap<string, number>): void {
@@ -136,16 +149,17 @@ export class WorkerStats implements ProxyStats {
     }
     this.#addWrites('js', js);
     this.#addWrites('native', native);
+    this.#addWrites('backendLeg', this.#legSends());
   }
 
   /**
    * Only growth is added: a native tunnel C has stopped relaying is in neither the pull nor the closed
    * sum until libuv reports its close, so the total can dip for a moment; the next flush adds it.
    */
-  #addWrites(engine: WriteEngine, total: number): void {
-    const n = total - this.#countedWrites[engine];
+  #addWrites(kind: WriteCounter, total: number): void {
+    const n = total - this.#countedWrites[kind];
     if (n <= 0) return;
-    this.#countedWrites[engine] = total;
-    this.#writer.addWrites(engine, n);
+    this.#countedWrites[kind] = total;
+    this.#writer.addWrites(kind, n);
   }
 }

@@ -2,7 +2,8 @@
 // --workers 2` in a child process, on the native engine and on the JavaScript one. The engine is in the
 // `worker ready` and `listening` lines, in /status and in `wspass_worker_info`; the bytes of an open tunnel
 // reach the shared counters (and so /metrics) while it runs, each way, and are not counted again at close;
-// `?flush=1` has every worker add them first, so a scrape right after the echo has them, writes included.
+// `?flush=1` has every worker add them first, so a scrape right after the echo has them, writes included
+// (the backend leg's send of the request head too, on the native engine).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -61,6 +62,8 @@ for (const engine of ['native', 'js'] as const) {
     const writes = sample(text, `wspass_tunnel_writes_total{engine="${engine}"}`) ?? 0;
     assert.ok(writes >= 2 && writes <= 12, `writes: ${writes}`);
     assert.equal(sample(text, `wspass_tunnel_writes_total{engine="${engine === 'native' ? 'js' : 'native'}"}`), 0);
+    // The request head the native engine's backend leg sent (an IP-address backend), counted apart.
+    assert.equal(sample(text, 'wspass_backend_leg_writes_total'), engine === 'native' ? 1 : 0);
     assert.equal(sample(text, 'wspass_tunnels_active{route="echo"}'), 1, 'counted while the tunnel is open');
     // At close only what was not flushed yet is added: the totals stay exact.
     s.end();

@@ -12,9 +12,9 @@ import { engineSection } from '../../bench/report/html.js';
 import { Runner } from '../../bench/runner.js';
 import { describeShare, tunnelsDuring } from '../../bench/scenarios/burst.js';
 import { idleFigures } from '../../bench/scenarios/idle.js';
-import type { CaseResult } from '../../bench/scenarios/types.js';
+import type { AdminClient, CaseResult, OwnWrites } from '../../bench/scenarios/types.js';
 import { writesOf } from '../../bench/scenarios/ws-load.js';
-import type { WindowCpu } from '../../bench/measure/window.js';
+import { CpuWindow, type WindowCpu } from '../../bench/measure/window.js';
 import { ENGINE_SET, runPlan, settingsFor, workersFor } from '../../bench/settings.js';
 
 test('--workers takes a list, each count once, in order; the gate takes none', () => {
@@ -75,6 +75,49 @@ test("writes per unit: syscw, plus wspass's own count of native sends where the 
   assert.equal(writesOf({ ...cpu, proxyWrites: null }, 1000, 'msg'), undefined);
 });
 
+/** An admin endpoint whose write counts are `edges`, one per read. */
+function adminWith(...edges: (OwnWrites | null)[]): AdminClient {
+  return {
+    url: 'http://admin',
+    status: () => Promise.reject(new Error('not used')),
+    tunnelWrites: () => Promise.resolve(edges.shift() ?? null),
+  };
+}
+
+test("a window's own counts: the tunnels' native sends and the backend legs' sends between its edges", async () => {
+  const win = new CpuWindow(null, [process.pid], adminWith({ js: 1, native: 100, backendLeg: 40 }, { js: 9, native: 300, backendLeg: 140 }));
+  await win.begin();
+  win.end();
+  const cpu = await win.settled();
+  assert.equal(cpu.proxyNativeSends, 200);
+  assert.equal(cpu.proxyLegSends, 100);
+  // A wspass that does not count the legs: no leg figure, the tunnels' still.
+  const old = new CpuWindow(null, [process.pid], adminWith({ js: 0, native: 5, backendLeg: null }, { js: 0, native: 7, backendLeg: null }));
+  await old.begin();
+  old.end();
+  const oldCpu = await old.settled();
+  assert.equal(oldCpu.proxyNativeSends, 2);
+  assert.equal(oldCpu.proxyLegSends, undefined);
+});
+
+test("writes per handshake on the native engine: syscw, the tunnels' sends and the backend legs' sends of the request heads", () => {
+  // The handshake case's native figure: the 101 to the client (syscw), the close frame each way (the
+  // tunnel's sends) and the request head (the leg's send): 4 per handshake, not the 3 without the leg.
+  const cpu: WindowCpu = { seconds: 1, hz: 100, proxyTicks: 10, backendTicks: 5, loadgenTicks: 5, systemBusyTicks: 20, foreignCores: 0, proxyWrites: 1010, proxyCpuNs: null };
+  assert.deepEqual(writesOf({ ...cpu, proxyNativeSends: 2000, proxyLegSends: 1000 }, 1000, 'handshake'), {
+    syscalls: 4010,
+    perUnit: 4.01,
+    unit: 'handshake',
+    source: 'syscw+wspass',
+    nativeSends: 3000,
+    legSends: 1000,
+  });
+  // A wspass from before the legs were counted: the tunnels' sends only, and no legSends field.
+  assert.deepEqual(writesOf({ ...cpu, proxyNativeSends: 2000 }, 1000, 'handshake'), { syscalls: 3010, perUnit: 3.01, unit: 'handshake', source: 'syscw+wspass', nativeSends: 2000 });
+  // The JavaScript engine takes no leg: a zero count adds nothing.
+  assert.equal(writesOf({ ...cpu, proxyNativeSends: 0, proxyLegSends: 0 }, 1000, 'handshake')!.perUnit, 1.01);
+});
+
 test("wspass's listening and admin lines give the port and the admin URL; other lines are ignored", () => {
   assert.deepEqual(parseLifecycleLine('{"level":30,"address":"127.0.0.1","port":40895,"workers":2,"msg":"listening"}'), { port: 40895 });
   assert.deepEqual(parseLifecycleLine('{"level":30,"admin":"http://127.0.0.1:44047","msg":"admin listening"}'), { admin: 'http://127.0.0.1:44047' });
@@ -124,11 +167,13 @@ test('the reports list the per-worker share and writes per unit (2 decimals) wit
     engineCase({ scenario: 'burst', label: 'wspass 2 workers', workerTunnels: [600, 400], cost: { unit: 'µs/connect', proxy: 700, backend: 80 } }),
     engineCase({ scenario: 'echo', label: 'wspass native', writes: { syscalls: 2030, perUnit: 2.03, unit: 'msg', source: 'syscw+wspass', nativeSends: 2000 } }),
     engineCase({ scenario: 'echo', variant: 'reference', label: 'nginx', writes: { syscalls: 2000, perUnit: 2, unit: 'msg', source: 'syscw' } }),
+    engineCase({ scenario: 'handshake', label: 'wspass native', writes: { syscalls: 4010, perUnit: 4.01, unit: 'handshake', source: 'syscw+wspass', nativeSends: 3000, legSends: 1000 } }),
   ];
   assert.deepEqual(writesRows(cases), [
     ['async', 'wspass async=off', '2.01 /msg', '—', '—', '25 µs/msg', 'syscw'],
     ['echo', 'wspass native', '2.03 /msg', '—', '—', '25 µs/msg', "syscw 0.03 + wspass's native sends 2.00"],
     ['echo', 'nginx', '2.00 /msg', '—', '—', '25 µs/msg', 'syscw'],
+    ['handshake', 'wspass native', '4.01 /handshake', '—', '—', '25 µs/msg', "syscw 1.01 + wspass's native sends 3.00 (backend leg 1.00)"],
   ]);
   const shares = workerShareLines(cases);
   assert.equal(shares.length, 1);

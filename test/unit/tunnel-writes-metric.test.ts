@@ -1,6 +1,7 @@
 // The writes tunnels make reach the shared counters per worker and engine and `wspass_tunnel_writes_total`,
 // without a per-tunnel "already counted" field: each flush takes the thread's total (closed tunnels'
 // reports, open JavaScript tunnels' own counts, the native engine's pull) and adds its growth only.
+// The native backend legs' sends (handshake requests) go to a counter of their own the same way.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMetrics } from '../../src/metrics/prometheus.js';
@@ -59,4 +60,24 @@ test('writes: open and closed tunnels of both engines, counted once each, growth
   const text = await registry.metrics();
   assert.match(text, /^wspass_tunnel_writes_total\{engine="js"\} 8$/m);
   assert.match(text, /^wspass_tunnel_writes_total\{engine="native"\} 15$/m);
+});
+
+test("backend legs' sends: the thread's total from C, growth only, in their own counter and not the tunnels'", async () => {
+  const counters = new SharedCounters(2);
+  const slots = new Map([['chat', 0]]);
+  let legSends = 0;
+  const stats = new WorkerStats(counters.writer(1), slots, () => 0, () => legSends);
+  legSends = 3;
+  stats.flush();
+  stats.flush(); // the same total again adds nothing
+  assert.deepEqual(counters.snapshot(slots).backendLegWrites, [0, 3]);
+  legSends = 5;
+  stats.flush();
+  const snap = counters.snapshot(slots);
+  assert.deepEqual(snap.backendLegWrites, [0, 5]);
+  assert.deepEqual(snap.tunnelWrites[1], { js: 0, native: 0 });
+
+  const text = await createMetrics(() => ({ workers: [], counters: counters.snapshot(slots) })).metrics();
+  assert.match(text, /^wspass_backend_leg_writes_total 5$/m);
+  assert.match(text, /^wspass_tunnel_writes_total\{engine="native"\} 0$/m);
 });
