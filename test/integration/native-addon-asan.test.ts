@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WebSocket } from 'ws';
 import { SANITIZER_FLAGS, cCompiler, runtimeLibrary } from '../helpers/c-compiler.js';
-import { CLI, adminStatus, tempFile, waitForLine, waitForStatus } from '../helpers/cli.js';
+import { CLI, SANITIZER_REPORT as REPORT, adminStatus, tempFile, waitForLine, waitForStatus } from '../helpers/cli.js';
 import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -50,9 +50,6 @@ const SUITES = [
   'integration/drain-goodbye.test.js',
   'serial/native-workers.test.js',
 ];
-
-/** Any sanitizer's report in a process's stderr. */
-const REPORT = /==\d+==ERROR: \w*Sanitizer|runtime error:/;
 
 /** The Node headers build-native.mjs would use: the `node` devDependency's, else the running Node's. */
 function nodeInclude(): string | undefined {
@@ -95,7 +92,9 @@ function sanitizedAddon(): { env: Record<string, string> } | string {
   assert.equal(build.status, 0, build.stderr);
   built = {
     env: {
-      LD_PRELOAD: `${asan}:${ubsan}`,
+      // The addon itself last: it stays loaded to the end of every process, so a report printed at exit
+      // names its frames even when the worker that loaded it is gone (Node unloads a worker's addons).
+      LD_PRELOAD: `${asan}:${ubsan}:${addon}`,
       // detect_leaks: LeakSanitizer at each process's exit (the default, said for the reader).
       ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1',
       UBSAN_OPTIONS: 'print_stacktrace=1',
@@ -115,15 +114,16 @@ function sanitizedOrSkip(t: TestContext): Record<string, string> | undefined {
 }
 
 /**
- * Each sanitizer report in the inner runner's output, with the process that printed it: a test file's
- * process prints into the runner's output ahead of that file's result line (`# Subtest: <file>`).
+ * Each sanitizer report in the inner runner's output, with where it was printed: a test file's process
+ * prints into the runner's output ahead of that file's result line (`# Subtest: <file>`), a `wspass run`
+ * child ended by its test (spawnProxy's checked end) ahead of that test's (`# Subtest: <test name>`).
  */
 function reportsOf(out: string): string[] {
   const found: string[] = [];
   const re = /==(\d+)==ERROR: (\w+)|runtime error:/g;
   for (let m = re.exec(out); m !== null; m = re.exec(out)) {
-    const file = /# Subtest: (\S+\.test\.js)/.exec(out.slice(m.index))?.[1] ?? 'the test runner itself';
-    found.push(`${m[2] ?? 'UBSan'} report${m[1] ? ` from pid ${m[1]}` : ''}, printed with ${file}:\n${out.slice(m.index, m.index + 1500)}`);
+    const where = /# Subtest: (.+)/.exec(out.slice(m.index))?.[1] ?? 'the end of the output (the test runner itself)';
+    found.push(`${m[2] ?? 'UBSan'} report${m[1] ? ` from pid ${m[1]}` : ''}, printed before ${where}:\n${out.slice(m.index, m.index + 1500)}`);
   }
   return found;
 }
@@ -132,11 +132,13 @@ test('the native addon, built with AddressSanitizer, LeakSanitizer and UBSan, pa
   const sanitized = sanitizedOrSkip(t);
   if (sanitized === undefined) return;
   // Without NODE_TEST_CONTEXT the inner runner reports as a runner of its own (TAP on stdout), not to ours.
+  // WSPASS_TEST_CHECKED_END: the suites' `wspass run` children end on SIGTERM, by themselves, so that
+  // LeakSanitizer checks them too (a report or an exit other than 0 fails their test; see spawnProxy).
   const { NODE_TEST_CONTEXT: _ours, ...env } = process.env;
   const run = spawnSync(
     process.execPath,
     ['--test', '--test-concurrency=1', '--test-timeout=120000', ...SUITES.map((f) => join(root, 'dist/test', f))],
-    { encoding: 'utf8', timeout: 240_000, env: { ...env, ...sanitized, WSPASS_TEST_TUNNEL_ENGINE: 'native' } },
+    { encoding: 'utf8', timeout: 240_000, env: { ...env, ...sanitized, WSPASS_TEST_TUNNEL_ENGINE: 'native', WSPASS_TEST_CHECKED_END: '1' } },
   );
   const out = `${run.stdout}\n${run.stderr}`;
   assert.deepEqual(reportsOf(out), []);
