@@ -2,7 +2,8 @@
 // (the Node-API glue, the per-thread state and its worker-exit cleanup, the libuv polls and timers, the
 // delayed flush of async routes, as well as the relay core the stand-alone driver covers) built with the
 // sanitizers, then run in Node (WSPASS_NATIVE_ADDON names the build; LD_PRELOAD puts the sanitizer
-// runtimes first, as an instrumented library loaded by an uninstrumented node needs). Any report fails it.
+// runtimes first, as an instrumented library loaded by an uninstrumented node needs, and the addon after
+// them so that it stays loaded to the end of every process). Any report fails it.
 //
 // Leaks: LeakSanitizer runs when a process exits, and only when it ends by itself (not on SIGKILL). Node
 // ending by itself leaves nothing LeakSanitizer reports (so no suppressions), and before that end each
@@ -10,21 +11,32 @@
 // allocated then is a leak. Processes whose exit is checked:
 // - the test-runner child of each native suite (in-process proxies: native-tunnel, native-backend-leg,
 //   native-splice, tunnel-async, drain-goodbye), main thread;
-// - the `wspass run` of the second test here, worker threads: one that dies of an uncaught exception with
-//   native tunnels open (bytes held for asyncDelayMs among them), its replacement, and both ending after
-//   the drain on SIGTERM. Its report names no frame of ours (`<unknown module>`: the worker's addon is
-//   unloaded by then); the suites' reports do.
-// Not checked for leaks: the `wspass run` children of serial/native-workers (SIGKILLed when their test
-// ends), and any exit through process.exit() in a main thread: no cleanup hook runs there, so what the
-// addon holds is still referenced and never reported, while Node's own leftovers are (about 550 blocks; a
-// suppression of Node's module would hide ours too, since every allocation of ours has Node's frames
-// under it: native-notes/native-tunnel-engine.md, Tests).
+// - the `wspass run` children of serial/native-workers, worker threads: two workers holding 1,000 native
+//   tunnels, one dying of an uncaught exception with its share open, its replacement; and a JS-engine run.
+//   WSPASS_TEST_CHECKED_END has spawnProxy end them with SIGTERM instead of SIGKILL: each must exit 0
+//   within 30 s with no report on its stderr, else its test fails (a SIGKILL, only past that bound, fails
+//   it too: an unchecked exit). Their stderr is passed on to the suite's, so reportsOf finds it here too,
+//   printed before that test's name. About 0.5 s more in all (the drain of two idle processes);
+// - the `wspass run` of the second test here: the same crash, with bytes held for asyncDelayMs in the
+//   dying worker's tunnels, and worker 0 ending after the drain on SIGTERM with tunnels still open.
+// With the addon preloaded, a report printed at a `wspass run`'s exit names our frames too (a worker's
+// own load of the addon is undone when it ends; the preloaded one is still mapped).
+// Not checked for leaks: any exit through process.exit() in a main thread: no cleanup hook runs there, so
+// what the addon holds is still referenced and never reported, while Node's own leftovers are (about 550
+// blocks; a suppression of Node's module would hide ours too, since every allocation of ours has Node's
+// frames under it: native-notes/native-tunnel-engine.md, Tests).
 //
 // Checked once by hand that leaks in the glue fail both tests: a 48-byte malloc in tunnel_start never
 // freed (reported from tunnel.c / open_tunnel by each suite's process, and by the `wspass run` process);
 // `free(ts->buf)` left out of the per-thread teardown (reported from thread_state_get / set_close_handler);
-// `free(t)` left out of thread_state_closed (reported from open_tunnel's calloc). The relay core alone is
-// also checked by native-sanitizer, without Node.
+// `free(t)` left out of thread_state_closed (reported from open_tunnel's calloc). And that the
+// native-workers children are checked: a 40-byte malloc never freed in thread_state_get on worker threads
+// only (`loop != uv_default_loop()`), so no in-process suite allocates it, failed native-workers' crash
+// test from its cleanup ("printed a sanitizer report", LeakSanitizer's summary) and so the first test here
+// (one LeakSanitizer report, from that `wspass run`'s pid, named thread_state_get thread_state.c /
+// set_close_handler addon.c, printed before that test's name), and the second test; with SIGKILL at the
+// end, as before, native-workers passed with it. The relay core alone is also checked by native-sanitizer,
+// without Node.
 import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
