@@ -1,5 +1,6 @@
 // Runs the real `wspass` command as a child process (the compiled CLI on this Node), for tests that need
 // a separate process: exit codes, signals, RSS.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -69,36 +70,80 @@ export interface SpawnedProxy {
   readonly linesDone: Promise<void> | undefined;
 }
 
+/** Any sanitizer's report (AddressSanitizer, LeakSanitizer, UBSan) in a process's output. */
+export const SANITIZER_REPORT = /==\d+==ERROR: \w*Sanitizer|runtime error:/;
+
+/**
+ * How long a checked end waits for the process after SIGTERM: the drain (shutdown.deadlineMs, 10 s by
+ * default) plus LeakSanitizer's scan at exit, with room for a slow shared machine.
+ */
+const CHECKED_END_MS = 30_000;
+
+/**
+ * Ends a `wspass run` the way an operator does, for a process LeakSanitizer should check (it only checks
+ * a process that ends by itself): SIGTERM, then its exit must be 0 within CHECKED_END_MS with no sanitizer
+ * report on its stderr. SIGKILL only past that bound, and then the test fails: an unchecked exit.
+ */
+async function endChecked(child: ChildProcess, stderr: () => string): Promise<void> {
+  // 'close': the exit and the end of its stderr (LeakSanitizer prints its report just before the exit).
+  const closed = child.exitCode === null && child.signalCode === null ? once(child, 'close', { signal: AbortSignal.timeout(CHECKED_END_MS) }) : undefined;
+  if (closed !== undefined) {
+    child.kill('SIGTERM');
+    try {
+      await closed;
+    } catch {
+      child.kill('SIGKILL');
+      assert.fail(`wspass run (pid ${child.pid}) still running ${CHECKED_END_MS} ms after SIGTERM: SIGKILLed, so not checked for leaks`);
+    }
+  }
+  // The report itself is on our stderr already (passed on as printed): named here by its summary only, so
+  // that a scan of the output finds each report once.
+  const report = SANITIZER_REPORT.exec(stderr());
+  const summary = report && (/SUMMARY: .*/.exec(stderr().slice(report.index))?.[0] ?? 'a sanitizer report');
+  assert.ok(summary === null, `wspass run (pid ${child.pid}) printed a sanitizer report on stderr (above): ${summary}`);
+  assert.deepEqual({ code: child.exitCode, signal: child.signalCode }, { code: 0, signal: null }, `wspass run (pid ${child.pid}) after SIGTERM:\n${stderr().slice(-4000)}`);
+}
+
 /**
  * Starts `wspass run --config <json>` and resolves once it listens (and its admin endpoint, if any, is
- * up); `onLine` gets each line it prints on stdout. Killed when the test ends.
+ * up); `onLine` gets each line it prints on stdout. Killed (SIGKILL) when the test ends; with `checkedEnd`,
+ * ended by SIGTERM instead, and the test fails unless it exits 0 by itself without a sanitizer report (its
+ * stderr is still passed on to ours): for runs on the sanitized addon, where LeakSanitizer checks it.
  */
 export async function spawnProxy(
   t: TestContext,
   config: object,
-  opts: { args?: string[]; env?: Record<string, string>; onLine?: (line: string) => void } = {},
+  opts: { args?: string[]; env?: Record<string, string>; onLine?: (line: string) => void; checkedEnd?: boolean } = {},
 ): Promise<SpawnedProxy> {
   const file = tempFile(t, 'wspass.json', JSON.stringify(config));
+  const checked = opts.checkedEnd === true;
   const child = spawn(process.execPath, [CLI, 'run', '--config', file, ...(opts.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', checked ? 'pipe' : 'inherit'],
     env: { ...process.env, ...opts.env },
+  });
+  const stdout = child.stdout!;
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    process.stderr.write(d);
   });
   // Every stdout line, from the first (the access log is part of it), for tests that read the log.
   let linesDone: Promise<void> | undefined;
   const onLine = opts.onLine;
   if (onLine) {
     let rest = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout.setEncoding('utf8').on('data', (d: string) => {
       const parts = (rest + d).split('\n');
       rest = parts.pop()!;
       for (const line of parts) onLine(line);
     });
-    linesDone = once(child.stdout, 'end').then(() => {
+    linesDone = once(stdout, 'end').then(() => {
       if (rest !== '') onLine(rest);
     });
   }
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+  t.after(async () => {
+    if (checked) await endChecked(child, () => stderr);
+    else if (child.exitCode === null) child.kill('SIGKILL');
   });
   const wantAdmin = 'admin' in config;
   const m = await waitForLine(child, wantAdmin ? /"port":(\d+)[^\n]*"msg":"listening"[\s\S]*"admin":"([^"]+)"/ : /"port":(\d+)[^\n]*"msg":"listening"/);

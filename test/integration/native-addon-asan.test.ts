@@ -2,7 +2,8 @@
 // (the Node-API glue, the per-thread state and its worker-exit cleanup, the libuv polls and timers, the
 // delayed flush of async routes, as well as the relay core the stand-alone driver covers) built with the
 // sanitizers, then run in Node (WSPASS_NATIVE_ADDON names the build; LD_PRELOAD puts the sanitizer
-// runtimes first, as an instrumented library loaded by an uninstrumented node needs). Any report fails it.
+// runtimes first, as an instrumented library loaded by an uninstrumented node needs, and the addon after
+// them so that it stays loaded to the end of every process). Any report fails it.
 //
 // Leaks: LeakSanitizer runs when a process exits, and only when it ends by itself (not on SIGKILL). Node
 // ending by itself leaves nothing LeakSanitizer reports (so no suppressions), and before that end each
@@ -10,21 +11,32 @@
 // allocated then is a leak. Processes whose exit is checked:
 // - the test-runner child of each native suite (in-process proxies: native-tunnel, native-backend-leg,
 //   native-splice, tunnel-async, drain-goodbye), main thread;
-// - the `wspass run` of the second test here, worker threads: one that dies of an uncaught exception with
-//   native tunnels open (bytes held for asyncDelayMs among them), its replacement, and both ending after
-//   the drain on SIGTERM. Its report names no frame of ours (`<unknown module>`: the worker's addon is
-//   unloaded by then); the suites' reports do.
-// Not checked for leaks: the `wspass run` children of serial/native-workers (SIGKILLed when their test
-// ends), and any exit through process.exit() in a main thread: no cleanup hook runs there, so what the
-// addon holds is still referenced and never reported, while Node's own leftovers are (about 550 blocks; a
-// suppression of Node's module would hide ours too, since every allocation of ours has Node's frames
-// under it: native-notes/native-tunnel-engine.md, Tests).
+// - the `wspass run` children of serial/native-workers, worker threads: two workers holding 1,000 native
+//   tunnels, one dying of an uncaught exception with its share open, its replacement; and a JS-engine run.
+//   WSPASS_TEST_CHECKED_END has spawnProxy end them with SIGTERM instead of SIGKILL: each must exit 0
+//   within 30 s with no report on its stderr, else its test fails (a SIGKILL, only past that bound, fails
+//   it too: an unchecked exit). Their stderr is passed on to the suite's, so reportsOf finds it here too,
+//   printed before that test's name. About 0.5 s more in all (the drain of two idle processes);
+// - the `wspass run` of the second test here: the same crash, with bytes held for asyncDelayMs in the
+//   dying worker's tunnels, and worker 0 ending after the drain on SIGTERM with tunnels still open.
+// With the addon preloaded, a report printed at a `wspass run`'s exit names our frames too (a worker's
+// own load of the addon is undone when it ends; the preloaded one is still mapped).
+// Not checked for leaks: any exit through process.exit() in a main thread: no cleanup hook runs there, so
+// what the addon holds is still referenced and never reported, while Node's own leftovers are (about 550
+// blocks; a suppression of Node's module would hide ours too, since every allocation of ours has Node's
+// frames under it: native-notes/native-tunnel-engine.md, Tests).
 //
 // Checked once by hand that leaks in the glue fail both tests: a 48-byte malloc in tunnel_start never
 // freed (reported from tunnel.c / open_tunnel by each suite's process, and by the `wspass run` process);
 // `free(ts->buf)` left out of the per-thread teardown (reported from thread_state_get / set_close_handler);
-// `free(t)` left out of thread_state_closed (reported from open_tunnel's calloc). The relay core alone is
-// also checked by native-sanitizer, without Node.
+// `free(t)` left out of thread_state_closed (reported from open_tunnel's calloc). And that the
+// native-workers children are checked: a 40-byte malloc never freed in thread_state_get on worker threads
+// only (`loop != uv_default_loop()`), so no in-process suite allocates it, failed native-workers' crash
+// test from its cleanup ("printed a sanitizer report", LeakSanitizer's summary) and so the first test here
+// (one LeakSanitizer report, from that `wspass run`'s pid, named thread_state_get thread_state.c /
+// set_close_handler addon.c, printed before that test's name), and the second test; with SIGKILL at the
+// end, as before, native-workers passed with it. The relay core alone is also checked by native-sanitizer,
+// without Node.
 import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -35,7 +47,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WebSocket } from 'ws';
 import { SANITIZER_FLAGS, cCompiler, runtimeLibrary } from '../helpers/c-compiler.js';
-import { CLI, adminStatus, tempFile, waitForLine, waitForStatus } from '../helpers/cli.js';
+import { CLI, SANITIZER_REPORT as REPORT, adminStatus, tempFile, waitForLine, waitForStatus } from '../helpers/cli.js';
 import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -50,9 +62,6 @@ const SUITES = [
   'integration/drain-goodbye.test.js',
   'serial/native-workers.test.js',
 ];
-
-/** Any sanitizer's report in a process's stderr. */
-const REPORT = /==\d+==ERROR: \w*Sanitizer|runtime error:/;
 
 /** The Node headers build-native.mjs would use: the `node` devDependency's, else the running Node's. */
 function nodeInclude(): string | undefined {
@@ -95,7 +104,9 @@ function sanitizedAddon(): { env: Record<string, string> } | string {
   assert.equal(build.status, 0, build.stderr);
   built = {
     env: {
-      LD_PRELOAD: `${asan}:${ubsan}`,
+      // The addon itself last: it stays loaded to the end of every process, so a report printed at exit
+      // names its frames even when the worker that loaded it is gone (Node unloads a worker's addons).
+      LD_PRELOAD: `${asan}:${ubsan}:${addon}`,
       // detect_leaks: LeakSanitizer at each process's exit (the default, said for the reader).
       ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1',
       UBSAN_OPTIONS: 'print_stacktrace=1',
@@ -115,15 +126,16 @@ function sanitizedOrSkip(t: TestContext): Record<string, string> | undefined {
 }
 
 /**
- * Each sanitizer report in the inner runner's output, with the process that printed it: a test file's
- * process prints into the runner's output ahead of that file's result line (`# Subtest: <file>`).
+ * Each sanitizer report in the inner runner's output, with where it was printed: a test file's process
+ * prints into the runner's output ahead of that file's result line (`# Subtest: <file>`), a `wspass run`
+ * child ended by its test (spawnProxy's checked end) ahead of that test's (`# Subtest: <test name>`).
  */
 function reportsOf(out: string): string[] {
   const found: string[] = [];
   const re = /==(\d+)==ERROR: (\w+)|runtime error:/g;
   for (let m = re.exec(out); m !== null; m = re.exec(out)) {
-    const file = /# Subtest: (\S+\.test\.js)/.exec(out.slice(m.index))?.[1] ?? 'the test runner itself';
-    found.push(`${m[2] ?? 'UBSan'} report${m[1] ? ` from pid ${m[1]}` : ''}, printed with ${file}:\n${out.slice(m.index, m.index + 1500)}`);
+    const where = /# Subtest: (.+)/.exec(out.slice(m.index))?.[1] ?? 'the end of the output (the test runner itself)';
+    found.push(`${m[2] ?? 'UBSan'} report${m[1] ? ` from pid ${m[1]}` : ''}, printed before ${where}:\n${out.slice(m.index, m.index + 1500)}`);
   }
   return found;
 }
@@ -132,11 +144,13 @@ test('the native addon, built with AddressSanitizer, LeakSanitizer and UBSan, pa
   const sanitized = sanitizedOrSkip(t);
   if (sanitized === undefined) return;
   // Without NODE_TEST_CONTEXT the inner runner reports as a runner of its own (TAP on stdout), not to ours.
+  // WSPASS_TEST_CHECKED_END: the suites' `wspass run` children end on SIGTERM, by themselves, so that
+  // LeakSanitizer checks them too (a report or an exit other than 0 fails their test; see spawnProxy).
   const { NODE_TEST_CONTEXT: _ours, ...env } = process.env;
   const run = spawnSync(
     process.execPath,
     ['--test', '--test-concurrency=1', '--test-timeout=120000', ...SUITES.map((f) => join(root, 'dist/test', f))],
-    { encoding: 'utf8', timeout: 240_000, env: { ...env, ...sanitized, WSPASS_TEST_TUNNEL_ENGINE: 'native' } },
+    { encoding: 'utf8', timeout: 240_000, env: { ...env, ...sanitized, WSPASS_TEST_TUNNEL_ENGINE: 'native', WSPASS_TEST_CHECKED_END: '1' } },
   );
   const out = `${run.stdout}\n${run.stderr}`;
   assert.deepEqual(reportsOf(out), []);
