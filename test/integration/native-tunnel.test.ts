@@ -226,16 +226,19 @@ test('fds return to their baseline after 10,000 native tunnels in waves of 1,000
   t.after(() => server.close());
   const { proxy, port, closedCount } = await startNativeProxy(t, (server.address() as AddressInfo).port);
   const baseline = openFds();
+  const open = async (): Promise<net.Socket> => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    s.on('error', () => undefined);
+    s.write(head('/'));
+    await once(s, 'data');
+    return s;
+  };
   for (let wave = 0; wave < 10; wave++) {
-    const sockets = await Promise.all(
-      Array.from({ length: 1_000 }, async () => {
-        const s = net.connect({ port, host: '127.0.0.1' });
-        s.on('error', () => undefined);
-        s.write(head('/'));
-        await once(s, 'data');
-        return s;
-      }),
-    );
+    // 1,000 open at once, connected 200 at a time, within the listen backlog (511): 1,000 connects at once
+    // once failed with a reset under the sanitizer build, where the proxy accepts slowly (a backlog
+    // overflow is the likely cause; not proven).
+    const sockets: net.Socket[] = [];
+    while (sockets.length < 1_000) sockets.push(...(await Promise.all(Array.from({ length: 200 }, open))));
     assert.equal(proxy.tunnelCount, 1_000);
     assert.ok([...proxy.liveTunnels()].every(([tunnel]) => tunnel.engine === 'native'));
     // Half end politely, half reset: both paths must release every fd.
