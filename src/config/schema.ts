@@ -709,8 +709,15 @@ export const configSchema = z
           'After a burst, a worker that took no handshake or request and relayed no tunnel byte for this long, and whose JavaScript heap grew by 8 MiB or more since, ' +
             'runs one memory-reducing garbage collection (a pause of a few ms to tens of ms, logged)',
         ).default(2_000),
+        front: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Experimental: on the native engine, plain listeners without PROXY protocol accept in C and read upgrade heads without node:http ' +
+              '(anything else goes to node:http with its bytes intact); ignored, with a warning, on the JavaScript engine',
+          ),
       })
-      .default({ engine: 'auto', heapReclaimMs: 2_000 })
+      .default({ engine: 'auto', heapReclaimMs: 2_000, front: false })
       .describe('The tunnel data plane'),
     shutdown: z
       .strictObject({

@@ -1,6 +1,7 @@
 /* Everything the addon keeps per Node environment (main thread or worker), found through
  * napi_get_instance_data: the one read buffer, the open tunnels, the coarse idle timer, the flush of
- * asyncDelayMs routes, the pipes for splice, the backend legs of handshakes in progress, the JS handlers. No globals: each worker thread relays on its own loop with its own state. */
+ * asyncDelayMs routes, the pipes for splice, the backend legs of handshakes in progress, the native front
+ * (front.h), the JS handlers. No globals: each worker thread relays on its own loop with its own state. */
 #ifndef WSPASS_THREAD_STATE_H
 #define WSPASS_THREAD_STATE_H
 
@@ -9,6 +10,7 @@
 
 #include "backend_leg.h"
 #include "coalesce.h"
+#include "front.h"
 #include "tunnel.h"
 
 /* The thread's read buffer: one read of any tunnel, sent on before the next read. */
@@ -39,6 +41,7 @@ struct thread_state {
   napi_ref leg_buf_ref;          /* the JS Buffer legs read into (kept alive by the reference) */
   char *leg_buf;                 /* its bytes */
   size_t leg_buf_len;
+  struct front_state front;      /* the native front: listeners and connections before their head (front.h) */
   napi_async_context async_ctx;  /* for napi_make_callback from libuv callbacks */
   napi_async_cleanup_hook_handle cleanup;
   bool tearing_down;             /* worker exit: close everything, call no JS */
