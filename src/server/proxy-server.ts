@@ -26,6 +26,9 @@ import { resolveListeners } from '../config/listen-address.js';
 import { compileCidrs } from '../config/cidr.js';
 import type { ForwardingPolicy } from '../http/client-address.js';
 import { ListenerPipeline, type ProxyProtocolSettings } from './listener-pipeline.js';
+import { startFront, type FrontCounts } from './native-front.js';
+import { recordConnection } from '../http/client-address.js';
+import type { RequestView } from '../http/request-view.js';
 import type { ErrorCode } from '../errors.js';
 import { ERRORS } from '../errors.js';
 import { endSocketWithError, lingerThenDestroy, sendError } from '../http/error-response.js';
@@ -130,7 +133,7 @@ const decisions = new WeakMap<IncomingMessage, UpgradeDecision>();
 const connectionMarks = new WeakMap<Socket | Duplex, { read: number; written: number }>();
 
 /** What the route table reads of a request that arrived on listener `listener` (its index in `listen`). */
-function factsOf(req: IncomingMessage, listener: number): RequestFacts {
+function factsOf(req: RequestView, listener: number): RequestFacts {
   return {
     url: req.url ?? '',
     host: req.headers.host,
@@ -173,6 +176,8 @@ export class ProxyServer {
   readonly #errorLog = new RateLimitedLog();
   /** Tunnels a drain closed (their close reason is `drain`, not the engine's `closed`). */
   readonly #drained = new WeakSet<OpenTunnel>();
+  /** The native front's counts of each listener it runs on (config `tunnel.front`). */
+  readonly #fronts: FrontCounts[] = [];
 
   constructor(config: Config, opts: ProxyServerOptions) {
     this.#opts = opts;
@@ -184,6 +189,9 @@ export class ProxyServer {
     this.#lastTunnelId = opts.tunnelIdBase ?? 0;
     this.#routes = opts.routes ?? composeRoutes(config);
     this.#engine = this.#resolveEngine(config, undefined);
+    if (config.tunnel.front && this.#engine.addon === undefined) {
+      this.#log.warn({}, 'tunnel.front needs the native engine: listeners accept in Node');
+    }
     this.#limits = opts.limits ?? LimitState.local(config);
     this.#admission = this.#admissionFor(config);
     this.#access = new AccessLog(this.#log, config);
@@ -230,6 +238,17 @@ export class ProxyServer {
     }
     engine.warn = (why) => this.#log.warn({ why }, 'tunnel runs on the JavaScript engine');
     return engine;
+  }
+
+  /** What the native front did on this thread: handshakes it took, connections it gave to node:http. */
+  get frontCounts(): { readonly listeners: number; readonly taken: number; readonly givenBack: number } {
+    let taken = 0;
+    let givenBack = 0;
+    for (const c of this.#fronts) {
+      taken += c.taken;
+      givenBack += c.givenBack;
+    }
+    return { listeners: this.#fronts.length, taken, givenBack };
   }
 
   /** Live tunnels on this thread. */
@@ -283,7 +302,7 @@ export class ProxyServer {
           this.#opts.stats?.error(code, undefined);
         },
       });
-      this.#wire(server, proto, i, sites, pipeline);
+      const ctx = this.#wire(server, proto, i, sites, pipeline);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ host: l.host, port: l.port, reusePort: this.#opts.reusePort ?? false }, () => {
@@ -292,6 +311,7 @@ export class ProxyServer {
         });
       });
       server.on('error', (err) => this.#log.error({ err: err.message }, 'listener error'));
+      if (!l.tls && this.#proxyProtocol[i] === undefined) this.#startFront(server, i, ctx);
       const addr = server.address() as AddressInfo;
       this.#servers.push({ server, proto, host: addr.address, port: addr.port, pipeline });
       out.push(addr);
@@ -407,7 +427,44 @@ export class ProxyServer {
     return options;
   }
 
-  #wire(server: http.Server, proto: Proto, listener: number, sites: TlsSites | undefined, pipeline: ListenerPipeline): void {
+  /**
+   * The native front on a plain, PROXY-less listener (config `tunnel.front`, native engine): C accepts and
+   * peeks; a head the routes tunnel goes to handleUpgrade as the 'upgrade' event's would, everything else to
+   * node:http with its bytes (native-front.ts).
+   */
+  #startFront(server: http.Server, listener: number, ctx: UpgradeContext): void {
+    const addon = this.#engine.addon;
+    if (!this.#config.tunnel.front || addon === undefined) return;
+    const policy = (): ForwardingPolicy => this.#forwarding;
+    const started = startFront(
+      addon,
+      server,
+      {
+        limits: () => this.#config,
+        decide: (req) => {
+          if (this.#closing) return undefined;
+          const decision = this.#decide(req, listener, undefined);
+          return decision.tunnel ? decision : undefined;
+        },
+        taken: (socket, req, decision) => {
+          socket.on('error', () => socket.destroy());
+          recordConnection(socket, undefined, policy);
+          recordConnection(req.socket, undefined, policy);
+          handleUpgrade(ctx, req, socket, EMPTY, decision).catch((err: unknown) => {
+            this.#log.error({ err: err instanceof Error ? err.stack : String(err) }, 'upgrade handler failed');
+            socket.destroy();
+          });
+        },
+        timedOut: (socket) => this.#onClientError(Object.assign(new Error('request head timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket),
+      },
+      parserHeadLimit(this.#config) + 1,
+      this.#config.headTimeoutMs,
+    );
+    if (typeof started === 'string') this.#log.warn({ why: started }, 'native front not started: the listener accepts in Node');
+    else this.#fronts.push(started);
+  }
+
+  #wire(server: http.Server, proto: Proto, listener: number, sites: TlsSites | undefined, pipeline: ListenerPipeline): UpgradeContext {
     const ctx: UpgradeContext = {
       log: this.#log,
       serverName: this.#serverName,
@@ -475,6 +532,7 @@ export class ProxyServer {
       });
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#onClientError(err, socket));
+    return ctx;
   }
 
   #shouldUpgrade(req: IncomingMessage, listener: number, sites: TlsSites | undefined): boolean {
@@ -484,11 +542,11 @@ export class ProxyServer {
     return decision.tunnel;
   }
 
-  #limitProblem(req: IncomingMessage): LimitProblem | undefined {
+  #limitProblem(req: RequestView): LimitProblem | undefined {
     return requestLimitProblem(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders, this.#config);
   }
 
-  #decide(req: IncomingMessage, listener: number, sites: TlsSites | undefined): UpgradeDecision {
+  #decide(req: RequestView, listener: number, sites: TlsSites | undefined): UpgradeDecision {
     // A head that must be refused is not tunnelled: the plain path answers it (400, 414, 421 or 431).
     if (this.#limitProblem(req) !== undefined) return { tunnel: false };
     if (requestHeadProblem(req.httpVersion, req.rawHeaders) !== undefined) return { tunnel: false };
@@ -651,12 +709,15 @@ export class ProxyServer {
 
 function ignoreError(): void {}
 
+/** The bytes after a head the front took: none (they stay in the socket for the client's net.Socket). */
+const EMPTY = Buffer.alloc(0);
+
 /**
  * On a TLS listener, a request whose host does not fit the handshake's SNI: naming a virtual host with
  * another certificate than the one SNI chose gets 421 (httpd's AH02032) rather than one host's content
  * under another host's certificate; naming no host at all (HTTP/1.0) gets 400 (AH02031).
  */
-function tlsHostProblem(req: IncomingMessage, sites: TlsSites | undefined): ErrorCode | undefined {
+function tlsHostProblem(req: RequestView, sites: TlsSites | undefined): ErrorCode | undefined {
   if (sites === undefined) return undefined;
   // The host the request names is the one routes match: an absolute-form target's authority, else Host.
   const problem = sites.check((req.socket as TLSSocket).servername, requestHost(req.url, req.headers.host));

@@ -52,6 +52,18 @@ export interface NativeAddon extends NativeTunnelApi {
   closeFd(fd: number): void;
   /** Successful send(2) calls of this thread's legs so far (their requests), for the writes counters. */
   legSends(): number;
+  /**
+   * The native front's handlers (src/native/front.h), from the loop: `onHead` gets each connection's peeked
+   * bytes once and answers n > 0 (take n bytes) or 0 (give back); `onFd` then gets the fd (0 given back,
+   * 1 taken, 2 silent for headTimeoutMs).
+   */
+  setFrontHandlers(
+    onHead: (listener: number, conn: number, head: string, peerAddress: string, peerPort: number, localAddress: string, localPort: number) => number,
+    onFd: (listener: number, conn: number, fd: number, handover: number) => void,
+  ): void;
+  /** Accepts on a duplicate of a listening `fd`; a listener id > 0, or a negative errno. */
+  frontListen(fd: number, peekBytes: number, headTimeoutMs: number): number;
+  frontClose(id: number): void;
 }
 
 export type NativeLoad = { readonly addon: NativeAddon; readonly error?: undefined } | { readonly addon?: undefined; readonly error: string };

@@ -1,0 +1,197 @@
+// The native front (config `tunnel.front`, experimental): a plain listener's connections are accepted in C
+// (src/native/front.c) and their first bytes peeked there; this module reads the peeked head once with the
+// strict reader and decides:
+//
+//   accept4 + peek (C) ─▶ readStrictHead ─┬─ a head the routes tunnel: C drops exactly the head's bytes,
+//                                         │  then a net.Socket on the fd goes to handleUpgrade (the hooks)
+//                                         └─ anything else (plain requests, refused or incomplete heads):
+//                                            the fd, bytes untouched, to the server's 'connection' event
+//
+// so node:http answers everything the front does not take exactly as it does without the front. The fd is
+// handed over only from C's poll close callback (the poll must leave epoll before Node registers the fd).
+//
+// Node's server keeps its role for bookkeeping: it listens (addresses, port 0, reusePort as today), then its
+// handle is closed and replaced by a stand-in that answers address() and close() (stopping the C accept),
+// so drain, shutdown and the listener's 'close' work unchanged; the sockets made here are counted as the
+// server's connections as net.Server counts those it accepts.
+import { Socket, type Server } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RequestLimits } from '../http/request-limits.js';
+import type { ConnectionView, RequestView } from '../http/request-view.js';
+import { INCOMPLETE, readStrictHead } from '../http/strict-head.js';
+import type { NativeAddon } from '../tunnel/native-addon.js';
+
+/** enum front_handover in src/native/front.h. */
+const GIVEN_BACK = 0;
+const TAKEN = 1;
+const TIMED_OUT = 2;
+
+/** What a listener does with its connections (proxy-server.ts wires these to its own paths). */
+export interface FrontHooks<D> {
+  /** The request limits of the running config (read per connection, so a reload applies). */
+  limits(): RequestLimits;
+  /** The decision if the front takes this request (an upgrade the routes tunnel), else undefined. */
+  decide(req: RequestView): D | undefined;
+  /** A taken request: its head is consumed, `socket` is the client (an 'error' listener is on it). */
+  taken(socket: Socket, req: RequestView, decision: D): void;
+  /** A connection given back: node:http reads it (the server's 'connection' event has been emitted). */
+  givenBack?(socket: Socket): void;
+  /** A connection that sent nothing for headTimeoutMs: answered as node:http's head timeout is. */
+  timedOut(socket: Socket): void;
+}
+
+/** Per listener counts, for /status. */
+export interface FrontCounts {
+  taken: number;
+  givenBack: number;
+}
+
+interface Pending<D> {
+  readonly req: RequestView;
+  readonly decision: D;
+}
+
+interface FrontListener<D> {
+  readonly server: Server;
+  readonly hooks: FrontHooks<D>;
+  readonly counts: FrontCounts;
+  /** Taken heads waiting for their fd (between the verdict and the poll's close callback). */
+  readonly pending: Map<number, Pending<D>>;
+}
+
+/** The C handlers of this thread are set once; listeners are found by their C id. */
+const listeners = new Map<number, FrontListener<unknown>>();
+let handlersSet = false;
+
+function onHead(listenerId: number, conn: number, head: string, peerAddress: string, peerPort: number, localAddress: string, localPort: number): number {
+  const l = listeners.get(listenerId);
+  if (l === undefined) return 0;
+  const strict = readStrictHead(head, l.hooks.limits());
+  if (strict === undefined || strict === INCOMPLETE) return 0;
+  const endpoints: ConnectionView = { remoteAddress: peerAddress, remotePort: peerPort, localAddress, localPort };
+  const req: RequestView = {
+    method: strict.method,
+    url: strict.target,
+    httpVersion: strict.httpVersion,
+    rawHeaders: strict.rawHeaders,
+    headers: headersOf(strict.rawHeaders),
+    socket: endpoints,
+  };
+  const decision = l.hooks.decide(req);
+  if (decision === undefined) return 0;
+  l.pending.set(conn, { req, decision });
+  return strict.headBytes;
+}
+
+function onFd(listenerId: number, conn: number, fd: number, handover: number): void {
+  const l = listeners.get(listenerId) ?? closedListeners.get(listenerId);
+  const pending = l?.pending.get(conn);
+  l?.pending.delete(conn);
+  if (l === undefined) {
+    // Not ours any more (cannot happen while the server lives): the fd must not leak.
+    new Socket({ fd }).destroy();
+    return;
+  }
+  const socket = adopt(l.server, fd);
+  if (handover === TAKEN && pending !== undefined) {
+    l.counts.taken++;
+    l.hooks.taken(socket, pending.req, pending.decision);
+  } else if (handover === TIMED_OUT) {
+    l.hooks.timedOut(socket);
+  } else {
+    if (handover === GIVEN_BACK) l.counts.givenBack++;
+    // The server's own accept path: PROXY-less listener pipeline, node:http's connection handling.
+    l.server.emit('connection', socket);
+    l.hooks.givenBack?.(socket);
+  }
+}
+
+/** Listeners whose accept stopped: their last connections may still be handed over. */
+const closedListeners = new Map<number, FrontListener<unknown>>();
+
+/**
+ * A net.Socket on an accepted fd, set up as net.Server sets up a socket it accepts (allowHalfOpen from the
+ * server, counted in its connections so close() waits for it).
+ */
+function adopt(server: Server, fd: number): Socket {
+  const internal = server as Server & { allowHalfOpen?: boolean; _connections: number };
+  const socket = new Socket({ fd, readable: true, writable: true, allowHalfOpen: internal.allowHalfOpen ?? false });
+  socket.on('error', ignore);
+  const s = socket as Socket & { server?: Server; _server?: Server };
+  s.server = server;
+  s._server = server;
+  internal._connections++;
+  return socket;
+}
+
+function ignore(): void {}
+
+/** Why the front could not start on a listener (it then keeps Node's accept), or undefined. */
+export function startFront<D>(addon: NativeAddon, server: Server, hooks: FrontHooks<D>, peekBytes: number, headTimeoutMs: number): FrontCounts | string {
+  const internal = server as Server & { _handle: { fd?: number; close(): void } | object | null };
+  const handle = internal._handle as { fd?: number; close(): void } | null;
+  const fd = handle?.fd;
+  if (handle === null || typeof fd !== 'number' || fd < 0) return 'the listener has no file descriptor';
+  const address = server.address();
+  if (address === null || typeof address === 'string') return 'the listener is not a TCP socket';
+  if (!handlersSet) {
+    addon.setFrontHandlers(onHead, onFd);
+    handlersSet = true;
+  }
+  const id = addon.frontListen(fd, peekBytes, headTimeoutMs);
+  if (id < 0) return `frontListen failed (errno ${-id})`;
+  const l: FrontListener<D> = { server, hooks, counts: { taken: 0, givenBack: 0 }, pending: new Map() };
+  listeners.set(id, l);
+  // C accepts on its duplicate from now on; Node's handle (and its fd) goes.
+  handle.close();
+  internal._handle = standIn(address, () => {
+    addon.frontClose(id);
+    listeners.delete(id);
+    closedListeners.set(id, l);
+  });
+  return l.counts;
+}
+
+/**
+ * What net.Server asks of its handle once listening: its address, close (here: stop the C accept), ref and
+ * unref (the C poll keeps the loop alive while it accepts, as Node's handle did).
+ */
+function standIn(address: AddressInfo, onClose: () => void): object {
+  let closed = false;
+  return {
+    getsockname(out: Record<string, unknown>): number {
+      Object.assign(out, address);
+      return 0;
+    },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      onClose();
+    },
+    ref(): void {},
+    unref(): void {},
+  };
+}
+
+/** Fields node:http keeps the first of when repeated (its matchKnownFields); set-cookie is a list, cookie joins with '; '. */
+const FIRST_WINS: ReadonlySet<string> = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
+  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
+  'server', 'user-agent',
+]);
+
+/** `headers` as node:http builds it from `rawHeaders`. */
+export function headersOf(rawHeaders: readonly string[]): IncomingHttpHeaders {
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    const value = rawHeaders[i + 1]!;
+    const prior = headers[name];
+    if (prior === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+    else if (name === 'set-cookie') (prior as string[]).push(value);
+    else if (FIRST_WINS.has(name)) continue;
+    else headers[name] = `${prior as string}${name === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  return headers;
+}

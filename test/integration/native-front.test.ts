@@ -1,0 +1,150 @@
+// The native front (config `tunnel.front`): C accepts and peeks, TypeScript takes the heads the routes
+// tunnel and gives everything else to node:http with its bytes. Each case checks both what the client sees
+// and which way the connection went (the front's counts), so a front that silently gave everything to
+// node:http fails here. Skipped where the addon is not built (CI builds it).
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
+import { loadNative } from '../../src/tunnel/native-addon.js';
+import { configSchema, type ConfigInput } from '../../src/config/schema.js';
+import { pino } from 'pino';
+import { silentLogger, type Logger } from '../../src/log.js';
+import { ProxyServer } from '../../src/server/proxy-server.js';
+import { echoThrough, rawClient, rawTunnel, readUntil, startWsBackend, statusOf, openWs, nextMessage, wsHandshake } from '../helpers/peers.js';
+import { headerValues, scriptedBackend, switchEchoBackend } from '../helpers/scripted-backend.js';
+
+const skip = loadNative().addon === undefined ? 'native addon not built' : false;
+
+async function start(t: TestContext, config: Omit<ConfigInput, 'listen'>, front = true, log: Logger = silentLogger()): Promise<{ proxy: ProxyServer; port: number }> {
+  const engine = config.tunnel?.engine ?? 'native';
+  const proxy = new ProxyServer(configSchema.parse({ listen: '127.0.0.1:0', ...config, tunnel: { ...config.tunnel, engine, front } }), { log });
+  const [addr] = await proxy.listen();
+  t.after(() => proxy.destroy());
+  return { proxy, port: addr!.port };
+}
+
+test('an upgrade through the front is taken there and echoes', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await startWsBackend(t);
+  const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
+  const ws = await openWs(t, `ws://127.0.0.1:${port}/chat`);
+  const reply = nextMessage(ws);
+  ws.send('hello');
+  assert.equal((await reply).data.toString(), 'hello');
+  assert.deepEqual(proxy.frontCounts, { listeners: 1, taken: 1, givenBack: 0 });
+  assert.equal(backend.requests[0]?.url, '/chat');
+});
+
+test('a plain GET goes to node:http and its connection stays alive for a second request', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await startWsBackend(t);
+  const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
+  const client = await rawClient(t, port);
+  const get = 'GET /a HTTP/1.1\r\nHost: proxy.test\r\n\r\n';
+  client.write(get);
+  const first = (await readUntil(client, (b) => b.includes('plain from ws backend'))).toString('latin1');
+  assert.equal(statusOf(first), 200);
+  client.write(get);
+  const second = (await readUntil(client, (b) => b.includes('plain from ws backend'))).toString('latin1');
+  assert.equal(statusOf(second), 200);
+  assert.deepEqual(proxy.frontCounts, { listeners: 1, taken: 0, givenBack: 1 });
+});
+
+/** What a raw client gets back for `raw`, through a proxy with the front on or off. */
+async function answerTo(t: TestContext, front: boolean, raw: string, backendPort: number): Promise<string> {
+  const { port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backendPort}/` }] }, front);
+  const socket = await rawClient(t, port);
+  socket.write(raw);
+  // node:http closes the connection after each of these answers: everything up to the close is compared.
+  const all = await readUntil(socket, () => false);
+  return all.toString('latin1').replace(/^Date: .*\r\n/m, 'Date: -\r\n');
+}
+
+test('a malformed head gets the same status and bytes with the front on as with it off', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await startWsBackend(t);
+  for (const raw of [
+    'GET /x HTTP/1.1\r\nHost: proxy.test\r\nBad Name: x\r\n\r\n',
+    'GET /x HTTP/1.1\r\nHost: proxy.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n',
+    `GET /${'a'.repeat(9000)} HTTP/1.1\r\nHost: proxy.test\r\n\r\n`,
+    'GARBAGE\r\n\r\n',
+  ]) {
+    const on = await answerTo(t, true, raw, backend.port);
+    const off = await answerTo(t, false, raw, backend.port);
+    assert.ok(statusOf(on) >= 400, `an error status for ${JSON.stringify(raw.slice(0, 40))}: ${on}`);
+    assert.equal(on, off, JSON.stringify(raw.slice(0, 40)));
+  }
+});
+
+test('a head written one byte at a time still upgrades (through node:http: an incomplete head is given back)', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await switchEchoBackend(t, 'hi');
+  const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
+  const client = await rawClient(t, port);
+  client.setNoDelay(true);
+  const head = wsHandshake('/split');
+  const got = readUntil(client, (b) => b.toString('latin1').endsWith('\r\n\r\nhi'));
+  for (const ch of head) {
+    await new Promise<void>((resolve) => client.write(ch, () => resolve()));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  assert.equal(statusOf((await got).toString('latin1')), 101);
+  assert.equal(await echoThrough(client, 'ping'), 'ping');
+  assert.deepEqual(proxy.frontCounts, { listeners: 1, taken: 0, givenBack: 1 });
+});
+
+test('a client that closes before sending anything, or in the middle of a head, costs nothing', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await startWsBackend(t);
+  const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
+  const silent = net.connect({ port, host: '127.0.0.1' });
+  silent.on('error', () => undefined);
+  await once(silent, 'connect');
+  silent.end();
+  await once(silent, 'close');
+  const cut = net.connect({ port, host: '127.0.0.1' });
+  cut.on('error', () => undefined);
+  await once(cut, 'connect');
+  cut.end('GET /x HTTP/1.1\r\nHost: pro');
+  await readUntil(cut, () => false);
+  // The proxy still serves: a tunnel opens through the front.
+  const ws = await openWs(t, `ws://127.0.0.1:${port}/after`);
+  const reply = nextMessage(ws);
+  ws.send('still');
+  assert.equal((await reply).data.toString(), 'still');
+  assert.equal(proxy.frontCounts.taken, 1);
+});
+
+test('200 concurrent handshakes through the front', { skip, timeout: 30_000 }, async (t) => {
+  const backend = await switchEchoBackend(t, 'hi');
+  const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
+  const tunnels = await Promise.all(Array.from({ length: 200 }, () => rawTunnel(t, port, 'hi')));
+  const echoes = await Promise.all(tunnels.map((s, i) => echoThrough(s, `m${i}`)));
+  assert.deepEqual(echoes, tunnels.map((_s, i) => `m${i}`));
+  assert.equal(proxy.frontCounts.taken, 200);
+});
+
+test('a non-101 answer is relayed and the connection reused', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await scriptedBackend(t, (s) => s.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\n\r\ndenied'));
+  const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
+  const client = await rawClient(t, port);
+  client.write(wsHandshake('/one'));
+  const first = (await readUntil(client, (b) => b.includes('denied'))).toString('latin1');
+  assert.equal(statusOf(first), 403);
+  assert.deepEqual(headerValues(backend.heads[0]!, 'upgrade'), ['websocket']);
+  client.write(wsHandshake('/two'));
+  const second = (await readUntil(client, (b) => b.includes('denied'))).toString('latin1');
+  assert.equal(statusOf(second), 403);
+  assert.equal(backend.heads.length, 2);
+  // The first head was the front's; the second was read by node:http on the reused connection.
+  assert.deepEqual(proxy.frontCounts, { listeners: 1, taken: 1, givenBack: 0 });
+});
+
+test('the front on with the JavaScript engine: a start-up warning and no front', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await startWsBackend(t);
+  const warnings: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(String((JSON.parse(line) as { msg?: string }).msg)) });
+  const { proxy, port } = await start(t, { tunnel: { engine: 'js' }, routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] }, true, log);
+  assert.ok(warnings.some((w) => w.includes('tunnel.front')), warnings.join('\n'));
+  const ws = await openWs(t, `ws://127.0.0.1:${port}/x`);
+  const reply = nextMessage(ws);
+  ws.send('js');
+  assert.equal((await reply).data.toString(), 'js');
+  assert.deepEqual(proxy.frontCounts, { listeners: 0, taken: 0, givenBack: 0 });
+});
