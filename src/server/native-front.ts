@@ -39,6 +39,8 @@ export interface FrontHooks<D> {
   givenBack?(socket: Socket): void;
   /** A connection that sent nothing for headTimeoutMs: answered as node:http's head timeout is. */
   timedOut(socket: Socket): void;
+  /** Told of each handshake taken and each connection given back (the worker's shared counters). */
+  counted?(event: keyof FrontCounts): void;
 }
 
 /** Per listener counts, for /status. */
@@ -65,11 +67,20 @@ const listeners = new Map<number, FrontListener<unknown>>();
 let handlersSet = false;
 
 function onHead(listenerId: number, conn: number, head: string, peerAddress: string, peerPort: number, localAddress: string, localPort: number): number {
+  try {
+    return verdict(listenerId, conn, head, { remoteAddress: peerAddress, remotePort: peerPort, localAddress, localPort });
+  } catch {
+    // Giving back is always safe: node:http reads the connection as it would without the front.
+    return 0;
+  }
+}
+
+/** The bytes to take (the head's), or 0: give the connection back. */
+function verdict(listenerId: number, conn: number, head: string, endpoints: ConnectionView): number {
   const l = listeners.get(listenerId);
   if (l === undefined) return 0;
   const strict = readStrictHead(head, l.hooks.limits());
   if (strict === undefined || strict === INCOMPLETE) return 0;
-  const endpoints: ConnectionView = { remoteAddress: peerAddress, remotePort: peerPort, localAddress, localPort };
   const req: RequestView = {
     method: strict.method,
     url: strict.target,
@@ -96,11 +107,15 @@ function onFd(listenerId: number, conn: number, fd: number, handover: number): v
   const socket = adopt(l.server, fd);
   if (handover === TAKEN && pending !== undefined) {
     l.counts.taken++;
+    l.hooks.counted?.('taken');
     l.hooks.taken(socket, pending.req, pending.decision);
   } else if (handover === TIMED_OUT) {
     l.hooks.timedOut(socket);
   } else {
-    if (handover === GIVEN_BACK) l.counts.givenBack++;
+    if (handover === GIVEN_BACK) {
+      l.counts.givenBack++;
+      l.hooks.counted?.('givenBack');
+    }
     // The server's own accept path: PROXY-less listener pipeline, node:http's connection handling.
     l.server.emit('connection', socket);
     l.hooks.givenBack?.(socket);

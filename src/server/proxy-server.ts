@@ -91,6 +91,8 @@ export interface ProxyStats {
   handshake?(outcome: string, seconds: number): void;
   /** A drain began with `tunnels` open. */
   draining?(tunnels: number): void;
+  /** The native front took a handshake, or gave a connection to node:http (config `tunnel.front`). */
+  front?(event: 'taken' | 'givenBack'): void;
 }
 
 export interface DrainOptions {
@@ -455,6 +457,7 @@ export class ProxyServer {
             socket.destroy();
           });
         },
+        counted: (event) => this.#opts.stats?.front?.(event),
         timedOut: (socket) => this.#onClientError(Object.assign(new Error('request head timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket),
       },
       parserHeadLimit(this.#config) + 1,

@@ -42,10 +42,15 @@ const ERROR_INDEX = new Map(ERROR_CODES.map((c, i) => [c, i]));
 /**
  * Per-worker cells after the histograms: a drain in progress, and how many tunnels it started with; the
  * writes the worker's tunnels made, by engine, and its native backend legs' sends (thread-wide counts:
- * they are not kept per route or tunnel).
+ * they are not kept per route or tunnel); the native front's handshakes taken and connections given to
+ * node:http (config `tunnel.front`).
  */
-const WORKER_FIELD = { draining: 0, drainTunnels: 1, writesJs: 2, writesNative: 3, writesBackendLeg: 4 } as const;
-const NWORKER_FIELDS = 5;
+const WORKER_FIELD = { draining: 0, drainTunnels: 1, writesJs: 2, writesNative: 3, writesBackendLeg: 4, frontTaken: 5, frontGivenBack: 6 } as const;
+const NWORKER_FIELDS = 7;
+
+/** What the native front did with a connection. */
+export type FrontEvent = 'taken' | 'givenBack';
+const FRONT_FIELD = { taken: WORKER_FIELD.frontTaken, givenBack: WORKER_FIELD.frontGivenBack } as const;
 
 /** The tunnel engines whose writes are counted apart. */
 export type WriteEngine = 'js' | 'native';
@@ -94,6 +99,8 @@ export interface CounterSnapshot {
   readonly tunnelWrites: readonly Readonly<Record<WriteEngine, number>>[];
   /** Per worker id: the send(2) calls its native backend legs made writing handshake requests (see WorkerStats). */
   readonly backendLegWrites: readonly number[];
+  /** Per worker id: the native front's handshakes taken and connections given back to node:http. */
+  readonly front: readonly Readonly<Record<FrontEvent, number>>[];
   /** Per error code: sums over workers. */
   readonly errors: Partial<Record<ErrorCode, number>>;
 }
@@ -142,6 +149,7 @@ export class SharedCounters {
     const drains: { draining: boolean; tunnelsAtStart: number }[] = [];
     const tunnelWrites: Record<WriteEngine, number>[] = [];
     const backendLegWrites: number[] = [];
+    const front: Record<FrontEvent, number>[] = [];
     const bases: number[] = [];
     for (let w = 0; w < this.workers; w++) {
       const base = w * rowLength();
@@ -166,6 +174,10 @@ export class SharedCounters {
       const writes = (kind: WriteCounter) => Number(Atomics.load(this.#cells, base + WORKER_BASE + WRITES_FIELD[kind]));
       tunnelWrites.push({ js: writes('js'), native: writes('native') });
       backendLegWrites.push(writes('backendLeg'));
+      front.push({
+        taken: Number(Atomics.load(this.#cells, base + WORKER_BASE + FRONT_FIELD.taken)),
+        givenBack: Number(Atomics.load(this.#cells, base + WORKER_BASE + FRONT_FIELD.givenBack)),
+      });
       const errBase = base + ERROR_BASE;
       for (let e = 0; e < ERROR_CODES.length; e++) {
         const v = Number(Atomics.load(this.#cells, errBase + e));
@@ -180,7 +192,7 @@ export class SharedCounters {
       handshake: readHistogram(this.#cells, bases, 'handshake'),
       tunnelDuration: readHistogram(this.#cells, bases, 'tunnelDuration'),
     };
-    return { routes, routeMembers, workers, errors, histograms, drains, tunnelWrites, backendLegWrites };
+    return { routes, routeMembers, workers, errors, histograms, drains, tunnelWrites, backendLegWrites, front };
   }
 }
 
@@ -211,6 +223,11 @@ export class CounterWriter {
   /** Adds `n` writes made by this worker's tunnels on an engine, or by its backend legs. */
   addWrites(kind: WriteCounter, n: number): void {
     if (n > 0) Atomics.add(this.#cells, this.#base + WORKER_BASE + WRITES_FIELD[kind], BigInt(n));
+  }
+
+  /** The native front took a handshake or gave a connection back. */
+  front(event: FrontEvent): void {
+    Atomics.add(this.#cells, this.#base + WORKER_BASE + FRONT_FIELD[event], 1n);
   }
 
   /** This worker began draining with `tunnels` open. */

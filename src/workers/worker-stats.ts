@@ -14,7 +14,7 @@ import type { CountedTunnel, ProxyStats, TunnelCloseFacts } from '../server/prox
 import { threadLegSends } from '../tunnel/native-backend-leg.js';
 import { threadLiveSends } from '../tunnel/native-registry.js';
 import type { TunnelCloseInfo } from '../tunnel/tunnel.js';
-import type { CounterWriter, WriteCounter, WriteEngine } from './shared-counters.js';
+import type { CounterWriter, FrontEvent, WriteCounter, WriteEngine } from './shared-counters.js';
 import { MAX_ROUTES, closeField, memberSlotKey } from './shared-counters.js';
 
 const FLUSH_MS = 1_000;
@@ -104,6 +104,10 @@ export class WorkerStats implements ProxyStats {
 
   draining(tunnels: number): void {
     this.#writer.draining(tunnels);
+  }
+
+  front(event: FrontEvent): void {
+    this.#writer.front(event);
   }
 
   /** Starts the periodic flush of live tunnels' bytes; at close only what was not flushed yet is added. */

@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { ProxyServer } from '../../src/server/proxy-server.js';
 import { echoThrough, rawClient, rawTunnel, readUntil, startWsBackend, statusOf, openWs, nextMessage, wsHandshake } from '../helpers/peers.js';
+import { adminStatus, spawnProxy, waitForStatus } from '../helpers/cli.js';
 import { headerValues, scriptedBackend, switchEchoBackend } from '../helpers/scripted-backend.js';
 
 const skip = loadNative().addon === undefined ? 'native addon not built' : false;
@@ -111,6 +112,18 @@ test('a client that closes before sending anything, or in the middle of a head, 
   assert.equal(proxy.frontCounts.taken, 1);
 });
 
+test('a connection that sends nothing gets the head timeout\'s answer, as with the front off', { skip, timeout: 10_000 }, async (t) => {
+  const answers: string[] = [];
+  for (const front of [true, false]) {
+    const { proxy, port } = await start(t, { headTimeoutMs: 200, routes: [{ path: '/', respond: { status: 404 } }] }, front);
+    const client = await rawClient(t, port);
+    answers.push((await readUntil(client, () => false)).toString('latin1').replace(/^Date: .*\r\n/m, 'Date: -\r\n'));
+    assert.equal(proxy.frontCounts.listeners, front ? 1 : 0);
+  }
+  assert.equal(statusOf(answers[0]!), 408, answers[0]);
+  assert.equal(answers[0], answers[1]);
+});
+
 test('200 concurrent handshakes through the front', { skip, timeout: 30_000 }, async (t) => {
   const backend = await switchEchoBackend(t, 'hi');
   const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
@@ -147,4 +160,35 @@ test('the front on with the JavaScript engine: a start-up warning and no front',
   ws.send('js');
   assert.equal((await reply).data.toString(), 'js');
   assert.deepEqual(proxy.frontCounts, { listeners: 0, taken: 0, givenBack: 0 });
+});
+
+test('wspass run with workers: /status counts each worker\'s front handshakes and given-back connections; SIGTERM exits cleanly', { skip, timeout: 30_000 }, async (t) => {
+  const backend = await startWsBackend(t);
+  const { child, port, admin } = await spawnProxy(
+    t,
+    {
+      listen: '127.0.0.1:0',
+      admin: { listen: '127.0.0.1:0' },
+      tunnel: { engine: 'native', front: true },
+      routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }],
+    },
+    { args: ['--workers', '2'] },
+  );
+  await waitForStatus(admin!, (s) => s.workers.every((w) => w.state === 'ready'), 'workers ready');
+  const ws = await openWs(t, `ws://127.0.0.1:${port}/w`);
+  const reply = nextMessage(ws);
+  ws.send('via workers');
+  assert.equal((await reply).data.toString(), 'via workers');
+  const res = await fetch(`http://127.0.0.1:${port}/plain`);
+  assert.equal(await res.text(), 'plain from ws backend');
+  const status = (await adminStatus(admin!)) as unknown as { counters: { front: { taken: number; givenBack: number }[] } };
+  const sum = (k: 'taken' | 'givenBack'): number => status.counters.front.reduce((n, w) => n + w[k], 0);
+  assert.equal(status.counters.front.length, 2);
+  assert.equal(sum('taken'), 1);
+  assert.ok(sum('givenBack') >= 1, JSON.stringify(status.counters.front));
+  ws.terminate();
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const [code] = (await exited) as [number | null];
+  assert.equal(code, 0);
 });
