@@ -10,7 +10,7 @@
 // environment's cleanup hook has the addon close and free what it holds: any block of ours still
 // allocated then is a leak. Processes whose exit is checked:
 // - the test-runner child of each native suite (in-process proxies: native-tunnel, native-backend-leg,
-//   native-splice, tunnel-async, drain-goodbye), main thread;
+//   native-splice, tunnel-async, drain-goodbye, native-front), main thread;
 // - the `wspass run` children of serial/native-workers, worker threads: two workers holding 1,000 native
 //   tunnels, one dying of an uncaught exception with its share open, its replacement; and a JS-engine run.
 //   WSPASS_TEST_CHECKED_END has spawnProxy end them with SIGTERM instead of SIGKILL: each must exit 0
@@ -53,13 +53,14 @@ import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const ci = process.env.CI === 'true';
 
-/** The suites run against the sanitized build: tunnels, backend legs, splice, async holds, goodbyes, worker exit. */
+/** The suites run against the sanitized build: tunnels, backend legs, splice, async holds, goodbyes, the front, worker exit. */
 const SUITES = [
   'integration/native-tunnel.test.js',
   'integration/native-backend-leg.test.js',
   'integration/native-splice.test.js',
   'integration/tunnel-async.test.js',
   'integration/drain-goodbye.test.js',
+  'integration/native-front.test.js',
   'serial/native-workers.test.js',
 ];
 
