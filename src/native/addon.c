@@ -32,6 +32,7 @@
  *                         -> n (> 0: take n bytes, else give back); onFd(listenerId, connId, fd, handover)
  *   frontListen(fd, peekBytes, headTimeoutMs) -> listener id > 0, or a negative errno
  *   frontClose(id)        stops accepting on that listener
+ *   frontDrop(id)         closes that listener's connections still waiting for their first bytes
  *
  * open() never takes the caller's fds: it dup()s them and owns only the duplicates (closing them itself
  * when it fails), so the JS sockets can be destroyed right after it returns without ending the
@@ -378,14 +379,16 @@ static napi_value front_listen_js(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static napi_value front_close_js(napi_env env, napi_callback_info info) {
+/* frontClose(id) and frontDrop(id): `data` is the function to run on the listener id. */
+static napi_value front_by_id(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   double id = 0;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *data = NULL;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, &data));
   if (argc < 1 || napi_get_value_double(env, argv[0], &id) != napi_ok) return NULL;
   struct thread_state *ts = thread_state_get(env);
-  if (ts != NULL) front_close(ts, id);
+  if (ts != NULL) ((void (*)(struct thread_state *, double))data)(ts, id);
   return NULL;
 }
 
@@ -405,7 +408,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"legSends", NULL, leg_sends, NULL, NULL, NULL, napi_default, NULL},
       {"setFrontHandlers", NULL, set_front_handlers, NULL, NULL, NULL, napi_default, NULL},
       {"frontListen", NULL, front_listen_js, NULL, NULL, NULL, napi_default, NULL},
-      {"frontClose", NULL, front_close_js, NULL, NULL, NULL, napi_default, NULL},
+      {"frontClose", NULL, front_by_id, NULL, NULL, NULL, napi_default, (void *)front_close},
+      {"frontDrop", NULL, front_by_id, NULL, NULL, NULL, napi_default, (void *)front_drop},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

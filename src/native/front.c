@@ -315,6 +315,14 @@ void front_close(struct thread_state *ts, double id) {
   uv_close((uv_handle_t *)&l->poll, on_listener_closed);
 }
 
+void front_drop(struct thread_state *ts, double id) {
+  struct front_conn *next;
+  for (struct front_conn *c = ts->front.conns; c != NULL; c = next) {
+    next = c->next; /* finish_conn unlinks c */
+    if (c->listener_id == id) finish_conn(c, -1);
+  }
+}
+
 void front_close_all(struct thread_state *ts) {
   struct front_state *fs = &ts->front;
   while (fs->listeners != NULL) front_close(ts, fs->listeners->id);

@@ -68,6 +68,10 @@ double front_listen(struct thread_state *ts, int fd, uint32_t peek_bytes, uint64
 /* Stops accepting on listener `id` (connections already accepted go on to their hand-over). */
 void front_close(struct thread_state *ts, double id);
 
+/* Closes, quietly, the connections of listener `id` still waiting for their first bytes (a server that is
+ * destroyed, not drained: node:http closes its own connections then). */
+void front_drop(struct thread_state *ts, double id);
+
 /* Worker exit: closes every listener, connection and fd, calls no JS. */
 void front_close_all(struct thread_state *ts);
 

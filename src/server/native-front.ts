@@ -49,6 +49,13 @@ export interface FrontCounts {
   givenBack: number;
 }
 
+/** A listener the front runs on. */
+export interface RunningFront {
+  readonly counts: Readonly<FrontCounts>;
+  /** Closes the connections still waiting for their first bytes (the server is destroyed, not drained). */
+  drop(): void;
+}
+
 interface Pending<D> {
   readonly req: RequestView;
   readonly decision: D;
@@ -143,7 +150,7 @@ function adopt(server: Server, fd: number): Socket {
 function ignore(): void {}
 
 /** Why the front could not start on a listener (it then keeps Node's accept), or undefined. */
-export function startFront<D>(addon: NativeAddon, server: Server, hooks: FrontHooks<D>, peekBytes: number, headTimeoutMs: number): FrontCounts | string {
+export function startFront<D>(addon: NativeAddon, server: Server, hooks: FrontHooks<D>, peekBytes: number, headTimeoutMs: number): RunningFront | string {
   const internal = server as Server & { _handle: { fd?: number; close(): void } | object | null };
   const handle = internal._handle as { fd?: number; close(): void } | null;
   const fd = handle?.fd;
@@ -165,7 +172,7 @@ export function startFront<D>(addon: NativeAddon, server: Server, hooks: FrontHo
     listeners.delete(id);
     closedListeners.set(id, l);
   });
-  return l.counts;
+  return { counts: l.counts, drop: () => addon.frontDrop(id) };
 }
 
 /**

@@ -26,7 +26,7 @@ import { resolveListeners } from '../config/listen-address.js';
 import { compileCidrs } from '../config/cidr.js';
 import type { ForwardingPolicy } from '../http/client-address.js';
 import { ListenerPipeline, type ProxyProtocolSettings } from './listener-pipeline.js';
-import { startFront, type FrontCounts } from './native-front.js';
+import { startFront, type RunningFront } from './native-front.js';
 import { recordConnection } from '../http/client-address.js';
 import type { RequestView } from '../http/request-view.js';
 import type { ErrorCode } from '../errors.js';
@@ -179,7 +179,7 @@ export class ProxyServer {
   /** Tunnels a drain closed (their close reason is `drain`, not the engine's `closed`). */
   readonly #drained = new WeakSet<OpenTunnel>();
   /** The native front's counts of each listener it runs on (config `tunnel.front`). */
-  readonly #fronts: FrontCounts[] = [];
+  readonly #fronts: RunningFront[] = [];
 
   constructor(config: Config, opts: ProxyServerOptions) {
     this.#opts = opts;
@@ -246,9 +246,9 @@ export class ProxyServer {
   get frontCounts(): { readonly listeners: number; readonly taken: number; readonly givenBack: number } {
     let taken = 0;
     let givenBack = 0;
-    for (const c of this.#fronts) {
-      taken += c.taken;
-      givenBack += c.givenBack;
+    for (const { counts } of this.#fronts) {
+      taken += counts.taken;
+      givenBack += counts.givenBack;
     }
     return { listeners: this.#fronts.length, taken, givenBack };
   }
@@ -411,6 +411,7 @@ export class ProxyServer {
       server.closeAllConnections();
       pipeline.destroyPending();
     }
+    for (const front of this.#fronts) front.drop();
     await this.#httpProxy.destroy();
   }
 

@@ -64,6 +64,8 @@ export interface NativeAddon extends NativeTunnelApi {
   /** Accepts on a duplicate of a listening `fd`; a listener id > 0, or a negative errno. */
   frontListen(fd: number, peekBytes: number, headTimeoutMs: number): number;
   frontClose(id: number): void;
+  /** Closes that listener's connections still waiting for their first bytes. */
+  frontDrop(id: number): void;
 }
 
 export type NativeLoad = { readonly addon: NativeAddon; readonly error?: undefined } | { readonly addon?: undefined; readonly error: string };

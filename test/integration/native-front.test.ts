@@ -192,3 +192,17 @@ test('wspass run with workers: /status counts each worker\'s front handshakes an
   const [code] = (await exited) as [number | null];
   assert.equal(code, 0);
 });
+
+test('destroy closes a connection that has not sent anything yet', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await startWsBackend(t);
+  const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
+  const silent = await rawClient(t, port);
+  // Accepted in order: once a later connection's handshake is through, the silent one waits in C.
+  const ws = await openWs(t, `ws://127.0.0.1:${port}/later`);
+  assert.equal(proxy.frontCounts.taken, 1);
+  const ended = once(silent, 'end');
+  await proxy.destroy();
+  await ended;
+  assert.equal(silent.bytesRead, 0, 'closed without an answer, as node:http closes an idle connection');
+  ws.terminate();
+});
