@@ -4,6 +4,7 @@
 // node:http fails here. Skipped where the addon is not built (CI builds it).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { loadNative } from '../../src/tunnel/native-addon.js';
@@ -11,6 +12,7 @@ import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { pino } from 'pino';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { ProxyServer } from '../../src/server/proxy-server.js';
+import { headersOf } from '../../src/server/native-front.js';
 import { echoThrough, rawClient, rawTunnel, readUntil, startWsBackend, statusOf, openWs, nextMessage, wsHandshake } from '../helpers/peers.js';
 import { adminStatus, spawnProxy, waitForStatus } from '../helpers/cli.js';
 import { headerValues, scriptedBackend, switchEchoBackend } from '../helpers/scripted-backend.js';
@@ -205,4 +207,26 @@ test('destroy closes a connection that has not sent anything yet', { skip, timeo
   await ended;
   assert.equal(silent.bytesRead, 0, 'closed without an answer, as node:http closes an idle connection');
   ws.terminate();
+});
+
+test('the headers object of a front request is the one node:http builds from the same raw fields', { timeout: 10_000 }, async (t) => {
+  const seen: { headers: unknown; raw: string[] }[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push({ headers: { ...req.headers }, raw: req.rawHeaders });
+    res.end();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const fields = [
+    'Host: a.test', 'Host: b.test', 'User-Agent: one', 'User-Agent: two', 'Cookie: a=1', 'Cookie: b=2', 'Set-Cookie: x=1',
+    'Set-Cookie: y=2', 'Accept: text/html', 'accept: text/plain', 'X-Custom: 1', 'X-CUSTOM: 2', 'Authorization: first',
+    'Authorization: second', 'Upgrade: websocket', 'Connection: Upgrade', 'Connection: keep-alive', 'Origin: http://o.test',
+    'Referer: r1', 'Referer: r2', 'Max-Forwards: 1', 'Max-Forwards: 2',
+  ];
+  const client = await rawClient(t, (server.address() as net.AddressInfo).port);
+  client.write(`GET / HTTP/1.1\r\n${fields.join('\r\n')}\r\n\r\n`);
+  await readUntil(client, (b) => b.includes('\r\n\r\n'));
+  assert.equal(seen.length, 1);
+  assert.deepEqual(headersOf(seen[0]!.raw), seen[0]!.headers);
 });
