@@ -35,8 +35,6 @@ export interface FrontHooks<D> {
   decide(req: RequestView): D | undefined;
   /** A taken request: its head is consumed, `socket` is the client (an 'error' listener is on it). */
   taken(socket: Socket, req: RequestView, decision: D): void;
-  /** A connection given back: node:http reads it (the server's 'connection' event has been emitted). */
-  givenBack?(socket: Socket): void;
   /** A connection that sent nothing for headTimeoutMs: answered as node:http's head timeout is. */
   timedOut(socket: Socket): void;
   /** Told of each handshake taken and each connection given back (the worker's shared counters). */
@@ -125,11 +123,13 @@ function onFd(listenerId: number, conn: number, fd: number, handover: number): v
     }
     // The server's own accept path: PROXY-less listener pipeline, node:http's connection handling.
     l.server.emit('connection', socket);
-    l.hooks.givenBack?.(socket);
   }
 }
 
-/** Listeners whose accept stopped: their last connections may still be handed over. */
+/**
+ * Listeners whose accept stopped: their last connections may still be handed over. Kept for the thread's
+ * life (a listener is closed once, at drain or destroy; a reload keeps its listeners).
+ */
 const closedListeners = new Map<number, FrontListener<unknown>>();
 
 /**

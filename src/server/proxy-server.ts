@@ -7,6 +7,10 @@
 //     ├─ 'connect' ──▶ 405 (a reverse proxy serves no CONNECT)
 //     └─ 'clientError' ──▶ 400 / 408 / 431 by the parser's reason
 //
+// With the native front (config `tunnel.front`, native engine) a plain listener without PROXY protocol
+// accepts in C: a head the strict reader reads and the routes tunnel goes to handleUpgrade directly, any
+// other connection to the listener as above, bytes intact (native-front.ts).
+//
 // Request limits (maxRequestLineBytes, maxHeaderFieldBytes, maxHeaderFields: httpd's LimitRequest*) are
 // checked on the parsed head before anything else, on both paths; the parser's own limit sits above them
 // (http/request-limits.ts) so a head over a per-line limit gets httpd's status, not the parser's.
