@@ -230,3 +230,29 @@ test('the headers object of a front request is the one node:http builds from the
   assert.equal(seen.length, 1);
   assert.deepEqual(headersOf(seen[0]!.raw), seen[0]!.headers);
 });
+
+test('the client address the backend is told is the same with the front on as off, on IPv4 and IPv6 listeners', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await startWsBackend(t);
+  for (const host of ['127.0.0.1', '::1']) {
+    const seen: (string | string[] | undefined)[] = [];
+    for (const front of [true, false]) {
+      const proxy = new ProxyServer(
+        configSchema.parse({
+          listen: host === '::1' ? '[::1]:0' : `${host}:0`,
+          tunnel: { engine: 'native', front },
+          routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }],
+        }),
+        { log: silentLogger() },
+      );
+      const [addr] = await proxy.listen();
+      t.after(() => proxy.destroy());
+      const url = host === '::1' ? `ws://[::1]:${addr!.port}/v` : `ws://${host}:${addr!.port}/v`;
+      const ws = await openWs(t, url);
+      ws.terminate();
+      seen.push(backend.requests.at(-1)?.headers['x-forwarded-for']);
+      assert.equal(proxy.frontCounts.taken, front ? 1 : 0);
+    }
+    assert.equal(seen[0], host);
+    assert.deepEqual(seen[0], seen[1]);
+  }
+});
