@@ -32,6 +32,8 @@ export interface BackendInfo {
 
 /** Scenarios whose unit of work is one access-log line (a tunnel's lifetime, a request). */
 const ACCESS_LOG_SCENARIOS: readonly ScenarioName[] = ['handshake', 'http'];
+/** Where the native front's own case runs: the unit of work is a connection (or its first request). */
+const FRONT_SCENARIOS: readonly ScenarioName[] = ['handshake', 'http'];
 
 export class Runner {
   readonly #opts: RunnerOptions;
@@ -68,6 +70,11 @@ export class Runner {
         if (ACCESS_LOG_SCENARIOS.includes(name) && c.prefix === '/') {
           const engine = engines[0];
           cases.push({ ...c, workers: n, accessLog: true, ...(engine ? { engine } : {}), label: `${label}${engine ? ` ${engine}` : ''} +access log` });
+        }
+        // The native front (experimental, off by default) changes the accept and the read of the first head:
+        // measured where a connection is the unit of work, on the engine it runs on.
+        if (FRONT_SCENARIOS.includes(name) && c.prefix === '/' && (engines.length === 0 || engines.includes('native'))) {
+          cases.push({ ...c, workers: n, front: true, engine: 'native', label: `${label} native +front` });
         }
       }
     }
@@ -111,6 +118,7 @@ export class Runner {
     if (spec.workers !== undefined) result.workers = spec.workers;
     if (spec.engine !== undefined) result.engine = spec.engine;
     if (spec.accessLog) result.accessLog = true;
+    if (spec.front) result.front = true;
     if (spec.reference !== undefined) {
       result.reference = spec.reference;
       const v = this.referenceVersions.get(spec.reference);
@@ -153,6 +161,7 @@ export class Runner {
           admin: true,
           ...(spec.engine ? { engine: spec.engine } : {}),
           ...(spec.accessLog ? { accessLog: true } : {}),
+          ...(spec.front ? { tunnelExtra: { front: true } } : {}),
           nodeFlags: SCENARIOS[name].nodeFlags,
         });
         ctx = contextFor(`127.0.0.1:${proxy.port}`, spec.prefix, [proxy.child.pid], backend.child.pid, settings, proxy.admin);

@@ -5,7 +5,7 @@ import type { BenchResults } from './results.js';
 import { WRITES_HEADER, workerShareLines, writesRows } from './engine.js';
 import { INCUMBENT_HEADER, incumbentRows, incumbentTable } from './incumbents.js';
 import { GOAL_HEADER, goalRows, goalTable } from './goals.js';
-import { accessLogCostLines } from './access-log-cost.js';
+import { optionCostLines } from './option-cost.js';
 import { fmtLatencyUs, fmtNumber, fmtPercent, fmtThroughput, textTable } from './format.js';
 
 export function caseRow(c: CaseResult): string[] {
@@ -60,11 +60,17 @@ export function terminalReport(r: BenchResults): string {
     out.push('The native data plane\'s cost goals, against the references of this run (ratios only):');
     out.push(textTable(GOAL_HEADER, goalTable(goals)));
   }
-  const logCost = accessLogCostLines(r.cases);
+  const logCost = optionCostLines(r.cases, 'accessLog');
   if (logCost.length > 0) {
     out.push('');
     out.push('The access log (one JSON line per tunnel and per request; off in every other case):');
     for (const l of logCost) out.push(`  ${l}`);
+  }
+  const frontCost = optionCostLines(r.cases, 'front');
+  if (frontCost.length > 0) {
+    out.push('');
+    out.push('The native front (tunnel.front, experimental: C accepts and reads upgrade heads; off in every other case):');
+    for (const l of frontCost) out.push(`  ${l}`);
   }
   const shares = workerShareLines(r.cases);
   if (shares.length > 0) {

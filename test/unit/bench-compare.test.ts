@@ -59,11 +59,19 @@ test('the ratio table divides each wspass engine by the cheaper of nginx and HAP
 });
 
 test('the access log\'s cost: the case with it on against the same engine with it off', async () => {
-  const { accessLogCostLines } = await import('../../bench/report/access-log-cost.js');
+  const { optionCostLines } = await import('../../bench/report/option-cost.js');
   const on = { ...c('handshake', 'wspass', 'wspass native +access log', 330), engine: 'native' as const, accessLog: true };
   const off = { ...c('handshake', 'wspass', 'wspass native', 300), engine: 'native' as const };
   const js = { ...c('handshake', 'wspass', 'wspass js', 500), engine: 'js' as const };
-  assert.deepEqual(accessLogCostLines([off, js, on]), ['handshake · wspass native +access log: 330 against 300 µs/msg without it (+30, 10 %)']);
+  assert.deepEqual(optionCostLines([off, js, on], 'accessLog'), ['handshake · wspass native +access log: 330 against 300 µs/msg without it (+30, 10 %)']);
+});
+
+test('the native front\'s saving: its case against the native engine with neither option on', async () => {
+  const { optionCostLines } = await import('../../bench/report/option-cost.js');
+  const off = { ...c('handshake', 'wspass', 'wspass native', 300), engine: 'native' as const };
+  const log = { ...c('handshake', 'wspass', 'wspass native +access log', 330), engine: 'native' as const, accessLog: true };
+  const front = { ...c('handshake', 'wspass', 'wspass native +front', 255), engine: 'native' as const, front: true };
+  assert.deepEqual(optionCostLines([log, front, off], 'front'), ['handshake · wspass native +front: 255 against 300 µs/msg without it (-45, -15 %)']);
 });
 
 test('the cost goals: each engine against the goal\'s own reference, the message figure at many connections and the p99 at one', () => {
