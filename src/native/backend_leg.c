@@ -54,19 +54,12 @@ static void report(struct leg *l, enum leg_event event, int err, size_t len) {
   napi_env env = ts->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value fn, recv, argv[4], result;
-  if (napi_get_reference_value(env, ts->on_leg, &fn) == napi_ok && fn != NULL && napi_get_global(env, &recv) == napi_ok) {
-    napi_create_double(env, l->id, &argv[0]);
-    napi_create_uint32(env, (uint32_t)event, &argv[1]);
-    napi_create_int32(env, err, &argv[2]);
-    napi_create_uint32(env, (uint32_t)len, &argv[3]);
-    if (napi_make_callback(env, ts->async_ctx, recv, fn, 4, argv, &result) != napi_ok) {
-      bool pending = false;
-      napi_value e;
-      if (napi_is_exception_pending(env, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(env, &e) == napi_ok)
-        napi_fatal_exception(env, e);
-    }
-  }
+  napi_value argv[4];
+  napi_create_double(env, l->id, &argv[0]);
+  napi_create_uint32(env, (uint32_t)event, &argv[1]);
+  napi_create_int32(env, err, &argv[2]);
+  napi_create_uint32(env, (uint32_t)len, &argv[3]);
+  thread_state_call(ts, ts->on_leg, 4, argv);
   napi_close_handle_scope(env, scope);
 }
 

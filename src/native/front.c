@@ -21,25 +21,6 @@
 #define TICK_MIN_MS 100u
 #define TICK_MAX_MS 1000u
 
-/* Calls a JS handler with `argc` values and returns its result (NULL when it threw: the exception goes to
- * the thread's uncaught-exception path, as the tunnels' close handler does). Inside a handle scope. */
-static napi_value call_js(struct thread_state *ts, napi_ref ref, size_t argc, napi_value *argv) {
-  napi_env env = ts->env;
-  napi_value fn, recv, result = NULL;
-  if (ref == NULL || napi_get_reference_value(env, ref, &fn) != napi_ok || fn == NULL ||
-      napi_get_global(env, &recv) != napi_ok /* make_callback wants an object */)
-    return NULL;
-  if (napi_make_callback(env, ts->async_ctx, recv, fn, argc, argv, &result) != napi_ok) {
-    bool pending = false;
-    napi_value err;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-        napi_get_and_clear_last_exception(env, &err) == napi_ok)
-      napi_fatal_exception(env, err);
-    return NULL;
-  }
-  return result;
-}
-
 /* An address and port as Node reports them (IPv4-mapped IPv6 stays as such, like remoteAddress). */
 static void address_values(napi_env env, const struct sockaddr_storage *ss, napi_value *addr, napi_value *port) {
   char text[INET6_ADDRSTRLEN] = "";
@@ -77,7 +58,7 @@ static void on_conn_closed(uv_handle_t *h) {
       napi_create_double(ts->env, c->id, &argv[1]);
       napi_create_int32(ts->env, c->fd, &argv[2]);
       napi_create_int32(ts->env, c->handover, &argv[3]);
-      call_js(ts, ts->front.on_fd, 4, argv); /* the fd is JS's from here, even if the handler threw */
+      thread_state_call(ts, ts->front.on_fd, 4, argv); /* the fd is JS's from here, even if the handler threw */
       napi_close_handle_scope(ts->env, scope);
     } else {
       close(c->fd);
@@ -112,7 +93,7 @@ static int64_t ask_js(struct front_conn *c, const char *head, size_t len) {
   napi_create_string_latin1(env, head, len, &argv[2]);
   address_values(env, &c->peer, &argv[3], &argv[4]);
   address_values(env, &c->local, &argv[5], &argv[6]);
-  napi_value result = call_js(ts, ts->front.on_head, 7, argv);
+  napi_value result = thread_state_call(ts, ts->front.on_head, 7, argv);
   if (result == NULL || napi_get_value_int64(env, result, &verdict) != napi_ok) verdict = 0;
   napi_close_handle_scope(env, scope);
   return verdict;

@@ -182,34 +182,37 @@ double thread_state_id(const struct tunnel *t) {
   return (double)t->slot + (double)t->gen * (double)(1u << SLOT_BITS);
 }
 
-/* Calls the JS close handler. Exceptions go to the environment's uncaught-exception path (a worker
- * that throws there dies and takes exactly its own tunnels with it). */
+napi_value thread_state_call(struct thread_state *ts, napi_ref ref, size_t argc, napi_value *argv) {
+  napi_env env = ts->env;
+  napi_value fn, recv, result = NULL;
+  if (ref == NULL || napi_get_reference_value(env, ref, &fn) != napi_ok || fn == NULL || napi_get_global(env, &recv) != napi_ok)
+    return NULL;
+  if (napi_make_callback(env, ts->async_ctx, recv, fn, argc, argv, &result) != napi_ok) {
+    bool pending = false;
+    napi_value err;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(env, &err) == napi_ok)
+      napi_fatal_exception(env, err);
+    return NULL;
+  }
+  return result;
+}
+
+/* Calls the JS close handler with the tunnel's figures. */
 static void report(struct thread_state *ts, struct tunnel *t) {
   napi_env env = ts->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value fn, recv, argv[8], result;
+  napi_value argv[8];
   const struct relay *r = &t->relay;
-  if (napi_get_reference_value(env, ts->on_close, &fn) == napi_ok && fn != NULL &&
-      napi_get_global(env, &recv) == napi_ok /* make_callback wants an object */) {
-    napi_create_double(env, thread_state_id(t), &argv[0]);
-    napi_create_uint32(env, r->reason == RELAY_OPEN ? RELAY_CLOSED : r->reason, &argv[1]);
-    napi_create_double(env, (double)r->lane[RELAY_CLIENT].bytes, &argv[2]);
-    napi_create_double(env, (double)r->lane[RELAY_BACKEND].bytes, &argv[3]);
-    napi_create_double(env, (double)r->lane[RELAY_CLIENT].sends + (double)r->lane[RELAY_BACKEND].sends, &argv[4]);
-    napi_create_int32(env, r->error, &argv[5]);
-    napi_create_uint32(env, r->goodbye == GOODBYE_ACTIVE ? GOODBYE_FIN : r->goodbye, &argv[6]);
-    napi_create_uint32(env, r->frames_dropped, &argv[7]);
-    if (napi_make_callback(env, ts->async_ctx, recv, fn, 8, argv, &result) != napi_ok) {
-      /* A throwing handler: raise it as the thread's uncaught exception, and leave no exception pending
-       * for the next call into this addon. */
-      bool pending = false;
-      napi_value err;
-      if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-          napi_get_and_clear_last_exception(env, &err) == napi_ok)
-        napi_fatal_exception(env, err);
-    }
-  }
+  napi_create_double(env, thread_state_id(t), &argv[0]);
+  napi_create_uint32(env, r->reason == RELAY_OPEN ? RELAY_CLOSED : r->reason, &argv[1]);
+  napi_create_double(env, (double)r->lane[RELAY_CLIENT].bytes, &argv[2]);
+  napi_create_double(env, (double)r->lane[RELAY_BACKEND].bytes, &argv[3]);
+  napi_create_double(env, (double)r->lane[RELAY_CLIENT].sends + (double)r->lane[RELAY_BACKEND].sends, &argv[4]);
+  napi_create_int32(env, r->error, &argv[5]);
+  napi_create_uint32(env, r->goodbye == GOODBYE_ACTIVE ? GOODBYE_FIN : r->goodbye, &argv[6]);
+  napi_create_uint32(env, r->frames_dropped, &argv[7]);
+  thread_state_call(ts, ts->on_close, 8, argv);
   napi_close_handle_scope(env, scope);
 }
 

@@ -57,6 +57,13 @@ struct tunnel *thread_state_find(struct thread_state *ts, double id);
 /* The JS id of a tunnel. */
 double thread_state_id(const struct tunnel *t);
 
+/* Calls the JS handler `ref` with `argc` values through napi_make_callback (the global object as its
+ * receiver, as make_callback wants an object), inside the caller's handle scope. Returns its result, or
+ * NULL when there is no handler or it threw: the exception goes to the thread's uncaught-exception path
+ * (a worker that throws dies and takes exactly its own tunnels with it) and none is left pending for the
+ * next call into this addon. The tunnels' close handler, the backend legs and the front all call JS so. */
+napi_value thread_state_call(struct thread_state *ts, napi_ref ref, size_t argc, napi_value *argv);
+
 /* A tunnel that never started (tunnel_start failed): unlink it, free its slot, close its fds, free it. */
 void thread_state_discard(struct thread_state *ts, struct tunnel *t);
 
