@@ -7,6 +7,7 @@
 // 9110 §11.7 does not make them hop-by-hop, and a reverse proxy that does no proxy authentication itself
 // passes them on, as Apache does without proxy-chain-auth in play.
 
+import type { IncomingHttpHeaders } from 'node:http';
 import { FIELD_TEXT, TOKEN } from './field-syntax.js';
 import { isHeaderName } from './header-name.js';
 
@@ -326,4 +327,26 @@ export function serializeResponseHead(statusCode: number, statusMessage: string,
   }
   if (!FIELD_TEXT.test(statusMessage)) throw new TypeError('invalid character in the status message');
   return Buffer.from(`HTTP/1.1 ${statusCode} ${statusMessage}\r\n${headerLines(rawHeaders)}`, 'latin1');
+}
+
+/** Fields node:http keeps the first of when repeated (its matchKnownFields); set-cookie is a list, cookie joins with '; '. */
+const FIRST_WINS: ReadonlySet<string> = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
+  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
+  'server', 'user-agent',
+]);
+
+/** `headers` as node:http builds it from `rawHeaders`. */
+export function headersOf(rawHeaders: readonly string[]): IncomingHttpHeaders {
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    const value = rawHeaders[i + 1]!;
+    const prior = headers[name];
+    if (prior === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+    else if (name === 'set-cookie') (prior as string[]).push(value);
+    else if (FIRST_WINS.has(name)) continue;
+    else headers[name] = `${prior as string}${name === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  return headers;
 }

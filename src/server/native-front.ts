@@ -15,8 +15,8 @@
 // so drain, shutdown and the listener's 'close' work unchanged; the sockets made here are counted as the
 // server's connections as net.Server counts those it accepts.
 import { Socket, type Server } from 'node:net';
-import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { headersOf } from '../http/headers.js';
 import type { RequestLimits } from '../http/request-limits.js';
 import type { ConnectionView, RequestView } from '../http/request-view.js';
 import { INCOMPLETE, readStrictHead } from '../http/strict-head.js';
@@ -194,26 +194,4 @@ function standIn(address: AddressInfo, onClose: () => void): object {
     ref(): void {},
     unref(): void {},
   };
-}
-
-/** Fields node:http keeps the first of when repeated (its matchKnownFields); set-cookie is a list, cookie joins with '; '. */
-const FIRST_WINS: ReadonlySet<string> = new Set([
-  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
-  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
-  'server', 'user-agent',
-]);
-
-/** `headers` as node:http builds it from `rawHeaders`. */
-export function headersOf(rawHeaders: readonly string[]): IncomingHttpHeaders {
-  const headers: Record<string, string | string[]> = {};
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase();
-    const value = rawHeaders[i + 1]!;
-    const prior = headers[name];
-    if (prior === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
-    else if (name === 'set-cookie') (prior as string[]).push(value);
-    else if (FIRST_WINS.has(name)) continue;
-    else headers[name] = `${prior as string}${name === 'cookie' ? '; ' : ', '}${value}`;
-  }
-  return headers;
 }

@@ -80,7 +80,7 @@ export function connectBackend(origin: BackendOrigin, opts: ConnectOptions): Pro
       tcp?.on('error', ignore);
       socket.destroy();
       tcp?.destroy();
-      reject(new WspassError(code, `${describe(origin)}: ${messageOf(cause)}`, { cause }));
+      reject(new WspassError(code, `${describeOrigin(origin)}: ${messageOf(cause)}`, { cause }));
     };
     const onTcpConnect = (): void => {
       tcpConnected = true;
@@ -129,7 +129,8 @@ function classify(inTlsHandshake: boolean): ErrorCode {
   return inTlsHandshake ? 'WSP_BACKEND_TLS' : 'WSP_BACKEND_REFUSED';
 }
 
-function describe(origin: BackendOrigin): string {
+/** `ws://host:port` as error messages name a backend (the C backend leg's too). */
+export function describeOrigin(origin: BackendOrigin): string {
   const host = origin.hostname.includes(':') ? `[${origin.hostname}]` : origin.hostname;
   return `${origin.scheme}://${host}:${origin.port}`;
 }

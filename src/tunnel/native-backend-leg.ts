@@ -17,6 +17,7 @@ import { WspassError } from '../errors.js';
 import { rawHeaderValue } from '../http/headers.js';
 import type { ErrorCode } from '../errors.js';
 import type { BackendOrigin } from '../routing/types.js';
+import { describeOrigin } from './backend-connect.js';
 import { readAnswer, responseThroughLlhttp, type HandshakeOptions, type HandshakeRequest, type HandshakeResult } from './backend-handshake.js';
 import type { NativeAddon } from './native-addon.js';
 import { ReleasedLeg } from './released-leg.js';
@@ -70,7 +71,7 @@ function connectError(errno: number, address: string, port: number): Error {
 
 /** WSP_CONNECT_TIMEOUT for `origin`, as a leg reports it (the lookup of a name included). */
 export function connectTimeout(origin: BackendOrigin, connectTimeoutMs: number): WspassError {
-  return new WspassError('WSP_CONNECT_TIMEOUT', `${describe(origin)}: no connection within ${connectTimeoutMs} ms`, {
+  return new WspassError('WSP_CONNECT_TIMEOUT', `${describeOrigin(origin)}: no connection within ${connectTimeoutMs} ms`, {
     cause: new Error(`no connection within ${connectTimeoutMs} ms`),
   });
 }
@@ -78,11 +79,6 @@ export function connectTimeout(origin: BackendOrigin, connectTimeoutMs: number):
 function readError(errno: number): Error {
   const code = getSystemErrorName(errno);
   return Object.assign(new Error(`read ${code}`), { errno, code });
-}
-
-function describe(origin: BackendOrigin): string {
-  const host = origin.hostname.includes(':') ? `[${origin.hostname}]` : origin.hostname;
-  return `${origin.scheme}://${host}:${origin.port}`;
 }
 
 /**
@@ -258,7 +254,7 @@ export function connectLeg(
     const id = addon.legOpen(address, origin.port, request);
     if (id < 0) {
       const cause = connectError(id, address, origin.port);
-      reject(new WspassError('WSP_BACKEND_REFUSED', `${describe(origin)}: ${cause.message}`, { cause }));
+      reject(new WspassError('WSP_BACKEND_REFUSED', `${describeOrigin(origin)}: ${cause.message}`, { cause }));
       return;
     }
     let timer: NodeJS.Timeout | undefined;
@@ -274,7 +270,7 @@ export function connectLeg(
       table.delete(id);
       addon.legAbort(id);
       const cause = connectError(errno, address, origin.port);
-      reject(new WspassError('WSP_BACKEND_REFUSED', `${describe(origin)}: ${cause.message}`, { cause }));
+      reject(new WspassError('WSP_BACKEND_REFUSED', `${describeOrigin(origin)}: ${cause.message}`, { cause }));
     });
     if (connectTimeoutMs > 0) {
       timer = setTimeout(() => {

@@ -12,7 +12,7 @@ import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { pino } from 'pino';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { ProxyServer } from '../../src/server/proxy-server.js';
-import { headersOf } from '../../src/server/native-front.js';
+import { headersOf } from '../../src/http/headers.js';
 import { echoThrough, rawClient, rawTunnel, readUntil, startWsBackend, statusOf, openWs, nextMessage, wsHandshake } from '../helpers/peers.js';
 import { adminStatus, spawnProxy, waitForStatus } from '../helpers/cli.js';
 import { headerValues, scriptedBackend, switchEchoBackend } from '../helpers/scripted-backend.js';
