@@ -147,9 +147,13 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
         balancer.health.start();
       };
     });
-    const fixed = (c: Config) => [c.listen, c.admin, c.health];
-    if (!isDeepStrictEqual(fixed(next), fixed(current))) {
-      log.warn('listen, admin and health changes need a restart; the rest of the new config is applied');
+    // Read when a listener starts: the native front (tunnel.front) is started or not with the listener.
+    const fixed = { listen: (c: Config) => c.listen, admin: (c: Config) => c.admin, health: (c: Config) => c.health, 'tunnel.front': (c: Config) => c.tunnel.front };
+    const changed = Object.entries(fixed)
+      .filter(([, of]) => !isDeepStrictEqual(of(next), of(current)))
+      .map(([key]) => key);
+    if (changed.length > 0) {
+      log.warn({ keys: changed }, `${changed.join(', ')}: changes need a restart; the rest of the new config is applied`);
     }
     current = next;
     lifecycle.info({ file, routes: next.routes.length }, 'config reloaded');

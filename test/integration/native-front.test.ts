@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { loadNative } from '../../src/tunnel/native-addon.js';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { pino } from 'pino';
@@ -164,18 +165,16 @@ test('the front on with the JavaScript engine: a start-up warning and no front',
   assert.deepEqual(proxy.frontCounts, { listeners: 0, taken: 0, givenBack: 0 });
 });
 
-test('wspass run with workers: /status counts each worker\'s front handshakes and given-back connections; SIGTERM exits cleanly', { skip, timeout: 30_000 }, async (t) => {
+test('wspass run with workers: /status counts each worker\'s front handshakes and given-back connections; a reload names tunnel.front as needing a restart; SIGTERM exits cleanly', { skip, timeout: 30_000 }, async (t) => {
   const backend = await startWsBackend(t);
-  const { child, port, admin } = await spawnProxy(
-    t,
-    {
-      listen: '127.0.0.1:0',
-      admin: { listen: '127.0.0.1:0' },
-      tunnel: { engine: 'native', front: true },
-      routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }],
-    },
-    { args: ['--workers', '2'] },
-  );
+  const config = (front: boolean) => ({
+    listen: '127.0.0.1:0',
+    admin: { listen: '127.0.0.1:0' },
+    tunnel: { engine: 'native', front },
+    routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }],
+  });
+  const lines: string[] = [];
+  const { child, port, admin, file } = await spawnProxy(t, config(true), { args: ['--workers', '2'], onLine: (l) => lines.push(l) });
   await waitForStatus(admin!, (s) => s.workers.every((w) => w.state === 'ready'), 'workers ready');
   const ws = await openWs(t, `ws://127.0.0.1:${port}/w`);
   const reply = nextMessage(ws);
@@ -188,6 +187,12 @@ test('wspass run with workers: /status counts each worker\'s front handshakes an
   assert.equal(status.counters.front.length, 2);
   assert.equal(sum('taken'), 1);
   assert.ok(sum('givenBack') >= 1, JSON.stringify(status.counters.front));
+  // The front starts with a listener: turning it off in a reload is refused as a listen change is.
+  writeFileSync(file, JSON.stringify(config(false)));
+  assert.equal((await fetch(`${admin}/reload`, { method: 'POST' })).status, 200);
+  const warning = lines.map((l) => JSON.parse(l) as { msg?: string; keys?: string[] }).find((l) => l.keys !== undefined);
+  assert.deepEqual(warning?.keys, ['tunnel.front'], lines.join('\n'));
+  assert.match(warning?.msg ?? '', /tunnel\.front: changes need a restart/);
   ws.terminate();
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
@@ -207,6 +212,26 @@ test('destroy closes a connection that has not sent anything yet', { skip, timeo
   await ended;
   assert.equal(silent.bytesRead, 0, 'closed without an answer, as node:http closes an idle connection');
   ws.terminate();
+});
+
+test('during a drain, a connection that had sent nothing gets the drain\'s 503 for its request, front on and off', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await startWsBackend(t);
+  const answers: string[] = [];
+  for (const front of [true, false]) {
+    const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] }, front);
+    const silent = await rawClient(t, port);
+    // Accepted in order: once a later connection's handshake is through, the silent one was accepted.
+    const ws = await openWs(t, `ws://127.0.0.1:${port}/later`);
+    assert.equal(proxy.frontCounts.taken, front ? 1 : 0);
+    const drained = proxy.drain({ tunnelDrainMs: 0, deadlineMs: 5_000 });
+    silent.write('GET /late HTTP/1.1\r\nHost: x\r\n\r\n');
+    const head = (await readUntil(silent, (b) => b.includes('\r\n\r\n'))).toString('latin1');
+    answers.push(head.replace(/^Date: .*\r\n/im, ''));
+    ws.terminate();
+    await drained;
+  }
+  assert.match(answers[0]!, /^HTTP\/1\.1 503 [^]*Connection: close\r\n/i);
+  assert.equal(answers[0], answers[1]);
 });
 
 test('the headers object of a front request is the one node:http builds from the same raw fields', { timeout: 10_000 }, async (t) => {
