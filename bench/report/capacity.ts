@@ -17,7 +17,7 @@ export interface Capacity {
 
 /** The scenario's wspass (or --target) case, the native engine's when both engines ran. */
 function proxyCase(cases: readonly CaseResult[], scenario: CaseResult['scenario']): CaseResult | undefined {
-  const own = cases.filter((c) => c.scenario === scenario && (c.variant === 'wspass' || c.variant === 'target') && !c.accessLog && !c.front);
+  const own = cases.filter((c) => c.scenario === scenario && (c.variant === 'wspass' || c.variant === 'target') && !c.accessLog && !c.noFront);
   return own.find((c) => c.engine === 'native') ?? own[0];
 }
 

@@ -68,7 +68,7 @@ export function goalRows(cases: readonly CaseResult[]): GoalRow[] {
     const reference = referenceFor(of, g);
     if (reference === null) return [];
     return of
-      .filter((c) => c.variant === 'wspass' && !c.accessLog && !c.front)
+      .filter((c) => c.variant === 'wspass' && !c.accessLog && !c.noFront)
       .map((c) => {
         const value = valueOf(c, g.read);
         const ratio = value === null ? null : value / reference.value;

@@ -28,7 +28,7 @@ export function incumbentRows(cases: readonly CaseResult[]): IncumbentRow[] {
     return {
       scenario,
       unit: of[0]?.cost.unit ?? '',
-      wspass: of.filter((c) => c.variant === 'wspass' && !c.accessLog && !c.front).map((c) => ({ label: c.label, cost: c.cost.proxy })),
+      wspass: of.filter((c) => c.variant === 'wspass' && !c.accessLog && !c.noFront).map((c) => ({ label: c.label, cost: c.cost.proxy })),
       best,
       floor,
       references: refs,

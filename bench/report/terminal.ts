@@ -66,10 +66,10 @@ export function terminalReport(r: BenchResults): string {
     out.push('The access log (one JSON line per tunnel and per request; off in every other case):');
     for (const l of logCost) out.push(`  ${l}`);
   }
-  const frontCost = optionCostLines(r.cases, 'front');
+  const frontCost = optionCostLines(r.cases, 'noFront');
   if (frontCost.length > 0) {
     out.push('');
-    out.push('The native front (tunnel.front, experimental: C accepts and reads upgrade heads; off in every other case):');
+    out.push('The native front turned off (tunnel.front: false; on in every other native case: C accepts and reads upgrade heads):');
     for (const l of frontCost) out.push(`  ${l}`);
   }
   const shares = workerShareLines(r.cases);

@@ -164,8 +164,8 @@ export interface CaseSpec {
   reference?: string;
   /** wspass with its access log on (one line per tunnel or request): what the log costs. */
   accessLog?: boolean;
-  /** wspass with the native front on (`tunnel.front`, native engine): what it saves, or costs. */
-  front?: boolean;
+  /** wspass on the native engine with the native front off (`tunnel.front: false`): what the front saves. */
+  noFront?: boolean;
 }
 
 export interface ScenarioDef {
@@ -196,8 +196,8 @@ export interface CaseResult extends Measurement {
   engine?: 'native' | 'js';
   /** The case ran with wspass's access log on. */
   accessLog?: boolean;
-  /** The case ran with the native front on (`tunnel.front`). */
-  front?: boolean;
+  /** The case ran with the native front off (`tunnel.front: false`). */
+  noFront?: boolean;
   /** The reference proxy and its version, for 'reference' cases. */
   reference?: string;
   referenceVersion?: string;

@@ -148,7 +148,7 @@ export async function runProxy(file: string, config: Config, log: Logger, opts: 
       };
     });
     // Read when a listener starts: the native front (tunnel.front) is started or not with the listener.
-    const fixed = { listen: (c: Config) => c.listen, admin: (c: Config) => c.admin, health: (c: Config) => c.health, 'tunnel.front': (c: Config) => c.tunnel.front };
+    const fixed = { listen: (c: Config) => c.listen, admin: (c: Config) => c.admin, health: (c: Config) => c.health, 'tunnel.front': (c: Config) => c.tunnel.front !== false };
     const changed = Object.entries(fixed)
       .filter(([, of]) => !isDeepStrictEqual(of(next), of(current)))
       .map(([key]) => key);

@@ -711,13 +711,14 @@ export const configSchema = z
         ).default(2_000),
         front: z
           .boolean()
-          .default(false)
+          .optional()
           .describe(
-            'Experimental: on the native engine, plain listeners without PROXY protocol accept in C and read upgrade heads without node:http ' +
-              '(anything else goes to node:http with its bytes intact); ignored, with a warning, on the JavaScript engine',
+            'The native front: on the native engine, plain listeners without PROXY protocol accept in C and read upgrade heads without node:http ' +
+              '(anything else goes to node:http with its bytes intact). Unset: on wherever the native engine runs; false: Node accepts; ' +
+              'true on the JavaScript engine: ignored, with a warning',
           ),
       })
-      .default({ engine: 'auto', heapReclaimMs: 2_000, front: false })
+      .default({ engine: 'auto', heapReclaimMs: 2_000 })
       .describe('The tunnel data plane'),
     shutdown: z
       .strictObject({

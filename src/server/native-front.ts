@@ -1,4 +1,4 @@
-// The native front (config `tunnel.front`, experimental): a plain listener's connections are accepted in C
+// The native front (config `tunnel.front`; on by default on the native engine): a plain listener's connections are accepted in C
 // (src/native/front.c) and their first bytes peeked there; this module reads the peeked head once with the
 // strict reader and decides:
 //

@@ -195,7 +195,8 @@ export class ProxyServer {
     this.#lastTunnelId = opts.tunnelIdBase ?? 0;
     this.#routes = opts.routes ?? composeRoutes(config);
     this.#engine = this.#resolveEngine(config, undefined);
-    if (config.tunnel.front && this.#engine.addon === undefined) {
+    // Asked for by name on an engine without the addon; unset, the front simply follows the engine.
+    if (config.tunnel.front === true && this.#engine.addon === undefined) {
       this.#log.warn({}, 'tunnel.front needs the native engine: listeners accept in Node');
     }
     this.#limits = opts.limits ?? LimitState.local(config);
@@ -441,7 +442,7 @@ export class ProxyServer {
    */
   #startFront(server: http.Server, listener: number, ctx: UpgradeContext): void {
     const addon = this.#engine.addon;
-    if (!this.#config.tunnel.front || addon === undefined) return;
+    if (this.#config.tunnel.front === false || addon === undefined) return;
     const policy = (): ForwardingPolicy => this.#forwarding;
     const started = startFront(
       addon,

@@ -24,22 +24,27 @@ export function testTunnelEngine(): 'auto' | 'native' | 'js' {
   return process.env.CI === 'true' ? 'native' : 'auto';
 }
 
-/** WSPASS_TEST_FRONT=1 runs test proxies with the native front on (config `tunnel.front`). */
-export function testFront(): boolean {
-  return process.env.WSPASS_TEST_FRONT === '1';
+/**
+ * The native front of test proxies (config `tunnel.front`): WSPASS_TEST_FRONT=0 turns it off (Node accepts,
+ * also on the native engine), =1 asks for it by name; unset, the default (on wherever the native engine runs).
+ */
+export function testFront(): boolean | undefined {
+  const env = process.env.WSPASS_TEST_FRONT;
+  return env === '0' ? false : env === '1' ? true : undefined;
 }
 
 export async function startProxy(
   t: TestContext,
   config: Omit<ConfigInput, 'listen'> & { listen?: ConfigInput['listen'] },
 ): Promise<TestProxy> {
-  const proxy = new ProxyServer(configSchema.parse({ listen: '127.0.0.1:0', ...config, tunnel: { engine: testTunnelEngine(), front: testFront(), ...config.tunnel } }), { log: silentLogger() });
+  const proxy = new ProxyServer(configSchema.parse({ listen: '127.0.0.1:0', ...config, tunnel: { engine: testTunnelEngine(), ...(testFront() !== undefined ? { front: testFront() } : {}), ...config.tunnel } }), { log: silentLogger() });
   const [addr] = await proxy.listen();
   t.after(() => proxy.destroy());
-  // A run meant to exercise the front must not pass on Node's accept without saying so (the default
-  // listener is a plain one; TLS and PROXY listeners keep Node's accept).
-  if (testFront() && proxy.tunnelEngine === 'native' && proxy.frontCounts.listeners === 0 && config.listen === undefined && config.tunnel?.front !== false) {
-    throw new Error('WSPASS_TEST_FRONT=1, but the native front did not start on a listener');
+  // A native-engine run must not pass on Node's accept without saying so: the front is on by default there
+  // (the default listener is a plain one; TLS and PROXY listeners keep Node's accept).
+  const front = config.tunnel?.front ?? testFront();
+  if (front !== false && proxy.tunnelEngine === 'native' && proxy.frontCounts.listeners === 0 && config.listen === undefined) {
+    throw new Error('the native engine runs, but the native front did not start on the listener');
   }
   const port = addr!.port;
   return { proxy, port, wsBase: `ws://127.0.0.1:${port}`, httpBase: `http://127.0.0.1:${port}` };

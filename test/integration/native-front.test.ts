@@ -173,8 +173,14 @@ test('wspass run with workers: /status counts each worker\'s front handshakes an
     tunnel: { engine: 'native', front },
     routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }],
   });
-  const lines: string[] = [];
-  const { child, port, admin, file } = await spawnProxy(t, config(true), { args: ['--workers', '2'], onLine: (l) => lines.push(l) });
+  // The reload's answer may come before its log line is read from the child's stdout: wait for the line.
+  let restartLine: (line: { msg?: string; keys?: string[] }) => void = () => {};
+  const restartWarned = new Promise<{ msg?: string; keys?: string[] }>((resolve) => (restartLine = resolve));
+  const onLine = (l: string) => {
+    const line = JSON.parse(l) as { msg?: string; keys?: string[] };
+    if (line.keys !== undefined) restartLine(line);
+  };
+  const { child, port, admin, file } = await spawnProxy(t, config(true), { args: ['--workers', '2'], onLine });
   await waitForStatus(admin!, (s) => s.workers.every((w) => w.state === 'ready'), 'workers ready');
   const ws = await openWs(t, `ws://127.0.0.1:${port}/w`);
   const reply = nextMessage(ws);
@@ -190,9 +196,9 @@ test('wspass run with workers: /status counts each worker\'s front handshakes an
   // The front starts with a listener: turning it off in a reload is refused as a listen change is.
   writeFileSync(file, JSON.stringify(config(false)));
   assert.equal((await fetch(`${admin}/reload`, { method: 'POST' })).status, 200);
-  const warning = lines.map((l) => JSON.parse(l) as { msg?: string; keys?: string[] }).find((l) => l.keys !== undefined);
-  assert.deepEqual(warning?.keys, ['tunnel.front'], lines.join('\n'));
-  assert.match(warning?.msg ?? '', /tunnel\.front: changes need a restart/);
+  const warning = await restartWarned;
+  assert.deepEqual(warning.keys, ['tunnel.front']);
+  assert.match(warning.msg ?? '', /tunnel\.front: changes need a restart/);
   ws.terminate();
   const exited = once(child, 'exit');
   child.kill('SIGTERM');

@@ -62,21 +62,21 @@ test('cases: one wspass case per worker count, labelled when counts are compared
   assert.equal(runner.casesOf('async', [1, 2]).length, 1 + 3 * 2);
 });
 
-test('cases: handshake and http add the access log and the native front as cases of their own', () => {
+test('cases: handshake and http add the access log on and the native front off as cases of their own', () => {
   const both = new Runner({ pin: null, direct: false, noiseLimitCores: 0.05, maxAttempts: 1, engines: ['native', 'js'] });
   assert.deepEqual(
-    both.casesOf('handshake', [1]).map((c) => [c.label, c.engine, c.accessLog ?? false, c.front ?? false]),
+    both.casesOf('handshake', [1]).map((c) => [c.label, c.engine, c.accessLog ?? false, c.noFront ?? false]),
     [
       ['wspass native', 'native', false, false],
       ['wspass js', 'js', false, false],
       ['wspass native +access log', 'native', true, false],
-      ['wspass native +front', 'native', false, true],
+      ['wspass native -front', 'native', false, true],
     ],
   );
   // Not where the unit of work is a message, and not when only the JavaScript engine runs.
-  assert.ok(both.casesOf('echo', [1]).every((c) => !c.front));
+  assert.ok(both.casesOf('echo', [1]).every((c) => !c.noFront));
   const js = new Runner({ pin: null, direct: false, noiseLimitCores: 0.05, maxAttempts: 1, engines: ['js'] });
-  assert.ok(js.casesOf('http', [1]).every((c) => !c.front));
+  assert.ok(js.casesOf('http', [1]).every((c) => !c.noFront));
 });
 
 test('write syscalls come from the syscw line of /proc/<pid>/io', () => {

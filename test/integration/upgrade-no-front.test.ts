@@ -1,7 +1,7 @@
-// The upgrade suites again, with the native front on (config `tunnel.front`): C accepts and peeks, the
-// front takes the heads it reads and the routes tunnel, node:http gets the rest. Every case must pass
-// unchanged; the proxy helper fails a run where the front did not start on the native engine.
-process.env.WSPASS_TEST_FRONT = '1';
+// The upgrade suites again, with the native front off (config `tunnel.front: false`): on the native engine
+// the listener then accepts in Node and node:http reads every head, the path the JavaScript engine, TLS and
+// PROXY listeners always take. Every case must pass unchanged on both paths.
+process.env.WSPASS_TEST_FRONT = '0';
 await import('./proxy-websocket.test.js');
 await import('./upgrade-early-bytes.test.js');
 await import('./upgrade-request-body.test.js');
