@@ -26,6 +26,9 @@
  *   legAbort(id)          the connection is closed
  *   closeFd(fd)           closes a released leg's fd (from JS, a worker's fs.closeSync warns about fds it
  *                         did not open)
+ *   peerState(fd) -> n    what the peer of an fd no JS socket reads did so far (a zero-timeout poll): 0
+ *                         nothing seen, 1 its FIN (POLLRDHUP), 2 gone (POLLHUP or POLLERR: reset, or
+ *                         closed both ways)
  *   legSends() -> n       successful send(2) calls of this thread's legs so far (the request heads), for
  *                         the writes counters' once-a-second pull
  *
@@ -43,10 +46,12 @@
  * handle holds (a backend leg's, a client the front held) is given with an OPEN_OWN_* flag: the tunnel takes
  * that fd itself when open() succeeds (one dup and one fd number less per tunnel), and leaves it to the
  * caller when it throws. */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <poll.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -361,6 +366,22 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value peer_state(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int state = 0;
+  if (argc >= 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0) {
+    /* One syscall, no registration: the held client is checked once, when its handshake's answer comes. */
+    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+    if (poll(&p, 1, 0) == 1) state = (p.revents & (POLLHUP | POLLERR | POLLNVAL)) ? 2 : (p.revents & POLLRDHUP) ? 1 : 0;
+  }
+  napi_value out;
+  CHECK(env, napi_create_int32(env, state, &out));
+  return out;
+}
+
 static napi_value leg_sends(napi_env env, napi_callback_info info) {
   (void)info;
   struct thread_state *ts = thread_state_get(env);
@@ -433,6 +454,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"legRelease", NULL, leg_release_js, NULL, NULL, NULL, napi_default, NULL},
       {"legAbort", NULL, leg_abort_js, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"peerState", NULL, peer_state, NULL, NULL, NULL, napi_default, NULL},
       {"legSends", NULL, leg_sends, NULL, NULL, NULL, napi_default, NULL},
       {"setFrontHandlers", NULL, set_front_handlers, NULL, NULL, NULL, napi_default, NULL},
       {"frontListen", NULL, front_listen_js, NULL, NULL, NULL, napi_default, NULL},

@@ -354,18 +354,23 @@ async function runUpgrade(
   }
   held.result = result;
   const early = reader.finish();
+  // A held client was not watched during the handshake: one look at it now.
+  const heldPeer = client instanceof HeldClient ? client.peer() : undefined;
+  if (heldPeer === 'gone') held.clientGone = true;
   // ProxyPassReverse applies to whatever the backend answered, 101 or not.
   const rewrite = answerRewrite(route.reverse, ctx.clientProto, requestHost(req.url, req.headers.host), client instanceof HeldClient ? req.socket : client);
   if (held.clientGone) {
     if (result.kind === 'switched') result.socket.destroy();
     else result.response.destroy();
+    // A socket client closed itself; a held one's fd is still this side's.
+    if (client instanceof HeldClient) client.destroy();
     return;
   }
 
   if (result.kind === 'response') {
     // Not switching: relay the answer as an ordinary response. The connection stays usable unless the client
     // already half-closed it; bytes it sent after the request are parsed as its next request (as Apache does).
-    const reusable = !reader.clientEnded && reader.bodyComplete;
+    const reusable = !reader.clientEnded && heldPeer !== 'ended' && reader.bodyComplete;
     const socket = socketOf(client);
     held.outcome = BACKEND_NON_101;
     held.answeredAt = performance.now();

@@ -67,6 +67,16 @@ export class HeldClient {
   }
 
   /**
+   * What the client did while it was held, looked at once (a zero-timeout poll, no registration): 'ended'
+   * after its FIN (it may still read), 'gone' after a reset or a full close.
+   */
+  peer(): 'open' | 'ended' | 'gone' {
+    if (this.#fd < 0) return 'gone';
+    const state = this.#addon.peerState(this.#fd);
+    return state === 0 ? 'open' : state === 1 ? 'ended' : 'gone';
+  }
+
+  /**
    * The backend switched: `head101` is what the client gets first, from the native tunnel or, if a socket
    * must carry the tunnel instead, written by toSocket() (with the socket settings handleUpgrade gives a
    * socket client's tunnel), so nothing is lost or reordered whichever way the tunnel goes.

@@ -56,8 +56,10 @@ export interface NativeAddon extends NativeTunnelApi {
   /** The caller owns the connection's fd from now on; -1 when not connected or the request is not out. */
   legRelease(id: number): number;
   legAbort(id: number): void;
-  /** Closes an fd legRelease gave out. */
+  /** Closes an fd legRelease gave out (or a held client's). */
   closeFd(fd: number): void;
+  /** What the peer of an fd no JS socket reads did so far (a zero-timeout poll): 0 nothing, 1 its FIN, 2 gone (reset or closed). */
+  peerState(fd: number): number;
   /** Successful send(2) calls of this thread's legs so far (their requests), for the writes counters. */
   legSends(): number;
   /**
