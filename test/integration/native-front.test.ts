@@ -7,15 +7,17 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import { loadNative } from '../../src/tunnel/native-addon.js';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { pino } from 'pino';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { ProxyServer } from '../../src/server/proxy-server.js';
 import { headersOf } from '../../src/http/headers.js';
-import { echoThrough, rawClient, rawTunnel, readUntil, startWsBackend, statusOf, openWs, nextMessage, wsHandshake } from '../helpers/peers.js';
+import { echoThrough, rawClient, rawTunnel, readUntil, refusedPort, startWsBackend, statusOf, openWs, nextMessage, wsHandshake } from '../helpers/peers.js';
 import { adminStatus, spawnProxy, waitForStatus } from '../helpers/cli.js';
-import { headerValues, scriptedBackend, switchEchoBackend } from '../helpers/scripted-backend.js';
+import { headerValues, scriptedBackend, switchEchoBackend, type ScriptedBackend } from '../helpers/scripted-backend.js';
+import type { ProxyStats } from '../../src/server/proxy-server.js';
 
 const skip = loadNative().addon === undefined ? 'native addon not built' : false;
 
@@ -255,4 +257,194 @@ test('the client address the backend is told is the same with the front on as of
     assert.equal(seen[0], host);
     assert.deepEqual(seen[0], seen[1]);
   }
+});
+
+// A handshake the front takes holds the client as an fd (HeldClient): no net.Socket until something other
+// than a 101 on the native engine must be said, the 101 sent by the C tunnel before the backend's bytes.
+
+/** A masked WebSocket text frame, as a client sends it. */
+function clientTextFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([1, 2, 3, 4]);
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload.map((b, i) => b ^ mask[i % 4]!)]);
+}
+
+/** The answer's head and what follows it. */
+function split(answer: Buffer): { head: string; rest: string } {
+  const end = answer.indexOf('\r\n\r\n');
+  return { head: answer.subarray(0, end + 4).toString('latin1'), rest: answer.subarray(end + 4).toString('latin1') };
+}
+
+test('a first frame in the same write as the request is relayed after the 101, in order, and a drain still says goodbye at a frame boundary', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await startWsBackend(t);
+  const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
+  const client = await rawClient(t, port);
+  const echoed = '\x81\x05early';
+  const got = readUntil(client, (b) => b.toString('latin1').endsWith(echoed));
+  client.write(Buffer.concat([Buffer.from(wsHandshake('/early'), 'latin1'), clientTextFrame('early')]));
+  const { head, rest } = split(await got);
+  assert.equal(statusOf(head), 101);
+  assert.equal(rest, echoed);
+  assert.equal(proxy.frontCounts.taken, 1);
+  const tunnel = [...proxy.liveTunnels()][0]?.[0];
+  assert.equal(tunnel!.engine, 'native');
+  // The 101 is not the tunnel's: its byte count is the echoed frame's alone, as with the front off.
+  assert.equal(tunnel!.bytesToClient, echoed.length);
+  // The frame tracker did not take the 101 for frames: the drain's close frame comes whole.
+  const closing = readUntil(client, () => false);
+  await proxy.close();
+  const goodbye = await closing;
+  assert.equal(goodbye[0], 0x88, `a close frame: ${goodbye.toString('hex')}`);
+  assert.equal(goodbye.readUInt16BE(2), 1012);
+});
+
+test('tunnel bytes in the same segment as the backend\'s 101 follow the client\'s 101 at once', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await switchEchoBackend(t, 'hi');
+  const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
+  const client = await rawClient(t, port);
+  client.write(wsHandshake('/seg'));
+  const { head, rest } = split(await readUntil(client, (b) => b.toString('latin1').endsWith('\r\n\r\nhi')));
+  assert.equal(statusOf(head), 101);
+  assert.equal(rest, 'hi');
+  assert.equal(await echoThrough(client, 'after'), 'after');
+  assert.equal(proxy.frontCounts.taken, 1);
+  const tunnel = [...proxy.liveTunnels()][0]?.[0];
+  assert.equal(tunnel!.bytesToClient, 'hi'.length + 'after'.length);
+});
+
+/** What `raw` gets through a proxy with the front on or off (the Date header blanked), and the front's count. */
+async function firstAnswer(t: TestContext, front: boolean, config: Omit<ConfigInput, 'listen'>, raw: string, before?: (port: number) => Promise<void>): Promise<{ answer: string; taken: number }> {
+  const { proxy, port } = await start(t, config, front);
+  await before?.(port);
+  const client = await rawClient(t, port);
+  client.write(raw);
+  const all = await readUntil(client, () => false);
+  return { answer: all.toString('latin1').replace(/^Date: .*\r\n/m, 'Date: -\r\n'), taken: proxy.frontCounts.taken };
+}
+
+test('a refused admission is answered through the client\'s socket as with the front off', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await switchEchoBackend(t, 'hi');
+  const config = { limits: { perClient: { maxTunnels: 1 } }, routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] };
+  const answers: string[] = [];
+  for (const front of [true, false]) {
+    const { answer, taken } = await firstAnswer(t, front, config, wsHandshake('/second'), async (port) => {
+      await rawTunnel(t, port, 'hi');
+    });
+    assert.equal(taken, front ? 2 : 0);
+    answers.push(answer);
+  }
+  assert.equal(statusOf(answers[0]!), 429, answers[0]);
+  assert.equal(answers[0], answers[1]);
+});
+
+test('a backend that refuses gets the same error answer with the front on as off', { skip, timeout: 10_000 }, async (t) => {
+  const dead = await refusedPort();
+  const config = { routes: [{ path: '/', backend: `ws://127.0.0.1:${dead}/` }] };
+  const on = await firstAnswer(t, true, config, wsHandshake('/dead'));
+  const off = await firstAnswer(t, false, config, wsHandshake('/dead'));
+  assert.equal(on.taken, 1);
+  assert.equal(statusOf(on.answer), 503, on.answer);
+  assert.equal(on.answer, off.answer);
+});
+
+test('with the JavaScript engine after a reload, a held client gets its 101 through a socket, then the tunnel', { skip, timeout: 10_000 }, async (t) => {
+  const backend = await switchEchoBackend(t, 'hi');
+  const routes = [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }];
+  const { proxy, port } = await start(t, { routes });
+  proxy.reload(configSchema.parse({ listen: '127.0.0.1:0', tunnel: { engine: 'js', front: true }, routes }));
+  const client = await rawClient(t, port);
+  client.write(wsHandshake('/js') + 'early');
+  const { head, rest } = split(await readUntil(client, (b) => b.toString('latin1').endsWith('hiearly')));
+  assert.equal(statusOf(head), 101);
+  assert.equal(rest, 'hiearly');
+  assert.equal(await echoThrough(client, 'more'), 'more');
+  assert.equal(proxy.frontCounts.taken, 1);
+  const tunnel = [...proxy.liveTunnels()][0]?.[0];
+  assert.equal(tunnel!.engine, 'js');
+});
+
+/** Open fds of this process (the proxy runs in it). */
+function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** A backend that answers 101 (and 'hi') only when told to; `heads` resolves as each head arrives. */
+async function delayedSwitchBackend(t: TestContext): Promise<{ backend: ScriptedBackend; headIn: Promise<void>; answer(): void }> {
+  let headIn!: () => void;
+  const arrived = new Promise<void>((resolve) => (headIn = resolve));
+  let answer!: () => void;
+  const told = new Promise<void>((resolve) => (answer = resolve));
+  const backend = await scriptedBackend(t, (s) => {
+    s.on('error', () => undefined);
+    headIn();
+    void told.then(() => {
+      s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhi');
+      s.on('data', (d: Buffer) => s.write(d));
+      s.on('end', () => s.end());
+    });
+  });
+  return { backend, headIn: arrived, answer };
+}
+
+for (const how of ['FIN', 'reset'] as const) {
+  test(`a client that leaves (${how}) while the backend has not answered: no crash, the backend is let go, no fd left`, { skip, timeout: 10_000 }, async (t) => {
+    const { backend, headIn, answer } = await delayedSwitchBackend(t);
+    const outcomes: string[] = [];
+    const stats: ProxyStats = {
+      tunnelOpened: () => undefined,
+      tunnelClosed: () => undefined,
+      httpRequest: () => undefined,
+      error: () => undefined,
+      handshake: (outcome) => void outcomes.push(outcome),
+    };
+    const proxy = new ProxyServer(
+      configSchema.parse({ listen: '127.0.0.1:0', tunnel: { engine: 'native', front: true }, routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] }),
+      { log: silentLogger(), stats },
+    );
+    const [addr] = await proxy.listen();
+    t.after(() => proxy.destroy());
+    const baseline = openFds();
+    const client = net.connect({ port: addr!.port, host: '127.0.0.1' });
+    client.on('error', () => undefined);
+    await once(client, 'connect');
+    client.write(wsHandshake('/leaving'));
+    await headIn;
+    if (how === 'FIN') client.destroy();
+    else client.resetAndDestroy();
+    await once(client, 'close');
+    answer();
+    await backend.released(0);
+    assert.equal(proxy.frontCounts.taken, 1);
+    // The proxy's side of both connections closes (a tunnel that found the client gone, or none at all).
+    while (openFds() > baseline || proxy.tunnelCount > 0) await new Promise((resolve) => setTimeout(resolve, 10)); // bounded by the test timeout
+    // Then a new handshake is served as usual.
+    const again = net.connect({ port: addr!.port, host: '127.0.0.1' });
+    t.after(() => again.destroy());
+    again.write(wsHandshake('/again'));
+    const { head, rest } = split(await readUntil(again, (b) => b.toString('latin1').endsWith('\r\n\r\nhi')));
+    assert.equal(statusOf(head), 101);
+    assert.equal(rest, 'hi');
+    // A reset is seen when the answer comes (client_gone, no tunnel); a FIN alone could be a half-close,
+    // so the tunnel starts and finds the client gone when it writes the 101.
+    assert.equal(outcomes[0], how === 'reset' ? 'client_gone' : 'success');
+  });
+}
+
+test('close() waits for a handshake in flight on a held client, which still gets its 101', { skip, timeout: 10_000 }, async (t) => {
+  const { backend, headIn, answer } = await delayedSwitchBackend(t);
+  const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
+  const client = await rawClient(t, port);
+  client.write(wsHandshake('/inflight'));
+  await headIn;
+  let closed = false;
+  const closing = proxy.close().then(() => (closed = true));
+  // Several loop turns: enough for the listener's close to complete if nothing held it open.
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(closed, false, 'close() waited for the held client');
+  const got = readUntil(client, (b) => b.toString('latin1').endsWith('\r\n\r\nhi'));
+  answer();
+  const { head } = split(await got);
+  assert.equal(statusOf(head), 101);
+  await closing;
+  assert.equal(proxy.frontCounts.taken, 1);
 });
