@@ -275,6 +275,15 @@ function split(answer: Buffer): { head: string; rest: string } {
   return { head: answer.subarray(0, end + 4).toString('latin1'), rest: answer.subarray(end + 4).toString('latin1') };
 }
 
+/** Sends an upgrade head with `early` right after it; the answer must be a 101, then exactly `rest`. */
+async function switched(client: net.Socket, path: string, early: string, rest: string): Promise<void> {
+  const got = readUntil(client, (b) => b.toString('latin1').endsWith(`\r\n\r\n${rest}`));
+  client.write(wsHandshake(path) + early);
+  const answer = split(await got);
+  assert.equal(statusOf(answer.head), 101);
+  assert.equal(answer.rest, rest);
+}
+
 test('a first frame in the same write as the request is relayed after the 101, in order, and a drain still says goodbye at a frame boundary', { skip, timeout: 10_000 }, async (t) => {
   const backend = await startWsBackend(t);
   const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
@@ -302,10 +311,7 @@ test('tunnel bytes in the same segment as the backend\'s 101 follow the client\'
   const backend = await switchEchoBackend(t, 'hi');
   const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
   const client = await rawClient(t, port);
-  client.write(wsHandshake('/seg'));
-  const { head, rest } = split(await readUntil(client, (b) => b.toString('latin1').endsWith('\r\n\r\nhi')));
-  assert.equal(statusOf(head), 101);
-  assert.equal(rest, 'hi');
+  await switched(client, '/seg', '', 'hi');
   assert.equal(await echoThrough(client, 'after'), 'after');
   assert.equal(proxy.frontCounts.taken, 1);
   const tunnel = [...proxy.liveTunnels()][0]?.[0];
@@ -353,10 +359,7 @@ test('with the JavaScript engine after a reload, a held client gets its 101 thro
   const { proxy, port } = await start(t, { routes });
   proxy.reload(configSchema.parse({ listen: '127.0.0.1:0', tunnel: { engine: 'js', front: true }, routes }));
   const client = await rawClient(t, port);
-  client.write(wsHandshake('/js') + 'early');
-  const { head, rest } = split(await readUntil(client, (b) => b.toString('latin1').endsWith('hiearly')));
-  assert.equal(statusOf(head), 101);
-  assert.equal(rest, 'hiearly');
+  await switched(client, '/js', 'early', 'hiearly');
   assert.equal(await echoThrough(client, 'more'), 'more');
   assert.equal(proxy.frontCounts.taken, 1);
   const tunnel = [...proxy.liveTunnels()][0]?.[0];
@@ -368,8 +371,8 @@ function openFds(): number {
   return readdirSync('/proc/self/fd').length;
 }
 
-/** A backend that answers 101 (and 'hi') only when told to; `heads` resolves as each head arrives. */
-async function delayedSwitchBackend(t: TestContext): Promise<{ backend: ScriptedBackend; headIn: Promise<void>; answer(): void }> {
+/** A backend that answers 101 (and 'hi') only when told to (`answer`); `headIn` resolves when the head arrived. */
+async function delayedSwitchBackend(t: TestContext): Promise<{ backend: ScriptedBackend; headIn: Promise<void>; answer: () => void }> {
   let headIn!: () => void;
   const arrived = new Promise<void>((resolve) => (headIn = resolve));
   let answer!: () => void;
@@ -418,12 +421,7 @@ for (const how of ['FIN', 'reset'] as const) {
     // The proxy's side of both connections closes (a tunnel that found the client gone, or none at all).
     while (openFds() > baseline || proxy.tunnelCount > 0) await new Promise((resolve) => setTimeout(resolve, 10)); // bounded by the test timeout
     // Then a new handshake is served as usual.
-    const again = net.connect({ port: addr!.port, host: '127.0.0.1' });
-    t.after(() => again.destroy());
-    again.write(wsHandshake('/again'));
-    const { head, rest } = split(await readUntil(again, (b) => b.toString('latin1').endsWith('\r\n\r\nhi')));
-    assert.equal(statusOf(head), 101);
-    assert.equal(rest, 'hi');
+    await switched(await rawClient(t, addr!.port), '/again', '', 'hi');
     // A reset is seen when the answer comes (client_gone, no tunnel); a FIN alone could be a half-close,
     // so the tunnel starts and finds the client gone when it writes the 101.
     assert.equal(outcomes[0], how === 'reset' ? 'client_gone' : 'success');
