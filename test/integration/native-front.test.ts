@@ -4,10 +4,10 @@
 // node:http fails here. Skipped where the addon is not built (CI builds it).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { readdirSync } from 'node:fs';
 import { loadNative } from '../../src/tunnel/native-addon.js';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { pino } from 'pino';
