@@ -9,6 +9,14 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { loadNative } from '../../src/tunnel/native-addon.js';
+import type { BackendOrigin } from '../../src/routing/types.js';
+import { requestHeadBytes, type HandshakeRequest } from '../../src/tunnel/backend-handshake.js';
+import { HeldClient } from '../../src/tunnel/held-client.js';
+import { connectLeg } from '../../src/tunnel/native-backend-leg.js';
+import type { ReleasedLeg } from '../../src/tunnel/released-leg.js';
+import { NativeRegistry } from '../../src/tunnel/native-registry.js';
+import { NativeTunnel } from '../../src/tunnel/native-tunnel.js';
+import type { TunnelCloseInfo } from '../../src/tunnel/tunnel.js';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { pino } from 'pino';
 import { silentLogger, type Logger } from '../../src/log.js';
@@ -445,4 +453,63 @@ test('close() waits for a handshake in flight on a held client, which still gets
   assert.equal(statusOf(head), 101);
   await closing;
   assert.equal(proxy.frontCounts.taken, 1);
+});
+
+const LEG_REQUEST: HandshakeRequest = { method: 'GET', path: '/', rawHeaders: ['Host', 'b', 'Connection', 'Upgrade', 'Upgrade', 'websocket'] };
+const SWITCH = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n';
+
+/** A backend leg to a raw peer on `port` that switched: its fd (no JS handle holds it) and what followed the 101. */
+async function legTo(port: number): Promise<{ socket: ReleasedLeg; head: Buffer }> {
+  const addon = loadNative().addon!;
+  const origin: BackendOrigin = { scheme: 'ws', secure: false, hostname: '127.0.0.1', port, hostHeader: 'b', httpOrigin: 'http://b' };
+  const leg = await connectLeg(addon, origin, requestHeadBytes(LEG_REQUEST), 5_000);
+  const answer = await leg.answer(LEG_REQUEST, { handshakeTimeoutMs: 5_000, maxHeaderBytes: 16_384 });
+  if (answer.kind !== 'switched') throw new Error('the peer did not switch');
+  return answer;
+}
+
+test('when the core refuses the tunnel, the JavaScript engine takes the held client: its 101 first, then the tunnel', { skip, timeout: 10_000 }, async (t) => {
+  const addon = loadNative().addon!;
+  // The client's end is a raw peer reached by a backend leg: an fd no JS socket holds, as the front's.
+  const apps: net.Socket[] = [];
+  const clientApp = await scriptedBackend(t, (s) => {
+    apps.push(s);
+    s.write(SWITCH);
+  });
+  const backend = await switchEchoBackend(t, 'hi');
+  const clientEnd = await legTo(clientApp.port);
+  const backendEnd = await legTo(backend.port);
+  const server = net.createServer();
+  const adopted: net.Socket[] = [];
+  const held = new HeldClient(addon, server, clientEnd.socket.fd, (socket) => adopted.push(socket));
+  clientEnd.socket.handedOver();
+  const connections = (): number => (server as net.Server & { _connections: number })._connections;
+  assert.equal(connections(), 1, 'a held client is one of its server\'s connections');
+  held.switched(Buffer.from('HTTP/1.1 101 held\r\n\r\n'));
+  const refusing = new NativeRegistry({
+    setCloseHandler: () => undefined,
+    open: () => {
+      throw new Error('the core refuses');
+    },
+    close: () => undefined,
+    destroy: () => undefined,
+    counters: () => 0,
+  });
+  let reported!: (info: TunnelCloseInfo) => void;
+  const closed = new Promise<TunnelCloseInfo>((resolve) => (reported = resolve));
+  const options = { idleTimeoutMs: 0, highWaterMarkBytes: 65_536, async: false, asyncDelayMs: 0, websocket: false };
+  const tunnel = new NativeTunnel(refusing, held, backendEnd.socket, options, { toClient: backendEnd.head }, { tunnelClosed: (_ctx: undefined, info) => reported(info) }, undefined);
+  t.after(() => tunnel.destroy());
+  assert.equal(tunnel.engine, 'js');
+  assert.equal(adopted.length, 1, 'the held client became a socket, set up by the listener');
+  const app = apps[0]!;
+  const got = await readUntil(app, (b) => b.toString('latin1').endsWith('hi'));
+  assert.equal(got.toString('latin1'), 'HTTP/1.1 101 held\r\n\r\nhi');
+  assert.equal(await echoThrough(app, 'ping'), 'ping');
+  assert.equal(tunnel.bytesToClient, 'hi'.length + 'ping'.length, 'the 101 is not the tunnel\'s');
+  tunnel.close(0);
+  const info = await closed;
+  assert.equal(info.bytesToClient, 'hi'.length + 'ping'.length);
+  assert.equal(info.bytesToBackend, 'ping'.length);
+  assert.equal(connections(), 0, 'and its socket was counted out when it closed');
 });
