@@ -3,9 +3,12 @@
  *   setCloseHandler(fn)   fn(id, reason, bytesToBackend, bytesToClient, writes, errno, goodbye, framesDropped)
  *                         once per tunnel
  *   open(clientFd, backendFd, toBackend?, toClient?, clientEnded, backendEnded, idleMs, readMax, websocket,
- *        holdBytes, holdMs) -> id
+ *        holdBytes, holdMs, greeting?, flags) -> id
  *                         holdBytes > 0 and holdMs > 0: async with asyncDelayMs, reads coalesced up to
- *                         holdBytes and flushed holdMs after the first (coalesce.h); else write-through
+ *                         holdBytes and flushed holdMs after the first (coalesce.h); else write-through.
+ *                         greeting: bytes the client gets before toClient, not the tunnel's (relay_greet:
+ *                         the 101 of a client the front held). flags: OPEN_OWN_CLIENT / OPEN_OWN_BACKEND
+ *                         (that fd is given, not dup()ed), OPEN_CLIENT_KEEPALIVE (tcp_keepalive on it)
  *   close(id, graceMs, closeCode, handshakeMs)  FIN both ways after pending bytes; destroyed after graceMs;
  *                         with a closeCode (not 0), a WebSocket tunnel first exchanges close frames
  *                         (ws_goodbye.c), for at most handshakeMs
@@ -23,6 +26,9 @@
  *   legAbort(id)          the connection is closed
  *   closeFd(fd)           closes a released leg's fd (from JS, a worker's fs.closeSync warns about fds it
  *                         did not open)
+ *   peerState(fd) -> n    what the peer of an fd no JS socket reads did so far (a zero-timeout poll): 0
+ *                         nothing seen, 1 its FIN (POLLRDHUP), 2 gone (POLLHUP or POLLERR: reset, or
+ *                         closed both ways)
  *   legSends() -> n       successful send(2) calls of this thread's legs so far (the request heads), for
  *                         the writes counters' once-a-second pull
  *
@@ -34,13 +40,18 @@
  *   frontClose(id)        stops accepting on that listener
  *   frontDrop(id)         closes that listener's connections still waiting for their first bytes
  *
- * open() never takes the caller's fds: it dup()s them and owns only the duplicates (closing them itself
- * when it fails), so the JS sockets can be destroyed right after it returns without ending the
- * connections: closing the JS handle drops the old fd from Node's epoll, the duplicate keeps the socket. */
+ * open() does not take a net.Socket's fd: it dup()s it and owns only the duplicate (closing it itself when
+ * it fails), so the JS socket can be destroyed right after it returns without ending the connection:
+ * closing the JS handle drops the old fd from Node's epoll, the duplicate keeps the socket. An fd no JS
+ * handle holds (a backend leg's, a client the front held) is given with an OPEN_OWN_* flag: the tunnel takes
+ * that fd itself when open() succeeds (one dup and one fd number less per tunnel), and leaves it to the
+ * caller when it throws. */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <poll.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -67,21 +78,37 @@ static napi_value set_close_handler(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Copies a Buffer argument (undefined: nothing) into lane `src`. */
-static int queue_arg(napi_env env, struct relay *r, enum relay_side src, napi_value v) {
+/* Copies a Buffer argument (undefined: nothing) into lane `src`; or, for `greeting`, the client's
+ * greeting (relay_greet), which is not the tunnel's and so not frames. */
+static int queue_arg(napi_env env, struct relay *r, enum relay_side src, napi_value v, bool greeting) {
   bool is_buffer = false;
   if (napi_is_buffer(env, v, &is_buffer) != napi_ok || !is_buffer) return 0;
   void *data;
   size_t len;
   if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return -EINVAL;
+  if (greeting) return relay_greet(r, data, len);
   /* Hand-off bytes are frames too: the tracker follows them as if they had been read. */
   if (r->websocket) ws_track_scan(&r->track[src], data, len, false);
   return relay_queue(r, src, data, len);
 }
 
+/* open()'s flags; the numbers are part of the JS interface (src/tunnel/native-tunnel.ts). */
+enum { OPEN_OWN_CLIENT = 1, OPEN_OWN_BACKEND = 2, OPEN_CLIENT_KEEPALIVE = 4 };
+
+/* The tunnel's fd for the caller's `fd`: the fd itself when given (OPEN_OWN_*), else a duplicate. */
+static int take_fd(int fd, bool given) {
+  return given ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+/* open() failed: the fds the caller gave are the caller's again (closed by it, or by its fallback). */
+static void give_back(struct relay *r, uint32_t flags) {
+  if (flags & OPEN_OWN_CLIENT) r->fd[RELAY_CLIENT] = -1;
+  if (flags & OPEN_OWN_BACKEND) r->fd[RELAY_BACKEND] = -1;
+}
+
 static napi_value open_tunnel(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value argv[11];
+  size_t argc = 13;
+  napi_value argv[13];
   int32_t fds[2] = {-1, -1};
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 9 || napi_get_value_int32(env, argv[0], &fds[0]) != napi_ok ||
@@ -90,7 +117,7 @@ static napi_value open_tunnel(napi_env env, napi_callback_info info) {
     return NULL;
   }
   bool client_ended = false, backend_ended = false, websocket = false;
-  uint32_t idle_ms = 0, read_max = 0, hold_bytes = 0, hold_ms = 0;
+  uint32_t idle_ms = 0, read_max = 0, hold_bytes = 0, hold_ms = 0, flags = 0;
   napi_get_value_bool(env, argv[4], &client_ended);
   napi_get_value_bool(env, argv[5], &backend_ended);
   napi_get_value_uint32(env, argv[6], &idle_ms);
@@ -100,6 +127,7 @@ static napi_value open_tunnel(napi_env env, napi_callback_info info) {
     napi_get_value_uint32(env, argv[9], &hold_bytes);
     napi_get_value_uint32(env, argv[10], &hold_ms);
   }
+  if (argc >= 13) napi_get_value_uint32(env, argv[12], &flags);
   /* A hold buffer is one read at most: the thread buffer's size bounds what a lane keeps. Without a
    * delay there is nothing to hold for: a lane sends at most once per loop turn anyway (coalesce.h). */
   if (hold_bytes > THREAD_BUFFER_BYTES) hold_bytes = THREAD_BUFFER_BYTES;
@@ -109,22 +137,23 @@ static napi_value open_tunnel(napi_env env, napi_callback_info info) {
   struct thread_state *ts = thread_state_get(env);
   if (ts == NULL) return NULL;
   int dups[2];
-  dups[0] = fcntl(fds[0], F_DUPFD_CLOEXEC, 0);
+  dups[0] = take_fd(fds[0], flags & OPEN_OWN_CLIENT);
   if (dups[0] < 0) {
     napi_throw_error(env, "WSP_NATIVE", "dup of the client fd failed");
     return NULL;
   }
-  dups[1] = fcntl(fds[1], F_DUPFD_CLOEXEC, 0);
+  dups[1] = take_fd(fds[1], flags & OPEN_OWN_BACKEND);
   if (dups[1] < 0) {
-    close(dups[0]);
+    if (!(flags & OPEN_OWN_CLIENT)) close(dups[0]);
     napi_throw_error(env, "WSP_NATIVE", "dup of the backend fd failed");
     return NULL;
   }
-  /* Ownership: from here the duplicates belong to the tunnel (relay_close_fds closes them). */
+  /* Ownership: from here the fds belong to the tunnel (relay_close_fds closes them), except that a
+   * failure gives the caller's own back to it (give_back). */
   struct tunnel *t = calloc(1, sizeof *t);
   if (t == NULL) {
-    close(dups[0]);
-    close(dups[1]);
+    if (!(flags & OPEN_OWN_CLIENT)) close(dups[0]);
+    if (!(flags & OPEN_OWN_BACKEND)) close(dups[1]);
     napi_throw_error(env, "WSP_NATIVE", "out of memory");
     return NULL;
   }
@@ -133,10 +162,12 @@ static napi_value open_tunnel(napi_env env, napi_callback_info info) {
   t->read_max = read_max;
   if (websocket) relay_track_websocket(&t->relay);
   relay_set_async(&t->relay, hold_bytes, hold_ms);
-  int rc = queue_arg(env, &t->relay, RELAY_CLIENT, argv[2]);
-  if (rc == 0) rc = queue_arg(env, &t->relay, RELAY_BACKEND, argv[3]);
+  int rc = argc >= 12 ? queue_arg(env, &t->relay, RELAY_BACKEND, argv[11], true) : 0;
+  if (rc == 0) rc = queue_arg(env, &t->relay, RELAY_CLIENT, argv[2], false);
+  if (rc == 0) rc = queue_arg(env, &t->relay, RELAY_BACKEND, argv[3], false);
   if (rc == 0) rc = thread_state_add(ts, t) == 0 ? 0 : -ENOMEM;
   if (rc != 0) {
+    give_back(&t->relay, flags);
     relay_close_fds(&t->relay); /* frees queued bytes too */
     free(t);
     napi_throw_error(env, "WSP_NATIVE", "native tunnel could not be created");
@@ -148,9 +179,11 @@ static napi_value open_tunnel(napi_env env, napi_callback_info info) {
    * or the caller's fallback would send the hand-off bytes a second time. */
   napi_value id;
   if (napi_create_double(env, thread_state_id(t), &id) != napi_ok) rc = -ENOMEM;
+  if (rc == 0 && (flags & OPEN_CLIENT_KEEPALIVE)) tcp_keepalive(dups[0]);
   if (rc == 0) rc = tunnel_start(t, ts->loop);
   if (rc != 0) {
-    thread_state_discard(ts, t); /* closes the fds, frees t */
+    give_back(&t->relay, flags);
+    thread_state_discard(ts, t); /* closes the duplicates, frees t */
     napi_throw_error(env, "WSP_NATIVE", uv_strerror(rc));
     return NULL;
   }
@@ -333,6 +366,22 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value peer_state(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int state = 0;
+  if (argc >= 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0) {
+    /* One syscall, no registration: the held client is checked once, when its handshake's answer comes. */
+    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+    if (poll(&p, 1, 0) == 1) state = (p.revents & (POLLHUP | POLLERR | POLLNVAL)) ? 2 : (p.revents & POLLRDHUP) ? 1 : 0;
+  }
+  napi_value out;
+  CHECK(env, napi_create_int32(env, state, &out));
+  return out;
+}
+
 static napi_value leg_sends(napi_env env, napi_callback_info info) {
   (void)info;
   struct thread_state *ts = thread_state_get(env);
@@ -405,6 +454,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"legRelease", NULL, leg_release_js, NULL, NULL, NULL, napi_default, NULL},
       {"legAbort", NULL, leg_abort_js, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"peerState", NULL, peer_state, NULL, NULL, NULL, napi_default, NULL},
       {"legSends", NULL, leg_sends, NULL, NULL, NULL, napi_default, NULL},
       {"setFrontHandlers", NULL, set_front_handlers, NULL, NULL, NULL, napi_default, NULL},
       {"frontListen", NULL, front_listen_js, NULL, NULL, NULL, napi_default, NULL},

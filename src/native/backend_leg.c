@@ -78,7 +78,7 @@ static void end_with(struct leg *l, enum leg_event event, int err) {
   report(l, event, err, 0);
 }
 
-static void set_keepalive(int fd) {
+void tcp_keepalive(int fd) {
   int on = 1, idle = KEEPALIVE_IDLE_S, intvl = KEEPALIVE_INTVL_S, cnt = KEEPALIVE_CNT;
   /* Best effort, as setKeepAlive/setNoDelay are: a socket that refuses them still carries the tunnel. */
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
@@ -126,7 +126,7 @@ static void on_writable(struct leg *l) {
       return;
     }
     l->connected = true;
-    set_keepalive(l->fd);
+    tcp_keepalive(l->fd);
     report(l, LEG_CONNECTED, 0, 0);
     if (l->closing) return;
   }

@@ -56,4 +56,9 @@ void leg_abort(struct leg *l);
 /* Worker exit: abort every leg of the thread, call no JS. */
 void leg_abort_all(struct thread_state *ts);
 
+/* TCP_NODELAY and keep-alive as libuv's setNoDelay(true) and setKeepAlive(true, 30 s) set them (idle 30 s,
+ * probes every second, ten of them), best effort: a backend leg's socket, and a client fd the front held
+ * (no net.Socket ever set them on it). */
+void tcp_keepalive(int fd);
+
 #endif

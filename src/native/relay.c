@@ -54,6 +54,12 @@ int relay_queue(struct relay *r, enum relay_side src, const char *data, size_t l
   return 0;
 }
 
+int relay_greet(struct relay *r, const char *data, size_t len) {
+  int rc = relay_queue(r, RELAY_BACKEND, data, len);
+  if (rc == 0) r->greeting += (uint32_t)len;
+  return rc;
+}
+
 void relay_src_ended(struct relay *r, enum relay_side src) {
   r->lane[src].read_eof = true;
   record(r, closed_reason(src), 0);
@@ -88,8 +94,14 @@ static ssize_t send_some(struct relay *r, enum relay_side src, const char *data,
   for (;;) {
     ssize_t n = send(r->fd[!src], data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
-      r->lane[src].bytes += (uint64_t)n;
-      r->lane[src].sends++;
+      /* The greeting goes out first and is not the tunnel's: a send of nothing else is not counted. */
+      uint32_t greeted = 0;
+      if (src == RELAY_BACKEND && r->greeting > 0) {
+        greeted = (size_t)n < r->greeting ? (uint32_t)n : r->greeting;
+        r->greeting -= greeted;
+      }
+      r->lane[src].bytes += (uint64_t)n - greeted;
+      if (greeted == 0 || (size_t)n > greeted) r->lane[src].sends++;
       return n;
     }
     if (errno == EINTR) continue;

@@ -85,6 +85,8 @@ struct relay {
                                  caller flushes, after the delay); 0: write-through */
   uint32_t hold_ms;           /* asyncDelayMs, for the glue (coalesce.c); kept here because the relay
                                  struct has room for it and the tunnel struct does not */
+  uint32_t greeting;          /* bytes at the front of lane[BACKEND]'s queue that are not the tunnel's
+                                 (relay_greet: the 101): sent first, not counted */
 };
 
 /* asyncDelayMs (write coalescing): what each read brings is held in the lane instead of sent at once,
@@ -107,6 +109,11 @@ void relay_init(struct relay *r, int client_fd, int backend_fd);
 /* Queues bytes that go out before anything read later from `src`'s fd (the hand-off bytes). Copies them.
  * Returns 0 or -ENOMEM. */
 int relay_queue(struct relay *r, enum relay_side src, const char *data, size_t len);
+
+/* Queues bytes the client gets before anything else, outside the tunnel's byte counts and its frame
+ * tracking (the 101 of a client the front held: no net.Socket wrote it). Call before any relay_queue of
+ * RELAY_BACKEND. Copies them. Returns 0 or -ENOMEM. */
+int relay_greet(struct relay *r, const char *data, size_t len);
 
 /* `src` already sent its FIN before the relay started. */
 void relay_src_ended(struct relay *r, enum relay_side src);

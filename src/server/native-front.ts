@@ -3,7 +3,9 @@
 // strict reader and decides:
 //
 //   accept4 + peek (C) ─▶ readStrictHead ─┬─ a head the routes tunnel: C drops exactly the head's bytes,
-//                                         │  then a net.Socket on the fd goes to handleUpgrade (the hooks)
+//                                         │  then the fd, held (HeldClient: no poll, no net.Socket), goes
+//                                         │  to handleUpgrade (the hooks); a 101 on the native engine
+//                                         │  starts the C tunnel on it, anything else makes a socket
 //                                         └─ anything else (plain requests, refused or incomplete heads):
 //                                            the fd, bytes untouched, to the server's 'connection' event
 //
@@ -12,14 +14,15 @@
 //
 // Node's server keeps its role for bookkeeping: it listens (addresses, port 0, reusePort as today), then its
 // handle is closed and replaced by a stand-in that answers address() and close() (stopping the C accept),
-// so drain, shutdown and the listener's 'close' work unchanged; the sockets made here are counted as the
-// server's connections as net.Server counts those it accepts.
+// so drain, shutdown and the listener's 'close' work unchanged; the sockets made here and the held clients
+// are counted as the server's connections as net.Server counts those it accepts.
 import { Socket, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { headersOf } from '../http/headers.js';
 import type { RequestLimits } from '../http/request-limits.js';
 import type { ConnectionView, RequestView } from '../http/request-view.js';
 import { INCOMPLETE, readStrictHead } from '../http/strict-head.js';
+import { adoptFd, HeldClient } from '../tunnel/held-client.js';
 import type { NativeAddon } from '../tunnel/native-addon.js';
 
 /** enum front_handover in src/native/front.h. */
@@ -33,8 +36,10 @@ export interface FrontHooks<D> {
   limits(): RequestLimits;
   /** The decision if the front takes this request (an upgrade the routes tunnel), else undefined. */
   decide(req: RequestView): D | undefined;
-  /** A taken request: its head is consumed, `socket` is the client (an 'error' listener is on it). */
-  taken(socket: Socket, req: RequestView, decision: D): void;
+  /** A taken request: its head is consumed, `client` holds the connection (counted by the server). */
+  taken(client: HeldClient, req: RequestView, decision: D): void;
+  /** The socket a taken client becomes when its handshake needs one (it has an 'error' listener already). */
+  adopted(socket: Socket): void;
   /** A connection that sent nothing for headTimeoutMs: answered as node:http's head timeout is. */
   timedOut(socket: Socket): void;
   /** Told of each handshake taken and each connection given back (the worker's shared counters). */
@@ -60,7 +65,10 @@ interface Pending<D> {
 }
 
 interface FrontListener<D> {
+  readonly addon: NativeAddon;
   readonly server: Server;
+  /** hooks.adopted, bound once (every held client of the listener gets this one function). */
+  readonly adopted: (socket: Socket) => void;
   readonly hooks: FrontHooks<D>;
   readonly counts: FrontCounts;
   /** Taken heads waiting for their fd (between the verdict and the poll's close callback). */
@@ -109,12 +117,14 @@ function onFd(listenerId: number, conn: number, fd: number, handover: number): v
     new Socket({ fd }).destroy();
     return;
   }
-  const socket = adopt(l.server, fd);
   if (handover === TAKEN && pending !== undefined) {
     l.counts.taken++;
     l.hooks.counted?.('taken');
-    l.hooks.taken(socket, pending.req, pending.decision);
-  } else if (handover === TIMED_OUT) {
+    l.hooks.taken(new HeldClient(l.addon, l.server, fd, l.adopted), pending.req, pending.decision);
+    return;
+  }
+  const socket = adoptFd(l.server, fd);
+  if (handover === TIMED_OUT) {
     l.hooks.timedOut(socket);
   } else {
     if (handover === GIVEN_BACK) {
@@ -132,23 +142,6 @@ function onFd(listenerId: number, conn: number, fd: number, handover: number): v
  */
 const closedListeners = new Map<number, FrontListener<unknown>>();
 
-/**
- * A net.Socket on an accepted fd, set up as net.Server sets up a socket it accepts (allowHalfOpen from the
- * server, counted in its connections so close() waits for it).
- */
-function adopt(server: Server, fd: number): Socket {
-  const internal = server as Server & { allowHalfOpen?: boolean; _connections: number };
-  const socket = new Socket({ fd, readable: true, writable: true, allowHalfOpen: internal.allowHalfOpen ?? false });
-  socket.on('error', ignore);
-  const s = socket as Socket & { server?: Server; _server?: Server };
-  s.server = server;
-  s._server = server;
-  internal._connections++;
-  return socket;
-}
-
-function ignore(): void {}
-
 /** Why the front could not start on a listener (it then keeps Node's accept), or undefined. */
 export function startFront<D>(addon: NativeAddon, server: Server, hooks: FrontHooks<D>, peekBytes: number, headTimeoutMs: number): RunningFront | string {
   const internal = server as Server & { _handle: { fd?: number; close(): void } | object | null };
@@ -163,7 +156,7 @@ export function startFront<D>(addon: NativeAddon, server: Server, hooks: FrontHo
   }
   const id = addon.frontListen(fd, peekBytes, headTimeoutMs);
   if (id < 0) return `frontListen failed (errno ${-id})`;
-  const l: FrontListener<D> = { server, hooks, counts: { taken: 0, givenBack: 0 }, pending: new Map() };
+  const l: FrontListener<D> = { addon, server, hooks, adopted: (socket) => hooks.adopted(socket), counts: { taken: 0, givenBack: 0 }, pending: new Map() };
   listeners.set(id, l);
   // C accepts on its duplicate from now on; Node's handle (and its fd) goes.
   handle.close();

@@ -454,14 +454,17 @@ export class ProxyServer {
           const decision = this.#decide(req, listener, undefined);
           return decision.tunnel ? decision : undefined;
         },
-        taken: (socket, req, decision) => {
+        taken: (client, req, decision) => {
+          recordConnection(req.socket, undefined, policy);
+          handleUpgrade(ctx, req, client, EMPTY, decision).catch((err: unknown) => {
+            this.#log.error({ err: err instanceof Error ? err.stack : String(err) }, 'upgrade handler failed');
+            client.destroy();
+          });
+        },
+        // A taken client's socket (an answer other than 101, an error): set up as taken sockets were.
+        adopted: (socket) => {
           socket.on('error', () => socket.destroy());
           recordConnection(socket, undefined, policy);
-          recordConnection(req.socket, undefined, policy);
-          handleUpgrade(ctx, req, socket, EMPTY, decision).catch((err: unknown) => {
-            this.#log.error({ err: err instanceof Error ? err.stack : String(err) }, 'upgrade handler failed');
-            socket.destroy();
-          });
         },
         counted: (event) => this.#opts.stats?.front?.(event),
         timedOut: (socket) => this.#onClientError(Object.assign(new Error('request head timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket),
@@ -718,7 +721,7 @@ export class ProxyServer {
 
 function ignoreError(): void {}
 
-/** The bytes after a head the front took: none (they stay in the socket for the client's net.Socket). */
+/** The bytes after a head the front took: none (they stay in the kernel until the tunnel or a socket reads them). */
 const EMPTY = Buffer.alloc(0);
 
 /**

@@ -7,6 +7,12 @@
 // with the request, bytes after the end of the message are held (the first tunnel bytes after a 101, the
 // next request after any other answer), and a client FIN is passed on once the request is sent.
 //
+// A client the native front took is a HeldClient (src/tunnel/held-client.ts): an fd, no net.Socket. Its
+// request has no body, so it is not read at all before the tunnel (bytes it sends early wait in the
+// kernel) and not watched either: as Apache, a client that left is found by the tunnel, which then closes
+// both sides. A 101 on the native engine goes out with the tunnel's first bytes; every other way (a refusal,
+// a failure, another answer, the JavaScript engine) converts it to a socket first (socketOf).
+//
 // A balancer route picks a member per request. A failed connect or handshake puts that member in error
 // (retryMs, every thread) and the next usable member is tried, up to maxAttempts, when nothing has reached
 // the client yet and the whole request can be sent again (its body, if any, fits the replay buffer). No usable member left
@@ -38,6 +44,7 @@ import { backendHandshake, requestHeadBytes, type HandshakeRequest, type Handsha
 import type { NativeAddon } from '../tunnel/native-addon.js';
 import { legAddress } from '../tunnel/leg-address.js';
 import { connectLeg, connectTimeout, type BackendLeg } from '../tunnel/native-backend-leg.js';
+import { HeldClient } from '../tunnel/held-client.js';
 import { ReleasedLeg } from '../tunnel/released-leg.js';
 import { JS_ENGINE, openTunnel, type TunnelEngine } from '../tunnel/tunnel-engine.js';
 import type { TunnelCloseInfo, TunnelCloser } from '../tunnel/tunnel.js';
@@ -90,6 +97,34 @@ const MEMBER_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'WSP_HANDSHAKE_TIMEOUT',
 ]);
 
+/** The client: a socket, or the native front's held fd. */
+type Client = Socket | HeldClient;
+
+/** The client as a socket, converting a held one (the paths that write to it from JavaScript). */
+function socketOf(client: Client): Socket {
+  return client instanceof HeldClient ? client.toSocket() : client;
+}
+
+/** Calls `fn` when a socket client closes; returns the unwatch. A held client is not watched. */
+function watchClose(client: Client, fn: () => void): () => void {
+  if (client instanceof HeldClient) return ignore;
+  client.once('close', fn);
+  return () => client.removeListener('close', fn);
+}
+
+/** What runUpgrade asks of the client's reader. */
+type RequestReader = Pick<UpgradeRequestReader, 'bodyComplete' | 'replayable' | 'clientEnded' | 'attach' | 'detach' | 'finish'>;
+
+/** A held client's reader: no body to send, nothing read early (it waits in the kernel), no FIN seen. */
+const HELD_READER: RequestReader = {
+  bodyComplete: true,
+  replayable: true,
+  clientEnded: false,
+  attach: ignore,
+  detach: ignore,
+  finish: () => undefined,
+};
+
 /** The backend's answer: a 101 carried on by a socket, or by a native leg's fd. */
 type Answer = HandshakeResult<Socket | ReleasedLeg>;
 
@@ -115,7 +150,7 @@ interface Held {
   result: Answer | undefined;
   written: boolean;
   /** Reads the client until the answer: its listeners must go with it. */
-  reader: UpgradeRequestReader | undefined;
+  reader: RequestReader | undefined;
   /** The limit counts this upgrade holds; given to the tunnel once it runs (undefined then). */
   ticket: TunnelTicket | undefined;
   /** How the handshake ended (the handshake histogram's label). */
@@ -138,7 +173,7 @@ interface Held {
 export async function handleUpgrade(
   ctx: UpgradeContext,
   req: RequestView,
-  client: Socket,
+  client: Client,
   head: Buffer,
   decision: Extract<UpgradeDecision, { tunnel: true }>,
 ): Promise<void> {
@@ -152,7 +187,7 @@ export async function handleUpgrade(
     logError(ctx, ctx.log, 'info', code, { route: decision.match.route.name, url: req.url, status: ERRORS[code].status, client: clientIp }, ERRORS[code].reason);
     ctx.onError?.(code, decision.match.route.name);
     ctx.onHandshake?.(outcomeOfCode(code), (performance.now() - started) / 1000);
-    endSocketWithError(client, code, retryAfterS);
+    endSocketWithError(socketOf(client), code, retryAfterS);
     return;
   }
   const held: Held = {
@@ -179,12 +214,12 @@ export async function handleUpgrade(
     } else {
       result?.response.destroy();
     }
-    if (client.listenerCount('error') === 0) client.on('error', ignore);
+    if (!(client instanceof HeldClient) && client.listenerCount('error') === 0) client.on('error', ignore);
     if (held.written) {
       client.destroy();
     } else {
       ctx.onError?.('WSP_BACKEND_BAD_RESPONSE', decision.match.route.name);
-      endSocketWithError(client, 'WSP_BACKEND_BAD_RESPONSE');
+      endSocketWithError(socketOf(client), 'WSP_BACKEND_BAD_RESPONSE');
     }
   } finally {
     // No tunnel took the ticket: the handshake ended here (refused, failed, answered without 101, threw).
@@ -215,7 +250,7 @@ function headerValue(rawHeaders: readonly string[], name: string): string | unde
 async function runUpgrade(
   ctx: UpgradeContext,
   req: RequestView,
-  client: Socket,
+  client: Client,
   head: Buffer,
   decision: Extract<UpgradeDecision, { tunnel: true }>,
   held: Held,
@@ -231,22 +266,24 @@ async function runUpgrade(
     held.clientGone = true;
     if (err instanceof Error && ctx.log.isLevelEnabled('debug')) log().debug({ err: err.message }, 'client error before the tunnel started');
   };
-  client.on('error', onClientGone);
-  client.once('close', onClientGone);
-
   // The body goes with the request; what follows the message waits for the backend's answer.
   const framing = requestFraming(req.rawHeaders);
-  const reader = new UpgradeRequestReader(client, head, framing, {
-    replayBytes: REPLAY_BODY_BYTES,
-    earlyBytes: route.highWaterMarkBytes,
-    onBodyError: (reason) => {
-      held.bodyError = reason;
-      held.backendInUse?.destroy();
-    },
-  });
+  let reader = HELD_READER;
+  if (!(client instanceof HeldClient)) {
+    client.on('error', onClientGone);
+    client.once('close', onClientGone);
+    reader = new UpgradeRequestReader(client, head, framing, {
+      replayBytes: REPLAY_BODY_BYTES,
+      earlyBytes: route.highWaterMarkBytes,
+      onBodyError: (reason) => {
+        held.bodyError = reason;
+        held.backendInUse?.destroy();
+      },
+    });
+    // The client waits for our word before sending its body; the backend's final answer comes after it.
+    if (framing.kind !== 'none' && hasToken(req.headers.expect, '100-continue')) client.write(CONTINUE);
+  }
   held.reader = reader;
-  // The client waits for our word before sending its body; the backend's final answer comes after it.
-  if (framing.kind !== 'none' && hasToken(req.headers.expect, '100-continue')) client.write(CONTINUE);
 
   const fail = (code: ErrorCode, err?: unknown, retryAfterS?: number) => {
     const level = ERRORS[code].status >= 500 ? 'warn' : 'info';
@@ -254,7 +291,7 @@ async function runUpgrade(
     logError(ctx, log(), level, code, { status: ERRORS[code].status, err: err instanceof Error ? err.message : undefined }, ERRORS[code].reason);
     ctx.onError?.(code, route.name);
     reader.finish();
-    endSocketWithError(client, code, retryAfterS);
+    endSocketWithError(socketOf(client), code, retryAfterS);
   };
 
   const lb = route.balancer;
@@ -317,22 +354,28 @@ async function runUpgrade(
   }
   held.result = result;
   const early = reader.finish();
+  // A held client was not watched during the handshake: one look at it now.
+  const heldPeer = client instanceof HeldClient ? client.peer() : undefined;
+  if (heldPeer === 'gone') held.clientGone = true;
   // ProxyPassReverse applies to whatever the backend answered, 101 or not.
-  const rewrite = answerRewrite(route.reverse, ctx.clientProto, requestHost(req.url, req.headers.host), client);
+  const rewrite = answerRewrite(route.reverse, ctx.clientProto, requestHost(req.url, req.headers.host), client instanceof HeldClient ? req.socket : client);
   if (held.clientGone) {
     if (result.kind === 'switched') result.socket.destroy();
     else result.response.destroy();
+    // A socket client closed itself; a held one's fd is still this side's.
+    if (client instanceof HeldClient) client.destroy();
     return;
   }
 
   if (result.kind === 'response') {
     // Not switching: relay the answer as an ordinary response. The connection stays usable unless the client
     // already half-closed it; bytes it sent after the request are parsed as its next request (as Apache does).
-    const reusable = !reader.clientEnded && reader.bodyComplete;
+    const reusable = !reader.clientEnded && heldPeer !== 'ended' && reader.bodyComplete;
+    const socket = socketOf(client);
     held.outcome = BACKEND_NON_101;
     held.answeredAt = performance.now();
     log().info({ status: result.response.statusCode, member: target.member?.url }, 'backend declined the upgrade');
-    const relayed = relayResponse(client, result.response, {
+    const relayed = relayResponse(socket, result.response, {
       method: req.method ?? 'GET',
       keepAlive: reusable,
       policy: route.upgrade,
@@ -342,26 +385,30 @@ async function runUpgrade(
     held.written = true;
     const whole = await relayed;
     if (!whole) log().warn({ status: result.response.statusCode, member: target.member?.url }, 'backend answer ended early');
-    client.removeListener('error', onClientGone);
-    client.removeListener('close', onClientGone);
-    if (whole && reusable && !client.destroyed && client.writable) {
-      if (early !== undefined) client.unshift(early);
-      ctx.reinject(client);
-      client.resume();
-    } else client.destroySoon?.();
+    socket.removeListener('error', onClientGone);
+    socket.removeListener('close', onClientGone);
+    if (whole && reusable && !socket.destroyed && socket.writable) {
+      if (early !== undefined) socket.unshift(early);
+      ctx.reinject(socket);
+      socket.resume();
+    } else socket.destroySoon?.();
     return;
   }
 
   // checkSwitch (switch-response.ts) accepted this 101 in the handshake. Its bytes are built before the
   // client's listeners go, so a refusal cannot come after the client was left without one.
   const head101 = switchResponseHead(result, result.upgrade, target.setCookie !== undefined ? ['Set-Cookie', target.setCookie] : [], rewrite);
-  client.removeListener('error', onClientGone);
-  client.removeListener('close', onClientGone);
-  client.setNoDelay(true);
-  client.setKeepAlive(true, 30_000);
   held.written = true;
   held.outcome = SUCCESS;
-  client.write(head101);
+  // A held client gets its 101 from the tunnel, before the tunnel's own bytes (as keep-alive, set there).
+  if (client instanceof HeldClient) client.switched(head101);
+  else {
+    client.removeListener('error', onClientGone);
+    client.removeListener('close', onClientGone);
+    client.setNoDelay(true);
+    client.setKeepAlive(true, 30_000);
+    client.write(head101);
+  }
   const record = new OpenTunnel(
     route,
     target.member,
@@ -416,7 +463,7 @@ function closerOf(ctx: UpgradeContext): TunnelCloser<OpenTunnel> {
 function startTunnel(
   ctx: UpgradeContext,
   record: OpenTunnel,
-  client: Socket,
+  client: Client,
   upgraded: Socket | ReleasedLeg,
   clientSide: { readonly early: Buffer | undefined; readonly clientEnded: boolean; readonly websocket: boolean },
   backendHead: Buffer,
@@ -455,11 +502,11 @@ function startTunnel(
 async function attemptBackend(
   ctx: UpgradeContext,
   req: RequestView,
-  client: Socket,
+  client: Client,
   target: Target,
   protocol: string,
   held: Held,
-  reader: UpgradeRequestReader,
+  reader: RequestReader,
   bodyless: boolean,
 ): Promise<Attempt> {
   const route = target.route;
@@ -515,8 +562,7 @@ async function attemptBackend(
     backend.destroy();
     return { kind: 'bad-body', reason: badBody };
   }
-  const onClientGoneDuringHandshake = () => backend.destroy();
-  client.once('close', onClientGoneDuringHandshake);
+  const unwatch = watchClose(client, () => backend.destroy());
   try {
     // backendHandshake writes the request head before it returns; the body follows it.
     const answer = backendHandshake(backend, request, { handshakeTimeoutMs: route.handshakeTimeoutMs, maxHeaderBytes: ctx.maxHeaderBytes });
@@ -532,7 +578,7 @@ async function attemptBackend(
   } finally {
     reader.detach();
     held.backendInUse = undefined;
-    client.removeListener('close', onClientGoneDuringHandshake);
+    unwatch();
   }
 }
 
@@ -560,12 +606,12 @@ function legRequest(request: HandshakeRequest, proxyHeader: Buffer | undefined):
 /** attemptBackend on a native backend leg: the same answers and failures, no JavaScript socket. */
 async function attemptLeg(
   addon: NativeAddon,
-  client: Socket,
+  client: Client,
   route: CompiledRoute,
   request: HandshakeRequest,
   head: Buffer,
   held: Held,
-  reader: UpgradeRequestReader,
+  reader: RequestReader,
   maxHeaderBytes: number,
   dial: { readonly address: string; readonly timeoutMs: number },
 ): Promise<Attempt> {
@@ -579,8 +625,7 @@ async function attemptLeg(
     leg.destroy();
     return { kind: 'client-gone' };
   }
-  const onClientGoneDuringHandshake = () => leg.destroy();
-  client.once('close', onClientGoneDuringHandshake);
+  const unwatch = watchClose(client, () => leg.destroy());
   try {
     const answer = leg.answer(request, { handshakeTimeoutMs: route.handshakeTimeoutMs, maxHeaderBytes });
     reader.attach(leg);
@@ -590,6 +635,6 @@ async function attemptLeg(
     return held.clientGone ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
   } finally {
     reader.detach();
-    client.removeListener('close', onClientGoneDuringHandshake);
+    unwatch();
   }
 }

@@ -11,7 +11,11 @@ export interface NativeTunnelApi {
   setCloseHandler(
     fn: (id: number, reason: number, toBackend: number, toClient: number, writes: number, errno: number, goodbye: number, framesDropped: number) => void,
   ): void;
-  /** dup()s both fds and relays between the duplicates; the caller's fds stay the caller's. */
+  /**
+   * Relays between the two fds: dup()s each (the caller's fd stays the caller's), except one `flags` gives
+   * (OPEN_OWN_CLIENT / OPEN_OWN_BACKEND: the tunnel takes that fd itself if open() returns; if it throws,
+   * the fd is still the caller's).
+   */
   open(
     clientFd: number,
     backendFd: number,
@@ -26,6 +30,10 @@ export interface NativeTunnelApi {
     holdBytes: number,
     /** async: flush this long after the first held byte (0: at the end of the loop turn). */
     holdMs: number,
+    /** Bytes the client gets before toClient, not counted as the tunnel's (the 101 of a held client). */
+    greeting?: Buffer,
+    /** OPEN_* of src/native/addon.c (native-tunnel.ts). */
+    flags?: number,
   ): number;
   /** With a closeCode (not 0), a WebSocket tunnel first exchanges close frames, for at most handshakeMs. */
   close(id: number, graceMs: number, closeCode?: number, handshakeMs?: number): void;
@@ -48,8 +56,10 @@ export interface NativeAddon extends NativeTunnelApi {
   /** The caller owns the connection's fd from now on; -1 when not connected or the request is not out. */
   legRelease(id: number): number;
   legAbort(id: number): void;
-  /** Closes an fd legRelease gave out. */
+  /** Closes an fd legRelease gave out (or a held client's). */
   closeFd(fd: number): void;
+  /** What the peer of an fd no JS socket reads did so far (a zero-timeout poll): 0 nothing, 1 its FIN, 2 gone (reset or closed). */
+  peerState(fd: number): number;
   /** Successful send(2) calls of this thread's legs so far (their requests), for the writes counters. */
   legSends(): number;
   /**

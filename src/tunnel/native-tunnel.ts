@@ -7,12 +7,17 @@
 //      whether each side's FIN was already seen, give the fds (dup()ed by the core) with those bytes to
 //      the core, and destroy the JS sockets. The hand-off bytes go out before anything the core reads.
 //
+// A client the native front held (HeldClient) and a backend leg's fd (ReleasedLeg) have no JS socket: no
+// flush to wait for, nothing buffered to read; the core takes their fds as they are (no dup), and sends the
+// held client its 101 (the greeting) before anything else.
+//
 // What stays in JS is this small record (its closer and the closer's value, the C tunnel's slot, the start
 // time); counts live in the registry (native-registry.ts). If the core refuses the tunnel, or a
 // socket dies while waiting, the JavaScript engine (ByteTunnel) takes the sockets as if nothing happened.
 import type net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { ByteTunnel } from './byte-tunnel.js';
+import { HeldClient } from './held-client.js';
 import { ReleasedLeg } from './released-leg.js';
 import type { NativeClosed, NativeRecord, NativeRegistry } from './native-registry.js';
 import {
@@ -45,6 +50,10 @@ const CORE_BUFFER_BYTES = 64 * 1024;
 /** The C core's goodbye outcomes (enum relay_goodbye in src/native/relay.h); 0 and 4: none reported. */
 const GOODBYES: readonly (TunnelGoodbye | undefined)[] = [undefined, 'handshake', 'timeout', 'fin', 'fin'];
 const EMPTY = Buffer.alloc(0);
+/** open()'s flags (src/native/addon.c). */
+const OPEN_OWN_CLIENT = 1;
+const OPEN_OWN_BACKEND = 2;
+const OPEN_CLIENT_KEEPALIVE = 4;
 
 interface SocketInternals {
   _handle?: { fd?: number } | null;
@@ -111,7 +120,7 @@ function readEnded(s: net.Socket): boolean {
 /** What a record holds only around the hand-off, on the JS engine, or once closed; none for a running native tunnel. */
 class Rare {
   /** The sockets until the hand-off (the record holds no socket for hours). */
-  sockets: { client: net.Socket; backend: net.Socket | ReleasedLeg; options: TunnelOptions; initial: TunnelInitialBytes } | undefined;
+  sockets: { client: net.Socket | HeldClient; backend: net.Socket | ReleasedLeg; options: TunnelOptions; initial: TunnelInitialBytes } | undefined;
   /** A close() or destroy() asked for before the hand-off completed. */
   pending: { graceMs: number; goodbye: WsGoodbyeOptions | undefined } | { err: Error | undefined } | undefined;
   /** The JavaScript engine, when it took over instead. */
@@ -151,10 +160,10 @@ export class NativeTunnel<C> implements Tunnel, NativeRecord {
   #slot = -1;
   #rare: Rare | undefined = new Rare();
 
-  /** Same contract as ByteTunnel's constructor; `client` and `backend` must have plainFd(). */
+  /** Same contract as ByteTunnel's constructor; a socket `client` or `backend` must have plainFd(). */
   constructor(
     registry: NativeRegistry,
-    client: net.Socket,
+    client: net.Socket | HeldClient,
     backend: net.Socket | ReleasedLeg,
     options: TunnelOptions,
     initial: TunnelInitialBytes,
@@ -164,13 +173,17 @@ export class NativeTunnel<C> implements Tunnel, NativeRecord {
     this.#owner = ownerOf(registry, closer);
     this.#ctx = ctx;
     this.#rare!.sockets = { client, backend, options, initial };
-    // Until the hand-off an error may come; the JS engine (or the hand-off) decides what it means.
-    client.on('error', noop);
     let waiting = 2;
     const ready = () => {
       if (--waiting === 0) this.handOff();
     };
-    whenFlushed(client, ready);
+    // A held client's 101 goes with the tunnel's first bytes: nothing of it waits in Node.
+    if (client instanceof HeldClient) ready();
+    else {
+      // Until the hand-off an error may come; the JS engine (or the hand-off) decides what it means.
+      client.on('error', noop);
+      whenFlushed(client, ready);
+    }
     // A native leg's request is out (legRelease refuses otherwise) and nothing of it waits in Node.
     if (backend instanceof ReleasedLeg) ready();
     else {
@@ -254,7 +267,8 @@ export class NativeTunnel<C> implements Tunnel, NativeRecord {
     if (rare === undefined || s === undefined) return;
     rare.sockets = undefined;
     const { client, backend, options, initial } = s;
-    const clientFd = client.destroyed ? undefined : plainFd(client);
+    const held = client instanceof HeldClient;
+    const clientFd = held ? (client.fd >= 0 ? client.fd : undefined) : client.destroyed ? undefined : plainFd(client);
     const leg = backend instanceof ReleasedLeg;
     const backendFd = leg ? (backend.fd >= 0 ? backend.fd : undefined) : backend.destroyed ? undefined : plainFd(backend);
     if (clientFd === undefined || backendFd === undefined || rare.pending !== undefined && 'err' in rare.pending) {
@@ -262,10 +276,11 @@ export class NativeTunnel<C> implements Tunnel, NativeRecord {
       return;
     }
     // From here to the destroy() calls: one synchronous stretch, no await, no callback.
-    const toBackend = readAll(client, initial.toBackend);
+    // A held client was never read: what it sent after its head is still in the kernel.
+    const toBackend = held ? initial.toBackend : readAll(client, initial.toBackend);
     // A leg was released inside the event that brought its 101: everything after it is still in the kernel.
     const toClient = leg ? initial.toClient : readAll(backend, initial.toClient);
-    const clientEnded = initial.clientEnded === true || readEnded(client);
+    const clientEnded = initial.clientEnded === true || (!held && readEnded(client));
     const backendEnded = !leg && readEnded(backend);
     const readMax = Math.min(CORE_BUFFER_BYTES, Math.max(1, options.highWaterMarkBytes));
     let slot: number;
@@ -282,6 +297,8 @@ export class NativeTunnel<C> implements Tunnel, NativeRecord {
         options.websocket === true,
         holdBytes(options, readMax),
         options.async ? options.asyncDelayMs : 0,
+        held ? client.greeting : undefined,
+        (held ? OPEN_OWN_CLIENT | OPEN_CLIENT_KEEPALIVE : 0) | (leg ? OPEN_OWN_BACKEND : 0),
       ]);
     } catch {
       // The core could not take it (out of fds, say): the bytes read above go to the JS engine instead,
@@ -290,15 +307,19 @@ export class NativeTunnel<C> implements Tunnel, NativeRecord {
       return;
     }
     this.#slot = slot;
-    client.destroy();
-    backend.destroy();
+    if (held) client.handedOver();
+    else client.destroy();
+    if (leg) backend.handedOver();
+    else backend.destroy();
     const pending = rare.pending;
     // A running native tunnel keeps nothing else in JS.
     this.#rare = undefined;
     if (pending !== undefined && 'graceMs' in pending) this.close(pending.graceMs, pending.goodbye);
   }
 
-  private runJs(rare: Rare, client: net.Socket, backendEnd: net.Socket | ReleasedLeg, options: TunnelOptions, initial: TunnelInitialBytes): void {
+  private runJs(rare: Rare, clientEnd: net.Socket | HeldClient, backendEnd: net.Socket | ReleasedLeg, options: TunnelOptions, initial: TunnelInitialBytes): void {
+    // A held client's socket writes its 101 first: the tunnel's bytes follow it.
+    const client = clientEnd instanceof HeldClient ? clientEnd.toSocket() : clientEnd;
     client.removeListener('error', noop);
     const backend = backendEnd instanceof ReleasedLeg ? backendEnd.toSocket() : backendEnd;
     backend.removeListener('error', noop);

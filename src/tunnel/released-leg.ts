@@ -1,6 +1,6 @@
 // A backend connection the C core handed over after its 101 (native-backend-leg.ts): an fd this side
-// owns until it gives it on, to the native tunnel (which dup()s it, then this copy is closed) or to a
-// net.Socket (the JavaScript engine, when the core cannot take the tunnel).
+// owns until it gives it on, to the native tunnel (which takes the fd itself) or to a net.Socket (the
+// JavaScript engine, when the core cannot take the tunnel).
 import net from 'node:net';
 import type { NativeAddon } from './native-addon.js';
 
@@ -29,7 +29,12 @@ export class ReleasedLeg {
     return gone;
   }
 
-  /** Closes the connection (or, after the core dup()ed it, this side's copy). */
+  /** The native tunnel took the fd (it closes it). */
+  handedOver(): void {
+    this.#fd = -1;
+  }
+
+  /** Closes the connection. */
   destroy(): void {
     const fd = this.#fd;
     this.#fd = -1;

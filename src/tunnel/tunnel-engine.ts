@@ -4,6 +4,7 @@
 import type net from 'node:net';
 import { WspassError } from '../errors.js';
 import { ByteTunnel } from './byte-tunnel.js';
+import { HeldClient } from './held-client.js';
 import { loadNative, type NativeAddon } from './native-addon.js';
 import { registryOf, type NativeRegistry } from './native-registry.js';
 import { NativeTunnel, plainFd } from './native-tunnel.js';
@@ -36,8 +37,8 @@ export function resolveTunnelEngine(setting: TunnelEngineSetting): TunnelEngine 
 }
 
 /** Why a tunnel cannot run on the core (undefined: it can). */
-function unfit(client: net.Socket, backend: net.Socket | ReleasedLeg): string | undefined {
-  if (plainFd(client) === undefined) return 'the client side is TLS (or not a TCP socket)';
+function unfit(client: net.Socket | HeldClient, backend: net.Socket | ReleasedLeg): string | undefined {
+  if (!(client instanceof HeldClient) && plainFd(client) === undefined) return 'the client side is TLS (or not a TCP socket)';
   if (!(backend instanceof ReleasedLeg) && plainFd(backend) === undefined) return 'the backend side is TLS (or not a TCP socket)';
   return undefined;
 }
@@ -51,7 +52,7 @@ const warned = new Set<string>();
  */
 export function openTunnel<C>(
   engine: TunnelEngine,
-  client: net.Socket,
+  client: net.Socket | HeldClient,
   backend: net.Socket | ReleasedLeg,
   options: TunnelOptions,
   initial: TunnelInitialBytes,
@@ -67,5 +68,7 @@ export function openTunnel<C>(
     }
   }
   const socket = backend instanceof ReleasedLeg ? backend.toSocket() : backend;
-  return new ByteTunnel(client, socket, options, initial, (info) => closer.tunnelClosed(ctx, info));
+  // A held client's socket has its 101 written first (HeldClient.switched).
+  const clientSocket = client instanceof HeldClient ? client.toSocket() : client;
+  return new ByteTunnel(clientSocket, socket, options, initial, (info) => closer.tunnelClosed(ctx, info));
 }

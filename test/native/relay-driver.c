@@ -7,7 +7,8 @@
  * kernel buffers so that sends are partial, moves pseudo-random data both ways with reader stalls,
  * and checks what arrived by length and checksum:
  *   1. bulk both ways, then half-close each way in turn (client FIN first; backend keeps sending)
- *   2. hand-off bytes queued before start, plus a FIN already seen on the backend side
+ *   2. hand-off bytes queued before start behind a greeting (relay_greet: sent first, not counted), plus a
+ *      FIN already seen on the backend side
  *   3. the backend app vanishes mid-stream: the relay fails and closes both fds
  *   4. graceful drain: pending bytes flushed, FIN both ways, later bytes dropped
  *   5. the WebSocket frame tracker (ws_frames.c): the same boundaries wherever a stream is split
@@ -238,6 +239,7 @@ static void scenario_hand_off_bytes(void) {
   rig_open(&g, 1000, 0, 3, false);
   static char big[200000];
   for (size_t i = 0; i < sizeof big; i++) big[i] = (char)(i * 7);
+  EXPECT(relay_greet(&g.r, "HTTP/1.1 101 \r\n\r\n", 17) == 0, "greet");
   EXPECT(relay_queue(&g.r, RELAY_CLIENT, big, sizeof big) == 0, "queue");
   EXPECT(relay_queue(&g.r, RELAY_BACKEND, "hello", 5) == 0, "queue");
   EXPECT(relay_queue(&g.r, RELAY_BACKEND, " world", 6) == 0, "queue");
@@ -247,7 +249,9 @@ static void scenario_hand_off_bytes(void) {
   rig_settle(&g, true, false);
   EXPECT(relay_finished(&g.r) && !g.r.failed, "hand-off: not finished");
   EXPECT(g.b.received == sizeof big + 1000, "hand-off: backend got %llu", (unsigned long long)g.b.received);
-  EXPECT(g.c.received == 11 && g.c.eof, "hand-off: client got %llu eof=%d", (unsigned long long)g.c.received, g.c.eof);
+  EXPECT(g.c.received == 17 + 11 && g.c.eof, "hand-off: client got %llu eof=%d", (unsigned long long)g.c.received, g.c.eof);
+  EXPECT(g.r.lane[RELAY_BACKEND].bytes == 11 && g.r.greeting == 0, "hand-off: counted %llu, greeting left %u",
+         (unsigned long long)g.r.lane[RELAY_BACKEND].bytes, g.r.greeting);
   EXPECT(g.r.reason == RELAY_BACKEND_CLOSED, "hand-off: reason %d", g.r.reason);
   rig_close(&g);
 }

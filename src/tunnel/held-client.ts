@@ -1,0 +1,140 @@
+// A client connection the native front took (src/server/native-front.ts): the accepted fd, its request
+// head already consumed, held with no poll and no net.Socket while the backend answers. A request the front
+// takes has no body, so nothing needs to read the client before its 101: bytes it sends early stay in the
+// kernel, and the tunnel reads them after the 101, in order. As ReleasedLeg is for the backend side, the fd
+// goes on either to the native tunnel (which takes it as it is: `handedOver`), or to a net.Socket made
+// only when something else must be said to the client (an error, a non-101 answer, the JavaScript engine).
+//
+// The listener's server counts a held client among its connections, as net.Server counts an accepted
+// socket, so close() and a drain wait for a handshake in flight; the count moves to the socket toSocket()
+// makes, or goes when the tunnel takes the fd or the fd is closed.
+import { Socket, type Server } from 'node:net';
+import type { NativeAddon } from './native-addon.js';
+
+interface ServerInternals {
+  allowHalfOpen?: boolean;
+  _connections: number;
+  _emitCloseIfDrained?: () => void;
+}
+
+/** A net.Socket on an accepted fd, set up as net.Server sets up a socket it accepts, not counted yet. */
+function serverSocket(server: Server, fd: number): Socket {
+  const socket = new Socket({ fd, readable: true, writable: true, allowHalfOpen: (server as Server & ServerInternals).allowHalfOpen ?? false });
+  socket.on('error', ignore);
+  // net.Socket's destroy counts the connection out of `_server` (and lets a closing server finish).
+  const s = socket as Socket & { server?: Server; _server?: Server };
+  s.server = server;
+  s._server = server;
+  return socket;
+}
+
+/**
+ * A net.Socket on an accepted fd, set up as net.Server sets up a socket it accepts (allowHalfOpen from the
+ * server, counted in its connections so close() waits for it, an 'error' listener at once).
+ */
+export function adoptFd(server: Server, fd: number): Socket {
+  (server as Server & ServerInternals)._connections++;
+  return serverSocket(server, fd);
+}
+
+export class HeldClient {
+  readonly #addon: NativeAddon;
+  readonly #server: Server;
+  /** Set up the socket toSocket() makes as the listener sets up its taken clients (connection record, error handling). */
+  readonly #adopted: (socket: Socket) => void;
+  #fd: number;
+  /** The 101 (switched()): what the client gets before anything else. */
+  #greeting: Buffer | undefined;
+  #socket: Socket | undefined;
+
+  /** Counted in `server`'s connections from now on. */
+  constructor(addon: NativeAddon, server: Server, fd: number, adopted: (socket: Socket) => void) {
+    this.#addon = addon;
+    this.#server = server;
+    this.#adopted = adopted;
+    this.#fd = fd;
+    (server as Server & ServerInternals)._connections++;
+  }
+
+  /** The fd, or -1 once it went to the tunnel or a socket, or was closed. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** The 101 to send first, once the backend switched (undefined before). */
+  get greeting(): Buffer | undefined {
+    return this.#greeting;
+  }
+
+  /**
+   * What the client did while it was held, looked at once (a zero-timeout poll, no registration): 'ended'
+   * after its FIN (it may still read), 'gone' after a reset or a full close.
+   */
+  peer(): 'open' | 'ended' | 'gone' {
+    if (this.#fd < 0) return 'gone';
+    const state = this.#addon.peerState(this.#fd);
+    return state === 0 ? 'open' : state === 1 ? 'ended' : 'gone';
+  }
+
+  /**
+   * The backend switched: `head101` is what the client gets first, from the native tunnel or, if a socket
+   * must carry the tunnel instead, written by toSocket() (with the socket settings handleUpgrade gives a
+   * socket client's tunnel), so nothing is lost or reordered whichever way the tunnel goes.
+   */
+  switched(head101: Buffer): void {
+    this.#greeting = head101;
+  }
+
+  /**
+   * The client as a net.Socket (the same one on every call): the rare paths (an answer other than a 101,
+   * an error, the JavaScript engine). A destroyed socket once the fd went elsewhere.
+   */
+  toSocket(): Socket {
+    if (this.#socket !== undefined) return this.#socket;
+    const fd = this.#fd;
+    this.#fd = -1;
+    if (fd < 0) {
+      const gone = new Socket();
+      gone.on('error', ignore);
+      gone.destroy();
+      return (this.#socket = gone);
+    }
+    const socket = serverSocket(this.#server, fd);
+    this.#socket = socket;
+    this.#adopted(socket);
+    const greeting = this.#greeting;
+    if (greeting !== undefined) {
+      socket.setKeepAlive(true, 30_000);
+      socket.write(greeting);
+    }
+    return socket;
+  }
+
+  /** The native tunnel took the fd (it closes it): the server counts this connection out. */
+  handedOver(): void {
+    this.#fd = -1;
+    this.#countedOut();
+  }
+
+  /** Closes the connection (a socket made already is destroyed instead). */
+  destroy(): void {
+    if (this.#socket !== undefined) {
+      this.#socket.destroy();
+      return;
+    }
+    const fd = this.#fd;
+    if (fd < 0) return;
+    this.#fd = -1;
+    // Closed by the addon: fs.closeSync in a worker warns about an fd fs did not open.
+    this.#addon.closeFd(fd);
+    this.#countedOut();
+  }
+
+  #countedOut(): void {
+    const server = this.#server as Server & ServerInternals;
+    server._connections--;
+    server._emitCloseIfDrained?.();
+  }
+}
+
+function ignore(): void {}
