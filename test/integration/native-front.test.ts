@@ -137,6 +137,29 @@ test('a connection that sends nothing gets the head timeout\'s answer, as with t
   assert.equal(answers[0], answers[1]);
 });
 
+test('a head that starts late and stalls gets its 408 when node:http would give it: the head timeout counts from its first byte, front on and off', { skip, timeout: 15_000 }, async (t) => {
+  const headTimeoutMs = 500;
+  const answers: string[] = [];
+  for (const front of [true, false]) {
+    const { proxy, port } = await start(t, { headTimeoutMs, routes: [{ path: '/', respond: { status: 404 } }] }, front);
+    const client = await rawClient(t, port);
+    const connected = performance.now();
+    // The first bytes come after most of the head timeout (the front gives the incomplete head to
+    // node:http), and the head never ends.
+    await new Promise<void>((resolve) => setTimeout(resolve, headTimeoutMs * 0.6));
+    client.write('GET /slow HTTP/1.1\r\nHost: x\r\n');
+    const answer = (await readUntil(client, () => false)).toString('latin1');
+    const elapsed = performance.now() - connected;
+    answers.push(answer.replace(/^Date: .*\r\n/m, 'Date: -\r\n'));
+    assert.equal(proxy.frontCounts.givenBack, front ? 1 : 0);
+    // node:http restarts its head timer when a request begins: not before 1.6 x headTimeoutMs (a little
+    // slack for the clocks of the two sides).
+    assert.ok(elapsed >= headTimeoutMs * 1.6 - 25, `front ${front}: the 408 came ${elapsed.toFixed(0)} ms after the connect`);
+  }
+  assert.equal(statusOf(answers[0]!), 408, answers[0]);
+  assert.equal(answers[0], answers[1]);
+});
+
 test('200 concurrent handshakes through the front', { skip, timeout: 30_000 }, async (t) => {
   const backend = await switchEchoBackend(t, 'hi');
   const { proxy, port } = await start(t, { routes: [{ path: '/', backend: `ws://127.0.0.1:${backend.port}/` }] });
