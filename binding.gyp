@@ -7,6 +7,7 @@
         "src/native/backend_leg.c",
         "src/native/coalesce.c",
         "src/native/front.c",
+        "src/native/held_fds.c",
         "src/native/pipe_pool.c",
         "src/native/relay.c",
         "src/native/relay_hold.c",

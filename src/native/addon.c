@@ -24,6 +24,7 @@
  *   legShutdown(id)       the client's FIN: passed on once the request is out
  *   legRelease(id) -> fd  the caller owns the connection now (-1: not connected, or the request not out)
  *   legAbort(id)          the connection is closed
+ *   forgetFd(fd)          a released leg's or held client's fd went to a net.Socket (held_fds.h)
  *   closeFd(fd)           closes a released leg's fd (from JS, a worker's fs.closeSync warns about fds it
  *                         did not open)
  *   peerState(fd) -> n    what the peer of an fd no JS socket reads did so far (a zero-timeout poll): 0
@@ -188,6 +189,9 @@ static napi_value open_tunnel(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (idle_ms != 0) thread_state_need_timer(ts, idle_ms);
+  /* The tunnel owns the fds it was given: no longer raw fds of JS's (held_fds.h). */
+  if (flags & OPEN_OWN_CLIENT) held_fds_forget(&ts->held, fds[0]);
+  if (flags & OPEN_OWN_BACKEND) held_fds_forget(&ts->held, fds[1]);
   return id;
 }
 
@@ -362,7 +366,22 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd = -1;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc >= 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0) close(fd);
+  if (argc >= 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0) {
+    struct thread_state *ts = thread_state_get(env);
+    if (ts != NULL) held_fds_forget(&ts->held, fd);
+    close(fd);
+  }
+  return NULL;
+}
+
+/* A raw fd JS held went to a net.Socket: Node closes it from now on, not the cleanup hook. */
+static napi_value forget_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct thread_state *ts = thread_state_get(env);
+  if (ts != NULL && argc >= 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok) held_fds_forget(&ts->held, fd);
   return NULL;
 }
 
@@ -454,6 +473,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"legRelease", NULL, leg_release_js, NULL, NULL, NULL, napi_default, NULL},
       {"legAbort", NULL, leg_abort_js, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"forgetFd", NULL, forget_fd, NULL, NULL, NULL, napi_default, NULL},
       {"peerState", NULL, peer_state, NULL, NULL, NULL, napi_default, NULL},
       {"legSends", NULL, leg_sends, NULL, NULL, NULL, napi_default, NULL},
       {"setFrontHandlers", NULL, set_front_handlers, NULL, NULL, NULL, napi_default, NULL},

@@ -236,6 +236,8 @@ int leg_release(struct leg *l) {
   if (l->out != NULL || !l->connected) return -1;
   int fd = l->fd;
   l->fd = -1;
+  /* A raw fd in JS (ReleasedLeg) until its tunnel or socket takes it. */
+  (void)held_fds_add(&l->ts->held, fd);
   finish(l);
   return fd;
 }

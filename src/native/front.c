@@ -58,6 +58,8 @@ static void on_conn_closed(uv_handle_t *h) {
       napi_create_double(ts->env, c->id, &argv[1]);
       napi_create_int32(ts->env, c->fd, &argv[2]);
       napi_create_int32(ts->env, c->handover, &argv[3]);
+      /* A taken client stays a raw fd in JS (HeldClient) until its tunnel or socket takes it. */
+      if (c->handover == FRONT_TAKEN) (void)held_fds_add(&ts->held, c->fd);
       thread_state_call(ts, ts->front.on_fd, 4, argv); /* the fd is JS's from here, even if the handler threw */
       napi_close_handle_scope(ts->env, scope);
     } else {

@@ -27,7 +27,8 @@ static void on_timer_closed(uv_handle_t *h) {
   thread_state_handle_closed(h->data);
 }
 
-/* Worker exit (or process exit): close every tunnel, backend leg, front listener and connection, and timer, call no JS. The state is freed by
+/* Worker exit (or process exit): close every tunnel, backend leg, front listener and connection, raw fd JS
+ * still held, and timer, call no JS. The state is freed by
  * the last close callback, whichever handle it belongs to. */
 static void on_env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   struct thread_state *ts = arg;
@@ -40,6 +41,7 @@ static void on_env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   }
   leg_abort_all(ts);
   front_close_all(ts);
+  held_fds_close_all(&ts->held);
   pipe_pool_close(&ts->pipes);
   if (ts->on_close != NULL) napi_delete_reference(ts->env, ts->on_close);
   ts->on_close = NULL;

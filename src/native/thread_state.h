@@ -11,6 +11,7 @@
 #include "backend_leg.h"
 #include "coalesce.h"
 #include "front.h"
+#include "held_fds.h"
 #include "tunnel.h"
 
 /* The thread's read buffer: one read of any tunnel, sent on before the next read. */
@@ -42,6 +43,7 @@ struct thread_state {
   char *leg_buf;                 /* its bytes */
   size_t leg_buf_len;
   struct front_state front;      /* the native front: listeners and connections before their head (front.h) */
+  struct held_fds held;          /* raw fds JS holds that no socket or tunnel owns yet (held_fds.h) */
   napi_async_context async_ctx;  /* for napi_make_callback from libuv callbacks */
   napi_async_cleanup_hook_handle cleanup;
   bool tearing_down;             /* worker exit: close everything, call no JS */

@@ -16,8 +16,7 @@
 // handle is closed and replaced by a stand-in that answers address() and close() (stopping the C accept),
 // so drain, shutdown and the listener's 'close' work unchanged; the sockets made here and the held clients
 // are counted as the server's connections as net.Server counts those it accepts.
-import { Socket, type Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { headersOf } from '../http/headers.js';
 import type { RequestLimits } from '../http/request-limits.js';
 import type { ConnectionView, RequestView } from '../http/request-view.js';
@@ -77,7 +76,8 @@ interface FrontListener<D> {
 
 /** The C handlers of this thread are set once; listeners are found by their C id. */
 const listeners = new Map<number, FrontListener<unknown>>();
-let handlersSet = false;
+/** The addon whose front handlers are set on this thread (once). */
+let handlersOf: NativeAddon | undefined;
 
 function onHead(listenerId: number, conn: number, head: string, peerAddress: string, peerPort: number, localAddress: string, localPort: number): number {
   try {
@@ -114,7 +114,7 @@ function onFd(listenerId: number, conn: number, fd: number, handover: number): v
   l?.pending.delete(conn);
   if (l === undefined) {
     // Not ours any more (cannot happen while the server lives): the fd must not leak.
-    new Socket({ fd }).destroy();
+    handlersOf?.closeFd(fd);
     return;
   }
   if (handover === TAKEN && pending !== undefined) {
@@ -123,6 +123,8 @@ function onFd(listenerId: number, conn: number, fd: number, handover: number): v
     l.hooks.taken(new HeldClient(l.addon, l.server, fd, l.adopted), pending.req, pending.decision);
     return;
   }
+  // A taken fd is marked for closing at worker exit until something owns it (src/native/held_fds.h).
+  if (handover === TAKEN) l.addon.forgetFd(fd);
   const socket = adoptFd(l.server, fd);
   if (handover === TIMED_OUT) {
     l.hooks.timedOut(socket);
@@ -150,9 +152,9 @@ export function startFront<D>(addon: NativeAddon, server: Server, hooks: FrontHo
   if (handle === null || typeof fd !== 'number' || fd < 0) return 'the listener has no file descriptor';
   const address = server.address();
   if (address === null || typeof address === 'string') return 'the listener is not a TCP socket';
-  if (!handlersSet) {
+  if (handlersOf === undefined) {
     addon.setFrontHandlers(onHead, onFd);
-    handlersSet = true;
+    handlersOf = addon;
   }
   const id = addon.frontListen(fd, peekBytes, headTimeoutMs);
   if (id < 0) return `frontListen failed (errno ${-id})`;

@@ -99,6 +99,8 @@ export class HeldClient {
       gone.destroy();
       return (this.#socket = gone);
     }
+    // Node owns it from here: the addon must not close it at worker exit (src/native/held_fds.h).
+    this.#addon.forgetFd(fd);
     const socket = serverSocket(this.#server, fd);
     this.#socket = socket;
     this.#adopted(socket);

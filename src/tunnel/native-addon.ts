@@ -58,6 +58,11 @@ export interface NativeAddon extends NativeTunnelApi {
   legAbort(id: number): void;
   /** Closes an fd legRelease gave out (or a held client's). */
   closeFd(fd: number): void;
+  /**
+   * A raw fd this thread gave out (legRelease's, a held client's) now belongs to a net.Socket: the addon
+   * no longer closes it when the worker exits (src/native/held_fds.h).
+   */
+  forgetFd(fd: number): void;
   /** What the peer of an fd no JS socket reads did so far (a zero-timeout poll): 0 nothing, 1 its FIN, 2 gone (reset or closed). */
   peerState(fd: number): number;
   /** Successful send(2) calls of this thread's legs so far (their requests), for the writes counters. */

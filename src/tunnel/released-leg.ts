@@ -22,7 +22,11 @@ export class ReleasedLeg {
   toSocket(): net.Socket {
     const fd = this.#fd;
     this.#fd = -1;
-    if (fd >= 0) return new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    if (fd >= 0) {
+      // Node owns it from here: the addon must not close it at worker exit (src/native/held_fds.h).
+      this.#addon.forgetFd(fd);
+      return new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    }
     // Destroyed already: a destroyed socket, which the JavaScript engine reports as closed at once.
     const gone = new net.Socket();
     gone.destroy();

@@ -4,10 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import type net from 'node:net';
 import { WebSocket } from 'ws';
 import { spawnSync } from 'node:child_process';
 import { CLI, SANITIZER_REPORT, spawnProxy, tempFile, waitForStatus } from '../helpers/cli.js';
-import { nextMessage, openWs, startWsBackend } from '../helpers/peers.js';
+import { nextMessage, openWs, rawClient, startWsBackend, wsHandshake } from '../helpers/peers.js';
+import { scriptedBackend } from '../helpers/scripted-backend.js';
 import { loadNative } from '../../src/tunnel/native-addon.js';
 import { pollUntil } from '../helpers/poll.js';
 
@@ -90,3 +92,41 @@ test('auto without the addon runs the JS engine and says so; native without it i
   // It ends by itself: on the sanitized addon, LeakSanitizer has checked it too.
   assert.doesNotMatch(r.stderr, SANITIZER_REPORT);
 });
+
+test('a worker that throws while the front holds clients waiting for their backend closes exactly those clients; no fd leaks', { skip, timeout: 60_000 }, async (t) => {
+  // A backend that takes each request and never answers: every handshake stays in flight, its client held
+  // by the front as a raw fd (no socket), its backend connection a native leg.
+  const waiting: net.Socket[] = [];
+  const backend = await scriptedBackend(t, (s) => waiting.push(s));
+  const { port, admin, child } = await spawnProxy(t, config(backend.port, 'native'), { args: ['--workers', '2'], env: { WSPASS_FAULT_INJECTION: '1' }, checkedEnd });
+  await waitForStatus(admin!, (s) => s.workers.every((w) => w.state === 'ready'), 'workers ready');
+  const baseline = fdsOf(child.pid!);
+  const clients = await Promise.all(Array.from({ length: 40 }, () => rawClient(t, port)));
+  // Half-open clients in flowing mode: a close by the proxy shows as 'end'.
+  const ended = clients.map((c) => new Promise<void>((resolve) => c.once('end', () => resolve()).resume()));
+  for (const c of clients) c.write(wsHandshake('/held'));
+  const held = (await waitForStatus(admin!, (s) => frontTaken(s).reduce((a, b) => a + b, 0) === 40 && waiting.length === 40, '40 handshakes held')) as unknown as FrontStatus;
+  const onWorker1 = held.counters.front[1]!.taken;
+  assert.ok(onWorker1 > 0 && onWorker1 < 40, `worker 1 holds ${onWorker1} of 40`);
+  assert.equal((await fetch(`${admin}/debug/crash-worker?id=1`, { method: 'POST' })).status, 202);
+  // The crashed worker's held clients are closed by its exit (its cleanup hook), the others still wait.
+  let closed = 0;
+  await new Promise<void>((resolve) => {
+    for (const e of ended) void e.then(() => ++closed === onWorker1 && resolve());
+  });
+  await waitForStatus(admin!, (s) => s.workers[1]!.restarts === 1 && s.workers[1]!.state === 'ready', 'worker 1 respawned');
+  assert.equal(clients.filter((c) => !c.readableEnded).length, 40 - onWorker1);
+  assert.equal(child.exitCode, null, 'the process lives on');
+  // The backend lets go: the surviving worker answers its held clients (502) and closes; fds back to the start.
+  for (const c of clients) c.destroy();
+  for (const s of waiting) s.destroy();
+  await pollUntil(() => fdsOf(child.pid!) <= baseline, () => `fds back to ${baseline} (${fdsOf(child.pid!)})`, { everyMs: 25 });
+});
+
+interface FrontStatus {
+  counters: { front: { taken: number; givenBack: number }[] };
+}
+
+function frontTaken(s: unknown): number[] {
+  return (s as FrontStatus).counters.front.map((w) => w.taken);
+}
