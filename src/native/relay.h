@@ -86,7 +86,8 @@ struct relay {
   uint32_t hold_ms;           /* asyncDelayMs, for the glue (coalesce.c); kept here because the relay
                                  struct has room for it and the tunnel struct does not */
   uint32_t greeting;          /* bytes at the front of lane[BACKEND]'s queue that are not the tunnel's
-                                 (relay_greet: the 101): sent first, not counted */
+                                 (relay_greet: the 101): sent first, not in the byte counts (their sends
+                                 are counted) */
 };
 
 /* asyncDelayMs (write coalescing): what each read brings is held in the lane instead of sent at once,
