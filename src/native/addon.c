@@ -361,14 +361,27 @@ static napi_value leg_abort_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value close_fd(napi_env env, napi_callback_info info) {
+/* The fd argument of closeFd, forgetFd and peerState, or -1. */
+static int32_t fd_arg(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   int32_t fd = -1;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc >= 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0) {
-    struct thread_state *ts = thread_state_get(env);
-    if (ts != NULL) held_fds_forget(&ts->held, fd);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok)
+    return -1;
+  return fd < 0 ? -1 : fd;
+}
+
+/* A raw fd JS held is done with: no longer the cleanup hook's to close (held_fds.h). */
+static void forget(napi_env env, int32_t fd) {
+  struct thread_state *ts = thread_state_get(env);
+  if (ts != NULL) held_fds_forget(&ts->held, fd);
+}
+
+static napi_value close_fd(napi_env env, napi_callback_info info) {
+  int32_t fd = fd_arg(env, info);
+  if (fd >= 0) {
+    forget(env, fd);
     close(fd);
   }
   return NULL;
@@ -376,22 +389,15 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
 
 /* A raw fd JS held went to a net.Socket: Node closes it from now on, not the cleanup hook. */
 static napi_value forget_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t fd = -1;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  struct thread_state *ts = thread_state_get(env);
-  if (ts != NULL && argc >= 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok) held_fds_forget(&ts->held, fd);
+  int32_t fd = fd_arg(env, info);
+  if (fd >= 0) forget(env, fd);
   return NULL;
 }
 
 static napi_value peer_state(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t fd = -1;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = fd_arg(env, info);
   int state = 0;
-  if (argc >= 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0) {
+  if (fd >= 0) {
     /* One syscall, no registration: the held client is checked once, when its handshake's answer comes. */
     struct pollfd p = {.fd = fd, .events = POLLRDHUP};
     if (poll(&p, 1, 0) == 1) state = (p.revents & (POLLHUP | POLLERR | POLLNVAL)) ? 2 : (p.revents & POLLRDHUP) ? 1 : 0;
