@@ -21,6 +21,7 @@ import { headersOf } from '../http/headers.js';
 import type { RequestLimits } from '../http/request-limits.js';
 import type { ConnectionView, RequestView } from '../http/request-view.js';
 import { INCOMPLETE, readStrictHead } from '../http/strict-head.js';
+import { PendingHeads } from './pending-heads.js';
 import { adoptFd, HeldClient } from '../tunnel/held-client.js';
 import type { NativeAddon } from '../tunnel/native-addon.js';
 
@@ -71,7 +72,7 @@ interface FrontListener<D> {
   readonly hooks: FrontHooks<D>;
   readonly counts: FrontCounts;
   /** Taken heads waiting for their fd (between the verdict and the poll's close callback). */
-  readonly pending: Map<number, Pending<D>>;
+  readonly pending: PendingHeads<Pending<D>>;
 }
 
 /** The C handlers of this thread are set once; listeners are found by their C id. */
@@ -110,8 +111,7 @@ function verdict(listenerId: number, conn: number, head: string, endpoints: Conn
 
 function onFd(listenerId: number, conn: number, fd: number, handover: number): void {
   const l = listeners.get(listenerId) ?? closedListeners.get(listenerId);
-  const pending = l?.pending.get(conn);
-  l?.pending.delete(conn);
+  const pending = l?.pending.take(conn);
   if (l === undefined) {
     // Not ours any more (cannot happen while the server lives): the fd must not leak.
     handlersOf?.closeFd(fd);
@@ -158,7 +158,7 @@ export function startFront<D>(addon: NativeAddon, server: Server, hooks: FrontHo
   }
   const id = addon.frontListen(fd, peekBytes, headTimeoutMs);
   if (id < 0) return `frontListen failed (errno ${-id})`;
-  const l: FrontListener<D> = { addon, server, hooks, adopted: (socket) => hooks.adopted(socket), counts: { taken: 0, givenBack: 0 }, pending: new Map() };
+  const l: FrontListener<D> = { addon, server, hooks, adopted: (socket) => hooks.adopted(socket), counts: { taken: 0, givenBack: 0 }, pending: new PendingHeads() };
   listeners.set(id, l);
   // C accepts on its duplicate from now on; Node's handle (and its fd) goes.
   handle.close();
