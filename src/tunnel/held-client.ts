@@ -10,6 +10,7 @@
 // makes, or goes when the tunnel takes the fd or the fd is closed.
 import { Socket, type Server } from 'node:net';
 import type { NativeAddon } from './native-addon.js';
+import { closedSocket, RawFd } from './raw-fd.js';
 
 interface ServerInternals {
   allowHalfOpen?: boolean;
@@ -38,27 +39,25 @@ export function adoptFd(server: Server, fd: number): Socket {
 }
 
 export class HeldClient {
-  readonly #addon: NativeAddon;
+  readonly #raw: RawFd;
   readonly #server: Server;
   /** Set up the socket toSocket() makes as the listener sets up its taken clients (connection record, error handling). */
   readonly #adopted: (socket: Socket) => void;
-  #fd: number;
   /** The 101 (switched()): what the client gets before anything else. */
   #greeting: Buffer | undefined;
   #socket: Socket | undefined;
 
   /** Counted in `server`'s connections from now on. */
   constructor(addon: NativeAddon, server: Server, fd: number, adopted: (socket: Socket) => void) {
-    this.#addon = addon;
+    this.#raw = new RawFd(addon, fd);
     this.#server = server;
     this.#adopted = adopted;
-    this.#fd = fd;
     (server as Server & ServerInternals)._connections++;
   }
 
   /** The fd, or -1 once it went to the tunnel or a socket, or was closed. */
   get fd(): number {
-    return this.#fd;
+    return this.#raw.fd;
   }
 
   /** The 101 to send first, once the backend switched (undefined before). */
@@ -71,8 +70,7 @@ export class HeldClient {
    * after its FIN (it may still read), 'gone' after a reset or a full close.
    */
   peer(): 'open' | 'ended' | 'gone' {
-    if (this.#fd < 0) return 'gone';
-    const state = this.#addon.peerState(this.#fd);
+    const state = this.#raw.peerState();
     return state === 0 ? 'open' : state === 1 ? 'ended' : 'gone';
   }
 
@@ -91,16 +89,8 @@ export class HeldClient {
    */
   toSocket(): Socket {
     if (this.#socket !== undefined) return this.#socket;
-    const fd = this.#fd;
-    this.#fd = -1;
-    if (fd < 0) {
-      const gone = new Socket();
-      gone.on('error', ignore);
-      gone.destroy();
-      return (this.#socket = gone);
-    }
-    // Node owns it from here: the addon must not close it at worker exit (src/native/held_fds.h).
-    this.#addon.forgetFd(fd);
+    const fd = this.#raw.forSocket();
+    if (fd < 0) return (this.#socket = closedSocket());
     const socket = serverSocket(this.#server, fd);
     this.#socket = socket;
     this.#adopted(socket);
@@ -114,7 +104,7 @@ export class HeldClient {
 
   /** The native tunnel took the fd (it closes it): the server counts this connection out. */
   handedOver(): void {
-    this.#fd = -1;
+    this.#raw.handedOver();
     this.#countedOut();
   }
 
@@ -124,12 +114,7 @@ export class HeldClient {
       this.#socket.destroy();
       return;
     }
-    const fd = this.#fd;
-    if (fd < 0) return;
-    this.#fd = -1;
-    // Closed by the addon: fs.closeSync in a worker warns about an fd fs did not open.
-    this.#addon.closeFd(fd);
-    this.#countedOut();
+    if (this.#raw.close()) this.#countedOut();
   }
 
   #countedOut(): void {
