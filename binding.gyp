@@ -4,6 +4,10 @@
       "target_name": "wspass_native",
       "sources": [
         "src/native/addon.c",
+        "src/native/addon_fds.c",
+        "src/native/addon_front.c",
+        "src/native/addon_legs.c",
+        "src/native/addon_tunnels.c",
         "src/native/backend_leg.c",
         "src/native/coalesce.c",
         "src/native/front.c",

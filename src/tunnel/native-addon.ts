@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** The C side's tunnel API (src/native/addon.c). Ids are opaque numbers. */
+/** The C side's tunnel API (src/native/addon.c and its addon_*.c). Ids are opaque numbers. */
 export interface NativeTunnelApi {
   /** `fn` runs once per closed tunnel, from the loop (never inside another call of this API). */
   setCloseHandler(
@@ -32,7 +32,7 @@ export interface NativeTunnelApi {
     holdMs: number,
     /** Bytes the client gets before toClient, not counted as the tunnel's (the 101 of a held client). */
     greeting?: Buffer,
-    /** OPEN_* of src/native/addon.c (native-tunnel.ts). */
+    /** OPEN_* of src/native/addon_tunnels.c (native-tunnel.ts). */
     flags?: number,
   ): number;
   /** With a closeCode (not 0), a WebSocket tunnel first exchanges close frames, for at most handshakeMs. */

@@ -50,7 +50,7 @@ const CORE_BUFFER_BYTES = 64 * 1024;
 /** The C core's goodbye outcomes (enum relay_goodbye in src/native/relay.h); 0 and 4: none reported. */
 const GOODBYES: readonly (TunnelGoodbye | undefined)[] = [undefined, 'handshake', 'timeout', 'fin', 'fin'];
 const EMPTY = Buffer.alloc(0);
-/** open()'s flags (src/native/addon.c). */
+/** open()'s flags (src/native/addon_tunnels.c). */
 const OPEN_OWN_CLIENT = 1;
 const OPEN_OWN_BACKEND = 2;
 const OPEN_CLIENT_KEEPALIVE = 4;

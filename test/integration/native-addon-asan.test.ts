@@ -34,7 +34,7 @@
 // only (`loop != uv_default_loop()`), so no in-process suite allocates it, failed native-workers' crash
 // test from its cleanup ("printed a sanitizer report", LeakSanitizer's summary) and so the first test here
 // (one LeakSanitizer report, from that `wspass run`'s pid, named thread_state_get thread_state.c /
-// set_close_handler addon.c, printed before that test's name), and the second test; with SIGKILL at the
+// set_close_handler addon_tunnels.c, printed before that test's name), and the second test; with SIGKILL at the
 // end, as before, native-workers passed with it. The relay core alone is also checked by native-sanitizer,
 // without Node.
 import { after, test, type TestContext } from 'node:test';

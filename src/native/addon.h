@@ -1,0 +1,26 @@
+/* What the files of the Node-API surface share (addon.c registers them; each addon_*.c defines one
+ * group of functions on the module's exports). */
+#ifndef WSPASS_ADDON_H
+#define WSPASS_ADDON_H
+
+#include <node_api.h>
+
+/* A Node-API call that must succeed: else a JS error (code WSP_NATIVE) and the function returns. */
+#define CHECK(env, call)                                         \
+  do {                                                           \
+    if ((call) != napi_ok) {                                     \
+      napi_throw_error((env), "WSP_NATIVE", #call " failed");    \
+      return NULL;                                               \
+    }                                                            \
+  } while (0)
+
+/* addon_tunnels.c: setCloseHandler, open, close, destroy, counters. */
+napi_status addon_define_tunnels(napi_env env, napi_value exports);
+/* addon_legs.c: setLegHandler, legOpen, legShutdown, legRelease, legAbort, legSends. */
+napi_status addon_define_legs(napi_env env, napi_value exports);
+/* addon_fds.c: closeFd, forgetFd, peerState. */
+napi_status addon_define_fds(napi_env env, napi_value exports);
+/* addon_front.c: setFrontHandlers, frontListen, frontClose, frontDrop. */
+napi_status addon_define_front(napi_env env, napi_value exports);
+
+#endif
