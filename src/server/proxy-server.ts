@@ -52,6 +52,7 @@ import type { FixedAnswer, RequestFacts } from '../routing/types.js';
 import { loadListenerMaterial, type ListenerMaterial } from '../tls/certificate-material.js';
 import { ListenerContexts } from '../tls/listener-contexts.js';
 import { TlsSites } from '../tls/tls-sites.js';
+import type { HeldClient } from '../tunnel/held-client.js';
 import type { Tunnel, TunnelCloseInfo } from '../tunnel/tunnel.js';
 import { resolveTunnelEngine, type TunnelEngine } from '../tunnel/tunnel-engine.js';
 import { listOpenTunnels, selectOpenTunnels, type OpenTunnel, type TunnelInfo, type TunnelQuery, type TunnelSelector } from './open-tunnels.js';
@@ -170,8 +171,12 @@ export class ProxyServer {
   #lastTunnelId: number;
   /** The tunnel engine of this thread (config `tunnel.engine`). */
   #engine: TunnelEngine;
-  /** Resolves a drain waiting for the last tunnel to close. */
+  /** The clients of the handshakes in flight (upgrade-handler.ts): destroy() ends them; a drain waits for them. */
+  readonly #handshakes = new Set<Socket | HeldClient>();
+  /** Resolves a drain waiting for the last tunnel (and the last handshake in flight) to end. */
   #onLastTunnel: (() => void) | undefined;
+  /** During a drain: closes a tunnel that opened after the drain began (a handshake that was in flight). */
+  #drainLate: ((t: OpenTunnel) => void) | undefined;
   readonly #httpProxy: HttpProxy;
   readonly #limits: LimitState;
   #admission: TunnelAdmission;
@@ -380,8 +385,18 @@ export class ProxyServer {
         }, Math.min(at, opts.deadlineMs)),
       );
     });
+    // A handshake in flight may still open a tunnel: it is closed at the end of the spread (or at once, past it).
+    const spreadEnd = performance.now() + Math.min(opts.tunnelDrainMs, opts.deadlineMs);
+    this.#drainLate = (t) => {
+      timers.push(
+        setTimeout(() => {
+          this.#drained.add(t);
+          t.tunnel.close(undefined, goodbye);
+        }, Math.max(0, spreadEnd - performance.now())),
+      );
+    };
     const tunnelsClosed = new Promise<void>((resolve) => {
-      if (this.#tunnels.size === 0) resolve();
+      if (this.#tunnels.size === 0 && this.#handshakes.size === 0) resolve();
       else this.#onLastTunnel = resolve;
     });
     let deadlineHit = false;
@@ -394,6 +409,7 @@ export class ProxyServer {
       );
     });
     await Promise.race([Promise.all([serversClosed, tunnelsClosed, this.#httpProxy.close()]), deadline]);
+    this.#drainLate = undefined;
     for (const t of timers) clearTimeout(t);
     this.#errorLog.flush();
     if (deadlineHit) {
@@ -407,10 +423,11 @@ export class ProxyServer {
     return this.drain({ tunnelDrainMs: 0, deadlineMs: 5_000 });
   }
 
-  /** Forceful: every socket is destroyed now. Idempotent. */
+  /** Forceful: every socket is destroyed now, handshakes in flight too (their backends with them). Idempotent. */
   async destroy(): Promise<void> {
     this.#closing = true;
     for (const t of this.#tunnels) t.tunnel.destroy();
+    for (const client of [...this.#handshakes]) client.destroy();
     for (const { server, pipeline } of this.#servers) {
       server.close();
       server.closeAllConnections();
@@ -495,17 +512,25 @@ export class ProxyServer {
         this.#tunnels.add(t);
         this.#opts.stats?.tunnelOpened(t.route);
         this.#access.tunnelOpened(t.facts());
+        this.#drainLate?.(t);
       },
       onTunnelClose: (info, t) => {
         this.#tunnels.delete(t);
         const cause: CloseCause = this.#drained.has(t) && info.reason === 'closed' ? 'drain' : info.reason;
         this.#access.tunnelClosed(t.facts(), info, cause);
         this.#opts.stats?.tunnelClosed(t.route, info, t, { cause, member: t.member });
-        if (this.#tunnels.size === 0) this.#onLastTunnel?.();
+        this.#lastOneGone();
       },
       onHandshake: (outcome, seconds) => this.#opts.stats?.handshake?.(outcome, seconds),
       onError: (code, route) => this.#opts.stats?.error(code, route),
       admission: () => this.#admission,
+      handshakes: {
+        add: (client) => this.#handshakes.add(client),
+        delete: (client) => {
+          this.#handshakes.delete(client);
+          this.#lastOneGone();
+        },
+      },
     };
     // Fields beyond node:http's count are dropped unseen; one more than the limit shows a head over it.
     server.maxHeadersCount = parserFieldCount(this.#config);
@@ -545,6 +570,11 @@ export class ProxyServer {
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#onClientError(err, socket));
     return ctx;
+  }
+
+  /** A drain waiting for the tunnels ends when the last tunnel and the last handshake in flight are gone. */
+  #lastOneGone(): void {
+    if (this.#tunnels.size === 0 && this.#handshakes.size === 0) this.#onLastTunnel?.();
   }
 
   #shouldUpgrade(req: IncomingMessage, listener: number, sites: TlsSites | undefined): boolean {

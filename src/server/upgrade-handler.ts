@@ -82,6 +82,18 @@ export interface UpgradeContext {
   onError?(code: ErrorCode, routeName: string): void;
   /** The tunnel limits of the running config (none when absent). */
   admission?(): TunnelAdmission;
+  /**
+   * The clients of the handshakes in flight (admitted, no tunnel yet), kept by the server: its destroy()
+   * ends them, and its drain waits for them (a tunnel they open is closed by the drain too).
+   */
+  readonly handshakes?: HandshakesInFlight;
+}
+
+/** What the server keeps of the handshakes in flight. */
+export interface HandshakesInFlight {
+  add(client: Socket | HeldClient): void;
+  /** The handshake ended, whichever way (before its tunnel, if any, is counted among the tunnels: no gap). */
+  delete(client: Socket | HeldClient): void;
 }
 
 function toCode(err: unknown): ErrorCode {
@@ -105,9 +117,9 @@ function socketOf(client: Client): Socket {
   return client instanceof HeldClient ? client.toSocket() : client;
 }
 
-/** Calls `fn` when a socket client closes; returns the unwatch. A held client is not watched. */
+/** Calls `fn` when a socket client closes, or when a held one is destroyed here (its peer is not watched); returns the unwatch. */
 function watchClose(client: Client, fn: () => void): () => void {
-  if (client instanceof HeldClient) return ignore;
+  if (client instanceof HeldClient) return client.whenDestroyed(fn);
   client.once('close', fn);
   return () => client.removeListener('close', fn);
 }
@@ -190,6 +202,7 @@ export async function handleUpgrade(
     endSocketWithError(socketOf(client), code, retryAfterS);
     return;
   }
+  ctx.handshakes?.add(client);
   const held: Held = {
     result: undefined,
     written: false,
@@ -222,6 +235,7 @@ export async function handleUpgrade(
       endSocketWithError(socketOf(client), 'WSP_BACKEND_BAD_RESPONSE');
     }
   } finally {
+    ctx.handshakes?.delete(client);
     // No tunnel took the ticket: the handshake ended here (refused, failed, answered without 101, threw).
     held.ticket?.release();
     ctx.onHandshake?.(held.outcome ?? CLIENT_GONE, ((held.answeredAt ?? performance.now()) - started) / 1000);
@@ -282,6 +296,8 @@ async function runUpgrade(
     });
     // The client waits for our word before sending its body; the backend's final answer comes after it.
     if (framing.kind !== 'none' && hasToken(req.headers.expect, '100-continue')) client.write(CONTINUE);
+  } else {
+    client.whenDestroyed(onClientGone);
   }
   held.reader = reader;
 

@@ -46,6 +46,8 @@ export class HeldClient {
   /** The 101 (switched()): what the client gets before anything else. */
   #greeting: Buffer | undefined;
   #socket: Socket | undefined;
+  /** Told when destroy() ends the connection (a held client is not watched for what its peer does). */
+  #onDestroyed: (() => void)[] | undefined;
 
   /** Counted in `server`'s connections from now on. */
   constructor(addon: NativeAddon, server: Server, fd: number, adopted: (socket: Socket) => void) {
@@ -108,13 +110,26 @@ export class HeldClient {
     this.#countedOut();
   }
 
-  /** Closes the connection (a socket made already is destroyed instead). */
+  /** Closes the connection (a socket made already is destroyed instead), then tells whenDestroyed's callers. */
   destroy(): void {
-    if (this.#socket !== undefined) {
-      this.#socket.destroy();
-      return;
-    }
-    if (this.#raw.close()) this.#countedOut();
+    if (this.#socket !== undefined) this.#socket.destroy();
+    else if (this.#raw.close()) this.#countedOut();
+    const told = this.#onDestroyed;
+    this.#onDestroyed = undefined;
+    if (told !== undefined) for (const fn of told) fn();
+  }
+
+  /**
+   * Calls `fn` once if destroy() ends this client (a server's destroy() during the handshake, so the
+   * backend it waits for goes too); returns the unwatch. Only our own close is seen: the peer is not watched.
+   */
+  whenDestroyed(fn: () => void): () => void {
+    (this.#onDestroyed ??= []).push(fn);
+    return () => {
+      const list = this.#onDestroyed;
+      const i = list?.indexOf(fn) ?? -1;
+      if (i >= 0) list!.splice(i, 1);
+    };
   }
 
   #countedOut(): void {
