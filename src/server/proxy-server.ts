@@ -29,6 +29,7 @@ import type { Config } from '../config/schema.js';
 import { resolveListeners } from '../config/listen-address.js';
 import { compileCidrs } from '../config/cidr.js';
 import type { ForwardingPolicy } from '../http/client-address.js';
+import { HandshakesInFlight } from './handshakes-in-flight.js';
 import { ListenerPipeline, type ProxyProtocolSettings } from './listener-pipeline.js';
 import { startFront, type RunningFront } from './native-front.js';
 import { recordConnection } from '../http/client-address.js';
@@ -52,7 +53,6 @@ import type { FixedAnswer, RequestFacts } from '../routing/types.js';
 import { loadListenerMaterial, type ListenerMaterial } from '../tls/certificate-material.js';
 import { ListenerContexts } from '../tls/listener-contexts.js';
 import { TlsSites } from '../tls/tls-sites.js';
-import type { HeldClient } from '../tunnel/held-client.js';
 import type { Tunnel, TunnelCloseInfo } from '../tunnel/tunnel.js';
 import { resolveTunnelEngine, type TunnelEngine } from '../tunnel/tunnel-engine.js';
 import { listOpenTunnels, selectOpenTunnels, type OpenTunnel, type TunnelInfo, type TunnelQuery, type TunnelSelector } from './open-tunnels.js';
@@ -171,8 +171,8 @@ export class ProxyServer {
   #lastTunnelId: number;
   /** The tunnel engine of this thread (config `tunnel.engine`). */
   #engine: TunnelEngine;
-  /** The clients of the handshakes in flight (upgrade-handler.ts): destroy() ends them; a drain waits for them. */
-  readonly #handshakes = new Set<Socket | HeldClient>();
+  /** The handshakes in flight (upgrade-handler.ts): destroy() ends them; a drain waits for them. */
+  readonly #handshakes = new HandshakesInFlight(() => this.#lastOneGone());
   /** Resolves a drain waiting for the last tunnel (and the last handshake in flight) to end. */
   #onLastTunnel: (() => void) | undefined;
   /** During a drain: closes a tunnel that opened after the drain began (a handshake that was in flight). */
@@ -427,7 +427,7 @@ export class ProxyServer {
   async destroy(): Promise<void> {
     this.#closing = true;
     for (const t of this.#tunnels) t.tunnel.destroy();
-    for (const client of [...this.#handshakes]) client.destroy();
+    this.#handshakes.destroyAll();
     for (const { server, pipeline } of this.#servers) {
       server.close();
       server.closeAllConnections();
@@ -524,13 +524,7 @@ export class ProxyServer {
       onHandshake: (outcome, seconds) => this.#opts.stats?.handshake?.(outcome, seconds),
       onError: (code, route) => this.#opts.stats?.error(code, route),
       admission: () => this.#admission,
-      handshakes: {
-        add: (client) => this.#handshakes.add(client),
-        delete: (client) => {
-          this.#handshakes.delete(client);
-          this.#lastOneGone();
-        },
-      },
+      handshakes: this.#handshakes,
     };
     // Fields beyond node:http's count are dropped unseen; one more than the limit shows a head over it.
     server.maxHeadersCount = parserFieldCount(this.#config);

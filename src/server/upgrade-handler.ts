@@ -52,6 +52,7 @@ import { isRefusal, type TunnelAdmission, type TunnelTicket } from '../limits/tu
 import { OpenTunnel } from './open-tunnels.js';
 import { relayResponse } from './response-relay.js';
 import type { UpgradeDecision } from './upgrade-decision.js';
+import type { HandshakesInFlight, InFlight } from './handshakes-in-flight.js';
 import { UpgradeRequestReader } from './upgrade-request-reader.js';
 
 /** Request body kept for a retry on another balancer member (Apache prefetches 16 KiB the same way). */
@@ -83,17 +84,10 @@ export interface UpgradeContext {
   /** The tunnel limits of the running config (none when absent). */
   admission?(): TunnelAdmission;
   /**
-   * The clients of the handshakes in flight (admitted, no tunnel yet), kept by the server: its destroy()
-   * ends them, and its drain waits for them (a tunnel they open is closed by the drain too).
+   * The handshakes in flight (admitted, no tunnel yet), kept by the server: its destroy() ends them, and
+   * its drain waits for them (a tunnel they open is closed by the drain too).
    */
   readonly handshakes?: HandshakesInFlight;
-}
-
-/** What the server keeps of the handshakes in flight. */
-export interface HandshakesInFlight {
-  add(client: Socket | HeldClient): void;
-  /** The handshake ended, whichever way (before its tunnel, if any, is counted among the tunnels: no gap). */
-  delete(client: Socket | HeldClient): void;
 }
 
 function toCode(err: unknown): ErrorCode {
@@ -115,6 +109,14 @@ type Client = Socket | HeldClient;
 /** The client as a socket, converting a held one (the paths that write to it from JavaScript). */
 function socketOf(client: Client): Socket {
   return client instanceof HeldClient ? client.toSocket() : client;
+}
+
+/**
+ * The client closed (a socket's 'close' sets held.clientGone) or was destroyed here (a held client: its peer
+ * is not watched, but the server's destroy() is seen).
+ */
+function gone(client: Client, held: Held): boolean {
+  return held.clientGone || (client instanceof HeldClient && client.destroyed);
 }
 
 /** Calls `fn` when a socket client closes, or when a held one is destroyed here (its peer is not watched); returns the unwatch. */
@@ -158,7 +160,7 @@ type Attempt =
  * One upgrade's state: what a throw in runUpgrade must clean up (the backend's answer, whether the client
  * got bytes) and what the attempts read (kept in fields rather than closures: one object per upgrade).
  */
-interface Held {
+interface Held extends InFlight {
   result: Answer | undefined;
   written: boolean;
   /** Reads the client until the answer: its listeners must go with it. */
@@ -202,8 +204,10 @@ export async function handleUpgrade(
     endSocketWithError(socketOf(client), code, retryAfterS);
     return;
   }
-  ctx.handshakes?.add(client);
   const held: Held = {
+    client,
+    prevInFlight: undefined,
+    nextInFlight: undefined,
     result: undefined,
     written: false,
     reader: undefined,
@@ -214,6 +218,7 @@ export async function handleUpgrade(
     bodyError: undefined,
     backendInUse: undefined,
   };
+  ctx.handshakes?.add(held);
   try {
     await runUpgrade(ctx, req, client, head, decision, held, admission, clientIp);
   } catch (err) {
@@ -235,7 +240,7 @@ export async function handleUpgrade(
       endSocketWithError(socketOf(client), 'WSP_BACKEND_BAD_RESPONSE');
     }
   } finally {
-    ctx.handshakes?.delete(client);
+    ctx.handshakes?.delete(held);
     // No tunnel took the ticket: the handshake ended here (refused, failed, answered without 101, threw).
     held.ticket?.release();
     ctx.onHandshake?.(held.outcome ?? CLIENT_GONE, ((held.answeredAt ?? performance.now()) - started) / 1000);
@@ -296,8 +301,6 @@ async function runUpgrade(
     });
     // The client waits for our word before sending its body; the backend's final answer comes after it.
     if (framing.kind !== 'none' && hasToken(req.headers.expect, '100-continue')) client.write(CONTINUE);
-  } else {
-    client.whenDestroyed(onClientGone);
   }
   held.reader = reader;
 
@@ -550,7 +553,7 @@ async function attemptBackend(
     const started = performance.now();
     const found = await legAddress(hostname, route.connectTimeoutMs);
     if (found.kind === 'timeout') {
-      return held.clientGone ? { kind: 'client-gone' } : { kind: 'failed', code: 'WSP_CONNECT_TIMEOUT', err: connectTimeout(route.backend, route.connectTimeoutMs) };
+      return gone(client, held) ? { kind: 'client-gone' } : { kind: 'failed', code: 'WSP_CONNECT_TIMEOUT', err: connectTimeout(route.backend, route.connectTimeoutMs) };
     }
     if (found.kind === 'address') {
       // What the lookup took comes off the connect timeout, as inside net.connect.
@@ -567,9 +570,9 @@ async function attemptBackend(
       proxyHeader: route.proxyProtocol === 'v2' ? proxyHeaderFor(req) : undefined,
     });
   } catch (err) {
-    return held.clientGone ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
+    return gone(client, held) ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
   }
-  if (held.clientGone) {
+  if (gone(client, held)) {
     backend.destroy();
     return { kind: 'client-gone' };
   }
@@ -588,7 +591,7 @@ async function attemptBackend(
     return { kind: 'answered', result };
   } catch (err) {
     backend.destroy();
-    if (held.clientGone) return { kind: 'client-gone' };
+    if (gone(client, held)) return { kind: 'client-gone' };
     const bad = held.bodyError;
     return bad !== undefined ? { kind: 'bad-body', reason: bad } : { kind: 'failed', code: toCode(err), err };
   } finally {
@@ -635,9 +638,9 @@ async function attemptLeg(
   try {
     leg = await connectLeg(addon, route.backend, head, dial.timeoutMs, dial.address);
   } catch (err) {
-    return held.clientGone ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
+    return gone(client, held) ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
   }
-  if (held.clientGone) {
+  if (gone(client, held)) {
     leg.destroy();
     return { kind: 'client-gone' };
   }
@@ -648,7 +651,7 @@ async function attemptLeg(
     return { kind: 'answered', result: await answer };
   } catch (err) {
     leg.destroy();
-    return held.clientGone ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
+    return gone(client, held) ? { kind: 'client-gone' } : { kind: 'failed', code: toCode(err), err };
   } finally {
     reader.detach();
     unwatch();

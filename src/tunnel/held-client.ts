@@ -47,7 +47,8 @@ export class HeldClient {
   #greeting: Buffer | undefined;
   #socket: Socket | undefined;
   /** Told when destroy() ends the connection (a held client is not watched for what its peer does). */
-  #onDestroyed: (() => void)[] | undefined;
+  #onDestroyed: (() => void) | undefined;
+  #destroyed = false;
 
   /** Counted in `server`'s connections from now on. */
   constructor(addon: NativeAddon, server: Server, fd: number, adopted: (socket: Socket) => void) {
@@ -110,25 +111,30 @@ export class HeldClient {
     this.#countedOut();
   }
 
-  /** Closes the connection (a socket made already is destroyed instead), then tells whenDestroyed's callers. */
+  /** destroy() was called: the connection is closed (or its socket destroyed). */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** Closes the connection (a socket made already is destroyed instead), then tells whenDestroyed's watcher. */
   destroy(): void {
+    this.#destroyed = true;
     if (this.#socket !== undefined) this.#socket.destroy();
     else if (this.#raw.close()) this.#countedOut();
     const told = this.#onDestroyed;
     this.#onDestroyed = undefined;
-    if (told !== undefined) for (const fn of told) fn();
+    told?.();
   }
 
   /**
-   * Calls `fn` once if destroy() ends this client (a server's destroy() during the handshake, so the
-   * backend it waits for goes too); returns the unwatch. Only our own close is seen: the peer is not watched.
+   * Calls `fn` once if destroy() ends this client (the server's destroy() during a handshake, so that the
+   * backend it waits for goes too); one watcher at a time, the attempt in progress. Returns the unwatch.
+   * Only a close made here is seen: the peer is not watched.
    */
   whenDestroyed(fn: () => void): () => void {
-    (this.#onDestroyed ??= []).push(fn);
+    this.#onDestroyed = fn;
     return () => {
-      const list = this.#onDestroyed;
-      const i = list?.indexOf(fn) ?? -1;
-      if (i >= 0) list!.splice(i, 1);
+      if (this.#onDestroyed === fn) this.#onDestroyed = undefined;
     };
   }
 
