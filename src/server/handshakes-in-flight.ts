@@ -1,8 +1,10 @@
 // The handshakes a server has in flight (admitted, no tunnel yet), so that its destroy() can end them and
-// its drain can wait for them. A list threaded through each upgrade's own state object rather than a Set:
-// the count swings between zero and the concurrency with every handshake, and a Set reallocates its table
-// as it grows and shrinks (garbage per handshake that the front's pending heads showed can end up promoted;
-// pending-heads.ts). Adding and removing here allocate nothing.
+// its drain can wait for them. A list threaded through each upgrade's own state object: adding and removing
+// allocate nothing, where a Set's table is reallocated as the count swings between zero and the
+// concurrency with every handshake. Measured (perf gate, native handshake, 24 pairs): the first version, a
+// Set plus an array of destroy watchers per held client, read 1.031 [1.018, 1.043] against the commit
+// before it; this list with one watcher 1.009 [0.996, 1.022]; the same with a Set inside 1.014 [0.991,
+// 1.038] against the list (not significant alone).
 import type { Socket } from 'node:net';
 import type { HeldClient } from '../tunnel/held-client.js';
 
