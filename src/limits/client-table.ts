@@ -20,6 +20,12 @@
 //
 // Beyond capacity (every entry of a bucket busy with other addresses) a new address is not tracked:
 // `reserve` answers 'untracked' and the caller lets the handshake through (fail open).
+//
+// An entry or bucket locked by another thread is held for a few stores, unless that thread was preempted
+// in between (a loaded machine) or died (the primary reclaims its locks before the respawn). `reserve`
+// spins briefly, then answers 'busy' with nothing counted: the caller asks again later without blocking
+// its event loop (tunnel-admission.ts, admitWhenFree). Spinning longer, as before, held the loop for
+// about 14 ms and then let the handshake through untracked: over the limit, on a busy 2-core machine.
 
 export const BUCKET = 8;
 const KEY_WORDS = 13;
@@ -27,8 +33,8 @@ const KEY_BYTES = (KEY_WORDS - 1) * 4;
 const COUNT_BITS = 23;
 const COUNT_MASK = (1 << COUNT_BITS) - 1;
 const LOCKED = -1;
-/** Spins on an entry or bucket another thread holds locked (a few stores) before giving up. */
-const MAX_SPINS = 10_000;
+/** Tries on an entry or bucket another thread holds locked (a few stores) before answering 'busy' (a fraction of a millisecond). */
+const MAX_SPINS = 32;
 
 export interface ClientLimits {
   /** Open tunnels (including handshakes in progress) per address; undefined: no limit. */
@@ -40,6 +46,8 @@ export interface ClientLimits {
 export type ClientReservation =
   | { readonly kind: 'ok'; readonly entry: number }
   | { readonly kind: 'untracked' }
+  /** Another thread held what this address needs for longer than a few tries: nothing counted, ask again. */
+  | { readonly kind: 'busy' }
   | { readonly kind: 'tunnels' }
   | { readonly kind: 'rate'; readonly retryAfterS: number };
 
@@ -149,7 +157,7 @@ export class ClientTable {
       }
       return { kind: 'ok', entry: found };
     }
-    return { kind: 'untracked' };
+    return { kind: 'busy' };
   }
 
   /** Gives back a reservation of worker `worker` on `entry` (the worker's count first, see TunnelCounts). */

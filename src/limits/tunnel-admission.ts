@@ -7,6 +7,7 @@
 // tunnel closes, or when the handshake ends any other way (backend refused, client gone, non-101 answer,
 // exception). The counts live in shared memory (tunnel-counts.ts, client-table.ts), so every worker thread
 // sees the same numbers and a compare-and-swap decides who gets the last slot.
+import { setTimeout as delay } from 'node:timers/promises';
 import { memberKey } from '../balancer/member-table.js';
 import type { Config } from '../config/schema.js';
 import type { ErrorCode } from '../errors.js';
@@ -85,9 +86,10 @@ export class TunnelAdmission {
   readonly #client: ClientLimits | undefined;
   readonly #routes = new Map<string, RouteLimits>();
   readonly #members = new Map<string, number>();
-  readonly #onUntracked: (address: string) => void;
+  /** An address let through without its per-client counts: the table is full, or was held past admitWhenFree's bound. */
+  readonly #onUntracked: (address: string, why: 'full' | 'busy') => void;
 
-  constructor(config: Config, state: LimitState, onUntracked: (address: string) => void = () => undefined) {
+  constructor(config: Config, state: LimitState, onUntracked: (address: string, why: 'full' | 'busy') => void = () => undefined) {
     this.#state = state;
     this.#onUntracked = onUntracked;
     const limits = config.limits;
@@ -117,8 +119,12 @@ export class TunnelAdmission {
     return this.#retryAfterS;
   }
 
-  /** Reserves what a tunnel on `route` from `address` needs, or says which limit refuses it. */
-  admit(route: string, address: string, origin: string | undefined): TunnelTicket | Refusal {
+  /**
+   * Reserves what a tunnel on `route` from `address` needs, or says which limit refuses it; ADMIT_BUSY when
+   * the client table was held by another thread (nothing reserved: admitWhenFree asks again), unless
+   * `untrackedIfBusy`, which lets the address through untracked instead.
+   */
+  admit(route: string, address: string, origin: string | undefined, untrackedIfBusy = false): TunnelTicket | Refusal | typeof ADMIT_BUSY {
     const limits = this.#routes.get(route);
     if (limits?.origins !== undefined && origin !== undefined && !limits.origins.has(origin.toLowerCase())) {
       return { code: 'WSP_ORIGIN_FORBIDDEN' };
@@ -130,7 +136,8 @@ export class TunnelAdmission {
       const r = state.clients.reserve(state.worker, address, this.#client);
       if (r.kind === 'tunnels') return { code: 'WSP_LIMIT_CLIENT_TUNNELS', retryAfterS: this.#retryAfterS };
       if (r.kind === 'rate') return { code: 'WSP_LIMIT_CLIENT_RATE', retryAfterS: r.retryAfterS };
-      if (r.kind === 'untracked') this.#onUntracked(address);
+      if (r.kind === 'busy' && !untrackedIfBusy) return ADMIT_BUSY;
+      if (r.kind === 'untracked' || r.kind === 'busy') this.#onUntracked(address, r.kind === 'untracked' ? 'full' : 'busy');
       else clientEntry = r.entry;
     }
     const ticket = new TunnelTicket(state, clientEntry);
@@ -154,6 +161,32 @@ export class TunnelAdmission {
     const key = memberKey(balancer, url);
     const slot = this.#state.memberSlot(key);
     return ticket.takeMember(slot === undefined ? undefined : memberCell(slot), this.#members.get(key));
+  }
+}
+
+/** admit()'s answer when the client table was held by another thread: ask again (admitWhenFree). */
+export const ADMIT_BUSY = Symbol('client table busy');
+
+/** How long admitWhenFree asks again before letting the address through untracked. */
+const BUSY_BOUND_MS = 1_000;
+
+/**
+ * admit() again, a millisecond apart (the event loop runs meanwhile), until the client table is free; past
+ * `boundMs` the address goes through untracked, as when the table is full (a thread that died holding a
+ * lock is reclaimed by the primary well before).
+ */
+export async function admitWhenFree(
+  admission: TunnelAdmission,
+  route: string,
+  address: string,
+  origin: string | undefined,
+  boundMs = BUSY_BOUND_MS,
+): Promise<TunnelTicket | Refusal> {
+  const deadline = performance.now() + boundMs;
+  for (;;) {
+    await delay(1);
+    const r = admission.admit(route, address, origin, performance.now() >= deadline);
+    if (r !== ADMIT_BUSY) return r;
   }
 }
 

@@ -224,11 +224,12 @@ export class ProxyServer {
 
   #admissionFor(config: Config): TunnelAdmission {
     this.#limits.configure(config);
-    return new TunnelAdmission(config, this.#limits, (address) => {
+    return new TunnelAdmission(config, this.#limits, (address, why) => {
       const now = Date.now();
       if (now - this.#untrackedLoggedAt < UNTRACKED_LOG_MS) return;
       this.#untrackedLoggedAt = now;
-      this.#log.warn({ client: address, tableSize: this.#limits.clients.capacity }, 'client table full: this address is not limited per client');
+      if (why === 'full') this.#log.warn({ client: address, tableSize: this.#limits.clients.capacity }, 'client table full: this address is not limited per client');
+      else this.#log.warn({ client: address }, 'client table held by another thread for a second: this handshake is not limited per client');
     });
   }
 

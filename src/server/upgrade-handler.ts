@@ -48,7 +48,7 @@ import { HeldClient } from '../tunnel/held-client.js';
 import { ReleasedLeg } from '../tunnel/released-leg.js';
 import { JS_ENGINE, openTunnel, type TunnelEngine } from '../tunnel/tunnel-engine.js';
 import type { TunnelCloseInfo, TunnelCloser } from '../tunnel/tunnel.js';
-import { isRefusal, type TunnelAdmission, type TunnelTicket } from '../limits/tunnel-admission.js';
+import { ADMIT_BUSY, admitWhenFree, isRefusal, type TunnelAdmission, type TunnelTicket } from '../limits/tunnel-admission.js';
 import { OpenTunnel } from './open-tunnels.js';
 import { relayResponse } from './response-relay.js';
 import type { UpgradeDecision } from './upgrade-decision.js';
@@ -195,7 +195,9 @@ export async function handleUpgrade(
   const admission = ctx.admission?.();
   // Read once: limits, balancer, tunnel listing and access log all name the same client.
   const clientIp = clientAddress(req);
-  const admitted = admission?.admit(decision.match.route.name, clientIp, originOf(req));
+  let admitted = admission?.admit(decision.match.route.name, clientIp, originOf(req));
+  // Another thread held the client table (rare: preempted mid-update): ask again without blocking the loop.
+  if (admitted === ADMIT_BUSY) admitted = await admitWhenFree(admission!, decision.match.route.name, clientIp, originOf(req));
   if (admitted !== undefined && isRefusal(admitted)) {
     const { code, retryAfterS } = admitted;
     logError(ctx, ctx.log, 'info', code, { route: decision.match.route.name, url: req.url, status: ERRORS[code].status, client: clientIp }, ERRORS[code].reason);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
-import { isRefusal, LimitState, TunnelAdmission, type TunnelTicket } from '../../src/limits/tunnel-admission.js';
+import { ADMIT_BUSY, admitWhenFree, isRefusal, LimitState, TunnelAdmission, type TunnelTicket } from '../../src/limits/tunnel-admission.js';
 import { GLOBAL_CELL, memberCell, routeCell } from '../../src/limits/tunnel-counts.js';
 
 function setup(input: Omit<ConfigInput, 'listen'>) {
@@ -13,8 +13,19 @@ function setup(input: Omit<ConfigInput, 'listen'>) {
 }
 
 function ticketOf(x: ReturnType<TunnelAdmission['admit']>): TunnelTicket {
+  assert.ok(x !== ADMIT_BUSY, 'the client table was busy');
   assert.ok(!isRefusal(x), JSON.stringify(x));
   return x;
+}
+
+/** Holds every bucket lock of the client table, as other workers mid-claim would (white box: the layout in client-table.ts). */
+function holdBucketLocks(state: LimitState, workers: number): { release(): void } {
+  const table = state.clients;
+  const ints = new Int32Array(table.buffer, table.capacity * 8);
+  const first = table.capacity * (1 + 13 + workers);
+  const buckets = table.capacity / 8;
+  for (let b = 0; b < buckets; b++) Atomics.store(ints, first + b, 2);
+  return { release: () => ints.fill(0, first, first + buckets) };
 }
 
 test('a refusal holds nothing: the process, route and client counts are back to where they were', () => {
@@ -62,4 +73,37 @@ test('member reservations: the next attempt swaps the member, release gives back
   t1.release();
   t2.release();
   assert.deepEqual([state.counts.count(a), state.counts.count(b), state.counts.count(GLOBAL_CELL)], [0, 0, 0]);
+});
+
+test('a client table held by another thread: admit says busy and counts nothing; admitWhenFree gets the ticket once it is free', async () => {
+  const { state, admission } = setup({
+    limits: { maxTunnels: 5, perClient: { maxTunnels: 2, tableSize: 64 } },
+    routes: [{ name: 'r', path: '/', backend: 'ws://b/' }],
+  });
+  const lock = holdBucketLocks(state, 1);
+  assert.equal(admission.admit('r', '10.0.0.1', undefined), ADMIT_BUSY);
+  assert.equal(state.counts.count(GLOBAL_CELL), 0, 'nothing reserved while busy');
+  const waiting = admitWhenFree(admission, 'r', '10.0.0.1', undefined);
+  lock.release();
+  const ticket = ticketOf(await waiting);
+  assert.equal(state.clients.count('10.0.0.1'), 1, 'counted per client: not let through untracked');
+  ticket.release();
+  assert.equal(state.clients.count('10.0.0.1'), 0);
+});
+
+test('a client table held past the bound lets the address through untracked, and says why', async () => {
+  const config = configSchema.parse({
+    listen: '127.0.0.1:0',
+    limits: { perClient: { maxTunnels: 2, tableSize: 64 } },
+    routes: [{ name: 'r', path: '/', backend: 'ws://b/' }],
+  });
+  const state = LimitState.local(config);
+  const untracked: string[] = [];
+  const admission = new TunnelAdmission(config, state, (address, why) => untracked.push(`${address} ${why}`));
+  const lock = holdBucketLocks(state, 1);
+  const ticket = ticketOf(await admitWhenFree(admission, 'r', '10.0.0.1', undefined, 5));
+  lock.release();
+  assert.deepEqual(untracked, ['10.0.0.1 busy']);
+  assert.equal(state.clients.count('10.0.0.1'), 0);
+  ticket.release();
 });
