@@ -195,17 +195,6 @@ export async function handleUpgrade(
   const admission = ctx.admission?.();
   // Read once: limits, balancer, tunnel listing and access log all name the same client.
   const clientIp = clientAddress(req);
-  let admitted = admission?.admit(decision.match.route.name, clientIp, originOf(req));
-  // Another thread held the client table (rare: preempted mid-update): ask again without blocking the loop.
-  if (admitted === ADMIT_BUSY) admitted = await admitWhenFree(admission!, decision.match.route.name, clientIp, originOf(req));
-  if (admitted !== undefined && isRefusal(admitted)) {
-    const { code, retryAfterS } = admitted;
-    logError(ctx, ctx.log, 'info', code, { route: decision.match.route.name, url: req.url, status: ERRORS[code].status, client: clientIp }, ERRORS[code].reason);
-    ctx.onError?.(code, decision.match.route.name);
-    ctx.onHandshake?.(outcomeOfCode(code), (performance.now() - started) / 1000);
-    endSocketWithError(socketOf(client), code, retryAfterS);
-    return;
-  }
   const held: Held = {
     client,
     prevInFlight: undefined,
@@ -213,14 +202,37 @@ export async function handleUpgrade(
     result: undefined,
     written: false,
     reader: undefined,
-    ticket: admitted,
+    ticket: undefined,
     outcome: undefined,
     answeredAt: undefined,
     clientGone: false,
     bodyError: undefined,
     backendInUse: undefined,
   };
+  // In flight from here: a wait for a busy client table below is one too (destroy() ends it, a drain waits).
   ctx.handshakes?.add(held);
+  let admitted = admission?.admit(decision.match.route.name, clientIp, originOf(req));
+  if (admitted === ADMIT_BUSY) {
+    // Another thread held the client table (rare: preempted mid-update): ask again without blocking the loop.
+    admitted = await admitWhenFree(admission!, decision.match.route.name, clientIp, originOf(req));
+    if (client.destroyed) {
+      // Destroyed meanwhile (the server's destroy(), or a client error): the handshake ends here.
+      if (!isRefusal(admitted)) admitted.release();
+      ctx.handshakes?.delete(held);
+      ctx.onHandshake?.(CLIENT_GONE, (performance.now() - started) / 1000);
+      return;
+    }
+  }
+  if (admitted !== undefined && isRefusal(admitted)) {
+    ctx.handshakes?.delete(held);
+    const { code, retryAfterS } = admitted;
+    logError(ctx, ctx.log, 'info', code, { route: decision.match.route.name, url: req.url, status: ERRORS[code].status, client: clientIp }, ERRORS[code].reason);
+    ctx.onError?.(code, decision.match.route.name);
+    ctx.onHandshake?.(outcomeOfCode(code), (performance.now() - started) / 1000);
+    endSocketWithError(socketOf(client), code, retryAfterS);
+    return;
+  }
+  held.ticket = admitted;
   try {
     await runUpgrade(ctx, req, client, head, decision, held, admission, clientIp);
   } catch (err) {
