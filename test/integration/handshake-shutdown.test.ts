@@ -5,19 +5,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { configSchema } from '../../src/config/schema.js';
 import { LimitState, TunnelAdmission } from '../../src/limits/tunnel-admission.js';
 import { GLOBAL_CELL } from '../../src/limits/tunnel-counts.js';
-import { silentLogger } from '../../src/log.js';
 import { CLIENT_GONE } from '../../src/metrics/handshake-outcome.js';
 import { HandshakesInFlight } from '../../src/server/handshakes-in-flight.js';
-import { handleUpgrade } from '../../src/server/upgrade-handler.js';
 import { startProxy } from '../helpers/proxy.js';
 import { rawClient, startRawBackend, startWsBackend, wsHandshake } from '../helpers/peers.js';
-import { compiledRoute, routeMatch } from '../helpers/route-fixtures.js';
+import { holdBucketLocks } from '../helpers/client-table-locks.js';
+import { upgradeContext, upgradeServer } from '../helpers/upgrade-server.js';
 
 /** The front as the tests run it (undefined: the default, on wherever the native engine runs) and off. */
 const FRONTS = [undefined, false] as const;
@@ -84,47 +81,20 @@ test('a handshake waiting for a client table held by another thread is in flight
   const config = configSchema.parse({ listen: '127.0.0.1:0', limits: { maxTunnels: 10, perClient: { maxTunnels: 5 } }, routes: [{ name: 'r', path: '/', backend: 'ws://b/' }] });
   const state = LimitState.local(config);
   const admission = new TunnelAdmission(config, state);
-  // Every bucket lock of the client table held, as by other workers preempted mid-claim (white box: client-table.ts).
-  const ints = new Int32Array(state.clients.buffer, state.clients.capacity * 8);
-  const firstLock = state.clients.capacity * (1 + 13 + 1);
-  ints.fill(2, firstLock, firstLock + state.clients.capacity / 8);
-  t.after(() => ints.fill(0, firstLock, firstLock + state.clients.capacity / 8));
+  const locks = holdBucketLocks(state.clients);
+  t.after(() => locks.release());
   const handshakes = new HandshakesInFlight(() => undefined);
   const outcomes: string[] = [];
-  let handled!: Promise<void>;
-  let entered!: () => void;
-  const inHandler = new Promise<void>((r) => (entered = r));
-  const server = http.createServer();
-  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
-    const match = routeMatch(compiledRoute(`ws://127.0.0.1:${backend.port}/`), req.url ?? '/');
-    const ctx = {
-      log: silentLogger(),
-      serverName: 'wspass.test',
-      maxHeaderBytes: 16 * 1024,
-      clientProto: 'http' as const,
-      reinject: () => undefined,
-      onTunnelOpen: () => undefined,
-      onTunnelClose: () => undefined,
-      onHandshake: (outcome: string) => outcomes.push(outcome),
-      admission: () => admission,
-      handshakes,
-    };
-    handled = handleUpgrade(ctx, req, socket, head, { tunnel: true, match, protocol: 'websocket' });
-    entered();
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => new Promise((r) => server.close(r)));
-  const client = await rawClient(t, (server.address() as AddressInfo).port);
+  const server = await upgradeServer(t, backend.port, upgradeContext({ onHandshake: (outcome) => outcomes.push(outcome), admission: () => admission, handshakes }));
+  const client = await rawClient(t, server.port);
   const clientEnded = once(client, 'end');
   client.write(wsHandshake('/'));
-  await inHandler;
+  await server.firstUpgrade;
   assert.equal(handshakes.size, 1, 'the wait for the client table is a handshake in flight');
   handshakes.destroyAll();
   await clientEnded;
-  ints.fill(0, firstLock, firstLock + state.clients.capacity / 8);
-  await handled;
+  locks.release();
+  await Promise.all(server.outcomes);
   assert.deepEqual(outcomes, [CLIENT_GONE]);
   assert.equal(handshakes.size, 0);
   assert.equal(state.counts.count(GLOBAL_CELL), 0, 'the ticket it got after the wait went back');

@@ -1,51 +1,13 @@
 // handleUpgrade is exception-safe: whatever throws once the backend answered, both sockets are let go and
 // the client gets a 502 if nothing was written to it yet. The throws are injected through the context
 // (a tunnel registry or a log sink failing), the only code that can still fail after the 101 rules passed.
+import { once } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { Socket } from 'node:net';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { silentLogger, type Logger } from '../../src/log.js';
-import { handleUpgrade, type UpgradeContext } from '../../src/server/upgrade-handler.js';
-import { compiledRoute, routeMatch } from '../helpers/route-fixtures.js';
+import type { Logger } from '../../src/log.js';
 import { rawExchange, statusOf, wsHandshake } from '../helpers/peers.js';
 import { headerValues, scriptedBackend } from '../helpers/scripted-backend.js';
-import type { TestContext } from 'node:test';
-
-/** A node:http server whose upgrades go to handleUpgrade with `ctx`; resolves with its port and the handler outcomes. */
-async function upgradeServer(t: TestContext, backendPort: number, ctx: UpgradeContext): Promise<{ port: number; outcomes: Promise<unknown>[] }> {
-  const outcomes: Promise<unknown>[] = [];
-  const upgraded = new Set<Socket>();
-  const server = http.createServer();
-  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-    upgraded.add(socket); // node:http no longer tracks it: closeAllConnections would not close it
-    const match = routeMatch(compiledRoute(`ws://127.0.0.1:${backendPort}/`), req.url ?? '/');
-    outcomes.push(handleUpgrade(ctx, req, socket, head, { tunnel: true, match, protocol: 'websocket' }));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    for (const s of upgraded) s.destroy();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
-  return { port: (server.address() as AddressInfo).port, outcomes };
-}
-
-function context(overrides: Partial<UpgradeContext>): UpgradeContext {
-  return {
-    log: silentLogger(),
-    serverName: 'wspass.test',
-    maxHeaderBytes: 16 * 1024,
-    clientProto: 'http',
-    reinject: () => undefined,
-    onTunnelOpen: () => undefined,
-    onTunnelClose: () => undefined,
-    ...overrides,
-  };
-}
+import { upgradeContext, upgradeServer } from '../helpers/upgrade-server.js';
 
 test('a throw after the 101 was written closes the client and lets go of the backend; a later reset harms nothing', { timeout: 10_000 }, async (t) => {
   const backend = await scriptedBackend(t, (s) => {
@@ -55,7 +17,7 @@ test('a throw after the 101 was written closes the client and lets go of the bac
   const { port, outcomes } = await upgradeServer(
     t,
     backend.port,
-    context({
+    upgradeContext({
       onTunnelOpen: () => {
         throw new Error('tunnel registry failed');
       },
@@ -86,7 +48,7 @@ test('a throw before anything was written answers the client 502 and lets go of 
   const { port, outcomes } = await upgradeServer(
     t,
     backend.port,
-    context({ log: failing as unknown as Logger, onError: (code) => errors.push(code) }),
+    upgradeContext({ log: failing as unknown as Logger, onError: (code) => errors.push(code) }),
   );
   const r = await rawExchange(t, port, wsHandshake('/'));
   assert.deepEqual(headerValues(backend.heads[0]!, 'upgrade'), ['websocket']);

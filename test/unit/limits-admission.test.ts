@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { ADMIT_BUSY, admitWhenFree, isRefusal, LimitState, TunnelAdmission, type TunnelTicket } from '../../src/limits/tunnel-admission.js';
 import { GLOBAL_CELL, memberCell, routeCell } from '../../src/limits/tunnel-counts.js';
+import { holdBucketLocks } from '../helpers/client-table-locks.js';
 
 function setup(input: Omit<ConfigInput, 'listen'>) {
   const config = configSchema.parse({ listen: '127.0.0.1:0', ...input });
@@ -16,16 +17,6 @@ function ticketOf(x: ReturnType<TunnelAdmission['admit']>): TunnelTicket {
   assert.ok(x !== ADMIT_BUSY, 'the client table was busy');
   assert.ok(!isRefusal(x), JSON.stringify(x));
   return x;
-}
-
-/** Holds every bucket lock of the client table, as other workers mid-claim would (white box: the layout in client-table.ts). */
-function holdBucketLocks(state: LimitState, workers: number): { release(): void } {
-  const table = state.clients;
-  const ints = new Int32Array(table.buffer, table.capacity * 8);
-  const first = table.capacity * (1 + 13 + workers);
-  const buckets = table.capacity / 8;
-  for (let b = 0; b < buckets; b++) Atomics.store(ints, first + b, 2);
-  return { release: () => ints.fill(0, first, first + buckets) };
 }
 
 test('a refusal holds nothing: the process, route and client counts are back to where they were', () => {
@@ -80,7 +71,7 @@ test('a client table held by another thread: admit says busy and counts nothing;
     limits: { maxTunnels: 5, perClient: { maxTunnels: 2, tableSize: 64 } },
     routes: [{ name: 'r', path: '/', backend: 'ws://b/' }],
   });
-  const lock = holdBucketLocks(state, 1);
+  const lock = holdBucketLocks(state.clients);
   assert.equal(admission.admit('r', '10.0.0.1', undefined), ADMIT_BUSY);
   assert.equal(state.counts.count(GLOBAL_CELL), 0, 'nothing reserved while busy');
   const waiting = admitWhenFree(admission, 'r', '10.0.0.1', undefined);
@@ -100,7 +91,7 @@ test('a client table held past the bound lets the address through untracked, and
   const state = LimitState.local(config);
   const untracked: string[] = [];
   const admission = new TunnelAdmission(config, state, (address, why) => untracked.push(`${address} ${why}`));
-  const lock = holdBucketLocks(state, 1);
+  const lock = holdBucketLocks(state.clients);
   const ticket = ticketOf(await admitWhenFree(admission, 'r', '10.0.0.1', undefined, 5));
   lock.release();
   assert.deepEqual(untracked, ['10.0.0.1 busy']);
