@@ -14,6 +14,13 @@
     }                                                            \
   } while (0)
 
+/* One function of the module's exports, for the property tables of the addon_*.c files; ADDON_FN_DATA with
+ * the data pointer the function gets (napi_get_cb_info). */
+#define ADDON_FN_DATA(name, fn, data) {(name), NULL, (fn), NULL, NULL, NULL, napi_default, (data)}
+#define ADDON_FN(name, fn) ADDON_FN_DATA(name, fn, NULL)
+/* Defines a property table on `exports`. */
+#define ADDON_DEFINE(env, exports, props) napi_define_properties((env), (exports), sizeof(props) / sizeof((props)[0]), (props))
+
 /* addon_tunnels.c: setCloseHandler, open, close, destroy, counters. */
 napi_status addon_define_tunnels(napi_env env, napi_value exports);
 /* addon_legs.c: setLegHandler, legOpen, legShutdown, legRelease, legAbort, legSends. */

@@ -64,9 +64,9 @@ static napi_value peer_state(napi_env env, napi_callback_info info) {
 
 napi_status addon_define_fds(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
-      {"forgetFd", NULL, forget_fd, NULL, NULL, NULL, napi_default, NULL},
-      {"peerState", NULL, peer_state, NULL, NULL, NULL, napi_default, NULL},
+      ADDON_FN("closeFd", close_fd),
+      ADDON_FN("forgetFd", forget_fd),
+      ADDON_FN("peerState", peer_state),
   };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return ADDON_DEFINE(env, exports, props);
 }

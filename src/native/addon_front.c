@@ -62,10 +62,10 @@ static napi_value front_by_id(napi_env env, napi_callback_info info) {
 
 napi_status addon_define_front(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      {"setFrontHandlers", NULL, set_front_handlers, NULL, NULL, NULL, napi_default, NULL},
-      {"frontListen", NULL, front_listen_js, NULL, NULL, NULL, napi_default, NULL},
-      {"frontClose", NULL, front_by_id, NULL, NULL, NULL, napi_default, (void *)front_close},
-      {"frontDrop", NULL, front_by_id, NULL, NULL, NULL, napi_default, (void *)front_drop},
+      ADDON_FN("setFrontHandlers", set_front_handlers),
+      ADDON_FN("frontListen", front_listen_js),
+      ADDON_FN_DATA("frontClose", front_by_id, (void *)front_close),
+      ADDON_FN_DATA("frontDrop", front_by_id, (void *)front_drop),
   };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return ADDON_DEFINE(env, exports, props);
 }

@@ -131,12 +131,12 @@ static napi_value leg_sends(napi_env env, napi_callback_info info) {
 
 napi_status addon_define_legs(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      {"setLegHandler", NULL, set_leg_handler, NULL, NULL, NULL, napi_default, NULL},
-      {"legOpen", NULL, leg_open_js, NULL, NULL, NULL, napi_default, NULL},
-      {"legShutdown", NULL, leg_shutdown_js, NULL, NULL, NULL, napi_default, NULL},
-      {"legRelease", NULL, leg_release_js, NULL, NULL, NULL, napi_default, NULL},
-      {"legAbort", NULL, leg_abort_js, NULL, NULL, NULL, napi_default, NULL},
-      {"legSends", NULL, leg_sends, NULL, NULL, NULL, napi_default, NULL},
+      ADDON_FN("setLegHandler", set_leg_handler),
+      ADDON_FN("legOpen", leg_open_js),
+      ADDON_FN("legShutdown", leg_shutdown_js),
+      ADDON_FN("legRelease", leg_release_js),
+      ADDON_FN("legAbort", leg_abort_js),
+      ADDON_FN("legSends", leg_sends),
   };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return ADDON_DEFINE(env, exports, props);
 }

@@ -225,11 +225,11 @@ static napi_value counters(napi_env env, napi_callback_info info) {
 
 napi_status addon_define_tunnels(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      {"setCloseHandler", NULL, set_close_handler, NULL, NULL, NULL, napi_default, NULL},
-      {"open", NULL, open_tunnel, NULL, NULL, NULL, napi_default, NULL},
-      {"close", NULL, close_tunnel, NULL, NULL, NULL, napi_default, NULL},
-      {"destroy", NULL, destroy_tunnel, NULL, NULL, NULL, napi_default, NULL},
-      {"counters", NULL, counters, NULL, NULL, NULL, napi_default, NULL},
+      ADDON_FN("setCloseHandler", set_close_handler),
+      ADDON_FN("open", open_tunnel),
+      ADDON_FN("close", close_tunnel),
+      ADDON_FN("destroy", destroy_tunnel),
+      ADDON_FN("counters", counters),
   };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return ADDON_DEFINE(env, exports, props);
 }
