@@ -12,6 +12,10 @@ Usage:
                                         writes per message by async mode (2 min, more when cases are re-run)
   npm run bench:gate [-- OPTIONS]       A/B gate: builds the base commit of bench/baseline.json and measures it
                                         beside this checkout in alternated windows (exit 1 on a regression)
+  npm run bench:versus -- --compare NAME[,NAME]
+                                        wspass against nginx, haproxy or node-minimal, both measured at once as the
+                                        gate measures two revisions: each ratio with its interval, judged against
+                                        the native data plane's goals (about 3 minutes per reference)
   npm run bench:selftest [-- OPTIONS]   the gate against its base with a calibrated regression injected
   npm run bench:baseline [-- --base REV]  record REV (default HEAD) as the gate's base commit
   npm run bench:estimate [-- OPTIONS]   false-alarm and detection rates resampled from recorded gate runs
@@ -46,9 +50,10 @@ Options:
   --window TIME            gate: length of each measured window (default 1.5s)
   --memory-pairs N         gate: samples of fresh base + head proxies per memory figure (default 4)
   --inject PCT             selftest: injected CPU per message, percent of the base's (default 10)
-  --figure KEY[,KEY]       gate/selftest: only these figures (for experiments; default all)
+  --figure KEY[,KEY]       gate/selftest/versus: only these figures (gate: default all; versus: default one
+                           per goal on the built engine: echo, bulk, handshake, http, idle)
   --kind NAME              gate: label stored in the JSON record (e.g. aa for an A/A run; default gate)
-  --json FILE              gate/selftest: where the JSON record goes (default OUT/gate.json)
+  --json FILE              gate/selftest/versus: where the JSON record goes (default OUT/gate.json, OUT/versus.json)
   --records DIR            estimate: directory of gate JSON records (default bench/gate-records)
   --trials N               estimate: simulated gate decisions (default 5000)
   -h, --help               this text
@@ -66,8 +71,8 @@ function parseList<T extends string>(name: string, text: string, allowed: readon
   return [...new Set(items)] as T[];
 }
 
-export type Command = 'run' | 'gate' | 'selftest' | 'baseline' | 'estimate' | 'help';
-const COMMANDS: readonly string[] = ['run', 'gate', 'selftest', 'baseline', 'estimate', 'help'];
+export type Command = 'run' | 'gate' | 'versus' | 'selftest' | 'baseline' | 'estimate' | 'help';
+const COMMANDS: readonly string[] = ['run', 'gate', 'versus', 'selftest', 'baseline', 'estimate', 'help'];
 
 export interface BenchArgs {
   command: Command;
@@ -233,7 +238,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   if (positionals.length > 1) throw new ArgError(`one command at most; got "${positionals.join(' ')}"`);
   const cmd = positionals[0] ?? 'run';
   if (!COMMANDS.includes(cmd)) {
-    throw new ArgError(`unknown command "${cmd}"; use run (the default), gate, selftest, baseline or estimate`);
+    throw new ArgError(`unknown command "${cmd}"; use run (the default), gate, versus, selftest, baseline or estimate`);
   }
   const picked = parseScenarios(v.scenario ?? []);
   const args: BenchArgs = {
@@ -258,7 +263,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     compare: v.compare === undefined ? [] : parseList('compare', v.compare, ['nginx', 'haproxy', 'node-minimal'] as const),
   };
   if (v.engine !== undefined) args.engines = parseList('engine', v.engine, ['native', 'js'] as const);
-  if (cmd !== 'run' && (args.engines || args.compare.length > 0)) throw new ArgError(`--engine and --compare are for runs; ${cmd} has its own fixed figures`);
+  if (cmd !== 'run' && args.engines) throw new ArgError(`--engine is for runs; ${cmd} has its own fixed figures (pick them with --figure)`);
+  if (cmd !== 'run' && cmd !== 'versus' && args.compare.length > 0) throw new ArgError(`--compare is for runs and versus; ${cmd} compares wspass revisions`);
   if (args.blocks > args.pairs) throw new ArgError(`--blocks: ${args.blocks} blocks need at least as many pairs (--pairs ${args.pairs})`);
   if (v.base !== undefined) args.base = v.base;
   if (v.json !== undefined) args.jsonFile = v.json;

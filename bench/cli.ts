@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ArgError, USAGE, parseBenchArgs, type BenchArgs } from './args.js';
 import { commandBaseline, commandEstimate, commandGate, commandSelfTest } from './gate/commands.js';
 import { headState } from './gate/tree.js';
+import { commandVersus } from './gate/versus.js';
 import { setUpPinning } from './measure/pinning.js';
 import { fmtLatencyUs, fmtNumber, fmtThroughput } from './report/format.js';
 import { htmlReport } from './report/html.js';
@@ -130,6 +131,8 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'gate':
         return await commandGate(args);
+      case 'versus':
+        return await commandVersus(args);
       case 'selftest':
         return await commandSelfTest(args);
       case 'baseline':

@@ -5,6 +5,8 @@
 // and head measured over the same instants, so the machine's speed at that moment, the other tenants'
 // load and the load generator's own hiccups fall on both alike (bench/README.md: why not alternating
 // windows). Memory: per sample, a fresh backend and both proxies holding the same idle tunnels.
+// The base may also be a reference proxy (nginx, HAProxy, the minimal Node proxy): `bench:versus`
+// measures wspass against it the same way (versus.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PinPlan } from '../measure/pinning.js';
@@ -12,7 +14,9 @@ import { foreignCoreFraction } from '../measure/cost.js';
 import { clockTicksPerSecond, readCpuTicks, readProcessCpuNs, readProcessCpuTicks, readSystemCpu } from '../measure/proc.js';
 import { LoadSession } from '../loadgen/run-shards.js';
 import { startBackend } from '../processes/backend.js';
+import type { Child } from '../processes/children.js';
 import { startProxy, type ProxyProcess } from '../processes/proxy.js';
+import { startReference, type ReferenceName } from '../reference/start.js';
 import { settledRss } from '../scenarios/idle.js';
 import { SCENARIOS } from '../scenarios/registry.js';
 import type { ScenarioSettings } from '../scenarios/types.js';
@@ -43,10 +47,13 @@ export interface AbOptions {
   idleConnections: number;
 }
 
+/** What one side of a pair runs: a wspass revision, or a reference proxy from the machine's packages. */
+export type Contestant = Revision | { reference: ReferenceName };
+
 export interface Revisions {
   head: Revision;
   /** Null when there is no usable base; `baseError` says why. */
-  base: Revision | null;
+  base: Contestant | null;
   baseError?: string;
 }
 
@@ -76,7 +83,20 @@ export function hasHeapReclaim(rev: Revision): boolean {
   return existsSync(schema) && readFileSync(schema, 'utf8').includes('"heapReclaimMs"');
 }
 
-function startProxyOf(rev: Revision, backendPort: number, fig: GateFigure, pin: PinPlan | null): Promise<ProxyProcess> {
+/** A started proxy of either kind: its port, the processes whose CPU and memory are its own, its child. */
+interface PairProxy {
+  port: number;
+  pids: readonly number[];
+  child: Child;
+  stop(): Promise<void>;
+}
+
+function startProxyOf(rev: Contestant, backendPort: number, fig: GateFigure, pin: PinPlan | null): Promise<PairProxy> {
+  if ('reference' in rev) return startReference(rev.reference, { backendPort, cpus: pin?.proxy });
+  return startWspass(rev, backendPort, fig, pin).then((p) => ({ port: p.port, child: p.child, pids: [p.child.pid], stop: () => p.stop() }));
+}
+
+function startWspass(rev: Revision, backendPort: number, fig: GateFigure, pin: PinPlan | null): Promise<ProxyProcess> {
   const memory = fig.kind === 'memory' ? { nodeFlags: MEMORY_NODE_FLAGS, ...(hasHeapReclaim(rev) ? { tunnelExtra: { heapReclaimMs: 0 } } : {}) } : {};
   const opts = { backendPort, cpus: pin?.proxy, workers: 1, cli: rev.cli, plainOnly: true, ...memory };
   return startProxy(fig.engine ? { ...opts, engine: fig.engine } : opts);
@@ -100,18 +120,21 @@ export function pairsPerBlock(pairs: number, blocks: number): number[] {
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-type Proxies = Record<Rev, ProxyProcess>;
+type Proxies = Record<Rev, PairProxy>;
 
 /**
  * Starts both proxies at once (each start is mostly waiting for a process and its worker thread; starting
  * them in turn cost about a second per block). On failure stops what started and says which revision
  * failed; when both fail, the base is named (its failure is what marks a figure "no base").
  */
-async function startBoth(revs: Record<Rev, Revision>, backendPort: number, fig: GateFigure, o: AbOptions): Promise<Proxies | { rev: Rev; error: string }> {
+async function startBoth(revs: Record<Rev, Contestant>, backendPort: number, fig: GateFigure, o: AbOptions): Promise<Proxies | { rev: Rev; error: string }> {
   const [base, head] = await Promise.allSettled([startProxyOf(revs.base, backendPort, fig, o.pin), startProxyOf(revs.head, backendPort, fig, o.pin)]);
   if (base.status === 'fulfilled' && head.status === 'fulfilled') return { base: base.value, head: head.value };
   await stopAll({ base: base.status === 'fulfilled' ? base.value : undefined, head: head.status === 'fulfilled' ? head.value : undefined });
-  if (base.status === 'rejected') return { rev: 'base', error: `base proxy did not start (config rejected or crashed): ${reason(base.reason)}` };
+  if (base.status === 'rejected') {
+    const what = 'reference' in revs.base ? `${revs.base.reference} did not start` : 'base proxy did not start (config rejected or crashed)';
+    return { rev: 'base', error: `${what}: ${reason(base.reason)}` };
+  }
   return { rev: 'head', error: `head proxy did not start: ${reason((head as PromiseRejectedResult).reason)}` };
 }
 
@@ -119,7 +142,7 @@ async function stopAll(p: Partial<Proxies>): Promise<void> {
   await Promise.all([p.base?.stop(), p.head?.stop()]);
 }
 
-function exited(p: ProxyProcess): boolean {
+function exited(p: PairProxy): boolean {
   return p.child.process.exitCode !== null || p.child.process.signalCode !== null;
 }
 
@@ -140,11 +163,22 @@ async function readEdge(driver: PairDriver, p: Proxies, backendPid: number): Pro
   return {
     t: performance.now(),
     work,
-    ns: { base: readProcessCpuNs(p.base.child.pid), head: readProcessCpuNs(p.head.child.pid) },
-    ticks: { base: readProcessCpuTicks(p.base.child.pid), head: readProcessCpuTicks(p.head.child.pid) },
+    ns: { base: sumOrNull(p.base.pids, readProcessCpuNs), head: sumOrNull(p.head.pids, readProcessCpuNs) },
+    ticks: { base: sumOrNull(p.base.pids, readProcessCpuTicks), head: sumOrNull(p.head.pids, readProcessCpuTicks) },
     others: readCpuTicks([backendPid, process.pid]),
     busy: readSystemCpu().busy,
   };
+}
+
+/** A reading summed over a proxy's processes (nginx: master and worker); null when one is unreadable. */
+function sumOrNull(pids: readonly number[], read: (pid: number) => number | null): number | null {
+  let total = 0;
+  for (const pid of pids) {
+    const v = read(pid);
+    if (v === null) return null;
+    total += v;
+  }
+  return total;
 }
 
 /** The two records (base, head) of the window between edges a and b. */
@@ -173,7 +207,7 @@ export async function runCpuFigure(fig: GateFigure, revs: Revisions, o: AbOption
   if (!revs.base) return { ...rec, baseError: revs.baseError ?? 'no base revision' };
   if (fig.scenario === 'idle') throw new Error(`${fig.key} is a memory figure`);
   const settings = settingsOf(fig, o);
-  const paths: Record<Rev, Revision> = { head: revs.head, base: revs.base };
+  const paths: Record<Rev, Contestant> = { head: revs.head, base: revs.base };
   const backend = await startBackend({ cpus: o.pin?.backend });
   try {
     const first = more === undefined ? 0 : Math.max(...rec.windows.map((w) => w.block ?? 0)) + 1;
@@ -245,7 +279,7 @@ async function holdIdle(ports: Record<Rev, number>, order: readonly [Rev, Rev], 
  * (what each further tunnel costs; the first half takes one-time growth such as the garbage collection
  * of the warm-up's handshakes). A growth under one 4 KiB page counts as one page.
  */
-async function memorySample(fig: GateFigure, revs: Record<Rev, Revision>, o: AbOptions, order: readonly [Rev, Rev], block: number): Promise<WindowRecord[] | { rev: Rev; error: string }> {
+async function memorySample(fig: GateFigure, revs: Record<Rev, Contestant>, o: AbOptions, order: readonly [Rev, Rev], block: number): Promise<WindowRecord[] | { rev: Rev; error: string }> {
   const backend = await startBackend({ cpus: o.pin?.backend });
   try {
     const proxies = await startBoth(revs, backend.port, fig, o);
@@ -259,7 +293,7 @@ async function memorySample(fig: GateFigure, revs: Record<Rev, Revision>, o: AbO
       await warm.close();
       const rss = async () => {
         const out: Partial<Record<Rev, number | null>> = {};
-        for (const rev of order) out[rev] = await settledRss([proxies[rev].child.pid]);
+        for (const rev of order) out[rev] = await settledRss(proxies[rev].pids);
         return out as Record<Rev, number | null>;
       };
       holds.push(await holdIdle(ports, order, o.idleConnections, o.shards));
@@ -295,7 +329,7 @@ async function memorySample(fig: GateFigure, revs: Record<Rev, Revision>, o: AbO
 export async function runMemoryFigure(fig: GateFigure, revs: Revisions, o: AbOptions, log: (l: string) => void): Promise<FigureRecord> {
   const rec: FigureRecord = { key: fig.key, ...loadOf(fig), windows: [] };
   if (!revs.base) return { ...rec, baseError: revs.baseError ?? 'no base revision' };
-  const paths: Record<Rev, Revision> = { head: revs.head, base: revs.base };
+  const paths: Record<Rev, Contestant> = { head: revs.head, base: revs.base };
   for (let i = 0; i < o.memoryPairs; i++) {
     const got = await memorySample(fig, paths, o, blockStartOrder(i), i);
     if ('error' in got) return { ...rec, [got.rev === 'base' ? 'baseError' : 'headError']: got.error };

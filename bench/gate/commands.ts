@@ -43,7 +43,7 @@ function readAccepted(file: string): AcceptEntry[] {
   }
 }
 
-function abOptions(args: BenchArgs, pinning: Pinning): AbOptions {
+export function abOptions(args: BenchArgs, pinning: Pinning): AbOptions {
   return {
     pin: pinning.plan,
     shards: args.shards,

@@ -22,6 +22,8 @@ export interface ReferenceProcess {
   version: string;
   port: number;
   pids: number[];
+  /** The process started (nginx: its master), to see whether it exited and read its stderr's tail. */
+  child: Child;
   stop(): Promise<void>;
 }
 
@@ -93,7 +95,7 @@ export async function startReference(name: ReferenceName, o: { backendPort: numb
         const m = /"msg":"listening","port":(\d+)/.exec(l);
         return m ? Number(m[1]) : undefined;
       });
-      return { name, version: `node ${process.version} (bench/reference/minimal-proxy.ts)`, port, pids: [child.pid], stop: () => child.stop() };
+      return { name, version: `node ${process.version} (bench/reference/minimal-proxy.ts)`, port, pids: [child.pid], child, stop: () => child.stop() };
     } catch (err) {
       await child.stop();
       throw err;
@@ -125,7 +127,7 @@ export async function startReference(name: ReferenceName, o: { backendPort: numb
     // read 0 µs per request. The worker has no event to wait on, so poll for it, bounded.
     const workers = name === 'nginx' ? await childrenWithin(child.pid, 5_000) : childrenOf(child.pid);
     if (name === 'nginx' && workers.length === 0) throw new Error('nginx started no worker process within 5 s');
-    return { name, version, port, pids: [child.pid, ...workers], stop };
+    return { name, version, port, pids: [child.pid, ...workers], child, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -79,5 +79,14 @@ test('other mistakes: unknown option, bad numbers, unknown command', () => {
   fails(['--connections', 'ten'], /--connections: "ten" is not a whole number/);
   fails(['--size', '3 parsecs'], /--size: "3 parsecs" is not a size/);
   fails(['--workers', '0'], /--workers: 0 is out of range; use 1 to 256/);
-  fails(['frobnicate'], /unknown command "frobnicate"; use run \(the default\), gate, selftest, baseline or estimate/);
+  fails(['frobnicate'], /unknown command "frobnicate"; use run \(the default\), gate, versus, selftest, baseline or estimate/);
+});
+
+test('versus takes the references from --compare and the gate\'s figures; --engine and --compare stay off the gate', () => {
+  const v = parseBenchArgs(['versus', '--compare', 'nginx,haproxy', '--figure', 'echo.cpu_per_msg.native', '--connections', '50']);
+  assert.equal(v.command, 'versus');
+  assert.deepEqual([v.compare, v.figures, v.connections, v.pairs, v.blocks], [['nginx', 'haproxy'], ['echo.cpu_per_msg.native'], 50, 12, 6]);
+  fails(['versus', '--compare', 'apache'], /--compare: "apache" is not one of nginx, haproxy, node-minimal/);
+  fails(['versus', '--engine', 'js'], /--engine is for runs; versus has its own fixed figures \(pick them with --figure\)/);
+  fails(['gate', '--compare', 'nginx'], /--compare is for runs and versus; gate compares wspass revisions/);
 });

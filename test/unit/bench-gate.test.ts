@@ -12,20 +12,9 @@ import { blockLogRatios, decideGate, gateTable, gateVerdict, type FigureRecord, 
 import { GATE_FIGURE_KEYS, GATE_FIGURES } from '../../bench/gate/figures.js';
 import { importLine, injectedModule, injectWriteCost, INJECTED_FILE } from '../../bench/gate/inject.js';
 import { redecide } from '../../bench/gate/redecide.js';
+import { windows } from '../helpers/gate-windows.js';
 
 const BASE = 'f888b59bd153f3900619e3406a175ba796a3a646';
-
-/** Pairs of records (base and head of one window, in alternating order) whose head ÷ base ratio is `ratio` times a small wobble. */
-function windows(ratio: number, pairs = 10, baseCost = 20): WindowRecord[] {
-  const out: WindowRecord[] = [];
-  for (let i = 0; i < 2 * pairs; i++) {
-    const rev = (i + Math.floor(i / 2)) % 2 === 0 ? 'base' : 'head';
-    const wobble = 1 + ((Math.floor(i / 2) % 3) - 1) * 0.01 + (Math.floor(i / 2) === 9 ? 0.01 : 0);
-    const cost = rev === 'base' ? baseCost : baseCost * ratio * wobble;
-    out.push({ rev, cost, units: 1000, ticks: 100, cpuMs: 1000, seconds: 1.5, foreignCores: 0.1, backendCost: 2 });
-  }
-  return out;
-}
 
 function records(ratios: Partial<Record<string, number>>): FigureRecord[] {
   return GATE_FIGURES.map((f) => ({ key: f.key, windows: windows(ratios[f.key] ?? 1) }));
