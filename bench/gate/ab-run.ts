@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PinPlan } from '../measure/pinning.js';
 import { foreignCoreFraction } from '../measure/cost.js';
-import { clockTicksPerSecond, readCpuTicks, readProcessCpuNs, readProcessCpuTicks, readSystemCpu } from '../measure/proc.js';
+import { clockTicksPerSecond, readCpuTicks, readProcessCpuNs, readProcessCpuTicks, readSystemCpu, sumOverPids } from '../measure/proc.js';
 import { LoadSession } from '../loadgen/run-shards.js';
 import { startBackend } from '../processes/backend.js';
 import type { Child } from '../processes/children.js';
@@ -163,22 +163,11 @@ async function readEdge(driver: PairDriver, p: Proxies, backendPid: number): Pro
   return {
     t: performance.now(),
     work,
-    ns: { base: sumOrNull(p.base.pids, readProcessCpuNs), head: sumOrNull(p.head.pids, readProcessCpuNs) },
-    ticks: { base: sumOrNull(p.base.pids, readProcessCpuTicks), head: sumOrNull(p.head.pids, readProcessCpuTicks) },
+    ns: { base: sumOverPids(p.base.pids, readProcessCpuNs), head: sumOverPids(p.head.pids, readProcessCpuNs) },
+    ticks: { base: sumOverPids(p.base.pids, readProcessCpuTicks), head: sumOverPids(p.head.pids, readProcessCpuTicks) },
     others: readCpuTicks([backendPid, process.pid]),
     busy: readSystemCpu().busy,
   };
-}
-
-/** A reading summed over a proxy's processes (nginx: master and worker); null when one is unreadable. */
-function sumOrNull(pids: readonly number[], read: (pid: number) => number | null): number | null {
-  let total = 0;
-  for (const pid of pids) {
-    const v = read(pid);
-    if (v === null) return null;
-    total += v;
-  }
-  return total;
 }
 
 /** The two records (base, head) of the window between edges a and b. */
