@@ -18,6 +18,7 @@
         "src/native/relay_splice.c",
         "src/native/thread_state.c",
         "src/native/tunnel.c",
+        "src/native/tunnel_loop.c",
         "src/native/ws_frames.c",
         "src/native/ws_goodbye.c"
       ],

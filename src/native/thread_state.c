@@ -55,6 +55,7 @@ static void on_env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   uv_timer_stop(&ts->timer);
   uv_close((uv_handle_t *)&ts->timer, on_timer_closed);
   coalesce_close(&ts->coalesce, on_timer_closed);
+  tunnel_loop_close(&ts->tl, on_timer_closed);
 }
 
 static void on_timer(uv_timer_t *timer) {
@@ -105,11 +106,18 @@ struct thread_state *thread_state_get(napi_env env) {
   }
   ts->timer.data = ts;
   ts->handles_open = 1;
-  /* The timer alone must not keep a loop alive: the tunnels' polls do that while tunnels exist. */
+  /* The timer alone must not keep a loop alive: the tunnels' epoll set does that while tunnels exist. */
   uv_unref((uv_handle_t *)&ts->timer);
   if (coalesce_init(&ts->coalesce, loop, ts) != 0) {
     uv_close((uv_handle_t *)&ts->timer, NULL); /* ts leaks (a few bytes, once) rather than race the close */
     napi_throw_error(env, "WSP_NATIVE", "native tunnel flush timer could not be created");
+    return NULL;
+  }
+  ts->handles_open++;
+  if (tunnel_loop_start(&ts->tl, loop, tunnel_on_ready, ts) != 0) {
+    uv_close((uv_handle_t *)&ts->timer, NULL); /* ts leaks (a few bytes, once) rather than race the close */
+    coalesce_close(&ts->coalesce, NULL);
+    napi_throw_error(env, "WSP_NATIVE", "native tunnel epoll set could not be created");
     return NULL;
   }
   ts->handles_open++;
@@ -122,6 +130,7 @@ struct thread_state *thread_state_get(napi_env env) {
     if (ts->async_ctx != NULL) napi_async_destroy(env, ts->async_ctx);
     uv_close((uv_handle_t *)&ts->timer, NULL); /* ts leaks (a few bytes, once) rather than race the close */
     coalesce_close(&ts->coalesce, NULL);
+    tunnel_loop_close(&ts->tl, NULL);
     napi_throw_error(env, "WSP_NATIVE", "native tunnel state could not be registered");
     return NULL;
   }
@@ -172,6 +181,8 @@ void thread_state_unlink(struct thread_state *ts, struct tunnel *t) {
   else if (ts->head == t) ts->head = t->next;
   if (t->next != NULL) t->next->prev = t->prev;
   t->prev = t->next = NULL;
+  /* Open tunnels keep the loop alive, as their polls did when each fd had its own. */
+  if (ts->head == NULL) uv_unref((uv_handle_t *)&ts->tl.poll);
 }
 
 static void release_slot(struct thread_state *ts, struct tunnel *t) {

@@ -1,5 +1,5 @@
 /* Everything the addon keeps per Node environment (main thread or worker), found through
- * napi_get_instance_data: the one read buffer, the open tunnels, the coarse idle timer, the flush of
+ * napi_get_instance_data: the one read buffer, the open tunnels and their epoll set, the coarse idle timer, the flush of
  * asyncDelayMs routes, the pipes for splice, the backend legs of handshakes in progress, the native front
  * (front.h), the JS handlers. No globals: each worker thread relays on its own loop with its own state. */
 #ifndef WSPASS_THREAD_STATE_H
@@ -13,6 +13,7 @@
 #include "front.h"
 #include "held_fds.h"
 #include "tunnel.h"
+#include "tunnel_loop.h"
 
 /* The thread's read buffer: one read of any tunnel, sent on before the next read. */
 #define THREAD_BUFFER_BYTES (64 * 1024)
@@ -29,6 +30,7 @@ struct thread_state {
   uint32_t slot_count;
   uint32_t free_slot;            /* a hint: the lowest slot that may be free */
   uv_timer_t timer;              /* the coarse idle / grace timer, one per thread */
+  struct tunnel_loop tl;         /* the tunnels' epoll set and its stay in the loop (tunnel_loop.h) */
   uint64_t timer_period;         /* ms; 0: not running */
   struct coalesce coalesce;      /* asyncDelayMs: the tunnels holding bytes and their flush timer */
   struct pipe_pool pipes;        /* splice(2) pipes lent to bulk lanes (at most PIPE_POOL_MAX) */

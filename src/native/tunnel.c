@@ -1,6 +1,6 @@
-/* The libuv side of a tunnel (see tunnel.h). The relay decides; this file only keeps each uv_poll's
- * mask equal to what the relay wants. uv_poll_start re-registers the fd with epoll on every call, so it
- * is called only when a mask really changes: calling it on every event made relaying slower than JS. */
+/* The loop side of a tunnel (see tunnel.h). The relay decides; this file only keeps each fd's interest in
+ * the thread's epoll set (tunnel_loop.h) equal to what the relay wants, changed only when it changes (with
+ * libuv, re-registering the fd on every event made relaying slower than JS). */
 #include "tunnel.h"
 
 #include <stddef.h>
@@ -26,21 +26,19 @@ void tunnel_close(struct tunnel *t) {
   thread_state_unlink(t->ts, t);
   if (t->queued) coalesce_remove(t->ts, t);
   for (int i = 0; i < 2; i++) {
-    /* Stop before close(fd): libuv must drop the fd from epoll while the number is still ours. */
-    uv_poll_stop(&t->poll[i]);
+    /* Out of the set before close(fd), while the number is still ours. */
+    tunnel_loop_arm(&t->ts->tl, t->relay.fd[i], t, i, (int)t->mask[i], 0);
     t->mask[i] = 0;
   }
   relay_close_fds(&t->relay);
   for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&t->poll[i], on_handle_closed);
 }
 
-static void on_ready(uv_poll_t *p, int status, int events);
-
-/* Brings one poll's mask to what the relay wants. */
+/* Brings one fd's interest to what the relay wants. */
 static int set_mask(struct tunnel *t, int side) {
   unsigned want = to_uv(relay_wants(&t->relay, (enum relay_side)side));
   if (want == t->mask[side]) return 0;
-  int rc = want == 0 ? uv_poll_stop(&t->poll[side]) : uv_poll_start(&t->poll[side], (int)want, on_ready);
+  int rc = tunnel_loop_arm(&t->ts->tl, t->relay.fd[side], t, side, (int)t->mask[side], (int)want);
   if (rc != 0) return rc;
   t->mask[side] = want;
   return 0;
@@ -65,20 +63,18 @@ void tunnel_update(struct tunnel *t) {
   tunnel_close(t);
 }
 
-static void on_ready(uv_poll_t *p, int status, int events) {
-  struct tunnel *t = p->data;
-  int side = p == &t->poll[RELAY_CLIENT] ? RELAY_CLIENT : RELAY_BACKEND;
+void tunnel_on_ready(void *owner, int side, int events) {
+  struct tunnel *t = owner;
+  /* An event fetched in the same batch as the one that closed the tunnel: its memory lasts until its
+   * handles' close callbacks, which run after the batch. */
+  if (t->closing) return;
+  events &= (int)t->mask[side];
+  if (events == 0) return;
   t->last_active = uv_now(t->ts->loop);
-  if (status < 0) {
-    /* libuv reports poll errors (EBADF and the like) here; the socket error itself comes from read(). */
-    relay_fail(&t->relay, side == RELAY_CLIENT ? RELAY_CLIENT_ERROR : RELAY_BACKEND_ERROR, -status);
-  } else {
-    unsigned ready = 0;
-    if (events & (UV_READABLE | UV_DISCONNECT)) ready |= RELAY_READ;
-    if (events & UV_WRITABLE) ready |= RELAY_WRITE;
-    size_t n = t->read_max;
-    relay_on_ready(&t->relay, (enum relay_side)side, ready, t->ts->buf, n, &t->ts->pipes);
-  }
+  unsigned ready = 0;
+  if (events & UV_READABLE) ready |= RELAY_READ;
+  if (events & UV_WRITABLE) ready |= RELAY_WRITE;
+  relay_on_ready(&t->relay, (enum relay_side)side, ready, t->ts->buf, t->read_max, &t->ts->pipes);
   tunnel_update(t);
 }
 
@@ -103,6 +99,7 @@ int tunnel_start(struct tunnel *t, uv_loop_t *loop) {
   t->poll[RELAY_BACKEND].data = t;
   t->handles_open = 2;
   t->ts->handles_open++;
+  uv_ref((uv_handle_t *)&t->ts->tl.poll); /* open tunnels keep the loop alive (thread_state_unlink) */
   relay_start(&t->relay);
   tunnel_update(t);
   return 0;

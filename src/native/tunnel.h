@@ -1,4 +1,5 @@
-/* A relay on a libuv loop: one uv_poll handle per fd, masks changed only when they change. */
+/* A relay on a libuv loop: its fds in the thread's epoll set (tunnel_loop.h), masks changed only when they
+ * change. */
 #ifndef WSPASS_TUNNEL_H
 #define WSPASS_TUNNEL_H
 
@@ -10,10 +11,11 @@ struct thread_state;
 
 struct tunnel {
   struct relay relay;
-  /* One poll per fd, never two on one fd. Stopped before the fd is closed; the struct is freed by the
-   * close callback of the second handle (libuv owns the handles until then). */
+  /* One handle per fd, initialised and never started: libuv never watches these fds (the thread's epoll set
+   * does), but closing the two handles defers the tunnel's free and its close report to libuv's closing
+   * phase, after any batch of events that still names the tunnel. */
   uv_poll_t poll[2];
-  unsigned mask[2];            /* the mask each poll runs with now (0: stopped) */
+  unsigned mask[2];            /* each fd's interest in the set now (UV_READABLE | UV_WRITABLE; 0: out) */
   struct thread_state *ts;
   struct tunnel *prev, *next;  /* the thread's open tunnels (timer scan, worker exit) */
   uint64_t last_active;        /* uv_now() of the last readiness: the idle clock, no timer per tunnel */
@@ -30,12 +32,15 @@ struct tunnel {
   bool queued;                 /* listed in the thread's coalesce lists (async: bytes held) */
 };
 
+/* The thread's epoll set found one of the tunnel's fds ready (tunnel_loop_cb; `owner` is the tunnel). */
+void tunnel_on_ready(void *owner, int side, int events);
+
 /* Starts relaying. The tunnel must be set up (relay_init/queue/src_ended) and linked by the caller.
  * Returns 0 (the tunnel now belongs to the loop, even if it failed at once: its close is reported like any
  * other) or a libuv error (nothing was started; the caller still owns the tunnel and its fds). */
 int tunnel_start(struct tunnel *t, uv_loop_t *loop);
 
-/* Forceful close now (worker exit, destroy from JS): stop polls, close fds, release the handles. */
+/* Forceful close now (worker exit, destroy from JS): fds out of the set and closed, handles released. */
 void tunnel_close(struct tunnel *t);
 
 /* Re-arms the polls after something outside a poll callback changed the relay (drain, fail). Closes
