@@ -22,6 +22,30 @@ void thread_state_handle_closed(struct thread_state *ts) {
   }
 }
 
+static void thread_state_closed(struct thread_state *ts, struct tunnel *t);
+
+/* Reports and frees every retired tunnel. A report may call JS, which may close more: they are taken too. */
+static void reap(struct thread_state *ts) {
+  while (ts->retired != NULL) {
+    struct tunnel *t = ts->retired;
+    ts->retired = t->retired_next;
+    thread_state_closed(ts, t);
+  }
+}
+
+static void on_reap(uv_idle_t *h) {
+  struct thread_state *ts = h->data;
+  uv_idle_stop(h);
+  reap(ts);
+}
+
+void thread_state_retire(struct thread_state *ts, struct tunnel *t) {
+  t->retired_next = ts->retired;
+  ts->retired = t;
+  /* An active idle handle also makes uv_backend_timeout 0, so a stay (tunnel_loop.h) ends after its batch. */
+  if (!ts->tearing_down) uv_idle_start(&ts->reaper, on_reap);
+}
+
 /* The close callback of the thread's own timers (idle/grace, coalesce.c's), whose data is the state. */
 static void on_timer_closed(uv_handle_t *h) {
   thread_state_handle_closed(h->data);
@@ -37,8 +61,9 @@ static void on_env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   while (ts->head != NULL) {
     struct tunnel *t = ts->head;
     relay_fail(&t->relay, RELAY_DESTROYED, 0);
-    tunnel_close(t); /* unlinks t, gives its pipes back */
+    tunnel_close(t); /* unlinks t, gives its pipes back, retires it */
   }
+  reap(ts); /* tearing down: frees them, calls no JS */
   leg_abort_all(ts);
   front_close_all(ts);
   held_fds_close_all(&ts->held);
@@ -56,6 +81,8 @@ static void on_env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   uv_close((uv_handle_t *)&ts->timer, on_timer_closed);
   coalesce_close(&ts->coalesce, on_timer_closed);
   tunnel_loop_close(&ts->tl, on_timer_closed);
+  uv_idle_stop(&ts->reaper);
+  uv_close((uv_handle_t *)&ts->reaper, on_timer_closed);
 }
 
 static void on_timer(uv_timer_t *timer) {
@@ -121,6 +148,9 @@ struct thread_state *thread_state_get(napi_env env) {
     return NULL;
   }
   ts->handles_open++;
+  uv_idle_init(loop, &ts->reaper); /* cannot fail */
+  ts->reaper.data = ts;
+  ts->handles_open++;
   napi_value name;
   napi_create_string_utf8(env, "wspass.nativeTunnel", NAPI_AUTO_LENGTH, &name);
   if (napi_async_init(env, NULL, name, &ts->async_ctx) != napi_ok ||
@@ -131,6 +161,7 @@ struct thread_state *thread_state_get(napi_env env) {
     uv_close((uv_handle_t *)&ts->timer, NULL); /* ts leaks (a few bytes, once) rather than race the close */
     coalesce_close(&ts->coalesce, NULL);
     tunnel_loop_close(&ts->tl, NULL);
+    uv_close((uv_handle_t *)&ts->reaper, NULL);
     napi_throw_error(env, "WSP_NATIVE", "native tunnel state could not be registered");
     return NULL;
   }
@@ -229,7 +260,7 @@ static void report(struct thread_state *ts, struct tunnel *t) {
   napi_close_handle_scope(env, scope);
 }
 
-void thread_state_closed(struct thread_state *ts, struct tunnel *t) {
+static void thread_state_closed(struct thread_state *ts, struct tunnel *t) {
   ts->live--;
   /* The last tunnel of the thread is gone: its pipes too, so a quiet worker holds no fd of ours. */
   if (ts->live == 0) pipe_pool_close(&ts->pipes);

@@ -31,6 +31,8 @@ struct thread_state {
   uint32_t free_slot;            /* a hint: the lowest slot that may be free */
   uv_timer_t timer;              /* the coarse idle / grace timer, one per thread */
   struct tunnel_loop tl;         /* the tunnels' epoll set and its stay in the loop (tunnel_loop.h) */
+  uv_idle_t reaper;              /* reports and frees retired tunnels, on the loop turn after their close */
+  struct tunnel *retired;        /* closed tunnels waiting for the reaper (linked through `retired_next`) */
   uint64_t timer_period;         /* ms; 0: not running */
   struct coalesce coalesce;      /* asyncDelayMs: the tunnels holding bytes and their flush timer */
   struct pipe_pool pipes;        /* splice(2) pipes lent to bulk lanes (at most PIPE_POOL_MAX) */
@@ -74,8 +76,10 @@ void thread_state_discard(struct thread_state *ts, struct tunnel *t);
 /* A tunnel finished relaying: unlink it (its slot stays until its close is reported). */
 void thread_state_unlink(struct thread_state *ts, struct tunnel *t);
 
-/* The tunnel's handles are closed: report it to JS (unless tearing down), free its slot and memory. */
-void thread_state_closed(struct thread_state *ts, struct tunnel *t);
+/* A closed tunnel (fds closed, out of the set): the reaper reports it to JS (unless tearing down) and frees
+ * its slot and memory on the loop's next turn, so an event already fetched for it in the batch being
+ * served still finds it (marked closing). */
+void thread_state_retire(struct thread_state *ts, struct tunnel *t);
 
 /* One of the thread's libuv handles is closed (counted for worker exit, which frees the state after the
  * last one). Call it last in a close callback: it may free `ts`. */

@@ -11,15 +11,8 @@ static unsigned to_uv(unsigned want) {
   return ((want & RELAY_READ) ? UV_READABLE : 0u) | ((want & RELAY_WRITE) ? UV_WRITABLE : 0u);
 }
 
-static void on_handle_closed(uv_handle_t *h) {
-  struct tunnel *t = h->data;
-  struct thread_state *ts = t->ts;
-  if (--t->handles_open == 0) thread_state_closed(ts, t); /* frees t */
-  thread_state_handle_closed(ts);
-}
-
-/* Stops both polls, closes both fds, hands the handles back to libuv. The tunnel is freed (and its
- * close reported) by the last close callback. */
+/* Takes both fds out of the set and closes them; the tunnel is reported and freed by the thread's reaper
+ * (thread_state_retire), after whatever batch of events is being served. */
 void tunnel_close(struct tunnel *t) {
   if (t->closing) return;
   t->closing = true;
@@ -31,7 +24,7 @@ void tunnel_close(struct tunnel *t) {
     t->mask[i] = 0;
   }
   relay_close_fds(&t->relay);
-  for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&t->poll[i], on_handle_closed);
+  thread_state_retire(t->ts, t);
 }
 
 /* Brings one fd's interest to what the relay wants. */
@@ -65,8 +58,8 @@ void tunnel_update(struct tunnel *t) {
 
 void tunnel_on_ready(void *owner, int side, int events) {
   struct tunnel *t = owner;
-  /* An event fetched in the same batch as the one that closed the tunnel: its memory lasts until its
-   * handles' close callbacks, which run after the batch. */
+  /* An event fetched in the same batch as the one that closed the tunnel: its memory lasts until the
+   * thread's reaper runs, after the batch. */
   if (t->closing) return;
   events &= (int)t->mask[side];
   if (events == 0) return;
@@ -79,26 +72,11 @@ void tunnel_on_ready(void *owner, int side, int events) {
 }
 
 int tunnel_start(struct tunnel *t, uv_loop_t *loop) {
-  int rc = uv_poll_init(loop, &t->poll[RELAY_CLIENT], t->relay.fd[RELAY_CLIENT]);
-  if (rc != 0) return rc; /* nothing of libuv's holds the tunnel yet: the caller frees it */
-  t->poll[RELAY_CLIENT].data = t;
-  t->handles_open = 1;
-  t->ts->handles_open++;
+  /* Every fd given here is non-blocking already (libuv's sockets, whose duplicates share that flag;
+   * the front's accept4 and the legs' socket, both SOCK_NONBLOCK), and the relay's calls say so again
+   * (MSG_DONTWAIT, SPLICE_F_NONBLOCK): nothing to set. A failure to arm an fd fails the tunnel, which is
+   * then reported like any other close. */
   t->last_active = uv_now(loop);
-  rc = uv_poll_init(loop, &t->poll[RELAY_BACKEND], t->relay.fd[RELAY_BACKEND]);
-  if (rc != 0) {
-    /* The client handle exists and must be closed through libuv: the tunnel closes as destroyed and its
-     * close is reported from the handle's close callback, like any other. */
-    t->closing = true;
-    thread_state_unlink(t->ts, t);
-    relay_fail(&t->relay, RELAY_DESTROYED, -rc);
-    relay_close_fds(&t->relay);
-    uv_close((uv_handle_t *)&t->poll[RELAY_CLIENT], on_handle_closed);
-    return 0;
-  }
-  t->poll[RELAY_BACKEND].data = t;
-  t->handles_open = 2;
-  t->ts->handles_open++;
   uv_ref((uv_handle_t *)&t->ts->tl.poll); /* open tunnels keep the loop alive (thread_state_unlink) */
   relay_start(&t->relay);
   tunnel_update(t);

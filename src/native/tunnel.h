@@ -11,13 +11,10 @@ struct thread_state;
 
 struct tunnel {
   struct relay relay;
-  /* One handle per fd, initialised and never started: libuv never watches these fds (the thread's epoll set
-   * does), but closing the two handles defers the tunnel's free and its close report to libuv's closing
-   * phase, after any batch of events that still names the tunnel. */
-  uv_poll_t poll[2];
   unsigned mask[2];            /* each fd's interest in the set now (UV_READABLE | UV_WRITABLE; 0: out) */
   struct thread_state *ts;
   struct tunnel *prev, *next;  /* the thread's open tunnels (timer scan, worker exit) */
+  struct tunnel *retired_next; /* once closed: the thread's retired tunnels (thread_state_retire) */
   uint64_t last_active;        /* uv_now() of the last readiness: the idle clock, no timer per tunnel */
   uint64_t deadline;           /* after a graceful close: destroy at this uv_now() (during a goodbye: its
                                   bound, then FIN and grace_ms more); 0: none */
@@ -26,9 +23,8 @@ struct tunnel {
   uint32_t slot;               /* index in the thread's slot table; the JS id is slot + gen * 2^24 */
   uint32_t gen;
   uint32_t grace_ms;           /* during a goodbye: the grace the FIN gets once the handshake is over */
-  uint8_t handles_open;        /* poll handles whose close callback has not run */
   bool goodbye;                /* `deadline` is a goodbye's bound (relay.goodbye was GOODBYE_ACTIVE) */
-  bool closing;                /* fds closed, waiting for the handles' close callbacks */
+  bool closing;                /* fds closed, waiting for the thread's reaper */
   bool queued;                 /* listed in the thread's coalesce lists (async: bytes held) */
 };
 
@@ -36,11 +32,11 @@ struct tunnel {
 void tunnel_on_ready(void *owner, int side, int events);
 
 /* Starts relaying. The tunnel must be set up (relay_init/queue/src_ended) and linked by the caller.
- * Returns 0 (the tunnel now belongs to the loop, even if it failed at once: its close is reported like any
- * other) or a libuv error (nothing was started; the caller still owns the tunnel and its fds). */
+ * Returns 0: the tunnel now belongs to the loop, even if it failed at once (its close is reported like any
+ * other). */
 int tunnel_start(struct tunnel *t, uv_loop_t *loop);
 
-/* Forceful close now (worker exit, destroy from JS): fds out of the set and closed, handles released. */
+/* Forceful close now (worker exit, destroy from JS): fds out of the set and closed, the tunnel retired. */
 void tunnel_close(struct tunnel *t);
 
 /* Re-arms the polls after something outside a poll callback changed the relay (drain, fail). Closes

@@ -81,9 +81,8 @@ static void leave(struct tunnel_loop *tl) {
 
 /* Node's loop found the set ready. Serve it, then stay: wait on the set (with Node's epoll in it) no longer
  * than Node's next timer, serving tunnels, until Node's epoll is ready or Node has work queued. The owners'
- * callbacks may call into JS (close reports); JS may open or close tunnels meanwhile, which only arms or
- * disarms fds here. A closed tunnel's memory lasts until its handles' close callbacks, which run in Node's
- * closing phase, after this returns: an event already fetched for it finds it marked closing. */
+ * callbacks call no JS (a closed tunnel is reported by the thread's reaper, an idle handle, on the next
+ * turn; its memory lasts until then, so an event already fetched for it finds it marked closing). */
 static void on_set_ready(uv_poll_t *p, int status, int events) {
   (void)status; /* an error on the set itself: the epoll_wait below meets it and leaves */
   (void)events;
