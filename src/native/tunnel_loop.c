@@ -95,7 +95,8 @@ static void on_set_ready(uv_poll_t *p, int status, int events) {
       if (errno == EINTR) continue;
       break;
     }
-    if (tl->staying && n > 0) uv_update_time(tl->loop); /* the tunnels' idle clocks read uv_now */
+    /* The tunnels' idle clocks read uv_now, and Node's next timer below is measured from it. */
+    uv_update_time(tl->loop);
     bool node_ready = false;
     for (int i = 0; i < n; i++) {
       if (evs[i].data.u64 == 0) node_ready = true;
@@ -103,7 +104,6 @@ static void on_set_ready(uv_poll_t *p, int status, int events) {
     }
     if (node_ready) break;
     if (!tl->staying && !stay(tl)) return;
-    uv_update_time(tl->loop);
     timeout = uv_backend_timeout(tl->loop);
     if (timeout == 0) break;
   }
