@@ -6,14 +6,14 @@
 //   ├─ piscina shards (worker threads, ws clients) ──▶ wspass run --config <bench config>  ──▶ echo backend
 //   ├─ autocannon (HTTP scenario)                  ──┘                                     (uWS, or ws fallback)
 //   └─ reads /proc: proxy + backend CPU, RSS, /proc/stat noise
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ArgError, USAGE, parseBenchArgs, type BenchArgs } from './args.js';
 import { commandBaseline, commandEstimate, commandGate, commandSelfTest } from './gate/commands.js';
 import { headState } from './gate/tree.js';
 import { commandVersus } from './gate/versus.js';
 import { setUpPinning } from './measure/pinning.js';
+import { NATIVE_ADDON_BUILT } from './processes/proxy.js';
 import { fmtLatencyUs, fmtNumber, fmtThroughput } from './report/format.js';
 import { htmlReport } from './report/html.js';
 import { buildResults, machineInfo, roundForDiff, writeResultsJson, type BenchResults } from './report/results.js';
@@ -61,14 +61,12 @@ function makeRunner(
   };
   if (args.target) opts.target = { url: args.target, pids: args.targetPids, backendPort: args.backendPort! };
   else {
-    opts.engines = args.engines ?? (NATIVE_BUILT ? ['native', 'js'] : ['js']);
+    opts.engines = args.engines ?? (NATIVE_ADDON_BUILT ? ['native', 'js'] : ['js']);
     opts.compare = args.compare.filter((r) => referenceMissing(r) === null);
   }
   return new Runner(opts);
 }
 
-/** Whether `npm ci` built the native addon (wspass's `auto` engine loads this file). */
-const NATIVE_BUILT = existsSync(fileURLToPath(new URL('../../build/Release/wspass_native.node', import.meta.url)));
 
 /** The most worker threads any case of the run starts (the proxy is pinned to that many CPUs). */
 function maxWorkers(args: BenchArgs): number {
@@ -88,7 +86,7 @@ async function commandRun(args: BenchArgs): Promise<number> {
   console.log(`wspass bench${args.set ? ` (${args.set} set)` : ''}: ${names} — ${total} cases, about ${Math.round(estimate)} s`);
   console.log(pinning.description);
   if (args.target && !args.targetPids) console.log('note: no --target-pid, so the target proxy\'s CPU and memory cost are not measured');
-  if (!args.target && !args.engines && !NATIVE_BUILT) console.log('note: the native addon is not built (no compiler at npm ci?): wspass runs the js engine only');
+  if (!args.target && !args.engines && !NATIVE_ADDON_BUILT) console.log('note: the native addon is not built (no compiler at npm ci?): wspass runs the js engine only');
   for (const r of args.compare) {
     const why = referenceMissing(r);
     if (why !== null) console.log(`note: --compare ${r} skipped: ${why}`);

@@ -7,7 +7,7 @@ import { ArgError, type BenchArgs } from '../args.js';
 import { median } from '../measure/cost.js';
 import { setUpPinning, type Pinning } from '../measure/pinning.js';
 import { startBackend } from '../processes/backend.js';
-import { startProxy } from '../processes/proxy.js';
+import { CLI, startProxy } from '../processes/proxy.js';
 import { roundForDiff } from '../report/results.js';
 import { contextFor } from '../runner.js';
 import { SCENARIOS } from '../scenarios/registry.js';
@@ -21,7 +21,7 @@ import { GATE_FIGURE_KEYS, GATE_FIGURES, sameLoad, type GateFigure } from './fig
 import { injectNativeSendCost, injectWriteCost } from './inject.js';
 import { measureAndDecide, type GateRecord } from './run-gate.js';
 import { seededRandom, unitLogRatios } from './stats.js';
-import { headState, prepareTree, REPO_ROOT, resolveCommit, TreeError, type TempTree } from './tree.js';
+import { headState, prepareTree, resolveCommit, TreeError, type TempTree } from './tree.js';
 
 const log = (l: string) => console.log(l);
 
@@ -95,7 +95,6 @@ function figuresOf(args: BenchArgs): string[] {
 /** The figures the self-test's regressions are calibrated on and must be caught on: one per engine. */
 const MESSAGE_FIGURES = ['echo.cpu_per_msg.native', 'echo.cpu_per_msg.js'] as const;
 
-const HEAD_CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
 export async function commandGate(args: BenchArgs): Promise<number> {
   const baseline = readBaselineFile(args.baselineFile);
@@ -108,7 +107,7 @@ export async function commandGate(args: BenchArgs): Promise<number> {
   const base = buildBase(choice);
   const build = (performance.now() - t0) / 1000;
   try {
-    const revs: Revisions = { head: { commit: null, cli: HEAD_CLI }, base: base.tree ?? null };
+    const revs: Revisions = { head: { commit: null, cli: CLI }, base: base.tree ?? null };
     if (base.error !== undefined) revs.baseError = base.error;
     const record = await measureAndDecide({
       kind: args.kind,

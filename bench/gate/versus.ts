@@ -6,12 +6,12 @@
 // load falls on both alike, and each ratio comes with its interval. The figures and their loads are the
 // gate's (figures.ts); each row is judged against the goal of its figure (report/goals.ts) where that
 // goal is stated against this reference. Pure but for `commandVersus`.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ArgError, type BenchArgs } from '../args.js';
 import { median } from '../measure/cost.js';
 import { setUpPinning } from '../measure/pinning.js';
+import { CLI, NATIVE_ADDON_BUILT } from '../processes/proxy.js';
 import { referenceMissing, type ReferenceName } from '../reference/start.js';
 import { fmtNumber, textTable } from '../report/format.js';
 import { GOALS, type Goal } from '../report/goals.js';
@@ -21,7 +21,7 @@ import { abOptions } from './commands.js';
 import { blockLogRatios, type FigureRecord } from './decision.js';
 import { FAMILY_ALPHA, GATE_FIGURE_KEYS, GATE_FIGURES } from './figures.js';
 import { ratioInterval, unitLogRatios, type RatioInterval } from './stats.js';
-import { headState, REPO_ROOT } from './tree.js';
+import { headState } from './tree.js';
 
 /** The figures measured when `--figure` is not given: one per goal, on the engine the build has. */
 export function defaultVersusFigures(native: boolean): string[] {
@@ -105,15 +105,13 @@ export function versusTable(rows: readonly VersusRow[]): string {
   );
 }
 
-const HEAD_CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
-const NATIVE_BUILT = existsSync(fileURLToPath(new URL('../../../build/Release/wspass_native.node', import.meta.url)));
 
 export async function commandVersus(args: BenchArgs): Promise<number> {
   const log = (l: string) => console.log(l);
   if (args.compare.length === 0) throw new ArgError('versus: name the proxies to measure wspass against with --compare nginx,haproxy,node-minimal');
   const bad = args.figures.find((f) => !GATE_FIGURE_KEYS.includes(f));
   if (bad !== undefined) throw new ArgError(`--figure: "${bad}" is not a gate figure; use ${GATE_FIGURE_KEYS.join(', ')}`);
-  const keys = args.figures.length > 0 ? args.figures : defaultVersusFigures(NATIVE_BUILT);
+  const keys = args.figures.length > 0 ? args.figures : defaultVersusFigures(NATIVE_ADDON_BUILT);
   // --connections / --size change the figures' loads (the goals' own load is 50 connections of 64 B).
   const load = { ...(args.connections !== undefined ? { connections: args.connections } : {}), ...(args.sizeBytes !== undefined ? { sizeBytes: args.sizeBytes } : {}) };
   const figures = GATE_FIGURES.filter((f) => keys.includes(f.key)).map((f) => (Object.keys(load).length > 0 && f.kind === 'cpu' ? { ...f, sizes: { ...f.sizes, ...load } } : f));
@@ -130,7 +128,7 @@ export async function commandVersus(args: BenchArgs): Promise<number> {
   const o = abOptions(args, pinning);
   log(`wspass versus ${references.join(', ')}: per figure ${o.pairs} windows of ${o.windowS} s measuring both at once, in ${o.blocks} blocks of fresh processes (memory: ${o.memoryPairs} samples)`);
   log(pinning.description);
-  const head = { commit: null, cli: HEAD_CLI };
+  const head = { commit: null, cli: CLI };
   const records: VersusRecord[] = [];
   const started = performance.now();
   for (const reference of references) {

@@ -3,14 +3,17 @@
 // warn and the access log off so per-tunnel log lines cost nothing. wspass binds port 0 and prints its `"msg":"listening"` line
 // (with the port) whatever the log level; with `admin` it also prints the admin URL, which the bench
 // uses for `GET /status` (per-worker counters, the native engine's write count).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AdminClient, ProxyStatus } from '../scenarios/types.js';
 import { spawnChild, waitForLine, type Child } from './children.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** This checkout's compiled wspass CLI. */
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** Whether `npm ci` built this checkout's native addon (wspass's `auto` engine loads this file). */
+export const NATIVE_ADDON_BUILT = existsSync(fileURLToPath(new URL('../../../build/Release/wspass_native.node', import.meta.url)));
 
 /** Path prefixes of the bench routes (the async scenario uses the last two). */
 export const ROUTE_PREFIX = { plain: '/', asyncOn: '/async-on/', asyncDelay: '/async-delay/' } as const;

@@ -145,14 +145,14 @@ static napi_value open_tunnel(napi_env env, napi_callback_info info) {
    * or the caller's fallback would send the hand-off bytes a second time. */
   napi_value id;
   if (napi_create_double(env, thread_state_id(t), &id) != napi_ok) rc = -ENOMEM;
-  if (rc == 0 && (flags & OPEN_CLIENT_KEEPALIVE)) tcp_keepalive(dups[0]);
-  if (rc == 0) rc = tunnel_start(t, ts->loop);
   if (rc != 0) {
     give_back(&t->relay, flags);
     thread_state_discard(ts, t); /* closes the duplicates, frees t */
     napi_throw_error(env, "WSP_NATIVE", uv_strerror(rc));
     return NULL;
   }
+  if (flags & OPEN_CLIENT_KEEPALIVE) tcp_keepalive(dups[0]);
+  tunnel_start(t, ts->loop);
   if (idle_ms != 0) thread_state_need_timer(ts, idle_ms);
   /* The tunnel owns the fds it was given: no longer raw fds of JS's (held_fds.h). */
   if (flags & OPEN_OWN_CLIENT) held_fds_forget(&ts->held, fds[0]);

@@ -81,8 +81,7 @@ static void on_env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   uv_close((uv_handle_t *)&ts->timer, on_timer_closed);
   coalesce_close(&ts->coalesce, on_timer_closed);
   tunnel_loop_close(&ts->tl, on_timer_closed);
-  uv_idle_stop(&ts->reaper);
-  uv_close((uv_handle_t *)&ts->reaper, on_timer_closed);
+  uv_close((uv_handle_t *)&ts->reaper, on_timer_closed); /* stops it too */
 }
 
 static void on_timer(uv_timer_t *timer) {

@@ -70,7 +70,7 @@ double thread_state_id(const struct tunnel *t);
  * next call into this addon. The tunnels' close handler, the backend legs and the front all call JS so. */
 napi_value thread_state_call(struct thread_state *ts, napi_ref ref, size_t argc, napi_value *argv);
 
-/* A tunnel that never started (tunnel_start failed): unlink it, free its slot, close its fds, free it. */
+/* A tunnel that never started (open() failed before tunnel_start): unlink it, free its slot, close its fds, free it. */
 void thread_state_discard(struct thread_state *ts, struct tunnel *t);
 
 /* A tunnel finished relaying: unlink it (its slot stays until its close is reported). */

@@ -71,7 +71,7 @@ void tunnel_on_ready(void *owner, int side, int events) {
   tunnel_update(t);
 }
 
-int tunnel_start(struct tunnel *t, uv_loop_t *loop) {
+void tunnel_start(struct tunnel *t, uv_loop_t *loop) {
   /* Every fd given here is non-blocking already (libuv's sockets, whose duplicates share that flag;
    * the front's accept4 and the legs' socket, both SOCK_NONBLOCK), and the relay's calls say so again
    * (MSG_DONTWAIT, SPLICE_F_NONBLOCK): nothing to set. A failure to arm an fd fails the tunnel, which is
@@ -80,7 +80,6 @@ int tunnel_start(struct tunnel *t, uv_loop_t *loop) {
   uv_ref((uv_handle_t *)&t->ts->tl.poll); /* open tunnels keep the loop alive (thread_state_unlink) */
   relay_start(&t->relay);
   tunnel_update(t);
-  return 0;
 }
 
 void tunnel_graceful_close(struct tunnel *t, uint32_t grace_ms, uint16_t close_code, uint32_t handshake_ms) {

@@ -31,16 +31,15 @@ struct tunnel {
 /* The thread's epoll set found one of the tunnel's fds ready (tunnel_loop_cb; `owner` is the tunnel). */
 void tunnel_on_ready(void *owner, int side, int events);
 
-/* Starts relaying. The tunnel must be set up (relay_init/queue/src_ended) and linked by the caller.
- * Returns 0: the tunnel now belongs to the loop, even if it failed at once (its close is reported like any
- * other). */
-int tunnel_start(struct tunnel *t, uv_loop_t *loop);
+/* Starts relaying. The tunnel must be set up (relay_init/queue/src_ended) and linked by the caller. It
+ * then belongs to the loop, even if it fails at once (its close is reported like any other). */
+void tunnel_start(struct tunnel *t, uv_loop_t *loop);
 
 /* Forceful close now (worker exit, destroy from JS): fds out of the set and closed, the tunnel retired. */
 void tunnel_close(struct tunnel *t);
 
-/* Re-arms the polls after something outside a poll callback changed the relay (drain, fail). Closes
- * the tunnel when it is finished. */
+/* Re-arms the fds' interest after something outside a readiness callback changed the relay (drain, fail).
+ * Closes the tunnel when it is finished. */
 void tunnel_update(struct tunnel *t);
 
 /* Graceful close (see relay_drain): destroyed `grace_ms` after the FIN. With a close code (not 0), a
